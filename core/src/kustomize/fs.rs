@@ -1,0 +1,139 @@
+//! The in-memory file tree a build reads, with kustomize's path rules.
+//!
+//! Paths are `/`-separated and relative to the tree's root; `..` that would leave the root
+//! resolves to nothing (the file does not exist).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Files by normalised tree-relative path.
+#[derive(Clone, Debug, Default)]
+pub struct FileTree {
+    files: BTreeMap<String, Arc<str>>,
+}
+
+impl FileTree {
+    /// An empty tree.
+    pub fn new() -> FileTree {
+        FileTree::default()
+    }
+
+    /// Adds (or replaces) a file. Invalid UTF-8 is the caller's to reject; use
+    /// [`FileTree::insert_bytes`] to have it replaced.
+    pub fn insert(&mut self, path: &str, content: impl Into<Arc<str>>) {
+        if let Some(p) = normalize(path) {
+            self.files.insert(p, content.into());
+        }
+    }
+
+    /// Adds a file from bytes (invalid UTF-8 sequences become U+FFFD).
+    pub fn insert_bytes(&mut self, path: &str, content: &[u8]) {
+        self.insert(path, String::from_utf8_lossy(content).into_owned());
+    }
+
+    /// Removes a file.
+    pub fn remove(&mut self, path: &str) -> Option<Arc<str>> {
+        self.files.remove(&normalize(path)?)
+    }
+
+    /// The file at `path`, if it exists.
+    pub fn read(&self, path: &str) -> Option<&Arc<str>> {
+        self.files.get(path)
+    }
+
+    /// Whether `path` is a file.
+    pub fn is_file(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Whether `path` is a directory (some file lies below it). The root is a directory.
+    pub fn is_dir(&self, path: &str) -> bool {
+        if path.is_empty() {
+            return true;
+        }
+        let prefix = format!("{path}/");
+        self.files.range(prefix.clone()..).next().is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
+
+    /// Every file path, sorted.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// Direct children (files and directories) of a directory, sorted, names only.
+    pub fn list_dir(&self, dir: &str) -> Vec<String> {
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let mut out: Vec<String> = Vec::new();
+        for k in self.files.range(prefix.clone()..) {
+            let Some(rest) = k.0.strip_prefix(&prefix) else { break };
+            let name = rest.split('/').next().unwrap_or(rest).to_string();
+            if out.last() != Some(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether the tree has no files.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// Normalises a relative path: drops `.` and empty segments, resolves `..`.
+/// Returns `None` when the path climbs above the root or is absolute.
+pub fn normalize(path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Joins `rel` onto directory `dir` and normalises.
+pub fn join(dir: &str, rel: &str) -> Option<String> {
+    if dir.is_empty() { normalize(rel) } else { normalize(&format!("{dir}/{rel}")) }
+}
+
+/// Whether `path` is `dir` or below it.
+pub fn is_within(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+/// The directory part of a path.
+pub fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_rules() {
+        assert_eq!(normalize("a/./b/../c").as_deref(), Some("a/c"));
+        assert_eq!(normalize("../x"), None);
+        assert_eq!(join("overlays/prod", "../../base").as_deref(), Some("base"));
+        assert!(is_within("base/x.yaml", "base"));
+        assert!(!is_within("based/x.yaml", "base"));
+        let mut t = FileTree::new();
+        t.insert("a/b/c.yaml", "x");
+        t.insert("a/d.yaml", "y");
+        assert!(t.is_dir("a") && t.is_dir("a/b") && !t.is_dir("a/b/c.yaml"));
+        assert_eq!(t.list_dir("a"), ["b", "d.yaml"]);
+    }
+}

@@ -1,0 +1,153 @@
+//! Reading a `kustomization.yaml`: finding it, parsing it, refusing unknown fields.
+//!
+//! The file stays a [`Node`] (so every transformer can read its own section and report
+//! positions); this module checks the top-level shape and offers typed access to the
+//! fields the build orchestrates.
+
+use super::error::{BuildError, Result};
+use super::fs::{join, FileTree};
+use crate::yaml::{parse_stream, Node};
+
+/// The file names kustomize accepts, in the order it looks for them.
+pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Every top-level field of kustomize v5.5's `Kustomization` type.
+const KNOWN_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "openapi",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "images",
+    "imageTags",
+    "replacements",
+    "replicas",
+    "vars",
+    "sortOptions",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "configMapGenerator",
+    "secretGenerator",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generatorOptions",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+];
+
+/// Fields kustomize still honours but warns about, with the warning it prints.
+const DEPRECATED: &[(&str, &str)] = &[
+    ("commonLabels", "'commonLabels' is deprecated. Please use 'labels' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
+    ("patchesStrategicMerge", "'patchesStrategicMerge' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
+    ("patchesJson6902", "'patchesJson6902' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
+    ("bases", "'bases' is deprecated. Please use 'resources' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
+    ("vars", "'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically."),
+    ("imageTags", "'imageTags' is deprecated. Please use 'images' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
+];
+
+/// A parsed kustomization file.
+#[derive(Clone, Debug)]
+pub struct Kustomization {
+    /// Tree-relative path of the file.
+    pub path: String,
+    /// Directory containing it (the kustomization root).
+    pub dir: String,
+    /// The parsed document.
+    pub node: Node,
+}
+
+impl Kustomization {
+    /// Finds and parses the kustomization in `dir`.
+    pub fn load(tree: &FileTree, dir: &str) -> Result<Kustomization> {
+        let Some(path) = FILE_NAMES.iter().filter_map(|n| join(dir, n)).find(|p| tree.is_file(p)) else {
+            return Err(BuildError::msg(format!(
+                "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
+                display_dir(dir)
+            )));
+        };
+        let text = tree.read(&path).map(|t| t.to_string()).unwrap_or_default();
+        let mut docs = parse_stream(&text, &path)?;
+        if docs.len() > 1 {
+            return Err(BuildError::in_file(&path, "a kustomization file must hold exactly one document"));
+        }
+        let node = docs.pop().unwrap_or_else(Node::map);
+        let Some(map) = node.as_map() else {
+            return Err(BuildError::at(&node.pos, "invalid Kustomization: the document is not a mapping"));
+        };
+        for (key, _) in &map.entries {
+            if !KNOWN_FIELDS.contains(&key.value.as_str()) {
+                let hint = crate::suggest::did_you_mean(&key.value, KNOWN_FIELDS.iter().copied())
+                    .map(|s| format!(" (did you mean \"{s}\"?)"))
+                    .unwrap_or_default();
+                return Err(BuildError::at(
+                    &key.pos,
+                    format!("invalid Kustomization: json: unknown field \"{}\"{hint}", key.value),
+                ));
+            }
+        }
+        Ok(Kustomization { path, dir: dir.to_string(), node })
+    }
+
+    /// `kind` (`Kustomization` when absent).
+    pub fn kind(&self) -> &str {
+        self.node.get("kind").and_then(Node::scalar_text).unwrap_or("Kustomization")
+    }
+
+    /// Whether this is a `kind: Component`.
+    pub fn is_component(&self) -> bool {
+        self.kind() == "Component"
+    }
+
+    /// A field, if present and not null.
+    pub fn field(&self, name: &str) -> Option<&Node> {
+        self.node.get(name).filter(|n| !n.is_null())
+    }
+
+    /// A string field (`namespace`, `namePrefix`, ...).
+    pub fn string(&self, name: &str) -> Option<&str> {
+        self.field(name).and_then(Node::scalar_text)
+    }
+
+    /// A list of strings (`resources`, `components`, ...); a non-string item is an error.
+    pub fn string_list(&self, name: &str) -> Result<Vec<(String, &Node)>> {
+        let Some(node) = self.field(name) else { return Ok(Vec::new()) };
+        let Some(items) = node.as_seq() else {
+            return Err(BuildError::at(&node.pos, format!("invalid Kustomization: {name} must be a list")));
+        };
+        items
+            .iter()
+            .map(|i| match i.scalar_text() {
+                Some(s) => Ok((s.to_string(), i)),
+                None => Err(BuildError::at(&i.pos, format!("invalid Kustomization: {name} entries must be strings"))),
+            })
+            .collect()
+    }
+
+    /// Deprecation warnings for this file, as kustomize prints them on stderr.
+    pub fn warnings(&self) -> Vec<String> {
+        DEPRECATED
+            .iter()
+            .filter(|(f, _)| self.node.get(f).is_some())
+            .map(|(_, w)| format!("# Warning: {w}"))
+            .collect()
+    }
+}
+
+/// How directories appear in messages (the tree root is `.`).
+pub fn display_dir(dir: &str) -> &str {
+    if dir.is_empty() { "." } else { dir }
+}

@@ -1,0 +1,616 @@
+//! A port of the parts of go-yaml v2's emitter (itself a port of libyaml) that
+//! `yaml.Marshal` exercises for JSON-shaped values: block mappings with keys sorted in v2's
+//! natural order, indentless sequences under mapping keys, `{}`/`[]` for empty collections,
+//! and the scalar style rules (plain, single-quoted, double-quoted, literal) with line
+//! wrapping at 80 columns.
+//!
+//! The state variables (`column`, `indent`, `whitespace`, `indention`) and the order of
+//! writes follow the C/Go emitter so that wrapping and indentation decisions fall on the
+//! same characters.
+
+use super::resolve::{go_format_float, v2_plain_is_str};
+use super::Out;
+use std::cmp::Ordering;
+
+const BEST_INDENT: i32 = 2;
+const BEST_WIDTH: i32 = 80;
+
+/// Serialises one document exactly as go-yaml v2's `yaml.Marshal` does.
+pub fn emit(value: &Out) -> String {
+    let mut e = Emitter { out: String::new(), column: 0, indent: -1, whitespace: true, indention: true };
+    e.node(value, Ctx { mapping: false, simple_key: false });
+    // Document end: a final line break.
+    e.write_indent();
+    e.out
+}
+
+/// Serialises documents joined by `---` lines, as kustomize prints a build.
+pub fn emit_documents<'a>(docs: impl IntoIterator<Item = &'a Out>) -> String {
+    let mut out = String::new();
+    for (i, d) in docs.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&emit(d));
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    mapping: bool,
+    simple_key: bool,
+}
+
+struct Emitter {
+    out: String,
+    column: i32,
+    indent: i32,
+    whitespace: bool,
+    indention: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ScalarStyle {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+struct Analysis {
+    multiline: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+impl Emitter {
+    fn put(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    fn put_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+    }
+
+    fn write_indent(&mut self) {
+        let indent = self.indent.max(0);
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.put_break();
+        }
+        while self.column < indent {
+            self.put(' ');
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn write_indicator(&mut self, ind: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
+        if need_whitespace && !self.whitespace {
+            self.put(' ');
+        }
+        for c in ind.chars() {
+            self.put(c);
+        }
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+    }
+
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        if self.indent < 0 {
+            self.indent = if flow { BEST_INDENT } else { 0 };
+        } else if !indentless {
+            self.indent += BEST_INDENT;
+        }
+    }
+
+    fn node(&mut self, v: &Out, ctx: Ctx) {
+        match v {
+            Out::Map(entries) if entries.is_empty() => self.empty_flow("{}"),
+            Out::Seq(items) if items.is_empty() => self.empty_flow("[]"),
+            Out::Map(entries) => self.block_mapping(entries),
+            Out::Seq(items) => self.block_sequence(items, ctx),
+            Out::Null => self.scalar("null", ScalarStyle::Plain, ctx),
+            Out::Bool(b) => self.scalar(if *b { "true" } else { "false" }, ScalarStyle::Plain, ctx),
+            Out::Int(i) => self.scalar(&i.to_string(), ScalarStyle::Plain, ctx),
+            Out::Uint(u) => self.scalar(&u.to_string(), ScalarStyle::Plain, ctx),
+            Out::Float(f) => self.scalar(&go_format_float(*f), ScalarStyle::Plain, ctx),
+            Out::Str(s) => {
+                let style = if s.contains('\n') {
+                    ScalarStyle::Literal
+                } else if v2_plain_is_str(s) {
+                    ScalarStyle::Plain
+                } else {
+                    ScalarStyle::Double
+                };
+                self.scalar(s, style, ctx)
+            }
+        }
+    }
+
+    fn empty_flow(&mut self, text: &str) {
+        let saved = self.indent;
+        self.increase_indent(true, false);
+        self.write_indicator(&text[..1], true, true, false);
+        self.write_indicator(&text[1..], false, false, false);
+        self.indent = saved;
+    }
+
+    fn block_mapping(&mut self, entries: &[(String, Out)]) {
+        let saved = self.indent;
+        self.increase_indent(false, false);
+        let mut sorted: Vec<&(String, Out)> = entries.iter().collect();
+        sorted.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+        for (k, v) in sorted {
+            self.write_indent();
+            let key = Out::Str(k.clone());
+            if is_simple_key(k) {
+                self.node(&key, Ctx { mapping: true, simple_key: true });
+                self.write_indicator(":", false, false, false);
+            } else {
+                self.write_indicator("?", true, false, true);
+                self.node(&key, Ctx { mapping: true, simple_key: false });
+                self.write_indent();
+                self.write_indicator(":", true, false, true);
+            }
+            self.node(v, Ctx { mapping: true, simple_key: false });
+        }
+        self.indent = saved;
+    }
+
+    fn block_sequence(&mut self, items: &[Out], ctx: Ctx) {
+        let saved = self.indent;
+        self.increase_indent(false, ctx.mapping && !self.indention);
+        for item in items {
+            self.write_indent();
+            self.write_indicator("-", true, false, true);
+            self.node(item, Ctx { mapping: false, simple_key: false });
+        }
+        self.indent = saved;
+    }
+
+    fn scalar(&mut self, value: &str, requested: ScalarStyle, ctx: Ctx) {
+        let a = analyze(value);
+        let mut style = requested;
+        if ctx.simple_key && a.multiline {
+            style = ScalarStyle::Double;
+        }
+        if style == ScalarStyle::Plain && (!a.block_plain_allowed || (value.is_empty() && ctx.simple_key)) {
+            style = ScalarStyle::Single;
+        }
+        if style == ScalarStyle::Single && !a.single_quoted_allowed {
+            style = ScalarStyle::Double;
+        }
+        if style == ScalarStyle::Literal && (!a.block_allowed || ctx.simple_key) {
+            style = ScalarStyle::Double;
+        }
+        let saved = self.indent;
+        self.increase_indent(true, false);
+        let allow_breaks = !ctx.simple_key;
+        match style {
+            ScalarStyle::Plain => self.write_plain(value, allow_breaks),
+            ScalarStyle::Single => self.write_single(value, allow_breaks),
+            ScalarStyle::Double => self.write_double(value, allow_breaks),
+            ScalarStyle::Literal => self.write_literal(value),
+        }
+        self.indent = saved;
+    }
+
+    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
+        if !self.whitespace {
+            self.put(' ');
+        }
+        let chars: Vec<char> = value.chars().collect();
+        let mut spaces = false;
+        let mut breaks = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && chars.get(i + 1) != Some(&' ') {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+        }
+    }
+
+    fn write_single(&mut self, value: &str, allow_breaks: bool) {
+        self.write_indicator("'", true, false, false);
+        let chars: Vec<char> = value.chars().collect();
+        let n = chars.len();
+        let mut spaces = false;
+        let mut breaks = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i > 0
+                    && i + 1 < n
+                    && chars.get(i + 1) != Some(&' ')
+                {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if c == '\'' {
+                    self.put('\'');
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.write_indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_double(&mut self, value: &str, allow_breaks: bool) {
+        self.write_indicator("\"", true, false, false);
+        let chars: Vec<char> = value.chars().collect();
+        let n = chars.len();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+                self.put('\\');
+                let v = c as u32;
+                let simple = match v {
+                    0x00 => Some('0'),
+                    0x07 => Some('a'),
+                    0x08 => Some('b'),
+                    0x09 => Some('t'),
+                    0x0A => Some('n'),
+                    0x0B => Some('v'),
+                    0x0C => Some('f'),
+                    0x0D => Some('r'),
+                    0x1B => Some('e'),
+                    0x22 => Some('"'),
+                    0x5C => Some('\\'),
+                    0x85 => Some('N'),
+                    0xA0 => Some('_'),
+                    0x2028 => Some('L'),
+                    0x2029 => Some('P'),
+                    _ => None,
+                };
+                match simple {
+                    Some(s) => self.put(s),
+                    None => {
+                        let (ind, width) = if v <= 0xFF {
+                            ('x', 2)
+                        } else if v <= 0xFFFF {
+                            ('u', 4)
+                        } else {
+                            ('U', 8)
+                        };
+                        self.put(ind);
+                        for k in (0..width).rev() {
+                            let digit = (v >> (k * 4)) & 0xF;
+                            self.put(char::from_digit(digit, 16).unwrap_or('0').to_ascii_uppercase());
+                        }
+                    }
+                }
+                spaces = false;
+            } else if c == ' ' {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < n {
+                    self.write_indent();
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.put('\\');
+                    }
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else {
+                self.put(c);
+                spaces = false;
+            }
+        }
+        self.write_indicator("\"", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_literal(&mut self, value: &str) {
+        self.write_indicator("|", true, false, false);
+        // Block scalar hints.
+        let first = value.chars().next();
+        if first.is_some_and(|c| c == ' ' || is_break(c)) {
+            self.write_indicator(&BEST_INDENT.to_string(), false, false, false);
+        }
+        let mut rev = value.chars().rev();
+        let chomp = match (rev.next(), rev.next()) {
+            (None, _) => Some("-"),
+            (Some(last), _) if !is_break(last) => Some("-"),
+            (Some(_), None) => Some("+"),
+            (Some(_), Some(prev)) if is_break(prev) => Some("+"),
+            _ => None,
+        };
+        if let Some(ch) = chomp {
+            self.write_indicator(ch, false, false, false);
+        }
+        self.put_break();
+        self.indention = true;
+        self.whitespace = true;
+        let mut breaks = true;
+        for c in value.chars() {
+            if is_break(c) {
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+    }
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// go-yaml v2's `is_printable` (which treats every character beyond the BMP as unprintable).
+fn is_printable(c: char) -> bool {
+    let v = c as u32;
+    v == 0x0A
+        || (0x20..=0x7E).contains(&v)
+        || (0xA0..=0xD7FF).contains(&v)
+        || ((0xE000..=0xFFFD).contains(&v) && v != 0xFEFF)
+}
+
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+fn analyze(value: &str) -> Analysis {
+    if value.is_empty() {
+        return Analysis { multiline: false, block_plain_allowed: true, single_quoted_allowed: true, block_allowed: false };
+    }
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    let mut block_indicators = false;
+    let mut line_breaks = false;
+    let mut special = false;
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let (mut previous_space, mut previous_break) = (false, false);
+    if value.starts_with("---") || value.starts_with("...") {
+        block_indicators = true;
+    }
+    let mut preceded_by_whitespace = true;
+    for (i, &c) in chars.iter().enumerate() {
+        let followed_by_whitespace = i + 1 >= n || is_blank(chars[i + 1]);
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
+                    block_indicators = true
+                }
+                '?' | ':' if followed_by_whitespace => block_indicators = true,
+                '-' if followed_by_whitespace => block_indicators = true,
+                _ => {}
+            }
+        } else {
+            match c {
+                ':' if followed_by_whitespace => block_indicators = true,
+                '#' if preceded_by_whitespace => block_indicators = true,
+                _ => {}
+            }
+        }
+        if !is_printable(c) {
+            special = true;
+        }
+        if c == ' ' {
+            if i == 0 {
+                leading_space = true;
+            }
+            if i + 1 == n {
+                trailing_space = true;
+            }
+            if previous_break {
+                break_space = true;
+            }
+            previous_space = true;
+            previous_break = false;
+        } else if is_break(c) {
+            line_breaks = true;
+            if i == 0 {
+                leading_break = true;
+            }
+            if i + 1 == n {
+                trailing_break = true;
+            }
+            if previous_space {
+                space_break = true;
+            }
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = is_blank(c) || is_break(c);
+    }
+    let mut a = Analysis { multiline: line_breaks, block_plain_allowed: true, single_quoted_allowed: true, block_allowed: true };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks || block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// libyaml's `check_simple_key` for a string key: single line and at most 128 bytes.
+fn is_simple_key(k: &str) -> bool {
+    k.len() <= 128 && !k.chars().any(is_break)
+}
+
+/// go-yaml v2's `keyList.Less`: natural order for map keys.
+pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    if natural_less(&ar, &br) {
+        Ordering::Less
+    } else if natural_less(&br, &ar) {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
+}
+
+fn natural_less(ar: &[char], br: &[char]) -> bool {
+    let digit = |c: char| c.is_ascii_digit();
+    let mut i = 0;
+    while i < ar.len() && i < br.len() {
+        if ar[i] == br[i] {
+            i += 1;
+            continue;
+        }
+        let al = ar[i].is_alphabetic();
+        let bl = br[i].is_alphabetic();
+        if al && bl {
+            return ar[i] < br[i];
+        }
+        if al || bl {
+            return bl;
+        }
+        let (mut an, mut bn): (i64, i64) = (0, 0);
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i;
+            while j > 0 && digit(ar[j - 1]) {
+                j -= 1;
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && digit(ar[ai]) {
+            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && digit(br[bi]) {
+            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+            bi += 1;
+        }
+        if an != bn {
+            return an < bn;
+        }
+        if ai != bi {
+            return ai < bi;
+        }
+        return ar[i] < br[i];
+    }
+    ar.len() < br.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Out {
+        Out::Str(v.into())
+    }
+
+    #[test]
+    fn natural_key_order() {
+        let mut keys = vec!["item10", "item9", "b", "B", "a1", "_x", "007", "07", "10", "9"];
+        keys.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(keys, ["07", "007", "9", "10", "_x", "B", "a1", "b", "item9", "item10"]);
+    }
+
+    #[test]
+    fn scalar_styles() {
+        let cases = [
+            ("8080", "v: \"8080\"\n"),
+            ("- dash", "v: '- dash'\n"),
+            ("@at", "v: '@at'\n"),
+            ("key: colon", "v: 'key: colon'\n"),
+            ("x  ", "v: 'x  '\n"),
+            ("a\tb", "v: \"a\\tb\"\n"),
+            ("\u{1F680} go", "v: \"\\U0001F680 go\"\n"),
+            ("line1\nline2\n", "v: |\n  line1\n  line2\n"),
+            ("line1\nline2", "v: |-\n  line1\n  line2\n"),
+            ("", "v: \"\"\n"),
+            ("it's", "v: it's\n"),
+        ];
+        for (value, want) in cases {
+            let out = Out::Map(vec![("v".into(), s(value))]);
+            assert_eq!(emit(&out), want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn nesting_and_wrapping() {
+        let long = "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr ssss";
+        let doc = Out::Map(vec![
+            ("data".into(), Out::Map(vec![("long".into(), s(long)), ("e".into(), Out::Map(vec![]))])),
+            ("list".into(), Out::Seq(vec![Out::Map(vec![("a".into(), Out::Int(1)), ("b".into(), Out::Seq(vec![s("x")]))]), Out::Seq(vec![s("y"), s("z")])])),
+        ]);
+        let want = "data:\n  e: {}\n  long: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo\n    pppp qqqq rrrr ssss\nlist:\n- a: 1\n  b:\n  - x\n- - \"y\"\n  - z\n";
+        assert_eq!(emit(&doc), want);
+    }
+}

@@ -1,0 +1,272 @@
+//! Reads a YAML stream into [`Node`]s with positions, on top of `saphyr-parser`'s events.
+//!
+//! Anchors and aliases are expanded (an alias is a copy of the anchored node, keeping the
+//! anchored node's position), `<<` merge keys are applied the way go-yaml v3 applies them
+//! (explicit keys win, earlier merge sources win over later ones), duplicate keys are an
+//! error (as in go-yaml v3), and empty documents are dropped (as kustomize drops them).
+
+use super::{Key, Map, Node, Pos, Scalar, Style, Value};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Malformed YAML, with the 1-based line and column where the parser gave up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct YamlError {
+    /// The file, as named by the caller.
+    pub file: Arc<str>,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+    /// What went wrong, in the parser's words.
+    pub message: String,
+}
+
+impl fmt::Display for YamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
+    }
+}
+
+impl std::error::Error for YamlError {}
+
+/// Nesting deeper than this is refused rather than risking the stack.
+const MAX_DEPTH: usize = 512;
+/// Alias expansion beyond this many nodes is refused ("billion laughs").
+const MAX_EXPANDED_NODES: usize = 5_000_000;
+
+/// Parses every document of `text`; `file` names the source in positions and errors.
+/// Documents that are empty or only `null` are dropped.
+pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
+    let file: Arc<str> = Arc::from(file);
+    // A byte-order mark is not content.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let mut b = Builder { file: file.clone(), anchors: HashMap::new(), stack: Vec::new(), docs: Vec::new(), expanded: 0 };
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_event() {
+            None => break,
+            Some(Err(e)) => {
+                return Err(YamlError {
+                    file,
+                    line: e.marker().line() as u32,
+                    col: e.marker().col() as u32 + 1,
+                    message: e.info().to_string(),
+                });
+            }
+            Some(Ok((event, span))) => b.event(event, span)?,
+        }
+    }
+    Ok(b.docs)
+}
+
+enum Frame {
+    Seq { items: Vec<Node>, pos: Pos, anchor: usize },
+    Map { map: Map, pending_key: Option<Node>, merges: Vec<Node>, pos: Pos, anchor: usize },
+}
+
+struct Builder {
+    file: Arc<str>,
+    anchors: HashMap<usize, Node>,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+    expanded: usize,
+}
+
+fn tag_name(tag: &Tag) -> String {
+    if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    }
+}
+
+fn count_nodes(n: &Node) -> usize {
+    match &n.value {
+        Value::Scalar(_) => 1,
+        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Value::Map(m) => 1 + m.entries.iter().map(|(_, v)| count_nodes(v)).sum::<usize>(),
+    }
+}
+
+impl Builder {
+    fn pos(&self, span: &Span) -> Pos {
+        Pos { file: self.file.clone(), line: span.start.line() as u32, col: span.start.col() as u32 + 1 }
+    }
+
+    fn error(&self, pos: &Pos, message: String) -> YamlError {
+        YamlError { file: self.file.clone(), line: pos.line, col: pos.col, message }
+    }
+
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => Ok(()),
+            Event::DocumentStart(_) => {
+                self.anchors.clear();
+                Ok(())
+            }
+            Event::Alias(id) => {
+                let pos = self.pos(&span);
+                let node = match self.anchors.get(&id) {
+                    Some(n) => n.clone(),
+                    None => return Err(self.error(&pos, "unknown anchor".into())),
+                };
+                self.expanded += count_nodes(&node);
+                if self.expanded > MAX_EXPANDED_NODES {
+                    return Err(self.error(&pos, "document contains excessive aliasing".into()));
+                }
+                self.finish(node, 0, true)
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let pos = self.pos(&span);
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                };
+                let tag = tag.map(|t| tag_name(&t)).filter(|t| t != "!");
+                let node = Node { value: Value::Scalar(Scalar { value: value.into_owned(), style, tag }), pos };
+                self.finish(node, anchor, false)
+            }
+            Event::SequenceStart(anchor, _) => {
+                let pos = self.pos(&span);
+                self.push(Frame::Seq { items: Vec::new(), pos, anchor })
+            }
+            Event::MappingStart(anchor, _) => {
+                let pos = self.pos(&span);
+                self.push(Frame::Map { map: Map::new(), pending_key: None, merges: Vec::new(), pos, anchor })
+            }
+            Event::SequenceEnd => match self.stack.pop() {
+                Some(Frame::Seq { items, pos, anchor }) => self.finish(Node { value: Value::Seq(items), pos }, anchor, false),
+                _ => Ok(()),
+            },
+            Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Map { mut map, merges, pos, anchor, .. }) => {
+                    apply_merges(&mut map, merges);
+                    self.finish(Node { value: Value::Map(map), pos }, anchor, false)
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
+    fn push(&mut self, frame: Frame) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            let pos = match &frame {
+                Frame::Seq { pos, .. } | Frame::Map { pos, .. } => pos.clone(),
+            };
+            return Err(self.error(&pos, "document is nested too deeply".into()));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn finish(&mut self, node: Node, anchor: usize, from_alias: bool) -> Result<(), YamlError> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => {
+                if !node.is_null() {
+                    self.docs.push(node);
+                }
+                Ok(())
+            }
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node);
+                Ok(())
+            }
+            Some(Frame::Map { map, pending_key, merges, .. }) => match pending_key.take() {
+                None => {
+                    *pending_key = Some(node);
+                    Ok(())
+                }
+                Some(key) => {
+                    let key_scalar = match &key.value {
+                        Value::Scalar(s) => s.clone(),
+                        _ => {
+                            let pos = key.pos.clone();
+                            return Err(self.error(&pos, "complex (non-scalar) mapping keys are not supported".into()));
+                        }
+                    };
+                    if key_scalar.value == "<<" && key_scalar.style.is_plain() && key_scalar.tag.is_none() {
+                        match &node.value {
+                            Value::Map(_) => merges.push(node),
+                            Value::Seq(items) if items.iter().all(|i| i.as_map().is_some()) => {
+                                merges.extend(items.iter().cloned())
+                            }
+                            _ => {
+                                let pos = node.pos.clone();
+                                return Err(self.error(
+                                    &pos,
+                                    "map merge requires map or sequence of maps as the value".into(),
+                                ));
+                            }
+                        }
+                        let _ = from_alias;
+                        return Ok(());
+                    }
+                    if let Some(prev) = map.get_key(&key_scalar.value) {
+                        let msg = format!(
+                            "mapping key {:?} already defined at line {}",
+                            key_scalar.value, prev.pos.line
+                        );
+                        let pos = key.pos.clone();
+                        return Err(self.error(&pos, msg));
+                    }
+                    map.entries.push((Key { value: key_scalar.value, pos: key.pos }, node));
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+/// Merge keys: explicit keys win; among merge sources the first one that has a key wins.
+fn apply_merges(map: &mut Map, merges: Vec<Node>) {
+    for source in merges {
+        if let Value::Map(m) = source.value {
+            for (k, v) in m.entries {
+                if !map.contains_key(&k.value) {
+                    map.entries.push((k, v));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based() {
+        let docs = parse_stream("a:\n  b: [1, 2]\n---\n---\nc: d\n", "f.yaml").unwrap();
+        assert_eq!(docs.len(), 2);
+        let b = docs[0].get_path(&["a", "b"]).unwrap();
+        assert_eq!((b.pos.line, b.pos.col), (2, 6));
+        let key = docs[1].as_map().unwrap().get_key("c").unwrap();
+        assert_eq!((key.pos.line, key.pos.col), (5, 1));
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_expand() {
+        let docs = parse_stream("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n", "f").unwrap();
+        let other = docs[0].get("other").unwrap().as_map().unwrap();
+        assert_eq!(other.get("x").unwrap().scalar_text(), Some("1"));
+        assert_eq!(other.get("y").unwrap().scalar_text(), Some("3"));
+    }
+
+    #[test]
+    fn malformed_yaml_reports_line() {
+        let err = parse_stream("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n data:\n  key: value\n", "broken.yaml")
+            .unwrap_err();
+        assert_eq!(err.line, 5, "{err}");
+        let dup = parse_stream("a: 1\na: 2\n", "d.yaml").unwrap_err();
+        assert!(dup.message.contains("already defined at line 1"), "{dup}");
+    }
+}

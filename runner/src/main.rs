@@ -1,0 +1,2 @@
+//! The `planton` command line.
+fn main() {}

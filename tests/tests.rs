@@ -1,0 +1,7 @@
+//! Cross-crate tests, one binary (see the house style): each topic is a module.
+
+mod util;
+
+/// kustomize conformance: every case of `../shared/conformance/kustomize` must build
+/// byte-identically or be refused.
+mod conformance;
