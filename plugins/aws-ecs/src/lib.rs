@@ -1,0 +1,1 @@
+//! The AwsEcsService target plugin.

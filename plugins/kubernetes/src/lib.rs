@@ -1,0 +1,1 @@
+//! The MicroserviceKubernetes target plugin.
