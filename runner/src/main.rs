@@ -1,2 +1,21 @@
-//! The `planton` command line.
-fn main() {}
+//! The `planton` command line. Parses arguments, runs the command, maps the outcome to an
+//! exit status (0 ok, 1 problems found, 2 could not run) and prints errors with context.
+
+use clap::Parser;
+use planton_runner::cli::{Args, Command};
+use planton_runner::commands::{self, Outcome};
+
+fn main() {
+    let args = Args::parse();
+    let result = match &args.command {
+        Command::Build(a) => commands::build::run(a),
+    };
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            Outcome::CouldNotRun
+        }
+    };
+    std::process::exit(outcome.code());
+}

@@ -6,6 +6,37 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Read access to a tree of files, by normalised `/`-separated relative path.
+///
+/// [`FileTree`] is the in-memory implementation; the runner implements it over the
+/// real file system (lazily, so a build reads only the files it needs). Core itself never
+/// touches the file system.
+pub trait Files {
+    /// The text of the file at `path`, if it exists.
+    fn read(&self, path: &str) -> Option<Arc<str>>;
+    /// Whether `path` is a directory. The root (`""`) is one.
+    fn is_dir(&self, path: &str) -> bool;
+    /// Whether `path` is a regular file.
+    fn is_file(&self, path: &str) -> bool;
+    /// Names of the direct children of a directory, sorted.
+    fn list_dir(&self, dir: &str) -> Vec<String>;
+}
+
+impl Files for FileTree {
+    fn read(&self, path: &str) -> Option<Arc<str>> {
+        FileTree::read(self, path).cloned()
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        FileTree::is_dir(self, path)
+    }
+    fn is_file(&self, path: &str) -> bool {
+        FileTree::is_file(self, path)
+    }
+    fn list_dir(&self, dir: &str) -> Vec<String> {
+        FileTree::list_dir(self, dir)
+    }
+}
+
 /// Files by normalised tree-relative path.
 #[derive(Clone, Debug, Default)]
 pub struct FileTree {

@@ -5,7 +5,7 @@
 //! fields the build orchestrates.
 
 use super::error::{BuildError, Result};
-use super::fs::{join, FileTree};
+use super::fs::{join, Files};
 use crate::yaml::{parse_stream, Node};
 
 /// The file names kustomize accepts, in the order it looks for them.
@@ -72,7 +72,7 @@ pub struct Kustomization {
 
 impl Kustomization {
     /// Finds and parses the kustomization in `dir`.
-    pub fn load(tree: &FileTree, dir: &str) -> Result<Kustomization> {
+    pub fn load(tree: &dyn Files, dir: &str) -> Result<Kustomization> {
         let Some(path) = FILE_NAMES.iter().filter_map(|n| join(dir, n)).find(|p| tree.is_file(p)) else {
             return Err(BuildError::msg(format!(
                 "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",

@@ -28,7 +28,7 @@ mod sort;
 mod transformers;
 
 pub use error::{BuildError, Result};
-pub use fs::FileTree;
+pub use fs::{FileTree, Files};
 pub use kustomization::Kustomization;
 pub use resource::{ResId, Resource};
 
@@ -59,7 +59,7 @@ impl Build {
 }
 
 /// Builds the kustomization in directory `dir` of `tree`.
-pub fn build(tree: &FileTree, dir: &str) -> Result<Build> {
+pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
     let Some(dir) = normalize(dir) else {
         return Err(BuildError::msg(format!("must build at directory: not a valid directory: '{dir}'")));
     };
@@ -91,7 +91,7 @@ pub fn build(tree: &FileTree, dir: &str) -> Result<Build> {
 /// a file must be in or below the kustomization's directory.
 pub struct Loader<'a> {
     /// The tree.
-    pub tree: &'a FileTree,
+    pub tree: &'a dyn Files,
     /// The kustomization's directory.
     pub dir: &'a str,
 }
@@ -111,7 +111,7 @@ impl Loader<'_> {
             )));
         }
         match self.tree.read(&path) {
-            Some(text) => Ok((path, text.clone())),
+            Some(text) => Ok((path, text)),
             None if self.tree.is_dir(&path) => Err(BuildError::msg(format!("'{path}' is a directory, not a file"))),
             None => Err(BuildError::msg(format!("'{path}': no such file or directory"))),
         }
@@ -140,7 +140,7 @@ fn check_not_remote(path: &str) -> Result<()> {
 }
 
 struct Builder<'a> {
-    tree: &'a FileTree,
+    tree: &'a dyn Files,
     warnings: Vec<String>,
     /// Directories being built, to refuse cycles.
     stack: Vec<String>,

@@ -1,0 +1,25 @@
+//! One module per subcommand. Each turns arguments into work on `planton-core` and prints.
+
+pub mod build;
+
+/// A command's outcome, mapped to the process exit status by `main`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the input has problems (build error, validation errors).
+    Failed,
+    /// Exit 2: the command could not run (bad usage, unreadable files).
+    CouldNotRun,
+}
+
+impl Outcome {
+    /// The process exit status.
+    pub fn code(self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::CouldNotRun => 2,
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The real file system as a [`planton_core::kustomize::Files`] tree.
+//!
+//! Core addresses files by `/`-separated paths relative to a virtual root; here that root
+//! is the file system root, so `../../base` works from any overlay exactly as with kustomize.
+//! Files are read lazily (a build reads only what it needs) and cached for the life of the
+//! value, so building many overlays that share a base reads the base once.
+
+use planton_core::kustomize::Files;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Lazily read, cached view of the local file system.
+#[derive(Default)]
+pub struct DiskFiles {
+    cache: RefCell<HashMap<String, Option<Arc<str>>>>,
+}
+
+impl DiskFiles {
+    /// A fresh view with an empty cache.
+    pub fn new() -> DiskFiles {
+        DiskFiles::default()
+    }
+
+    /// The core path for a local directory or file (absolute, without the leading `/`).
+    pub fn core_path(path: &Path) -> std::io::Result<String> {
+        let abs = std::path::absolute(path)?;
+        let mut parts: Vec<String> = Vec::new();
+        for c in abs.components() {
+            match c {
+                std::path::Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+                std::path::Component::ParentDir => {
+                    parts.pop();
+                }
+                _ => {}
+            }
+        }
+        Ok(parts.join("/"))
+    }
+
+    /// The local path for a core path.
+    pub fn local_path(path: &str) -> PathBuf {
+        Path::new("/").join(path)
+    }
+}
+
+impl Files for DiskFiles {
+    fn read(&self, path: &str) -> Option<Arc<str>> {
+        if let Some(hit) = self.cache.borrow().get(path) {
+            return hit.clone();
+        }
+        let bytes = std::fs::read(DiskFiles::local_path(path)).ok();
+        let text: Option<Arc<str>> = bytes.map(|b| match String::from_utf8(b) {
+            Ok(s) => Arc::from(s),
+            Err(e) => Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        });
+        self.cache.borrow_mut().insert(path.to_string(), text.clone());
+        text
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        DiskFiles::local_path(path).is_dir()
+    }
+
+    fn is_file(&self, path: &str) -> bool {
+        DiskFiles::local_path(path).is_file()
+    }
+
+    fn list_dir(&self, dir: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(DiskFiles::local_path(dir))
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
