@@ -5,3 +5,6 @@ mod util;
 /// kustomize conformance: every case of `../shared/conformance/kustomize` must build
 /// byte-identically or be refused.
 mod conformance;
+
+/// Arbitrary and mutated input never panics the build.
+mod robustness;
