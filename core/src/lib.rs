@@ -20,5 +20,6 @@
 //! ```
 
 pub mod kustomize;
+pub mod refs;
 pub mod suggest;
 pub mod yaml;
