@@ -1,0 +1,597 @@
+//! A strict, schema-driven manifest checker.
+//!
+//! [`check`] walks a JSON value against a structural JSON Schema (the OpenAPI v3 subset used
+//! by a CRD's `openAPIV3Schema`) and returns every problem as a [`Diagnostic`] whose `path`
+//! is a JSON Pointer into the value. It never stops at the first problem and never panics.
+//!
+//! Supported keywords: `type` (a name or a list of names), `properties`, `required`,
+//! `additionalProperties` (`false`, or a schema for map values), `propertyNames`, `items`,
+//! `enum`, `pattern`, `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`
+//! (numbers or OpenAPI v3.0 booleans), `minLength`, `maxLength` (in characters), `minItems`,
+//! `maxItems`, `uniqueItems`, `format` (`int32`, `int64` ranges), `anyOf`, `oneOf` (treated
+//! as `anyOf`), `$ref` to `#/definitions/...` or `#/$defs/...`, `nullable`, and
+//! `x-kubernetes-int-or-string`. Other keywords (`description`, `default`, ...) are ignored.
+//!
+//! Two planton extensions:
+//! - `x-planton-code` on a schema node replaces the generic code of the problems found at that
+//!   node (not below it), so a rule written as a schema keeps a stable, specific code
+//!   (e.g. `port-name-invalid` for a `pattern`);
+//! - [`CheckOptions::protojson_scalars`] accepts what the upstream protobuf JSON loader
+//!   accepts: integers and numbers written as JSON strings (`listenerPort: "8443"`).
+//!
+//! A `null` member is treated as absent, as the protobuf JSON loader does: it satisfies no
+//! `required` and is otherwise not checked.
+//! Unknown members of an object with `additionalProperties: false` are errors
+//! (`schema-unknown-field`) with a "did you mean" suggestion when a known name is close.
+//!
+//! Generic codes: `schema-type`, `schema-required`, `schema-unknown-field`, `schema-enum`,
+//! `schema-pattern`, `schema-minimum`, `schema-maximum`, `schema-min-length`,
+//! `schema-max-length`, `schema-min-items`, `schema-max-items`, `schema-unique-items`,
+//! `schema-format`, `schema-invalid` (a broken schema: the plugin's bug, never the user's).
+
+use crate::{Diagnostic, pointer};
+use serde_json::{Map, Value};
+
+/// How strictly scalars are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckOptions {
+    /// Accept integers and numbers written as strings (`"8443"`), as protobuf JSON does.
+    pub protojson_scalars: bool,
+}
+
+/// Checks `value` against `schema` with default (fully strict) options.
+pub fn check(schema: &Value, value: &Value) -> Vec<Diagnostic> {
+    check_with(schema, value, CheckOptions::default())
+}
+
+/// Checks `value` against `schema`; every problem, in document order.
+pub fn check_with(schema: &Value, value: &Value, options: CheckOptions) -> Vec<Diagnostic> {
+    let checker = Checker { root: schema, options };
+    let mut out = Vec::new();
+    checker.walk(schema, value, "", &mut out, 0);
+    out
+}
+
+/// The closest of `candidates` to `word`, if it is a plausible typo of it.
+///
+/// Matches case-insensitively, treats `snake_case` and `kebab-case` as the camelCase name
+/// (`max_replicas` → `maxReplicas`) and otherwise uses Jaro-Winkler similarity above 0.85.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lowered = word.to_lowercase();
+    let squashed: String = lowered.chars().filter(|c| *c != '_' && *c != '-').collect();
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let cl = c.to_lowercase();
+        let score = if cl == squashed { 2.0 } else { strsim::jaro_winkler(&lowered, &cl) };
+        if score > 0.85 && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// The JSON type name of a value, as used in messages.
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Deepest `$ref`/`anyOf` nesting followed before giving up (guards against cyclic schemas).
+const MAX_DEPTH: usize = 64;
+
+struct Checker<'s> {
+    root: &'s Value,
+    options: CheckOptions,
+}
+
+impl<'s> Checker<'s> {
+    fn resolve(&self, schema: &'s Value) -> Result<&'s Value, String> {
+        let mut current = schema;
+        for _ in 0..MAX_DEPTH {
+            match current.get("$ref").and_then(Value::as_str) {
+                None => return Ok(current),
+                Some(r) => {
+                    let ptr = r.strip_prefix('#').ok_or_else(|| format!("unsupported $ref `{r}`"))?;
+                    current = self.root.pointer(ptr).ok_or_else(|| format!("dangling $ref `{r}`"))?;
+                }
+            }
+        }
+        Err("$ref chain too deep".to_string())
+    }
+
+    fn walk(&self, schema: &'s Value, value: &Value, path: &str, out: &mut Vec<Diagnostic>, depth: usize) {
+        if depth > MAX_DEPTH {
+            out.push(Diagnostic::error("schema-invalid", path, "schema nesting too deep"));
+            return;
+        }
+        let schema = match self.resolve(schema) {
+            Ok(s) => s,
+            Err(e) => {
+                out.push(Diagnostic::error("schema-invalid", path, e));
+                return;
+            }
+        };
+        let Some(obj) = schema.as_object() else {
+            return; // `true`/`{}`-like: anything goes.
+        };
+        let code_override = obj.get("x-planton-code").and_then(Value::as_str);
+        let code = |generic: &'static str| code_override.unwrap_or(generic).to_string();
+
+        if let Some(branches) = obj.get("anyOf").or_else(|| obj.get("oneOf")).and_then(Value::as_array) {
+            self.any_of(branches, value, path, out, depth, code_override);
+        }
+
+        if value.is_null() {
+            if obj.get("nullable").and_then(Value::as_bool) != Some(true) && depth == 0 {
+                out.push(Diagnostic::error(code("schema-type"), path, "expected a value, found null"));
+            }
+            return;
+        }
+
+        // Type.
+        if !self.type_ok(obj, value) {
+            let expected = expected_types(obj).join(" or ");
+            out.push(Diagnostic::error(
+                code("schema-type"),
+                path,
+                format!("expected {expected}, found {}", describe_value(value)),
+            ));
+            return; // Further keywords would only repeat the same problem.
+        }
+
+        // Enum.
+        if let Some(allowed) = obj.get("enum").and_then(Value::as_array)
+            && !allowed.iter().any(|a| a == value)
+        {
+            let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+            out.push(Diagnostic::error(
+                code("schema-enum"),
+                path,
+                format!("{} is not one of {}", describe_value(value), list.join(", ")),
+            ));
+        }
+
+        match value {
+            Value::String(s) => self.string_rules(obj, s, path, out, &code),
+            Value::Number(_) => self.number_rules(obj, value, path, out, &code),
+            Value::Array(items) => self.array_rules(obj, items, path, out, depth, &code),
+            Value::Object(map) => self.object_rules(obj, map, path, out, depth, &code),
+            _ => {}
+        }
+        // Strings accepted in place of numbers (protojson, int-or-string) get numeric checks too.
+        if let Value::String(s) = value
+            && let Some(n) = self.numeric_string(obj, s)
+        {
+            self.number_rules(obj, &n, path, out, &code);
+        }
+    }
+
+    fn any_of(
+        &self,
+        branches: &'s [Value],
+        value: &Value,
+        path: &str,
+        out: &mut Vec<Diagnostic>,
+        depth: usize,
+        code_override: Option<&str>,
+    ) {
+        let mut results: Vec<(bool, Vec<Diagnostic>)> = Vec::new();
+        for b in branches {
+            let mut diags = Vec::new();
+            self.walk(b, value, path, &mut diags, depth + 1);
+            if diags.is_empty() {
+                return;
+            }
+            let type_matches = self.resolve(b).ok().and_then(Value::as_object).is_some_and(|o| self.type_ok(o, value));
+            results.push((type_matches, diags));
+        }
+        if let Some((_, diags)) = results.iter().find(|(m, _)| *m) {
+            out.extend(diags.iter().cloned());
+            return;
+        }
+        let mut expected: Vec<String> = Vec::new();
+        for b in branches {
+            if let Some(o) = self.resolve(b).ok().and_then(Value::as_object) {
+                for t in expected_types(o) {
+                    if !expected.contains(&t) {
+                        expected.push(t);
+                    }
+                }
+            }
+        }
+        out.push(Diagnostic::error(
+            code_override.unwrap_or("schema-type"),
+            path,
+            format!("expected {}, found {}", expected.join(" or "), describe_value(value)),
+        ));
+    }
+
+    fn type_ok(&self, obj: &Map<String, Value>, value: &Value) -> bool {
+        if obj.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
+            return value.is_string() || is_integer(value);
+        }
+        let types: Vec<&str> = match obj.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return true,
+        };
+        types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "integer" => {
+                is_integer(value)
+                    || (self.options.protojson_scalars && value.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok()))
+            }
+            "number" => {
+                value.is_number()
+                    || (self.options.protojson_scalars && value.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()))
+            }
+            "null" => value.is_null(),
+            _ => true,
+        })
+    }
+
+    /// The number a string stands for, when the schema accepts it as a number.
+    fn numeric_string(&self, obj: &Map<String, Value>, s: &str) -> Option<Value> {
+        if !self.options.protojson_scalars {
+            return None;
+        }
+        let types: Vec<&str> = match obj.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return None,
+        };
+        if types.contains(&"string") {
+            return None;
+        }
+        if types.contains(&"integer") {
+            return s.trim().parse::<i64>().ok().map(Value::from);
+        }
+        if types.contains(&"number") {
+            return s.trim().parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number));
+        }
+        None
+    }
+
+    fn string_rules(
+        &self,
+        obj: &Map<String, Value>,
+        s: &str,
+        path: &str,
+        out: &mut Vec<Diagnostic>,
+        code: &dyn Fn(&'static str) -> String,
+    ) {
+        let len = s.chars().count();
+        if let Some(min) = obj.get("minLength").and_then(Value::as_u64)
+            && (len as u64) < min
+        {
+            let msg = if min == 1 && len == 0 {
+                "must not be empty".to_string()
+            } else {
+                format!("{:?} is shorter than {min} characters", s)
+            };
+            out.push(Diagnostic::error(code("schema-min-length"), path, msg));
+        }
+        if let Some(max) = obj.get("maxLength").and_then(Value::as_u64)
+            && (len as u64) > max
+        {
+            out.push(Diagnostic::error(
+                code("schema-max-length"),
+                path,
+                format!("{:?} is longer than {max} characters", s),
+            ));
+        }
+        if let Some(p) = obj.get("pattern").and_then(Value::as_str) {
+            match regex_lite::Regex::new(p) {
+                Ok(re) => {
+                    if !re.is_match(s) {
+                        out.push(Diagnostic::error(
+                            code("schema-pattern"),
+                            path,
+                            format!("{:?} does not match the pattern {p}", s),
+                        ));
+                    }
+                }
+                Err(e) => out.push(Diagnostic::error("schema-invalid", path, format!("bad pattern {p}: {e}"))),
+            }
+        }
+    }
+
+    fn number_rules(
+        &self,
+        obj: &Map<String, Value>,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<Diagnostic>,
+        code: &dyn Fn(&'static str) -> String,
+    ) {
+        let Some(n) = value.as_f64() else { return };
+        let shown = value.to_string();
+        let excl_min_bool = obj.get("exclusiveMinimum").and_then(Value::as_bool) == Some(true);
+        let excl_max_bool = obj.get("exclusiveMaximum").and_then(Value::as_bool) == Some(true);
+        if let Some(min) = obj.get("minimum").and_then(Value::as_f64) {
+            if excl_min_bool && n <= min {
+                out.push(Diagnostic::error(code("schema-minimum"), path, format!("{shown} must be greater than {}", num(min))));
+            } else if n < min {
+                out.push(Diagnostic::error(code("schema-minimum"), path, format!("{shown} is less than the minimum {}", num(min))));
+            }
+        }
+        if let Some(min) = obj.get("exclusiveMinimum").and_then(Value::as_f64)
+            && n <= min
+        {
+            out.push(Diagnostic::error(code("schema-minimum"), path, format!("{shown} must be greater than {}", num(min))));
+        }
+        if let Some(max) = obj.get("maximum").and_then(Value::as_f64) {
+            if excl_max_bool && n >= max {
+                out.push(Diagnostic::error(code("schema-maximum"), path, format!("{shown} must be less than {}", num(max))));
+            } else if n > max {
+                out.push(Diagnostic::error(code("schema-maximum"), path, format!("{shown} is greater than the maximum {}", num(max))));
+            }
+        }
+        if let Some(max) = obj.get("exclusiveMaximum").and_then(Value::as_f64)
+            && n >= max
+        {
+            out.push(Diagnostic::error(code("schema-maximum"), path, format!("{shown} must be less than {}", num(max))));
+        }
+        let range = match obj.get("format").and_then(Value::as_str) {
+            Some("int32") => Some((i32::MIN as f64, i32::MAX as f64)),
+            Some("int64") => Some((i64::MIN as f64, i64::MAX as f64)),
+            _ => None,
+        };
+        if let Some((lo, hi)) = range
+            && (n < lo || n > hi)
+        {
+            out.push(Diagnostic::error(code("schema-format"), path, format!("{shown} is out of range for its integer type")));
+        }
+    }
+
+    fn array_rules(
+        &self,
+        obj: &Map<String, Value>,
+        items: &[Value],
+        path: &str,
+        out: &mut Vec<Diagnostic>,
+        depth: usize,
+        code: &dyn Fn(&'static str) -> String,
+    ) {
+        if let Some(min) = obj.get("minItems").and_then(Value::as_u64)
+            && (items.len() as u64) < min
+        {
+            let msg = if min == 1 { "must not be empty".to_string() } else { format!("needs at least {min} items") };
+            out.push(Diagnostic::error(code("schema-min-items"), path, msg));
+        }
+        if let Some(max) = obj.get("maxItems").and_then(Value::as_u64)
+            && (items.len() as u64) > max
+        {
+            out.push(Diagnostic::error(code("schema-max-items"), path, format!("has more than {max} items")));
+        }
+        if obj.get("uniqueItems").and_then(Value::as_bool) == Some(true) {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(first) = items[..i].iter().position(|earlier| earlier == item) {
+                    out.push(Diagnostic::error(
+                        code("schema-unique-items"),
+                        pointer::index(path, i),
+                        format!("duplicates item {first} ({})", describe_value(item)),
+                    ));
+                }
+            }
+        }
+        if let Some(item_schema) = obj.get("items") {
+            for (i, item) in items.iter().enumerate() {
+                self.walk(item_schema, item, &pointer::index(path, i), out, depth + 1);
+            }
+        }
+    }
+
+    fn object_rules(
+        &self,
+        obj: &Map<String, Value>,
+        map: &Map<String, Value>,
+        path: &str,
+        out: &mut Vec<Diagnostic>,
+        depth: usize,
+        code: &dyn Fn(&'static str) -> String,
+    ) {
+        let props = obj.get("properties").and_then(Value::as_object);
+        if let Some(required) = obj.get("required").and_then(Value::as_array) {
+            for name in required.iter().filter_map(Value::as_str) {
+                if map.get(name).is_none_or(Value::is_null) {
+                    out.push(Diagnostic::error(
+                        code("schema-required"),
+                        pointer::child(path, name),
+                        format!("missing required field `{name}`"),
+                    ));
+                }
+            }
+        }
+        let names_schema = obj.get("propertyNames");
+        let additional = obj.get("additionalProperties");
+        for (key, member) in map {
+            let member_path = pointer::child(path, key);
+            if let Some(ns) = names_schema {
+                let mut diags = Vec::new();
+                self.walk(ns, &Value::String(key.clone()), &member_path, &mut diags, depth + 1);
+                for mut d in diags {
+                    d.message = format!("key {key:?}: {}", d.message);
+                    if d.code == "schema-pattern" {
+                        d.code = "schema-property-name".to_string();
+                    }
+                    out.push(d);
+                }
+            }
+            if let Some(prop_schema) = props.and_then(|p| p.get(key)) {
+                self.walk(prop_schema, member, &member_path, out, depth + 1);
+                continue;
+            }
+            match additional {
+                Some(Value::Bool(false)) => {
+                    let known = props.map(|p| p.keys().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default();
+                    let mut msg = format!("unknown field `{key}`");
+                    match did_you_mean(key, known.iter().copied()) {
+                        Some(s) => msg.push_str(&format!(": did you mean `{s}`?")),
+                        None if !known.is_empty() && known.len() <= 12 => {
+                            msg.push_str(&format!(" (known fields: {})", known.join(", ")));
+                        }
+                        None => {}
+                    }
+                    out.push(Diagnostic::error(code("schema-unknown-field"), member_path, msg));
+                }
+                Some(s @ Value::Object(_)) => self.walk(s, member, &member_path, out, depth + 1),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn is_integer(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.is_finite()),
+        _ => false,
+    }
+}
+
+fn expected_types(obj: &Map<String, Value>) -> Vec<String> {
+    if obj.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
+        return vec!["integer".into(), "string".into()];
+    }
+    match obj.get("type") {
+        Some(Value::String(t)) => vec![article(t)],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(article).collect(),
+        _ => vec!["a value".into()],
+    }
+}
+
+fn article(t: &str) -> String {
+    match t {
+        "object" => "an object".into(),
+        "array" => "a list".into(),
+        "integer" => "an integer".into(),
+        "string" => "a string".into(),
+        "number" => "a number".into(),
+        "boolean" => "a boolean".into(),
+        other => other.into(),
+    }
+}
+
+fn describe_value(value: &Value) -> String {
+    match value {
+        Value::Object(_) => "an object".into(),
+        Value::Array(_) => "a list".into(),
+        Value::String(s) if s.chars().count() > 40 => format!("string {:?}...", s.chars().take(40).collect::<String>()),
+        Value::String(s) => format!("string {s:?}"),
+        other => format!("{} {other}", type_name(other)),
+    }
+}
+
+fn num(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { f.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn codes(d: &[Diagnostic]) -> Vec<(String, String)> {
+        d.iter().map(|d| (d.code.clone(), d.path.clone())).collect()
+    }
+
+    fn sample() -> Value {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name"],
+            "definitions": {
+                "port": { "type": "integer", "minimum": 1, "maximum": 65535, "format": "int32" }
+            },
+            "properties": {
+                "name": { "type": "string", "minLength": 1, "maxLength": 5, "pattern": "^[a-z]+$", "x-planton-code": "name-invalid" },
+                "port": { "$ref": "#/definitions/port" },
+                "proto": { "type": "string", "enum": ["TCP", "UDP"] },
+                "labels": { "type": "object", "additionalProperties": { "type": "string" } },
+                "list": { "type": "array", "items": { "type": "string" }, "uniqueItems": true, "minItems": 1 },
+                "maxReplicas": { "type": "integer" },
+                "ios": { "x-kubernetes-int-or-string": true, "pattern": "^[0-9]+%?$" },
+                "ref": { "anyOf": [
+                    { "type": "string" },
+                    { "type": "object", "additionalProperties": false, "required": ["value"], "properties": { "value": { "type": "string" } } }
+                ] }
+            }
+        })
+    }
+
+    #[test]
+    fn valid_value_has_no_diagnostics() {
+        let v = json!({"name": "abc", "port": 80, "proto": "TCP", "labels": {"a/b": "x"}, "list": ["a", "b"],
+                       "ios": 3, "ref": {"value": "x"}, "maxReplicas": null});
+        assert_eq!(check(&sample(), &v), vec![]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_pointer() {
+        let v = json!({"name": "ABCDEFG", "port": 0, "proto": "ICMP", "labels": {"a/b": 1}, "list": ["a", "a"],
+                       "maxReplica": 3, "ios": "x", "ref": {"valu": "x"}});
+        let got = codes(&check(&sample(), &v));
+        let want: Vec<(String, String)> = [
+            ("name-invalid", "/name"),
+            ("name-invalid", "/name"),
+            ("schema-minimum", "/port"),
+            ("schema-enum", "/proto"),
+            ("schema-type", "/labels/a~1b"),
+            ("schema-unique-items", "/list/1"),
+            ("schema-unknown-field", "/maxReplica"),
+            ("schema-pattern", "/ios"),
+            ("schema-required", "/ref/value"),
+            ("schema-unknown-field", "/ref/valu"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn unknown_field_suggests_close_name() {
+        let d = check(&sample(), &json!({"name": "a", "maxReplica": 1}));
+        assert_eq!(d[0].message, "unknown field `maxReplica`: did you mean `maxReplicas`?");
+        let d = check(&sample(), &json!({"name": "a", "max_replicas": 1}));
+        assert!(d[0].message.contains("did you mean `maxReplicas`"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn required_and_null_and_types() {
+        let d = codes(&check(&sample(), &json!({"name": null, "port": "80"})));
+        assert_eq!(d, vec![("schema-required".into(), "/name".into()), ("schema-type".into(), "/port".into())]);
+        let d = codes(&check(&sample(), &json!({"name": "a", "ref": 5})));
+        assert_eq!(d, vec![("schema-type".into(), "/ref".into())]);
+        assert_eq!(codes(&check(&sample(), &json!(null))), vec![("schema-type".into(), "".into())]);
+    }
+
+    #[test]
+    fn protojson_accepts_numeric_strings_and_checks_their_range() {
+        let opts = CheckOptions { protojson_scalars: true };
+        assert_eq!(check_with(&sample(), &json!({"name": "a", "port": "8443"}), opts), vec![]);
+        let d = codes(&check_with(&sample(), &json!({"name": "a", "port": "70000"}), opts));
+        assert_eq!(d, vec![("schema-maximum".into(), "/port".into())]);
+        let d = codes(&check_with(&sample(), &json!({"name": "a", "port": "eighty"}), opts));
+        assert_eq!(d, vec![("schema-type".into(), "/port".into())]);
+    }
+
+    #[test]
+    fn broken_schema_is_reported_not_panicked() {
+        let s = json!({"type": "object", "properties": {"a": {"$ref": "#/nope"}, "b": {"type": "string", "pattern": "("}}});
+        let d = codes(&check(&s, &json!({"a": 1, "b": "x"})));
+        assert_eq!(d, vec![("schema-invalid".into(), "/a".into()), ("schema-invalid".into(), "/b".into())]);
+        let cyclic = json!({"$ref": "#"});
+        assert_eq!(codes(&check(&cyclic, &json!(1))), vec![("schema-invalid".into(), "".into())]);
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Python packages that scripts/check_rendered.py needs.
+# Idempotent and quick when everything is present: pip runs only for missing modules.
+set -euo pipefail
+
+PYTHON="${PYTHON:-python3}"
+missing=()
+# Each entry is "import-name:pip-name".
+for pair in kubernetes_validate:kubernetes-validate botocore:botocore dotenv:python-dotenv; do
+    module="${pair%%:*}"
+    package="${pair#*:}"
+    if ! "$PYTHON" -c "import ${module}" >/dev/null 2>&1; then
+        missing+=("$package")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "setup-python: all packages present"
+    exit 0
+fi
+
+echo "setup-python: installing ${missing[*]}"
+"$PYTHON" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
