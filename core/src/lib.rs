@@ -19,7 +19,11 @@
 //! assert_eq!(out, "apiVersion: v1\ndata:\n  port: \"8080\"\nkind: ConfigMap\nmetadata:\n  name: dev-cfg\n");
 //! ```
 
+pub mod diag;
 pub mod kustomize;
+pub mod plan;
 pub mod refs;
+pub mod service;
 pub mod suggest;
+pub mod validate;
 pub mod yaml;

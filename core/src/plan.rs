@@ -1,0 +1,126 @@
+//! The deployment plan: one task per overlay directory except `local`, filtered by
+//! `deploymentEnvironments`, ordered by `promotionOrder`, with manual gates marked.
+
+use crate::diag::Diagnostic;
+use crate::service::ServiceConfig;
+use crate::validate::OverlayBuild;
+use crate::yaml::Node;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// One deployment task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    /// The overlay directory name.
+    pub name: String,
+    /// The target environment (`metadata.env`).
+    pub env: String,
+    /// The manifest's kind.
+    pub kind: String,
+    /// The manifest's `metadata.name`.
+    pub resource_name: String,
+    /// Whether the task waits for approval.
+    pub requires_manual_gate: bool,
+    /// `sha256:<hex>` of the built manifest YAML (references only; never secret values).
+    pub manifest_digest: String,
+}
+
+/// An overlay that gets no task, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The overlay directory name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Tasks in run order.
+    pub tasks: Vec<Task>,
+    /// Overlays without a task.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Plans from the overlays' builds. `filter` overrides `deploymentEnvironments`.
+/// Problems (no `metadata.env`, duplicate targets, failed builds) are diagnostics.
+pub fn plan(overlays: &[OverlayBuild], cfg: &ServiceConfig, filter: Option<&[String]>) -> (Plan, Vec<Diagnostic>) {
+    let mut p = Plan::default();
+    let mut diags = Vec::new();
+    let wanted: &[String] = filter.unwrap_or(&cfg.deployment_environments);
+    let mut tasks = Vec::new();
+    for ob in overlays {
+        if ob.name == "local" {
+            p.skipped.push(Skipped { name: ob.name.clone(), reason: "local overlay: used for .env generation only, never deployed".into() });
+            continue;
+        }
+        if !wanted.is_empty() && !wanted.contains(&ob.name) {
+            p.skipped.push(Skipped {
+                name: ob.name.clone(),
+                reason: format!("not in deploymentEnvironments [{}]", wanted.join(", ")),
+            });
+            continue;
+        }
+        let b = match &ob.build {
+            Ok(b) => b,
+            Err(e) => {
+                diags.push(Diagnostic::error("plan-build", format!("overlay does not build: {}", e.message)).in_overlay(&ob.name));
+                continue;
+            }
+        };
+        let Some(m) = ob.manifest() else {
+            diags.push(Diagnostic::error("plan-empty", "overlay builds to no manifest").in_overlay(&ob.name));
+            continue;
+        };
+        let text = |path: &[&str]| m.get_path(path).and_then(Node::scalar_text).unwrap_or_default().to_string();
+        let env = text(&["metadata", "env"]);
+        if env.is_empty() {
+            let pos = &m.pos;
+            diags.push(
+                Diagnostic::error(
+                    "plan-missing-env",
+                    format!("overlay `{}` is deployable but its manifest has no metadata.env (the target environment)", ob.name),
+                )
+                .at(&pos.file, pos.line, pos.col)
+                .with_path("/metadata/env")
+                .in_overlay(&ob.name),
+            );
+            continue;
+        }
+        let yaml = b.to_yaml().unwrap_or_default();
+        let digest = format!("sha256:{:x}", Sha256::digest(yaml.as_bytes()));
+        tasks.push(Task {
+            name: ob.name.clone(),
+            env,
+            kind: text(&["kind"]),
+            resource_name: text(&["metadata", "name"]),
+            requires_manual_gate: cfg.manual_gates.contains(&ob.name),
+            manifest_digest: digest,
+        });
+    }
+    for n in wanted {
+        if n != "local" && !overlays.iter().any(|o| &o.name == n) {
+            diags.push(Diagnostic::warning("plan-unknown-env", format!("deploymentEnvironments names `{n}`, but there is no such overlay")));
+        }
+    }
+    // Promotion order first, then the rest by name.
+    tasks.sort_by_key(|t| (cfg.promotion_order.iter().position(|n| *n == t.name).unwrap_or(usize::MAX), t.name.clone()));
+    for (i, t) in tasks.iter().enumerate() {
+        if let Some(prev) = tasks[..i].iter().find(|o| o.kind == t.kind && o.resource_name == t.resource_name && o.env == t.env) {
+            diags.push(
+                Diagnostic::error(
+                    "plan-duplicate-target",
+                    format!(
+                        "overlays `{}` and `{}` would both deploy {} `{}` to environment `{}`",
+                        prev.name, t.name, t.kind, t.resource_name, t.env
+                    ),
+                )
+                .in_overlay(&t.name),
+            );
+        }
+    }
+    p.tasks = tasks;
+    (p, diags)
+}

@@ -1,0 +1,234 @@
+//! The service repository: its layout (`_kustomize/base`, `_kustomize/overlays/<env>`) and
+//! its config file `planton.yaml`, which sits next to `_kustomize/`.
+//!
+//! ```yaml
+//! apiVersion: planton.dev/v1
+//! kind: ServiceConfig
+//! deploymentEnvironments: [staging, prod]   # overlay directories to deploy; empty = all but local
+//! promotionOrder: [staging, prod]           # order tasks run in; unlisted overlays follow, by name
+//! manualGates: [prod]                       # overlays that wait for approval before deploying
+//! groups:
+//!   dir: groups                             # VariablesGroup / SecretsGroup manifests
+//! plugins:                                  # external target plugins, pinned by digest
+//!   - path: plugins/configmap.wasm
+//!     sha256: 3f1c...
+//! ```
+//! Unknown fields are errors (with a suggestion); the seed's `deployment_environments`
+//! spelling is accepted with a warning.
+
+use crate::diag::Diagnostic;
+use crate::kustomize::fs::join;
+use crate::kustomize::Files;
+use crate::yaml::{parse_stream, Node};
+
+/// The config file's name.
+pub const CONFIG_FILE: &str = "planton.yaml";
+
+/// An external plugin pinned by digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginPin {
+    /// Path relative to the service root.
+    pub path: String,
+    /// Expected sha256 (hex) of the `.wasm` file.
+    pub sha256: String,
+}
+
+/// `planton.yaml`, with defaults when absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// Overlay directories to deploy; empty means every overlay except `local`.
+    pub deployment_environments: Vec<String>,
+    /// Task order.
+    pub promotion_order: Vec<String>,
+    /// Overlays that require a manual gate.
+    pub manual_gates: Vec<String>,
+    /// Directory of group manifests, relative to the service root.
+    pub groups_dir: Option<String>,
+    /// External plugins.
+    pub plugins: Vec<PluginPin>,
+    /// Whether the file existed.
+    pub present: bool,
+}
+
+const FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "deploymentEnvironments",
+    "deployment_environments",
+    "promotionOrder",
+    "manualGates",
+    "groups",
+    "plugins",
+];
+
+/// A service repository's layout, as core paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The service root (the directory holding `_kustomize/`).
+    pub root: String,
+    /// `_kustomize/`.
+    pub kustomize_dir: String,
+    /// Overlay directory names, sorted.
+    pub overlays: Vec<String>,
+}
+
+impl Layout {
+    /// Finds the layout from the service root, the `_kustomize` folder, or one overlay.
+    /// Returns the layout and, when the user pointed at one overlay, its name.
+    pub fn discover(files: &dyn Files, path: &str) -> Result<(Layout, Option<String>), String> {
+        let (root, only) = if files.is_dir(&format!("{path}/_kustomize")) {
+            (path.to_string(), None)
+        } else if path.ends_with("_kustomize") || path == "_kustomize" {
+            (crate::kustomize::fs::parent(path).to_string(), None)
+        } else if let Some((overlays, name)) = path.rsplit_once('/').filter(|(d, _)| d.ends_with("overlays")) {
+            let k = crate::kustomize::fs::parent(overlays);
+            (crate::kustomize::fs::parent(k).to_string(), Some(name.to_string()))
+        } else {
+            return Err(format!(
+                "no _kustomize/ folder at '{path}': give the service root, its _kustomize folder, or one overlay"
+            ));
+        };
+        let kustomize_dir = if root.is_empty() { "_kustomize".to_string() } else { format!("{root}/_kustomize") };
+        let overlays_dir = format!("{kustomize_dir}/overlays");
+        let mut overlays: Vec<String> =
+            files.list_dir(&overlays_dir).into_iter().filter(|d| files.is_dir(&format!("{overlays_dir}/{d}"))).collect();
+        overlays.sort();
+        if let Some(o) = &only {
+            if !overlays.contains(o) {
+                return Err(format!("'{path}' is not an overlay directory"));
+            }
+        }
+        Ok((Layout { root, kustomize_dir, overlays }, only))
+    }
+
+    /// The core path of an overlay directory.
+    pub fn overlay_dir(&self, name: &str) -> String {
+        format!("{}/overlays/{name}", self.kustomize_dir)
+    }
+
+    /// A core path shown relative to the service root.
+    pub fn relative(&self, path: &str) -> String {
+        if self.root.is_empty() {
+            return path.to_string();
+        }
+        path.strip_prefix(&format!("{}/", self.root)).unwrap_or(path).to_string()
+    }
+}
+
+impl ServiceConfig {
+    /// Reads `planton.yaml` in the service root, if any. Problems are diagnostics; the
+    /// config returned is the best reading of what is there.
+    pub fn load(files: &dyn Files, layout: &Layout) -> (ServiceConfig, Vec<Diagnostic>) {
+        let mut cfg = ServiceConfig::default();
+        let mut diags = Vec::new();
+        let Some(path) = join(&layout.root, CONFIG_FILE) else { return (cfg, diags) };
+        let Some(text) = files.read(&path) else { return (cfg, diags) };
+        cfg.present = true;
+        let file = layout.relative(&path);
+        let docs = match parse_stream(&text, &file) {
+            Ok(d) => d,
+            Err(e) => {
+                diags.push(Diagnostic::error("config-yaml", format!("malformed YAML: {}", e.message)).at(&file, e.line, e.col));
+                return (cfg, diags);
+            }
+        };
+        let Some(doc) = docs.first() else { return (cfg, diags) };
+        let at = |n: &Node, d: Diagnostic| d.at(&file, n.pos.line, n.pos.col);
+        let Some(map) = doc.as_map() else {
+            diags.push(at(doc, Diagnostic::error("config-shape", format!("{CONFIG_FILE} must be a mapping"))));
+            return (cfg, diags);
+        };
+        for (key, value) in &map.entries {
+            let k = key.value.as_str();
+            if !FIELDS.contains(&k) {
+                let hint = crate::suggest::did_you_mean(k, FIELDS.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                diags.push(
+                    Diagnostic::error("config-unknown-field", format!("unknown field `{k}` in {CONFIG_FILE}{hint}"))
+                        .at(&file, key.pos.line, key.pos.col),
+                );
+                continue;
+            }
+            let list = |diags: &mut Vec<Diagnostic>| -> Vec<String> {
+                match value.as_seq() {
+                    Some(items) => items
+                        .iter()
+                        .filter_map(|i| match i.scalar_text() {
+                            Some(s) => Some(s.to_string()),
+                            None => {
+                                diags.push(at(i, Diagnostic::error("config-type", format!("`{k}` entries must be strings"))));
+                                None
+                            }
+                        })
+                        .collect(),
+                    None if value.is_null() => Vec::new(),
+                    None => {
+                        diags.push(at(value, Diagnostic::error("config-type", format!("`{k}` must be a list of overlay names"))));
+                        Vec::new()
+                    }
+                }
+            };
+            match k {
+                "apiVersion" => {
+                    if value.scalar_text() != Some("planton.dev/v1") {
+                        diags.push(at(value, Diagnostic::error("config-version", "apiVersion must be `planton.dev/v1`")));
+                    }
+                }
+                "kind" => {
+                    if value.scalar_text() != Some("ServiceConfig") {
+                        diags.push(at(value, Diagnostic::error("config-kind", "kind must be `ServiceConfig`")));
+                    }
+                }
+                "deploymentEnvironments" => cfg.deployment_environments = list(&mut diags),
+                "deployment_environments" => {
+                    diags.push(
+                        Diagnostic::warning(
+                            "config-deprecated-field",
+                            "`deployment_environments` is the seed's spelling; write `deploymentEnvironments`",
+                        )
+                        .at(&file, key.pos.line, key.pos.col),
+                    );
+                    cfg.deployment_environments = list(&mut diags);
+                }
+                "promotionOrder" => cfg.promotion_order = list(&mut diags),
+                "manualGates" => cfg.manual_gates = list(&mut diags),
+                "groups" => match value.get("dir").and_then(Node::scalar_text) {
+                    Some(d) => cfg.groups_dir = Some(d.to_string()),
+                    None => diags.push(at(value, Diagnostic::error("config-type", "`groups` must be `{dir: <directory>}`"))),
+                },
+                "plugins" => {
+                    for item in value.as_seq().cloned().unwrap_or_default() {
+                        match (item.get("path").and_then(Node::scalar_text), item.get("sha256").and_then(Node::scalar_text)) {
+                            (Some(p), Some(h)) if h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                                cfg.plugins.push(PluginPin { path: p.to_string(), sha256: h.to_ascii_lowercase() })
+                            }
+                            _ => diags.push(at(
+                                &item,
+                                Diagnostic::error("config-plugin", "a plugin needs `path` and a 64-hex-digit `sha256`"),
+                            )),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (field, names) in [
+            ("deploymentEnvironments", &cfg.deployment_environments),
+            ("promotionOrder", &cfg.promotion_order),
+            ("manualGates", &cfg.manual_gates),
+        ] {
+            for n in names.iter() {
+                if n == "local" {
+                    diags.push(Diagnostic::warning("config-local", format!("`{field}` lists `local`, which is never deployed")).at(&file, 1, 1));
+                } else if !layout.overlays.contains(n) {
+                    diags.push(
+                        Diagnostic::warning("config-unknown-overlay", format!("`{field}` names `{n}`, but there is no overlays/{n}/"))
+                            .at(&file, 1, 1),
+                    );
+                }
+            }
+        }
+        (cfg, diags)
+    }
+}

@@ -1,0 +1,245 @@
+//! Validating a service: build every overlay, check each built service manifest with its
+//! kind's rules (through [`KindChecker`], which the runner backs with the target plugins),
+//! check reference syntax and (when a group source is configured) resolution, and point
+//! every problem at the file, line and column that wrote the offending value.
+//!
+//! Positions survive the build: each value in a built manifest keeps the position where it
+//! was written, so a bad value set by an overlay patch points at the patch, and one
+//! inherited from the base points at the base.
+
+use crate::diag::{Diagnostic, Severity};
+use crate::kustomize::{build, Build, BuildError, Files};
+use crate::refs::{self, GroupSource, RefKind, Unresolved};
+use crate::service::Layout;
+use crate::yaml::{to_output, Node, Out, Pos, Value};
+use serde::{Deserialize, Serialize};
+
+/// A problem a kind's rules found, addressed by JSON Pointer into the manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindProblem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Stable code.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// JSON Pointer (`/spec/container/app/ports/0/name`).
+    pub path: String,
+}
+
+/// Checks manifests of the kinds it knows. The runner implements this with the target
+/// plugins; the browser with the same plugins' WebAssembly.
+pub trait KindChecker {
+    /// Problems in `manifest`, or `None` when no plugin serves this kind, or `Err` when the
+    /// plugin failed (trap, deadline, bad output).
+    fn check(&self, api_version: &str, kind: &str, manifest: &serde_json::Value, overlay: &str, local: bool)
+        -> Option<Result<Vec<KindProblem>, String>>;
+}
+
+/// A checker that knows no kinds (schema-free validation: builds and references only).
+pub struct NoKinds;
+
+impl KindChecker for NoKinds {
+    fn check(&self, _: &str, _: &str, _: &serde_json::Value, _: &str, _: bool) -> Option<Result<Vec<KindProblem>, String>> {
+        None
+    }
+}
+
+/// One overlay's build.
+#[derive(Clone, Debug)]
+pub struct OverlayBuild {
+    /// Directory name.
+    pub name: String,
+    /// The build, or why it failed.
+    pub build: Result<Build, BuildError>,
+}
+
+impl OverlayBuild {
+    /// The service manifest of the build: the one resource of a kind served by a plugin
+    /// (`MicroserviceKubernetes`, `AwsEcsService`, ...), else the first resource.
+    pub fn manifest(&self) -> Option<&Node> {
+        let b = self.build.as_ref().ok()?;
+        b.resources.first().map(|r| &r.node)
+    }
+}
+
+/// Everything `validate` found.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Every problem, in overlay order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The builds, for planning.
+    pub overlays: Vec<OverlayBuild>,
+}
+
+/// Converts an output value to JSON (what plugins receive).
+pub fn out_to_json(o: &Out) -> serde_json::Value {
+    use serde_json::Value as J;
+    match o {
+        Out::Null => J::Null,
+        Out::Bool(b) => J::Bool(*b),
+        Out::Int(i) => J::from(*i),
+        Out::Uint(u) => J::from(*u),
+        Out::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Out::Str(s) => J::String(s.clone()),
+        Out::Seq(items) => J::Array(items.iter().map(out_to_json).collect()),
+        Out::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.clone(), out_to_json(v))).collect()),
+    }
+}
+
+/// The node a JSON Pointer addresses, or its deepest existing ancestor. For a map entry the
+/// value's position is returned (where the value was written).
+pub fn locate<'a>(root: &'a Node, pointer: &str) -> &'a Node {
+    let mut node = root;
+    for raw in pointer.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        let next = match &node.value {
+            Value::Map(m) => m.get(&seg),
+            Value::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+            Value::Scalar(_) => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    node
+}
+
+fn pointer_escape(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// Builds and validates the overlays of `layout` (all, or just `only`).
+pub fn validate(
+    files: &dyn Files,
+    layout: &Layout,
+    only: Option<&str>,
+    checker: &dyn KindChecker,
+    groups: Option<&dyn GroupSource>,
+) -> Report {
+    let mut diagnostics = Vec::new();
+    let mut overlays = Vec::new();
+    for name in &layout.overlays {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        let ob = OverlayBuild { name: name.clone(), build: build(files, &layout.overlay_dir(name)) };
+        diagnostics.extend(check_overlay(&ob, layout, checker, groups));
+        overlays.push(ob);
+    }
+    if layout.overlays.is_empty() {
+        diagnostics.push(Diagnostic::error(
+            "no-overlays",
+            format!("no overlays under {}/overlays: add at least one environment", layout.relative(&layout.kustomize_dir)),
+        ));
+    }
+    Report { diagnostics, overlays }
+}
+
+fn diag_at(layout: &Layout, pos: &Pos, d: Diagnostic) -> Diagnostic {
+    d.at(&layout.relative(&pos.file), pos.line, pos.col)
+}
+
+/// The checks for one built overlay.
+pub fn check_overlay(
+    ob: &OverlayBuild,
+    layout: &Layout,
+    checker: &dyn KindChecker,
+    groups: Option<&dyn GroupSource>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let local = ob.name == "local";
+    let b = match &ob.build {
+        Ok(b) => b,
+        Err(e) => {
+            let file = e.file.as_deref().map(|f| layout.relative(f)).unwrap_or_default();
+            out.push(Diagnostic::error("build", e.message.clone()).at(&file, e.line, e.col).in_overlay(&ob.name));
+            return out;
+        }
+    };
+    if b.resources.is_empty() {
+        out.push(Diagnostic::error("no-manifest", "the overlay builds to nothing: it needs one service manifest").in_overlay(&ob.name));
+    }
+    for r in &b.resources {
+        let (api_version, kind) = (r.node.get("apiVersion").and_then(Node::scalar_text).unwrap_or(""), r.kind());
+        let json = match to_output(&r.node) {
+            Ok(o) => out_to_json(&o),
+            Err(e) => {
+                out.push(diag_at(layout, &e.pos, Diagnostic::error("build", e.message)).in_overlay(&ob.name));
+                continue;
+            }
+        };
+        match checker.check(api_version, &kind, &json, &ob.name, local) {
+            None => {}
+            Some(Err(e)) => out.push(diag_at(layout, r.pos(), Diagnostic::error("plugin-failed", e)).in_overlay(&ob.name)),
+            Some(Ok(problems)) => {
+                for p in problems {
+                    let node = locate(&r.node, &p.path);
+                    out.push(
+                        diag_at(layout, &node.pos, Diagnostic::new(p.severity, &p.code, p.message))
+                            .with_path(&p.path)
+                            .in_overlay(&ob.name),
+                    );
+                }
+            }
+        }
+        check_references(&r.node, "", layout, &ob.name, groups, &mut out);
+    }
+    out
+}
+
+fn check_references(
+    node: &Node,
+    path: &str,
+    layout: &Layout,
+    overlay: &str,
+    groups: Option<&dyn GroupSource>,
+    out: &mut Vec<Diagnostic>,
+) {
+    match &node.value {
+        Value::Map(m) => {
+            for (k, v) in &m.entries {
+                check_references(v, &format!("{path}/{}", pointer_escape(&k.value)), layout, overlay, groups, out);
+            }
+        }
+        Value::Seq(items) => {
+            for (i, v) in items.iter().enumerate() {
+                check_references(v, &format!("{path}/{i}"), layout, overlay, groups, out);
+            }
+        }
+        Value::Scalar(s) => {
+            let Some(text) = node.as_str() else { return };
+            let _ = s;
+            match refs::parse(text) {
+                None => {}
+                Some(Err(e)) => {
+                    let msg = match &e.suggestion {
+                        Some(fix) => format!("{} (write `{fix}`)", e.message),
+                        None => e.message,
+                    };
+                    out.push(diag_at(layout, &node.pos, Diagnostic::error("ref-malformed", msg)).with_path(path).in_overlay(overlay));
+                }
+                Some(Ok(r)) => {
+                    let Some(src) = groups else { return };
+                    let kind = r.kind.group_kind();
+                    let problem = match refs::resolve(&r, src) {
+                        Ok(_) => None,
+                        Err(Unresolved::MissingGroup) => Some((
+                            "ref-missing-group",
+                            format!("{kind} `{}` does not exist in {} (referenced as `{r}`)", r.group, src.describe()),
+                        )),
+                        Err(Unresolved::MissingEntry) => Some((
+                            "ref-missing-entry",
+                            format!("{kind} `{}` has no entry `{}` (referenced as `{r}`)", r.group, r.entry),
+                        )),
+                    };
+                    if let Some((code, msg)) = problem {
+                        let sev = if r.kind == RefKind::Secrets || overlay != "local" { Severity::Error } else { Severity::Warning };
+                        out.push(diag_at(layout, &node.pos, Diagnostic::new(sev, code, msg)).with_path(path).in_overlay(overlay));
+                    }
+                }
+            }
+        }
+    }
+}
