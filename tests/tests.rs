@@ -8,3 +8,6 @@ mod conformance;
 
 /// Arbitrary and mutated input never panics the build.
 mod robustness;
+
+/// Validation and planning of service repositories.
+mod service;
