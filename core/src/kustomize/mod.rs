@@ -294,7 +294,7 @@ fn transform(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>) -> 
     patch::patches_strategic_merge(loader, k, ra).map_err(at_file)?;
     patch::patches(loader, k, ra).map_err(at_file)?;
     if let Some(ns) = k.string("namespace") {
-        transformers::namespace(ns, ra);
+        transformers::namespace(ns, ra).map_err(at_file)?;
     }
     transformers::prefix_suffix(k.string("namePrefix").unwrap_or(""), k.string("nameSuffix").unwrap_or(""), ra);
     transformers::labels(k, ra).map_err(at_file)?;

@@ -1,11 +1,487 @@
 //! Fixing references (configMapRef, secretKeyRef, serviceAccountName, ...) to renamed objects.
 //!
-//! (Being written: this module currently refuses the fields it owns.)
+//! A port of kustomize v5.5's name-reference transformer (`api/filters/nameref`) with its
+//! built-in table (`namereference.go`): for every field that can name another object
+//! (the *referrer* field), find the object it named before the build renamed things and
+//! write that object's current name (and, for `{name, namespace}` mappings such as RBAC
+//! subjects, its namespace).
+//!
+//! Only fields in the table are touched: name-like strings inside custom kinds are never
+//! rewritten. A candidate target must once have had the referenced name (a *previous*
+//! name: objects never renamed need no fixing), have the right kind, and live where the
+//! referrer can see it (same namespace, cluster-scoped, or a ServiceAccount). When several
+//! remain, the one with the same prefixes/suffixes as the referrer wins.
 
-use super::error::Result;
+use super::error::{BuildError, Result};
+use super::resource::is_cluster_scoped;
+use super::transformers::{split_path, walk, Create};
 use super::Resource;
+use crate::yaml::{Node, Value};
+
+/// A group/version/kind selector (empty parts match anything).
+#[derive(Clone, Copy, Debug)]
+struct Gvk {
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+}
+
+const fn gvk(group: &'static str, version: &'static str, kind: &'static str) -> Gvk {
+    Gvk { group, version, kind }
+}
+
+impl Gvk {
+    fn selects(&self, group: &str, version: &str, kind: &str) -> bool {
+        (self.group.is_empty() || self.group == group)
+            && (self.version.is_empty() || self.version == version)
+            && (self.kind.is_empty() || self.kind == kind)
+    }
+}
+
+/// One entry of the table: objects of `target` kind are referred to from these fields.
+struct BackRef {
+    target: Gvk,
+    referrers: Vec<(Gvk, String)>,
+}
+
+/// Pod spec locations in each built-in workload: `(referrer, prefix before "spec/...")`.
+const POD_HOSTS: &[(Gvk, &str)] = &[
+    (gvk("", "v1", "Pod"), ""),
+    (gvk("", "", "PodTemplate"), "template/"),
+    (gvk("", "", "Deployment"), "spec/template/"),
+    (gvk("", "", "ReplicaSet"), "spec/template/"),
+    (gvk("", "", "DaemonSet"), "spec/template/"),
+    (gvk("", "", "StatefulSet"), "spec/template/"),
+    (gvk("", "", "Job"), "spec/template/"),
+    (gvk("", "", "CronJob"), "spec/jobTemplate/spec/template/"),
+];
+
+const POD_CONFIGMAP: &[&str] = &[
+    "spec/volumes/configMap/name",
+    "spec/containers/env/valueFrom/configMapKeyRef/name",
+    "spec/initContainers/env/valueFrom/configMapKeyRef/name",
+    "spec/containers/envFrom/configMapRef/name",
+    "spec/initContainers/envFrom/configMapRef/name",
+    "spec/volumes/projected/sources/configMap/name",
+];
+
+const POD_SECRET: &[&str] = &[
+    "spec/volumes/secret/secretName",
+    "spec/containers/env/valueFrom/secretKeyRef/name",
+    "spec/initContainers/env/valueFrom/secretKeyRef/name",
+    "spec/containers/envFrom/secretRef/name",
+    "spec/initContainers/envFrom/secretRef/name",
+    "spec/imagePullSecrets/name",
+    "spec/volumes/projected/sources/secret/name",
+];
+
+/// Workloads (without Pod/PodTemplate/ReplicaSet) for serviceAccountName, claimName and
+/// priorityClassName: `(kind, prefix)`.
+const WORKLOADS: &[(&str, &str)] = &[
+    ("StatefulSet", "spec/template/"),
+    ("Deployment", "spec/template/"),
+    ("ReplicationController", "spec/template/"),
+    ("CronJob", "spec/jobTemplate/spec/template/"),
+    ("Job", "spec/template/"),
+    ("DaemonSet", "spec/template/"),
+];
+
+fn pod_refs(paths: &[&str]) -> Vec<(Gvk, String)> {
+    let mut v = Vec::new();
+    for (host, prefix) in POD_HOSTS {
+        for p in paths {
+            v.push((*host, format!("{prefix}{p}")));
+        }
+    }
+    v
+}
+
+fn workload_refs(path: &str) -> Vec<(Gvk, String)> {
+    let mut v = vec![(gvk("", "", "Pod"), format!("spec/{path}"))];
+    for (kind, prefix) in WORKLOADS {
+        v.push((gvk("", "", kind), format!("{prefix}spec/{path}")));
+    }
+    v
+}
+
+fn r(g: &'static str, v: &'static str, k: &'static str, path: &str) -> (Gvk, String) {
+    (gvk(g, v, k), path.to_string())
+}
+
+/// kustomize's built-in `nameReference` configuration.
+fn table() -> Vec<BackRef> {
+    let hpa = |kind: &'static str| BackRef {
+        target: gvk("", "", kind),
+        referrers: vec![r("", "", "HorizontalPodAutoscaler", "spec/scaleTargetRef/name")],
+    };
+    let mut configmap = pod_refs(POD_CONFIGMAP);
+    configmap.extend([
+        r("", "", "Node", "spec/configSource/configMap"),
+        r("", "", "Role", "rules/resourceNames"),
+        r("", "", "ClusterRole", "rules/resourceNames"),
+        r("", "", "Ingress", "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap"),
+    ]);
+    let mut secret = pod_refs(POD_SECRET);
+    secret.extend([
+        r("", "", "Ingress", "spec/tls/secretName"),
+        r("", "", "Ingress", "metadata/annotations/ingress.kubernetes.io\\/auth-secret"),
+        r("", "", "Ingress", "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret"),
+        r("", "", "Ingress", "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret"),
+        r("", "", "ServiceAccount", "imagePullSecrets/name"),
+        r("", "", "StorageClass", "parameters/secretName"),
+        r("", "", "StorageClass", "parameters/adminSecretName"),
+        r("", "", "StorageClass", "parameters/userSecretName"),
+        r("", "", "StorageClass", "parameters/secretRef"),
+        r("", "", "Role", "rules/resourceNames"),
+        r("", "", "ClusterRole", "rules/resourceNames"),
+        r("serving.knative.dev", "v1", "Service", "spec/template/spec/containers/env/valueFrom/secretKeyRef/name"),
+        r("", "", "PersistentVolume", "spec/azureFile/secretName"),
+    ]);
+    let mut service_account = vec![
+        r("rbac.authorization.k8s.io", "", "RoleBinding", "subjects"),
+        r("rbac.authorization.k8s.io", "", "ClusterRoleBinding", "subjects"),
+    ];
+    service_account.extend(workload_refs("serviceAccountName"));
+    vec![
+        hpa("Deployment"),
+        hpa("ReplicationController"),
+        hpa("ReplicaSet"),
+        hpa("StatefulSet"),
+        BackRef { target: gvk("", "v1", "ConfigMap"), referrers: configmap },
+        BackRef { target: gvk("", "v1", "Secret"), referrers: secret },
+        BackRef {
+            target: gvk("", "v1", "Service"),
+            referrers: vec![
+                r("apps", "", "StatefulSet", "spec/serviceName"),
+                r("", "", "Ingress", "spec/rules/http/paths/backend/serviceName"),
+                r("", "", "Ingress", "spec/backend/serviceName"),
+                r("", "", "Ingress", "spec/rules/http/paths/backend/service/name"),
+                r("", "", "Ingress", "spec/defaultBackend/service/name"),
+                r("apiregistration.k8s.io", "", "APIService", "spec/service/name"),
+                r("admissionregistration.k8s.io", "", "ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
+                r("admissionregistration.k8s.io", "", "MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
+            ],
+        },
+        BackRef {
+            target: gvk("rbac.authorization.k8s.io", "", "Role"),
+            referrers: vec![r("rbac.authorization.k8s.io", "", "RoleBinding", "roleRef/name")],
+        },
+        BackRef {
+            target: gvk("rbac.authorization.k8s.io", "", "ClusterRole"),
+            referrers: vec![
+                r("rbac.authorization.k8s.io", "", "RoleBinding", "roleRef/name"),
+                r("rbac.authorization.k8s.io", "", "ClusterRoleBinding", "roleRef/name"),
+            ],
+        },
+        BackRef { target: gvk("", "v1", "ServiceAccount"), referrers: service_account },
+        BackRef {
+            target: gvk("", "v1", "PersistentVolumeClaim"),
+            referrers: workload_refs("volumes/persistentVolumeClaim/claimName"),
+        },
+        BackRef {
+            target: gvk("", "v1", "PersistentVolume"),
+            referrers: vec![r("", "", "PersistentVolumeClaim", "spec/volumeName"), r("", "", "ClusterRole", "rules/resourceNames")],
+        },
+        BackRef {
+            target: gvk("storage.k8s.io", "v1", "StorageClass"),
+            referrers: vec![
+                r("", "", "PersistentVolume", "spec/storageClassName"),
+                r("", "", "PersistentVolumeClaim", "spec/storageClassName"),
+                r("", "", "StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
+            ],
+        },
+        BackRef {
+            target: gvk("scheduling.k8s.io", "v1", "PriorityClass"),
+            referrers: workload_refs("priorityClassName"),
+        },
+        BackRef {
+            // kustomize spells the group "networking.k8s.io/v1", so this never matches.
+            target: gvk("networking.k8s.io/v1", "v1", "IngressClass"),
+            referrers: vec![r("", "", "Ingress", "spec/ingressClassName")],
+        },
+    ]
+}
+
+/// What the filter needs to know about a possible target (names don't change while
+/// references are fixed, so this is taken once).
+struct Cand {
+    group: String,
+    version: String,
+    kind: String,
+    name: String,
+    namespace: String,
+    /// Previous (name, namespace) pairs, oldest first.
+    previous: Vec<(String, String)>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+impl Cand {
+    fn of(r: &Resource) -> Cand {
+        let (group, version) = r.group_version();
+        Cand {
+            group,
+            version,
+            kind: r.kind(),
+            name: r.name(),
+            namespace: r.namespace(),
+            previous: r.previous.clone(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+        }
+    }
+    fn cluster_scoped(&self) -> bool {
+        is_cluster_scoped(&self.kind)
+    }
+    /// kustomize's `EffectiveNamespace` of the current id.
+    fn effective_ns(&self) -> String {
+        effective_ns(&self.kind, &self.namespace)
+    }
+    fn original_effective_ns(&self) -> String {
+        let ns = self.previous.first().map(|(_, ns)| ns.as_str()).unwrap_or(&self.namespace);
+        effective_ns(&self.kind, ns)
+    }
+}
+
+fn effective_ns(kind: &str, ns: &str) -> String {
+    if is_cluster_scoped(kind) {
+        "_non_namespaceable_".into()
+    } else if ns.is_empty() || ns == "default" {
+        "default".into()
+    } else {
+        ns.into()
+    }
+}
+
+/// kustomize's `SameEndingSubSlice`.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() > b.len() { (b, a) } else { (a, b) };
+    let diff = long.len() - short.len();
+    if short.is_empty() {
+        return diff == 0;
+    }
+    short.iter().enumerate().all(|(i, s)| long[i + diff] == *s)
+}
+
+/// The referrer's side of one filter run.
+struct Referrer<'a> {
+    kind: String,
+    namespace: String,
+    prefixes: &'a [String],
+    suffixes: &'a [String],
+    id: String,
+    /// `roleRef` group and kind, when this is a `roleRef/name` field and both are set.
+    role_ref: Option<(String, String)>,
+}
+
+impl Referrer<'_> {
+    fn cluster_scoped(&self) -> bool {
+        is_cluster_scoped(&self.kind)
+    }
+}
+
+/// kustomize's `selectReferral`.
+fn select<'c>(
+    old_name: &str,
+    cands: &[&'c Cand],
+    target: &Gvk,
+    referrer: &Referrer<'_>,
+    with_namespace: bool,
+) -> Result<Option<&'c Cand>> {
+    let mut c: Vec<&Cand> = cands
+        .iter()
+        .copied()
+        .filter(|c| c.previous.iter().any(|(n, _)| n == old_name))
+        .filter(|c| !c.previous.is_empty() && target.selects(&c.group, &c.version, &c.kind))
+        .filter(|c| match &referrer.role_ref {
+            Some((g, k)) => (g.is_empty() || *g == c.group) && (k.is_empty() || *k == c.kind),
+            None => true,
+        })
+        .filter(|c| {
+            referrer.cluster_scoped()
+                || c.cluster_scoped()
+                || c.kind == "ServiceAccount"
+                || effective_ns(&referrer.kind, &referrer.namespace) == c.effective_ns()
+        })
+        .collect();
+    if c.len() == 1 {
+        return Ok(c.pop());
+    }
+    c.retain(|c| same_ending(&c.prefixes, referrer.prefixes) && same_ending(&c.suffixes, referrer.suffixes));
+    if c.len() == 1 {
+        return Ok(c.pop());
+    }
+    let Some(first) = c.first() else { return Ok(None) };
+    let identical = c.iter().all(|o| o.name == first.name && (!with_namespace || o.namespace == first.namespace));
+    if identical {
+        return Ok(Some(first));
+    }
+    let ids: Vec<String> = c
+        .iter()
+        .map(|o| {
+            let id = super::ResId {
+                group: o.group.clone(),
+                version: o.version.clone(),
+                kind: o.kind.clone(),
+                name: o.name.clone(),
+                namespace: o.namespace.clone(),
+            };
+            id.to_string()
+        })
+        .collect();
+    Err(BuildError::msg(format!(" found multiple possible referrals: {}", ids.join(", "))))
+}
 
 /// Rewrites references to objects whose names changed during the build.
-pub(super) fn fix_back_references(_ra: &mut [Resource]) -> Result<()> {
+pub(super) fn fix_back_references(ra: &mut [Resource]) -> Result<()> {
+    let table = table();
+    let cands: Vec<Cand> = ra.iter().map(Cand::of).collect();
+    for i in 0..ra.len() {
+        // Referrers are selected by their original GVK (kinds only change by patch).
+        let (group, version) = ra[i].group_version();
+        let kind = ra[i].kind();
+        let filters: Vec<(&Gvk, &String)> = table
+            .iter()
+            .flat_map(|b| b.referrers.iter().map(move |(g, p)| (g, b, p)))
+            .filter(|(g, _, _)| g.selects(&group, &version, &kind))
+            .map(|(_, b, p)| (&b.target, p))
+            .collect();
+        if filters.is_empty() {
+            continue;
+        }
+        let subset = could_be_referenced(&ra[i], &cands);
+        let me = &cands[i];
+        let id = ra[i].id().to_string();
+        for (target, path) in filters {
+            let role_ref = if path.ends_with("roleRef/name") {
+                let rr = ra[i].node.get("roleRef");
+                let g = rr.and_then(|n| n.get("apiGroup")).filter(|n| !n.is_null());
+                let k = rr.and_then(|n| n.get("kind")).filter(|n| !n.is_null());
+                match (g, k) {
+                    (Some(g), Some(k)) => Some((
+                        g.scalar_text().unwrap_or_default().to_string(),
+                        k.scalar_text().unwrap_or_default().to_string(),
+                    )),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let referrer = Referrer {
+                kind: me.kind.clone(),
+                namespace: me.namespace.clone(),
+                prefixes: &me.prefixes,
+                suffixes: &me.suffixes,
+                id: id.clone(),
+                role_ref,
+            };
+            let segments = split_path(path);
+            let mut set = |node: &mut Node| set_node(node, &subset, target, &referrer);
+            walk(&mut ra[i].node, &segments, Create::No, &mut set).map_err(|e| {
+                BuildError { message: format!("updating name reference in '{path}' field of '{}': {}", referrer.id, e.message), ..e }
+            })?;
+        }
+    }
     Ok(())
+}
+
+/// kustomize's `SubsetThatCouldBeReferencedByResource`.
+fn could_be_referenced<'c>(referrer: &Resource, cands: &'c [Cand]) -> Vec<&'c Cand> {
+    let kind = referrer.kind();
+    if is_cluster_scoped(&kind) {
+        return cands.iter().collect();
+    }
+    let my_ns = effective_ns(&kind, &referrer.namespace());
+    let mut rb_namespaces: Vec<String> = Vec::new();
+    if kind == "RoleBinding" {
+        for s in referrer.node.get("subjects").and_then(Node::as_seq).into_iter().flatten() {
+            let is_sa = s.get("kind").and_then(Node::scalar_text) == Some("ServiceAccount");
+            if let (true, Some(ns)) = (is_sa, s.get("namespace").and_then(Node::scalar_text)) {
+                rb_namespaces.push(ns.to_string());
+            }
+        }
+    }
+    cands
+        .iter()
+        .filter(|c| c.cluster_scoped() || c.effective_ns() == my_ns || rb_namespaces.contains(&c.namespace))
+        .collect()
+}
+
+fn set_node(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referrer<'_>) -> Result<()> {
+    if node.is_null() {
+        return Ok(());
+    }
+    match &mut node.value {
+        Value::Scalar(_) => set_scalar(node, cands, target, referrer),
+        Value::Map(_) => set_mapping(node, cands, target, referrer),
+        Value::Seq(items) => {
+            for item in items.iter_mut() {
+                match &item.value {
+                    Value::Scalar(_) => set_scalar(item, cands, target, referrer)?,
+                    Value::Map(_) => set_mapping(item, cands, target, referrer)?,
+                    Value::Seq(_) => {
+                        return Err(BuildError::at(&item.pos, "a name reference list item must be a string or a mapping"));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn set_scalar(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referrer<'_>) -> Result<()> {
+    let Some(old) = node.scalar_text().map(str::to_string) else { return Ok(()) };
+    let Some(found) = select(&old, cands, target, referrer, false)? else { return Ok(()) };
+    if found.name != old {
+        let pos = node.pos.clone();
+        *node = Node::string(found.name.as_str());
+        node.pos = pos;
+    }
+    Ok(())
+}
+
+fn set_mapping(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referrer<'_>) -> Result<()> {
+    let Some(map) = node.as_map_mut() else { return Ok(()) };
+    let Some(name_node) = map.get("name") else {
+        return Err(BuildError::at(&node.pos, "path config error; no 'name' field in node"));
+    };
+    let old = name_node.scalar_text().unwrap_or_default().to_string();
+    let filtered: Vec<&Cand>;
+    let pool: &[&Cand] = match map.get("namespace") {
+        None => cands,
+        Some(ns_node) => {
+            let ns = ns_node.scalar_text().unwrap_or_default();
+            let by_original: Vec<&Cand> =
+                cands.iter().copied().filter(|c| !c.cluster_scoped() && c.original_effective_ns() == ns).collect();
+            filtered = if by_original.is_empty() {
+                cands.iter().copied().filter(|c| !c.cluster_scoped() && c.effective_ns() == ns).collect()
+            } else {
+                by_original
+            };
+            &filtered
+        }
+    };
+    let Some(found) = select(&old, pool, target, referrer, true)? else { return Ok(()) };
+    if found.name == old && found.namespace.is_empty() {
+        return Ok(());
+    }
+    map.insert("name", Node::string(found.name.as_str()));
+    if !found.namespace.is_empty() {
+        map.insert("namespace", Node::string(found.namespace.as_str()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ending_subslices() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(same_ending(&s(&["a-", "b-"]), &s(&["b-"])));
+        assert!(!same_ending(&s(&["a-"]), &s(&["b-"])));
+        assert!(!same_ending(&s(&[]), &s(&["b-"])));
+        assert!(same_ending(&s(&[]), &s(&[])));
+    }
 }

@@ -83,12 +83,17 @@ pub struct Resource {
     pub previous: Vec<(String, String)>,
     /// Set for ConfigMaps/Secrets made by a generator.
     pub generated: Option<Generated>,
+    /// Name prefixes applied by `namePrefix`, innermost kustomization first (kustomize's
+    /// prefixes build annotation; used to pick between same-named reference targets).
+    pub prefixes: Vec<String>,
+    /// Name suffixes applied by `nameSuffix`, innermost first.
+    pub suffixes: Vec<String>,
 }
 
 impl Resource {
     /// Wraps a parsed object.
     pub fn new(node: Node, source: Arc<str>) -> Resource {
-        Resource { node, source, previous: Vec::new(), generated: None }
+        Resource { node, source, previous: Vec::new(), generated: None, prefixes: Vec::new(), suffixes: Vec::new() }
     }
 
     fn meta_str(&self, key: &str) -> String {

@@ -1,30 +1,442 @@
 //! Built-in metadata transformers: namespace, name prefix/suffix, labels, annotations.
 //!
-//! (Being written: this module currently refuses the fields it owns.)
+//! Each follows its kustomize v5.5 plugin and the built-in field specs
+//! (`api/internal/konfig/builtinpluginconsts`): a field spec is a `/`-separated path
+//! (`\/` escapes a slash inside a key, a `[]` suffix marks a list) restricted to a group,
+//! version and kind, optionally creating what is missing. Paths step through every item of
+//! a list they meet.
 
 use super::error::{BuildError, Result};
+use super::resource::is_cluster_scoped;
 use super::{Kustomization, Resource};
+use crate::yaml::{Map, Node, Value};
 
-/// Sets the namespace of every namespaced resource.
-pub(super) fn namespace(_ns: &str, _ra: &mut [Resource]) {}
+/// A kustomize `FieldSpec`: where a transformer writes, and in which objects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct FieldSpec {
+    /// API group the object must have (empty: any).
+    pub group: String,
+    /// API version the object must have (empty: any).
+    pub version: String,
+    /// Kind the object must have (empty: any).
+    pub kind: String,
+    /// The path, `/`-separated.
+    pub path: String,
+    /// Whether missing fields are created.
+    pub create: bool,
+}
 
-/// Adds a name prefix and suffix to every resource.
-pub(super) fn prefix_suffix(_prefix: &str, _suffix: &str, _ra: &mut [Resource]) {}
+impl FieldSpec {
+    /// A spec from `(group, version, kind, path, create)`.
+    pub fn new(group: &str, version: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
+        FieldSpec { group: group.into(), version: version.into(), kind: kind.into(), path: path.into(), create }
+    }
 
-/// Applies `commonLabels` and `labels`.
-pub(super) fn labels(k: &Kustomization, _ra: &mut [Resource]) -> Result<()> {
-    for f in ["commonLabels", "labels"] {
-        if k.field(f).is_some() {
-            return Err(BuildError::msg(format!("{f} is not supported yet")));
+    /// kustomize's `isMatchGVK`: does this spec apply to an object (by its current GVK)?
+    pub fn matches(&self, node: &Node) -> bool {
+        let kind = node.get("kind").and_then(Node::scalar_text).unwrap_or_default();
+        let av = node.get("apiVersion").and_then(Node::scalar_text).unwrap_or_default();
+        let (group, version) = av.rsplit_once('/').unwrap_or(("", av));
+        (self.kind.is_empty() || self.kind == kind)
+            && (self.group.is_empty() || self.group == group)
+            && (self.version.is_empty() || self.version == version)
+    }
+}
+
+/// What to create at the end of a path when it is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Create {
+    /// Never create.
+    No,
+    /// Create a mapping (labels, annotations).
+    Map,
+    /// Create a scalar (namespace).
+    Scalar,
+}
+
+/// kustomize's `PathSplitter`: splits on `/` except `\/`.
+pub(super) fn split_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&'/') {
+            cur.push('/');
+            chars.next();
+        } else if c == '/' {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// Walks `path` from `node` the way kustomize's `fieldspec.Filter` does and calls `set` on
+/// every node the path reaches (a path through a list reaches each item).
+/// With `create` other than [`Create::No`], missing (or null) mappings on the way are
+/// created, and the final field is created as the given kind (a null placeholder for
+/// scalars, for `set` to fill).
+pub(super) fn walk(node: &mut Node, path: &[String], create: Create, set: &mut dyn FnMut(&mut Node) -> Result<()>) -> Result<()> {
+    let Some((first, rest)) = path.split_first() else {
+        return set(node);
+    };
+    if node.is_null() {
+        return Ok(());
+    }
+    match &mut node.value {
+        Value::Seq(items) => {
+            for item in items {
+                walk(item, path, create, set)?;
+            }
+            Ok(())
+        }
+        Value::Map(map) => {
+            let (name, is_seq) = match first.strip_suffix("[]") {
+                Some(n) => (n, true),
+                None => (first.as_str(), false),
+            };
+            let creating = create != Create::No && !is_seq;
+            if map.get(name).is_none() {
+                if !creating {
+                    return Ok(());
+                }
+                let fresh = if rest.is_empty() && create == Create::Scalar { Node::null() } else { Node::map() };
+                map.insert(name, fresh);
+            }
+            let Some(field) = map.get_mut(name) else { return Ok(()) };
+            if field.is_null() && creating && !(rest.is_empty() && create == Create::Scalar) {
+                *field = Node::new(Value::Map(Map::new()), field.pos.clone());
+            }
+            walk(field, rest, create, set)
+        }
+        Value::Scalar(_) => Err(BuildError::at(&node.pos, "expected sequence or mapping node")),
+    }
+}
+
+/// Applies field specs to one object: for each spec that matches, walk and set.
+fn apply_specs(node: &mut Node, specs: &[FieldSpec], create_kind: Create, set: &mut dyn FnMut(&mut Node) -> Result<()>) -> Result<()> {
+    for fs in specs {
+        if !fs.matches(node) {
+            continue;
+        }
+        let path = split_path(&fs.path);
+        let create = if fs.create { create_kind } else { Create::No };
+        walk(node, &path, create, set).map_err(|e| e.context(format!("considering field '{}' of object", fs.path)))?;
+    }
+    Ok(())
+}
+
+/// Sets `key: value` (a string) in a mapping node.
+fn set_entry(node: &mut Node, key: &str, value: &str) -> Result<()> {
+    if node.is_null() {
+        *node = Node::new(Value::Map(Map::new()), node.pos.clone());
+    }
+    match node.as_map_mut() {
+        Some(m) => {
+            m.insert(key, Node::string(value));
+            Ok(())
+        }
+        None => Err(BuildError::at(&node.pos, format!("wrong node kind: expected MappingNode to set '{key}'"))),
+    }
+}
+
+/// Sets a scalar node to a string value.
+fn set_scalar(node: &mut Node, value: &str) -> Result<()> {
+    if node.as_map().is_some() || node.as_seq().is_some() {
+        return Err(BuildError::at(&node.pos, "namespace field specs must target scalar nodes"));
+    }
+    let pos = node.pos.clone();
+    *node = Node::string(value);
+    node.pos = pos;
+    Ok(())
+}
+
+/// Sets the namespace of every namespaced resource (kustomize's NamespaceTransformer
+/// with its default `setRoleBindingSubjects: defaultOnly`).
+pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
+    if ns.is_empty() {
+        return Ok(());
+    }
+    for i in 0..ra.len() {
+        let r = &mut ra[i];
+        if r.node.as_map().is_none_or(|m| m.is_empty()) {
+            continue;
+        }
+        r.previous.push((r.name(), r.namespace()));
+        let kind = r.kind();
+        let (group, version) = r.group_version();
+        if !is_cluster_scoped(&kind) {
+            if let Some(meta) = r.node.ensure_map_path(&["metadata"]).and_then(Node::as_map_mut) {
+                meta.insert("namespace", Node::string(ns));
+            }
+        }
+        if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
+            if let Some(subjects) = r.node.get_mut("subjects").and_then(Node::as_seq_mut) {
+                for s in subjects.iter_mut() {
+                    let named_default = s.get("name").and_then(Node::scalar_text) == Some("default");
+                    if named_default {
+                        if let Some(m) = s.as_map_mut() {
+                            m.insert("namespace", Node::string(ns));
+                        }
+                    }
+                }
+            }
+        }
+        let api_version = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
+        let mut specs = vec![
+            FieldSpec::new("apiregistration.k8s.io", "", "APIService", "spec/service/namespace", true),
+            FieldSpec::new("apiextensions.k8s.io", "", "CustomResourceDefinition", "spec/conversion/webhook/clientConfig/service/namespace", false),
+        ];
+        if api_version == "v1" {
+            specs.push(FieldSpec::new("", "", "Namespace", "metadata/name", true));
+        }
+        apply_specs(&mut r.node, &specs, Create::Scalar, &mut |n| set_scalar(n, ns))
+            .map_err(|e| e.context("namespace transformation failed"))?;
+        let id = ra[i].id();
+        let same = ra
+            .iter()
+            .filter(|o| {
+                let oid = o.id();
+                oid.group == id.group
+                    && oid.version == id.version
+                    && oid.kind == id.kind
+                    && oid.name == id.name
+                    && super::ResId::ns_equal(&oid.namespace, &id.namespace)
+            })
+            .count();
+        if same != 1 {
+            return Err(BuildError::at(ra[i].pos(), format!("namespace transformation produces ID conflict: {id}")));
         }
     }
     Ok(())
 }
 
-/// Applies `commonAnnotations`.
-pub(super) fn annotations(k: &Kustomization, _ra: &mut [Resource]) -> Result<()> {
-    if k.field("commonAnnotations").is_some() {
-        return Err(BuildError::msg("commonAnnotations is not supported yet"));
+/// Kinds the prefix and suffix transformers leave alone (kustomize's
+/// `prefixSuffixFieldSpecsToSkip`), judged by the original id.
+fn skip_rename(r: &Resource) -> bool {
+    let kind = r.kind();
+    let (group, _) = r.group_version();
+    kind == "CustomResourceDefinition" || kind == "Namespace" || (kind == "APIService" && group == "apiregistration.k8s.io")
+}
+
+/// Adds a name prefix and suffix to every resource (prefix transformer, then suffix
+/// transformer, each only when set), remembering the previous names.
+pub(super) fn prefix_suffix(prefix: &str, suffix: &str, ra: &mut [Resource]) {
+    if !prefix.is_empty() {
+        for r in ra.iter_mut().filter(|r| !skip_rename(r)) {
+            r.prefixes.push(prefix.to_string());
+            let (name, ns) = (r.name(), r.namespace());
+            r.previous.push((name.clone(), ns));
+            set_name_raw(r, &format!("{prefix}{name}"));
+        }
+    }
+    if !suffix.is_empty() {
+        for r in ra.iter_mut().filter(|r| !skip_rename(r)) {
+            r.suffixes.push(suffix.to_string());
+            let (name, ns) = (r.name(), r.namespace());
+            r.previous.push((name.clone(), ns));
+            set_name_raw(r, &format!("{name}{suffix}"));
+        }
+    }
+}
+
+fn set_name_raw(r: &mut Resource, name: &str) {
+    if let Some(meta) = r.node.ensure_map_path(&["metadata"]).and_then(Node::as_map_mut) {
+        meta.insert("name", Node::string(name));
+    }
+}
+
+/// Pod template paths of built-in workloads, `(group, version, kind, path)`.
+const TEMPLATE_METADATA: &[(&str, &str, &str, &str)] = &[
+    ("", "v1", "ReplicationController", "spec/template/metadata"),
+    ("", "", "Deployment", "spec/template/metadata"),
+    ("", "", "ReplicaSet", "spec/template/metadata"),
+    ("", "", "DaemonSet", "spec/template/metadata"),
+    ("apps", "", "StatefulSet", "spec/template/metadata"),
+    ("batch", "", "Job", "spec/template/metadata"),
+    ("batch", "", "CronJob", "spec/jobTemplate/metadata"),
+    ("batch", "", "CronJob", "spec/jobTemplate/spec/template/metadata"),
+];
+
+/// kustomize's `metadataLabelsFieldSpecs` (also its template labels).
+fn metadata_label_specs() -> Vec<FieldSpec> {
+    let mut v = vec![FieldSpec::new("", "", "", "metadata/labels", true)];
+    for (i, (g, ver, k, p)) in TEMPLATE_METADATA.iter().enumerate() {
+        v.push(FieldSpec::new(g, ver, k, &format!("{p}/labels"), true));
+        if i == 4 {
+            v.push(FieldSpec::new("apps", "", "StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels", true));
+        }
+    }
+    v
+}
+
+/// kustomize's `commonLabelFieldSpecs`: selectors plus the metadata label specs.
+fn common_label_specs() -> Vec<FieldSpec> {
+    let mut v = vec![
+        FieldSpec::new("", "v1", "Service", "spec/selector", true),
+        FieldSpec::new("", "v1", "ReplicationController", "spec/selector", true),
+        FieldSpec::new("", "", "Deployment", "spec/selector/matchLabels", true),
+    ];
+    const AFFINITY: &[&str] = &[
+        "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+    ];
+    for p in AFFINITY {
+        v.push(FieldSpec::new("apps", "", "Deployment", p, false));
+    }
+    v.push(FieldSpec::new("", "", "ReplicaSet", "spec/selector/matchLabels", true));
+    v.push(FieldSpec::new("", "", "DaemonSet", "spec/selector/matchLabels", true));
+    v.push(FieldSpec::new("apps", "", "StatefulSet", "spec/selector/matchLabels", true));
+    v.push(FieldSpec::new("apps", "", "StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels", true));
+    for p in AFFINITY {
+        v.push(FieldSpec::new("apps", "", "StatefulSet", p, false));
+    }
+    v.push(FieldSpec::new("batch", "", "Job", "spec/selector/matchLabels", false));
+    v.push(FieldSpec::new("batch", "", "CronJob", "spec/jobTemplate/spec/selector/matchLabels", false));
+    v.push(FieldSpec::new("policy", "", "PodDisruptionBudget", "spec/selector/matchLabels", false));
+    v.push(FieldSpec::new("networking.k8s.io", "", "NetworkPolicy", "spec/podSelector/matchLabels", false));
+    v.push(FieldSpec::new("networking.k8s.io", "", "NetworkPolicy", "spec/ingress/from/podSelector/matchLabels", false));
+    v.push(FieldSpec::new("networking.k8s.io", "", "NetworkPolicy", "spec/egress/to/podSelector/matchLabels", false));
+    v.extend(metadata_label_specs());
+    v
+}
+
+/// kustomize's `commonAnnotationFieldSpecs`.
+fn common_annotation_specs() -> Vec<FieldSpec> {
+    let mut v = vec![FieldSpec::new("", "", "", "metadata/annotations", true)];
+    for (g, ver, k, p) in TEMPLATE_METADATA {
+        // kustomize's annotation specs put no group on StatefulSet.
+        let g = if *k == "StatefulSet" { "" } else { g };
+        v.push(FieldSpec::new(g, ver, k, &format!("{p}/annotations"), true));
+    }
+    v
+}
+
+/// Reads a `map[string]string` field of the kustomization.
+fn string_pairs(node: &Node, what: &str) -> Result<Vec<(String, String)>> {
+    if node.is_null() {
+        return Ok(Vec::new());
+    }
+    let Some(map) = node.as_map() else {
+        return Err(BuildError::at(&node.pos, format!("invalid Kustomization: {what} must be a map of strings")));
+    };
+    let mut out: Vec<(String, String)> = map
+        .iter()
+        .map(|(k, v)| (k.to_string(), if v.is_null() { String::new() } else { v.scalar_text().unwrap_or_default().to_string() }))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn read_bool(node: Option<&Node>) -> bool {
+    node.and_then(Node::scalar_text).is_some_and(|s| s == "true")
+}
+
+/// Reads a list of user field specs (`labels[].fields`).
+fn read_field_specs(node: &Node) -> Result<Vec<FieldSpec>> {
+    let Some(items) = node.as_seq() else {
+        return Err(BuildError::at(&node.pos, "invalid Kustomization: fields must be a list"));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Some(map) = item.as_map() else {
+            return Err(BuildError::at(&item.pos, "invalid Kustomization: a field spec must be a mapping"));
+        };
+        for (key, _) in &map.entries {
+            if !["path", "group", "version", "kind", "create"].contains(&key.value.as_str()) {
+                return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+            }
+        }
+        let s = |k: &str| map.get(k).and_then(Node::scalar_text).unwrap_or_default();
+        out.push(FieldSpec::new(s("group"), s("version"), s("kind"), s("path"), read_bool(map.get("create"))));
+    }
+    Ok(out)
+}
+
+fn merge_specs(mut a: Vec<FieldSpec>, b: Vec<FieldSpec>) -> Vec<FieldSpec> {
+    for fs in b {
+        let dup = a.iter().any(|x| x.group == fs.group && x.version == fs.version && x.kind == fs.kind && x.path == fs.path);
+        if !dup {
+            a.push(fs);
+        }
+    }
+    a
+}
+
+fn apply_pairs(ra: &mut [Resource], pairs: &[(String, String)], specs: &[FieldSpec]) -> Result<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    for r in ra.iter_mut() {
+        for (k, v) in pairs {
+            apply_specs(&mut r.node, specs, Create::Map, &mut |n| set_entry(n, k, v))?;
+        }
     }
     Ok(())
+}
+
+/// Applies `labels` entries, then `commonLabels`.
+pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
+    if let Some(list) = k.field("labels") {
+        let Some(items) = list.as_seq() else {
+            return Err(BuildError::at(&list.pos, "invalid Kustomization: labels must be a list"));
+        };
+        for item in items {
+            let Some(map) = item.as_map() else {
+                return Err(BuildError::at(&item.pos, "invalid Kustomization: a labels entry must be a mapping"));
+            };
+            for (key, _) in &map.entries {
+                if !["pairs", "includeSelectors", "includeTemplates", "fields"].contains(&key.value.as_str()) {
+                    return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+                }
+            }
+            let pairs = match map.get("pairs") {
+                Some(p) => string_pairs(p, "labels pairs")?,
+                None => Vec::new(),
+            };
+            let mut specs = match map.get("fields").filter(|n| !n.is_null()) {
+                Some(f) => read_field_specs(f)?,
+                None => Vec::new(),
+            };
+            if read_bool(map.get("includeSelectors")) {
+                specs = merge_specs(specs, common_label_specs());
+            } else {
+                specs = merge_specs(specs, vec![FieldSpec::new("", "", "", "metadata/labels", true)]);
+                if read_bool(map.get("includeTemplates")) {
+                    specs = merge_specs(specs, metadata_label_specs());
+                }
+            }
+            apply_pairs(ra, &pairs, &specs)?;
+        }
+    }
+    if let Some(common) = k.field("commonLabels") {
+        let pairs = string_pairs(common, "commonLabels")?;
+        apply_pairs(ra, &pairs, &common_label_specs())?;
+    }
+    Ok(())
+}
+
+/// Applies `commonAnnotations`.
+pub(super) fn annotations(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
+    if let Some(common) = k.field("commonAnnotations") {
+        let pairs = string_pairs(common, "commonAnnotations")?;
+        apply_pairs(ra, &pairs, &common_annotation_specs())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_splitting() {
+        assert_eq!(split_path("metadata/annotations/a.io\\/b"), vec!["metadata", "annotations", "a.io/b"]);
+        assert_eq!(split_path("spec/volumeClaimTemplates[]/metadata"), vec!["spec", "volumeClaimTemplates[]", "metadata"]);
+    }
 }
