@@ -1,1 +1,119 @@
-//! The MicroserviceKubernetes target plugin.
+//! The `MicroserviceKubernetes` target plugin (`kubernetes.project-planton.org/v1`).
+//!
+//! [`KubernetesPlugin`] implements [`Plugin`]: it describes the kind with its structural JSON
+//! Schema (`schema/microservice-kubernetes.schema.json`, compiled in), validates built
+//! manifests ([`validate`]) and renders them into Kubernetes objects ([`render`]).
+//! It is pure computation: no IO, no clock, no randomness; it compiles for
+//! `wasm32-unknown-unknown` and is tested natively. Applying the objects is the host's job.
+//!
+//! # Validation codes
+//!
+//! Schema rules (the generic `schema-*` codes of [`planton_plugin_sdk::schema`] plus):
+//! `api-version-invalid`, `kind-invalid`, `name-invalid` (metadata.name, sidecar and volume
+//! names: DNS-1123 labels), `version-invalid` (1..30 of `[a-z0-9-]`, not ending in `-`),
+//! `port-name-invalid`, `port-number-invalid` (1..65535), `port-protocol-invalid`
+//! (`TCP`/`UDP`/`SCTP`), `port-app-protocol-invalid` (non-empty), `quantity-invalid`,
+//! `env-name-invalid`, `replicas-invalid` (minReplicas ≥ 0), `hpa-max-replicas-invalid`,
+//! `hpa-cpu-target-invalid` (1..100), `int-or-percent-invalid`, `dns-domain-invalid`,
+//! `probe-threshold-invalid` (periodSeconds, timeoutSeconds, successThreshold,
+//! failureThreshold > 0; initialDelaySeconds ≥ 0), `probe-scheme-invalid`,
+//! `probe-exec-command-empty`, `volume-mount-path-invalid`, `sidecar-image-invalid`.
+//!
+//! Cross-field rules: `resources-request-exceeds-limit`, `port-name-duplicate`,
+//! `port-container-port-duplicate`, `port-service-port-duplicate`, `ingress-port-multiple`,
+//! `ingress-dns-domain-required`, `ingress-port-required`, `hpa-max-below-min`,
+//! `hpa-min-replicas-zero`, `hpa-cpu-target-duplicate`,
+//! `pdb-min-available-and-max-unavailable`, `deployment-strategy-zero`,
+//! `probe-handler-count`, `probe-port-invalid`, `probe-port-name-unknown`,
+//! `probe-success-threshold-not-one`, `volume-name-duplicate`, `volume-mount-path-duplicate`,
+//! `sidecar-name-duplicate`, `metadata-label-value-invalid`, `namespace-label-invalid`, and the
+//! reference rules of [`planton_plugin_sdk::refs::check_env`] (`env-variable-is-secret`,
+//! `env-secret-literal`, `env-reference-malformed`, `env-secret-from-variables`,
+//! `env-name-duplicate`).
+//!
+//! Beyond the product spec the kind accepts `container.app.volumes[] {name, mountPath,
+//! readOnly, subPath, spec}` and `targetCpuUtilizationPercentage` as an alias of
+//! `targetCpuUtilizationPercent`, because the seed's overlays use them.
+//!
+//! ```
+//! use planton_plugin_k8s::KubernetesPlugin;
+//! use planton_plugin_sdk::{Plugin, ValidateRequest};
+//! let manifest = serde_json::json!({
+//!     "apiVersion": "kubernetes.project-planton.org/v1",
+//!     "kind": "MicroserviceKubernetes",
+//!     "metadata": { "name": "my-service" },
+//!     "spec": { "container": { "app": {} }, "availability": { "maxReplica": 3 } }
+//! });
+//! let res = KubernetesPlugin::validate(ValidateRequest { manifest, overlay: "prod".into(), local: false });
+//! assert_eq!(res.diagnostics[0].code, "schema-unknown-field");
+//! assert_eq!(res.diagnostics[0].path, "/spec/availability/maxReplica");
+//! ```
+
+pub mod quantity;
+pub mod render;
+pub mod validate;
+
+use planton_plugin_sdk::{
+    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderRequest, RenderResponse, ValidateRequest,
+    ValidateResponse,
+};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// The kind's `apiVersion`.
+pub const API_VERSION: &str = "kubernetes.project-planton.org/v1";
+/// The kind's `kind`.
+pub const KIND: &str = "MicroserviceKubernetes";
+/// The metadata label that overrides the target namespace.
+pub const NAMESPACE_LABEL: &str = "kubernetes.project-planton.org/namespace";
+
+const SCHEMA_JSON: &str = include_str!("../schema/microservice-kubernetes.schema.json");
+
+/// The kind's structural JSON Schema (parsed once; a test guarantees it parses).
+pub fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| serde_json::from_str(SCHEMA_JSON).unwrap_or(Value::Null))
+}
+
+/// The `MicroserviceKubernetes` plugin.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KubernetesPlugin;
+
+impl Plugin for KubernetesPlugin {
+    fn describe() -> Describe {
+        Describe {
+            name: "kubernetes".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            contract_version: CONTRACT_VERSION,
+            kinds: vec![KindInfo { api_version: API_VERSION.to_string(), kind: KIND.to_string(), schema: schema().clone() }],
+        }
+    }
+
+    fn validate(req: ValidateRequest) -> ValidateResponse {
+        ValidateResponse { diagnostics: validate::validate(&req) }
+    }
+
+    /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests.
+    fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
+        let diagnostics =
+            validate::validate(&ValidateRequest { manifest: req.manifest.clone(), overlay: String::new(), local: false });
+        if diagnostics.iter().any(|d| d.is_error()) {
+            return Err(PluginError::from_diagnostics(&diagnostics));
+        }
+        render::render(&req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_parses() {
+        assert!(serde_json::from_str::<Value>(SCHEMA_JSON).is_ok());
+        assert!(schema().is_object());
+        let d = KubernetesPlugin::describe();
+        assert_eq!(d.kinds[0].kind, KIND);
+        assert_eq!(d.contract_version, CONTRACT_VERSION);
+    }
+}

@@ -5,6 +5,11 @@
 //! (`prod.api-key`). Any other string containing `$` is a literal.
 //! The SDK only recognises references; resolving them is the host's job, and secret values
 //! never reach a plugin.
+//!
+//! [`check_env`] holds the reference rules shared by every kind with an
+//! `env {variables, secrets}` block.
+
+use crate::{Diagnostic, pointer};
 
 /// Which kind of group a reference points into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,6 +58,79 @@ pub fn parse(value: &str) -> Option<GroupRef<'_>> {
     (ok(group) && ok(entry)).then_some(GroupRef { kind, group, entry })
 }
 
+/// Checks an `env` object's `variables` and `secrets` maps for reference misuse.
+///
+/// `path` is the JSON Pointer of the `env` object. `local` is true for the `local` overlay,
+/// where literal secret values are allowed. `external_secret` says whether a non-reference
+/// secret value is nevertheless a reference to a secret store the target understands
+/// (for example an AWS Secrets Manager ARN); pass `|_| false` when there is none.
+///
+/// Codes: `env-variable-is-secret` (a `$secrets-group` reference among plain variables),
+/// `env-secret-literal` (a literal secret value outside `local`), `env-reference-malformed`
+/// (starts like a reference but is not one), `env-secret-from-variables` (warning: a
+/// `$variables-group` reference used as a secret), `env-name-duplicate` (a name in both maps).
+pub fn check_env(env: &serde_json::Value, path: &str, local: bool, external_secret: &dyn Fn(&str) -> bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let variables = env.get("variables").and_then(serde_json::Value::as_object);
+    let secrets = env.get("secrets").and_then(serde_json::Value::as_object);
+    let vars_path = pointer::child(path, "variables");
+    let secrets_path = pointer::child(path, "secrets");
+    for (name, value) in variables.into_iter().flatten() {
+        let Some(v) = value.as_str() else { continue };
+        let at = pointer::child(&vars_path, name);
+        match (looks_like_ref(v), parse(v)) {
+            (Some(_), None) => out.push(malformed(&at, v)),
+            (Some(GroupKind::Secrets), Some(_)) => out.push(Diagnostic::error(
+                "env-variable-is-secret",
+                at,
+                format!("`{name}` refers to a secret; move it to env.secrets so its value is never stored in plain text"),
+            )),
+            _ => {}
+        }
+    }
+    for (name, value) in secrets.into_iter().flatten() {
+        let Some(v) = value.as_str() else { continue };
+        let at = pointer::child(&secrets_path, name);
+        match (looks_like_ref(v), parse(v)) {
+            (Some(_), None) => out.push(malformed(&at, v)),
+            (Some(GroupKind::Variables), Some(_)) => out.push(Diagnostic::warning(
+                "env-secret-from-variables",
+                at,
+                format!("`{name}` takes its secret value from a variables group, which is not kept secret"),
+            )),
+            (Some(GroupKind::Secrets), Some(_)) => {}
+            (None, _) => {
+                if !local && !external_secret(v) {
+                    out.push(Diagnostic::error(
+                        "env-secret-literal",
+                        at,
+                        format!("`{name}` holds a literal value; secrets must be `$secrets-group/<group>/<entry>` references outside the local overlay"),
+                    ));
+                }
+            }
+        }
+    }
+    if let (Some(vars), Some(secs)) = (variables, secrets) {
+        for name in secs.keys().filter(|k| vars.contains_key(*k)) {
+            out.push(Diagnostic::error(
+                "env-name-duplicate",
+                pointer::child(&secrets_path, name),
+                format!("`{name}` is set both as a variable and as a secret"),
+            ));
+        }
+    }
+    out
+}
+
+fn malformed(at: &str, v: &str) -> Diagnostic {
+    let shown: String = v.chars().take(80).collect();
+    Diagnostic::error(
+        "env-reference-malformed",
+        at,
+        format!("{shown:?} is not a valid reference; expected `$<variables|secrets>-group/<group>/<entry>`"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +145,24 @@ mod tests {
         assert_eq!(parse("$secrets-group/a/b/c"), None);
         assert_eq!(looks_like_ref("$secrets-group/a/b/c"), Some(GroupKind::Secrets));
         assert_eq!(looks_like_ref("plain"), None);
+    }
+
+    #[test]
+    fn env_rules() {
+        let env = serde_json::json!({
+            "variables": {"A": "$secrets-group/db/pw", "B": "$variables-group/x", "C": "plain $5"},
+            "secrets": {"D": "literal", "E": "$secrets-group/db/pw", "F": "$variables-group/g/k", "C": "$secrets-group/a/b"}
+        });
+        let d = check_env(&env, "/spec/env", false, &|_| false);
+        let got: Vec<(&str, &str)> = d.iter().map(|d| (d.code.as_str(), d.path.as_str())).collect();
+        assert_eq!(got, vec![
+            ("env-variable-is-secret", "/spec/env/variables/A"),
+            ("env-reference-malformed", "/spec/env/variables/B"),
+            ("env-secret-literal", "/spec/env/secrets/D"),
+            ("env-secret-from-variables", "/spec/env/secrets/F"),
+            ("env-name-duplicate", "/spec/env/secrets/C"),
+        ]);
+        let local = check_env(&env, "/spec/env", true, &|_| false);
+        assert!(!local.iter().any(|d| d.code == "env-secret-literal"));
     }
 }

@@ -70,6 +70,25 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
     best.map(|(_, c)| c)
 }
 
+/// An integer read the way the protobuf JSON loader reads it: a JSON integer, a float with
+/// no fractional part, or a string holding a decimal integer (`"8443"`).
+pub fn int_value(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A number read the way the protobuf JSON loader reads it: a JSON number or a numeric string.
+pub fn number_value(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok().filter(|f: &f64| f.is_finite()),
+        _ => None,
+    }
+}
+
 /// The JSON type name of a value, as used in messages.
 pub fn type_name(value: &Value) -> &'static str {
     match value {

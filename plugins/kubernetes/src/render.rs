@@ -1,0 +1,452 @@
+//! Rendering a valid `MicroserviceKubernetes` manifest into Kubernetes objects.
+//!
+//! Output, in apply order: Namespace, ServiceAccount, Secret (when there are env secrets),
+//! Service (when there are ports), Deployment, HorizontalPodAutoscaler (when enabled),
+//! PodDisruptionBudget (when enabled), Ingress (when enabled).
+//! Rendering is a pure function of the manifest and the context: map keys come out in a fixed
+//! order and env entries sorted by name, so the same input always gives the same bytes.
+//!
+//! Secret values never pass through here. The Secret object's `stringData` holds the
+//! manifest's `$secrets-group/<group>/<entry>` references verbatim and carries the annotation
+//! [`SECRET_REFERENCES_ANNOTATION`]; the host replaces each reference by its resolved value
+//! just before applying, and never shows the resolved object.
+//! `$variables-group` references in env variables are likewise left for the host to resolve.
+
+use crate::validate::{APP_CONTAINER, ingress_ports, is_dns_label, is_label_value};
+use crate::{KIND, NAMESPACE_LABEL};
+use planton_plugin_sdk::schema::{int_value, number_value};
+use planton_plugin_sdk::{DeployContext, PluginError, RenderRequest, RenderResponse};
+use serde_json::{Map, Value, json};
+
+/// Annotation on the rendered Secret: its `stringData` values are unresolved references.
+pub const SECRET_REFERENCES_ANNOTATION: &str = "planton.ai/secret-references";
+
+/// Value of `app.kubernetes.io/managed-by` on every rendered object.
+pub const MANAGED_BY: &str = "planton";
+
+/// Requests and limits used when the manifest has no `resources` at all (upstream defaults).
+const DEFAULT_RESOURCES: (&str, &str, &str, &str) = ("1000m", "1Gi", "50m", "100Mi");
+
+/// The objects for a manifest that has already passed validation.
+pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
+    let m = &req.manifest;
+    let ctx = &req.context;
+    let name = str_at(m, "/metadata/name").ok_or_else(|| PluginError::new("metadata.name is required"))?.to_string();
+    let namespace = namespace(m, ctx)?;
+    let labels = labels(m, ctx, &name)?;
+    let selector = json!({ "app.kubernetes.io/name": name });
+    let app = m.pointer("/spec/container/app").cloned().unwrap_or_else(|| json!({}));
+    let image = image(&app, ctx)?;
+    let meta = |obj_name: &str| json!({ "name": obj_name, "namespace": namespace, "labels": labels });
+
+    let mut objects = vec![
+        json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": namespace, "labels": labels } }),
+        json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&name) }),
+    ];
+
+    let secrets = sorted_map(app.pointer("/env/secrets"));
+    let secret_name = format!("{name}-secrets");
+    if !secrets.is_empty() {
+        let mut md = meta(&secret_name);
+        md["annotations"] = json!({ SECRET_REFERENCES_ANNOTATION: "true" });
+        let data: Map<String, Value> = secrets.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        objects.push(json!({ "apiVersion": "v1", "kind": "Secret", "metadata": md, "type": "Opaque", "stringData": data }));
+    }
+
+    let ports = app.get("ports").and_then(Value::as_array).cloned().unwrap_or_default();
+    if !ports.is_empty() {
+        let service_ports: Vec<Value> = ports
+            .iter()
+            .map(|p| {
+                let mut sp = Map::new();
+                sp.insert("name".into(), p.get("name").cloned().unwrap_or(Value::Null));
+                sp.insert("protocol".into(), json!(p.get("networkProtocol").and_then(Value::as_str).unwrap_or("TCP")));
+                if let Some(ap) = p.get("appProtocol").and_then(Value::as_str) {
+                    sp.insert("appProtocol".into(), json!(ap));
+                }
+                sp.insert("port".into(), json!(p.get("servicePort").and_then(int_value)));
+                sp.insert("targetPort".into(), json!(p.get("containerPort").and_then(int_value)));
+                Value::Object(sp)
+            })
+            .collect();
+        objects.push(json!({
+            "apiVersion": "v1", "kind": "Service", "metadata": meta(&name),
+            "spec": { "type": "ClusterIP", "selector": selector, "ports": service_ports }
+        }));
+    }
+
+    let availability = m.pointer("/spec/availability").cloned().unwrap_or_else(|| json!({}));
+    let min_replicas = availability.get("minReplicas").and_then(int_value).unwrap_or(1);
+    let mut deployment_spec = Map::new();
+    deployment_spec.insert("replicas".into(), json!(min_replicas));
+    deployment_spec.insert("selector".into(), json!({ "matchLabels": selector }));
+    if let Some(ds) = availability.get("deploymentStrategy").filter(|v| v.is_object()) {
+        let mut ru = Map::new();
+        for k in ["maxUnavailable", "maxSurge"] {
+            if let Some(v) = ds.get(k).and_then(int_or_percent) {
+                ru.insert(k.into(), v);
+            }
+        }
+        deployment_spec.insert("strategy".into(), json!({ "type": "RollingUpdate", "rollingUpdate": ru }));
+    }
+    deployment_spec.insert(
+        "template".into(),
+        json!({ "metadata": { "labels": labels }, "spec": pod_spec(&name, &app, &image, &secret_name, m) }),
+    );
+    objects.push(json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(&name), "spec": deployment_spec }));
+
+    if let Some(hpa) = availability.get("horizontalPodAutoscaling")
+        && hpa.get("isEnabled").and_then(Value::as_bool) == Some(true)
+    {
+        let max = hpa.get("maxReplicas").and_then(int_value).unwrap_or(min_replicas.max(1) * 2);
+        let mut metrics = Vec::new();
+        let cpu = hpa
+            .get("targetCpuUtilizationPercent")
+            .and_then(number_value)
+            .or_else(|| hpa.get("targetCpuUtilizationPercentage").and_then(number_value));
+        let memory = hpa.get("targetMemoryUtilization").and_then(Value::as_str).filter(|s| !s.is_empty());
+        if cpu.is_some() || memory.is_none() {
+            let pct = cpu.unwrap_or(80.0).round() as i64;
+            metrics.push(json!({ "type": "Resource", "resource": { "name": "cpu", "target": { "type": "Utilization", "averageUtilization": pct } } }));
+        }
+        if let Some(mem) = memory {
+            metrics.push(json!({ "type": "Resource", "resource": { "name": "memory", "target": { "type": "AverageValue", "averageValue": mem } } }));
+        }
+        objects.push(json!({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(&name),
+            "spec": {
+                "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": name },
+                "minReplicas": min_replicas.max(1), "maxReplicas": max, "metrics": metrics
+            }
+        }));
+    }
+
+    if let Some(pdb) = availability.get("podDisruptionBudget")
+        && pdb.get("enabled").and_then(Value::as_bool) == Some(true)
+    {
+        let mut spec = Map::new();
+        spec.insert("selector".into(), json!({ "matchLabels": selector }));
+        match (pdb.get("minAvailable").and_then(int_or_percent), pdb.get("maxUnavailable").and_then(int_or_percent)) {
+            (_, Some(max)) => spec.insert("maxUnavailable".into(), max),
+            (Some(min), None) => spec.insert("minAvailable".into(), min),
+            (None, None) => spec.insert("minAvailable".into(), json!(1)),
+        };
+        objects.push(json!({ "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(&name), "spec": spec }));
+    }
+
+    if m.pointer("/spec/ingress/enabled").and_then(Value::as_bool) == Some(true) {
+        let domain = str_at(m, "/spec/ingress/dnsDomain").ok_or_else(|| PluginError::new("ingress is enabled without dnsDomain"))?;
+        let port = ingress_ports(&ports)
+            .first()
+            .and_then(|&i| ports[i].get("servicePort").and_then(int_value))
+            .ok_or_else(|| PluginError::new("ingress is enabled but no port has isIngressPort: true"))?;
+        objects.push(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta(&name),
+            "spec": { "rules": [ {
+                "host": format!("{namespace}.{domain}"),
+                "http": { "paths": [ {
+                    "path": "/", "pathType": "Prefix",
+                    "backend": { "service": { "name": name, "port": { "number": port } } }
+                } ] }
+            } ] }
+        }));
+    }
+
+    Ok(RenderResponse { objects })
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// The namespace: the context's, else the namespace label, else `metadata.name`.
+fn namespace(m: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
+    let label = m.pointer("/metadata/labels").and_then(|l| l.get(NAMESPACE_LABEL)).and_then(Value::as_str);
+    let ns = ctx
+        .namespace
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .or(label.filter(|s| !s.is_empty()))
+        .or_else(|| str_at(m, "/metadata/name"))
+        .unwrap_or_default();
+    if !is_dns_label(ns) {
+        return Err(PluginError::new(format!("namespace {ns:?} is not a DNS-1123 label")));
+    }
+    Ok(ns.to_string())
+}
+
+fn labels(m: &Value, ctx: &DeployContext, name: &str) -> Result<Map<String, Value>, PluginError> {
+    let mut l = Map::new();
+    l.insert("app.kubernetes.io/name".into(), json!(name));
+    l.insert("app.kubernetes.io/managed-by".into(), json!(MANAGED_BY));
+    l.insert("planton.ai/name".into(), json!(name));
+    l.insert("planton.ai/kind".into(), json!(KIND));
+    let env = str_at(m, "/metadata/env").or(ctx.env.as_deref().filter(|s| !s.is_empty()));
+    for (key, value) in [
+        ("planton.ai/id", str_at(m, "/metadata/id")),
+        ("planton.ai/organization", str_at(m, "/metadata/org")),
+        ("planton.ai/environment", env),
+    ] {
+        if let Some(v) = value {
+            if !is_label_value(v) {
+                return Err(PluginError::new(format!("{v:?} is not a valid value for label {key}")));
+            }
+            l.insert(key.into(), json!(v));
+        }
+    }
+    Ok(l)
+}
+
+/// The image reference: the spec's repo and tag, overridden or completed by the build's.
+fn image(app: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
+    resolve_image(
+        app.pointer("/image/repo").and_then(Value::as_str),
+        app.pointer("/image/tag").and_then(Value::as_str),
+        ctx.image.as_deref(),
+    )
+}
+
+/// Combines a spec's `repo`/`tag` with the build's `REPO:TAG` (or `REPO@DIGEST`, or `REPO`).
+pub fn resolve_image(repo: Option<&str>, tag: Option<&str>, build: Option<&str>) -> Result<String, PluginError> {
+    let (mut repo, mut tag) = (repo.filter(|s| !s.is_empty()).map(str::to_string), tag.filter(|s| !s.is_empty()).map(str::to_string));
+    if let Some(b) = build.map(str::trim).filter(|s| !s.is_empty()) {
+        if b.contains('@') {
+            return Ok(b.to_string());
+        }
+        let last_slash = b.rfind('/').map_or(0, |i| i + 1);
+        match b[last_slash..].rfind(':') {
+            Some(i) => {
+                repo = Some(b[..last_slash + i].to_string());
+                tag = Some(b[last_slash + i + 1..].to_string());
+            }
+            None => repo = Some(b.to_string()),
+        }
+    }
+    match (repo, tag) {
+        (Some(r), Some(t)) if !t.is_empty() => Ok(format!("{r}:{t}")),
+        (None, _) => Err(PluginError::new("no image repository: set spec image.repo or pass the build's image")),
+        (Some(_), _) => Err(PluginError::new("no image tag: set spec image.tag or pass the build's REPO:TAG")),
+    }
+}
+
+fn sorted_map(v: Option<&Value>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = v
+        .and_then(Value::as_object)
+        .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// `2`, `"2"` → `2`; `"25%"` → `"25%"`; anything else → `None`.
+fn int_or_percent(v: &Value) -> Option<Value> {
+    match v {
+        Value::String(s) if s.ends_with('%') => Some(json!(s)),
+        Value::String(s) if s.is_empty() => None,
+        other => int_value(other).map(|i| json!(i)),
+    }
+}
+
+fn pod_spec(name: &str, app: &Value, image: &str, secret_name: &str, m: &Value) -> Value {
+    let mut spec = Map::new();
+    spec.insert("serviceAccountName".into(), json!(name));
+    if let Some(ps) = app.pointer("/image/pullSecretName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        spec.insert("imagePullSecrets".into(), json!([{ "name": ps }]));
+    }
+    let mut containers = vec![app_container(app, image, secret_name)];
+    for s in m.pointer("/spec/container/sidecars").and_then(Value::as_array).into_iter().flatten() {
+        containers.push(sidecar(s));
+    }
+    spec.insert("containers".into(), Value::Array(containers));
+    let volumes: Vec<Value> = app
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let mut vol = Map::new();
+            vol.insert("name".into(), v.get("name").cloned().unwrap_or(Value::Null));
+            match v.get("spec").and_then(Value::as_object).filter(|o| !o.is_empty()) {
+                Some(source) => vol.extend(source.clone()),
+                None => {
+                    vol.insert("emptyDir".into(), json!({}));
+                }
+            }
+            Value::Object(vol)
+        })
+        .collect();
+    if !volumes.is_empty() {
+        spec.insert("volumes".into(), Value::Array(volumes));
+    }
+    Value::Object(spec)
+}
+
+fn app_container(app: &Value, image: &str, secret_name: &str) -> Value {
+    let mut c = Map::new();
+    c.insert("name".into(), json!(APP_CONTAINER));
+    c.insert("image".into(), json!(image));
+    let ports: Vec<Value> = app
+        .get("ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            json!({
+                "name": p.get("name"),
+                "containerPort": p.get("containerPort").and_then(int_value),
+                "protocol": p.get("networkProtocol").and_then(Value::as_str).unwrap_or("TCP"),
+            })
+        })
+        .collect();
+    if !ports.is_empty() {
+        c.insert("ports".into(), Value::Array(ports));
+    }
+    let mut env: Vec<(String, Value)> = sorted_map(app.pointer("/env/variables"))
+        .into_iter()
+        .map(|(k, v)| (k.clone(), json!({ "name": k, "value": v })))
+        .collect();
+    env.extend(sorted_map(app.pointer("/env/secrets")).into_iter().map(|(k, _)| {
+        let entry = json!({ "name": k, "valueFrom": { "secretKeyRef": { "name": secret_name, "key": k } } });
+        (k, entry)
+    }));
+    env.sort_by(|a, b| a.0.cmp(&b.0));
+    if !env.is_empty() {
+        c.insert("env".into(), Value::Array(env.into_iter().map(|(_, v)| v).collect()));
+    }
+    c.insert("resources".into(), resources(app.get("resources"), true));
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        if let Some(p) = app.get(probe).filter(|p| p.is_object()) {
+            c.insert(probe.into(), render_probe(p));
+        }
+    }
+    let mounts: Vec<Value> = app
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let mut mnt = Map::new();
+            mnt.insert("name".into(), v.get("name").cloned().unwrap_or(Value::Null));
+            mnt.insert("mountPath".into(), v.get("mountPath").cloned().unwrap_or(Value::Null));
+            if v.get("readOnly").and_then(Value::as_bool) == Some(true) {
+                mnt.insert("readOnly".into(), json!(true));
+            }
+            if let Some(sp) = v.get("subPath").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                mnt.insert("subPath".into(), json!(sp));
+            }
+            Value::Object(mnt)
+        })
+        .collect();
+    if !mounts.is_empty() {
+        c.insert("volumeMounts".into(), Value::Array(mounts));
+    }
+    Value::Object(c)
+}
+
+fn resources(r: Option<&Value>, with_defaults: bool) -> Value {
+    let Some(r) = r.filter(|r| r.is_object()) else {
+        if with_defaults {
+            let (lc, lm, rc, rm) = DEFAULT_RESOURCES;
+            return json!({ "limits": { "cpu": lc, "memory": lm }, "requests": { "cpu": rc, "memory": rm } });
+        }
+        return json!({});
+    };
+    let mut out = Map::new();
+    for kind in ["limits", "requests"] {
+        let mut cm = Map::new();
+        for res in ["cpu", "memory"] {
+            if let Some(q) = r.get(kind).and_then(|k| k.get(res)).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                cm.insert(res.into(), json!(q));
+            }
+        }
+        if !cm.is_empty() {
+            out.insert(kind.into(), Value::Object(cm));
+        }
+    }
+    Value::Object(out)
+}
+
+fn render_probe(p: &Value) -> Value {
+    let mut out = Map::new();
+    let port = |a: &Value| match a.get("portNumber").and_then(int_value) {
+        Some(n) => json!(n),
+        None => a.get("portName").cloned().unwrap_or(Value::Null),
+    };
+    if let Some(h) = p.get("httpGet").filter(|v| v.is_object()) {
+        let mut g = Map::new();
+        for k in ["path", "host", "scheme"] {
+            if let Some(v) = h.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                g.insert(k.into(), json!(v));
+            }
+        }
+        g.insert("port".into(), port(h));
+        if let Some(hs) = h.get("httpHeaders").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+            g.insert("httpHeaders".into(), json!(hs));
+        }
+        out.insert("httpGet".into(), Value::Object(g));
+    }
+    if let Some(g) = p.get("grpc").filter(|v| v.is_object()) {
+        let mut o = Map::new();
+        o.insert("port".into(), json!(g.get("port").and_then(int_value)));
+        if let Some(s) = g.get("service").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            o.insert("service".into(), json!(s));
+        }
+        out.insert("grpc".into(), Value::Object(o));
+    }
+    if let Some(t) = p.get("tcpSocket").filter(|v| v.is_object()) {
+        let mut o = Map::new();
+        if let Some(h) = t.get("host").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            o.insert("host".into(), json!(h));
+        }
+        o.insert("port".into(), port(t));
+        out.insert("tcpSocket".into(), Value::Object(o));
+    }
+    if let Some(e) = p.get("exec").filter(|v| v.is_object()) {
+        out.insert("exec".into(), json!({ "command": e.get("command").cloned().unwrap_or_else(|| json!([])) }));
+    }
+    for k in ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"] {
+        if let Some(v) = p.get(k).and_then(int_value) {
+            out.insert(k.into(), json!(v));
+        }
+    }
+    Value::Object(out)
+}
+
+fn sidecar(s: &Value) -> Value {
+    let mut c = Map::new();
+    c.insert("name".into(), s.get("name").cloned().unwrap_or(Value::Null));
+    c.insert("image".into(), s.get("image").cloned().unwrap_or(Value::Null));
+    let ports: Vec<Value> = s
+        .get("ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let mut o = Map::new();
+            if let Some(n) = p.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                o.insert("name".into(), json!(n));
+            }
+            o.insert("containerPort".into(), json!(p.get("containerPort").and_then(int_value)));
+            o.insert("protocol".into(), json!(p.get("protocol").and_then(Value::as_str).unwrap_or("TCP")));
+            Value::Object(o)
+        })
+        .collect();
+    if !ports.is_empty() {
+        c.insert("ports".into(), Value::Array(ports));
+    }
+    let env: Vec<Value> = s
+        .get("env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| json!({ "name": e.get("name"), "value": e.get("value").and_then(Value::as_str).unwrap_or("") }))
+        .collect();
+    if !env.is_empty() {
+        c.insert("env".into(), Value::Array(env));
+    }
+    let r = resources(s.get("resources"), false);
+    if r.as_object().is_some_and(|o| !o.is_empty()) {
+        c.insert("resources".into(), r);
+    }
+    Value::Object(c)
+}
