@@ -193,14 +193,6 @@ fn generate(
         .map_err(|e| e.or_file(&k.path))?;
     let mut data: Vec<(String, String)> = Vec::new();
     for (key, value) in pairs {
-        if !valid_key(&key) {
-            return Err(BuildError::at(
-                &item.pos,
-                format!(
-                    "\"{key}\" is not a valid key name: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
-                ),
-            ));
-        }
         if data.iter().any(|(k, _)| *k == key) {
             return Err(BuildError::at(&item.pos, format!("configmap {name} illegally repeats the key `{key}`")));
         }
@@ -259,24 +251,21 @@ fn string_map_node(pairs: &[(String, String)]) -> Node {
     Node::new(Value::Map(m), crate::yaml::Pos::synthetic())
 }
 
-/// kubernetes' `IsConfigMapKey`.
-fn valid_key(key: &str) -> bool {
-    !key.is_empty() && key.len() <= 253 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-}
-
-/// kustomize's `kv.loader.Load`: env files, then literals, then files.
+/// kustomize's `kv.loader.Load`: env files, then literals, then files. Keys are not
+/// validated (kustomize v5.5 accepts `a b` or `1BAD`).
 fn load_pairs(loader: &Loader<'_>, envs: &[String], literals: &[String], files: &[String]) -> Result<Vec<(String, String)>> {
+    let ctx = |what: &str, list: &[String]| format!("loading KV pairs: {what} [{}]", list.join(" "));
     let mut out = Vec::new();
     for path in envs {
-        let (_, text) = loader.read(path)?;
-        out.extend(env_pairs(&text)?);
+        let (_, text) = loader.read(path).map_err(|e| e.context(ctx("env source files:", envs)))?;
+        out.extend(env_pairs(&text));
     }
     for lit in literals {
-        out.push(parse_literal(lit)?);
+        out.push(parse_literal(lit).map_err(|e| e.context(ctx("literal sources", literals)))?);
     }
     for src in files {
-        let (key, path) = parse_file_source(src)?;
-        let (_, text) = loader.read(&path)?;
+        let (key, path) = parse_file_source(src).map_err(|e| e.context(ctx("file sources:", files)))?;
+        let (_, text) = loader.read(&path).map_err(|e| e.context(ctx("file sources:", files)))?;
         out.push((key, text.to_string()));
     }
     Ok(out)
@@ -326,7 +315,7 @@ fn parse_file_source(source: &str) -> Result<(String, String)> {
 
 /// kustomize's env-file reader: one `KEY=value` per line, `#` comments and blank lines
 /// skipped, leading whitespace trimmed, the value kept verbatim (quotes included).
-fn env_pairs(text: &str) -> Result<Vec<(String, String)>> {
+fn env_pairs(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
         let mut line = raw.strip_suffix('\r').unwrap_or(raw);
@@ -342,21 +331,9 @@ fn env_pairs(text: &str) -> Result<Vec<(String, String)>> {
             // No `=`: kustomize reads the variable from its environment; a pure build has none.
             None => (line, ""),
         };
-        if !valid_env_name(key) {
-            return Err(BuildError::msg(format!(
-                "\"{key}\" is not a valid key name: a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnv1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
-            )));
-        }
         out.push((key.to_string(), value.to_string()));
     }
-    Ok(out)
-}
-
-fn valid_env_name(key: &str) -> bool {
-    let b = key.as_bytes();
-    !b.is_empty()
-        && !b[0].is_ascii_digit()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-._".contains(c))
+    out
 }
 
 /// Base64 as kustomize writes Secret data: 70-character lines, each ending in a newline,
@@ -691,7 +668,7 @@ mod tests {
 
     #[test]
     fn env_files_keep_quotes() {
-        let pairs = env_pairs("# c\nA=1\n\n  B=\"x\"\r\nD=x=y\n").unwrap();
+        let pairs = env_pairs("# c\nA=1\n\n  B=\"x\"\r\nD=x=y\n");
         assert_eq!(
             pairs,
             vec![("A".into(), "1".into()), ("B".into(), "\"x\"".into()), ("D".into(), "x=y".into())]
