@@ -19,6 +19,7 @@ pub mod resource;
 mod generators;
 mod images;
 mod json6902;
+mod merge_keys;
 mod namereference;
 mod patch;
 mod replacements;
