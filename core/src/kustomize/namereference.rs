@@ -13,8 +13,7 @@
 //! remain, the one with the same prefixes/suffixes as the referrer wins.
 
 use super::error::{BuildError, Result};
-use super::resource::is_cluster_scoped;
-use super::transformers::{split_path, walk, Create};
+use super::transformers::{cluster_scoped, split_path, walk, Create};
 use super::Resource;
 use crate::yaml::{Node, Value};
 
@@ -231,20 +230,20 @@ impl Cand {
         }
     }
     fn cluster_scoped(&self) -> bool {
-        is_cluster_scoped(&self.kind)
+        cluster_scoped(&self.group, &self.kind)
     }
     /// kustomize's `EffectiveNamespace` of the current id.
     fn effective_ns(&self) -> String {
-        effective_ns(&self.kind, &self.namespace)
+        effective_ns(&self.group, &self.kind, &self.namespace)
     }
     fn original_effective_ns(&self) -> String {
         let ns = self.previous.first().map(|(_, ns)| ns.as_str()).unwrap_or(&self.namespace);
-        effective_ns(&self.kind, ns)
+        effective_ns(&self.group, &self.kind, ns)
     }
 }
 
-fn effective_ns(kind: &str, ns: &str) -> String {
-    if is_cluster_scoped(kind) {
+fn effective_ns(group: &str, kind: &str, ns: &str) -> String {
+    if cluster_scoped(group, kind) {
         "_non_namespaceable_".into()
     } else if ns.is_empty() || ns == "default" {
         "default".into()
@@ -265,6 +264,7 @@ fn same_ending(a: &[String], b: &[String]) -> bool {
 
 /// The referrer's side of one filter run.
 struct Referrer<'a> {
+    group: String,
     kind: String,
     namespace: String,
     prefixes: &'a [String],
@@ -276,7 +276,7 @@ struct Referrer<'a> {
 
 impl Referrer<'_> {
     fn cluster_scoped(&self) -> bool {
-        is_cluster_scoped(&self.kind)
+        cluster_scoped(&self.group, &self.kind)
     }
 }
 
@@ -301,7 +301,7 @@ fn select<'c>(
             referrer.cluster_scoped()
                 || c.cluster_scoped()
                 || c.kind == "ServiceAccount"
-                || effective_ns(&referrer.kind, &referrer.namespace) == c.effective_ns()
+                || effective_ns(&referrer.group, &referrer.kind, &referrer.namespace) == c.effective_ns()
         })
         .collect();
     if c.len() == 1 {
@@ -368,6 +368,7 @@ pub(super) fn fix_back_references(ra: &mut [Resource]) -> Result<()> {
                 None
             };
             let referrer = Referrer {
+                group: me.group.clone(),
                 kind: me.kind.clone(),
                 namespace: me.namespace.clone(),
                 prefixes: &me.prefixes,
@@ -388,10 +389,11 @@ pub(super) fn fix_back_references(ra: &mut [Resource]) -> Result<()> {
 /// kustomize's `SubsetThatCouldBeReferencedByResource`.
 fn could_be_referenced<'c>(referrer: &Resource, cands: &'c [Cand]) -> Vec<&'c Cand> {
     let kind = referrer.kind();
-    if is_cluster_scoped(&kind) {
+    let (group, _) = referrer.group_version();
+    if cluster_scoped(&group, &kind) {
         return cands.iter().collect();
     }
-    let my_ns = effective_ns(&kind, &referrer.namespace());
+    let my_ns = effective_ns(&group, &kind, &referrer.namespace());
     let mut rb_namespaces: Vec<String> = Vec::new();
     if kind == "RoleBinding" {
         for s in referrer.node.get("subjects").and_then(Node::as_seq).into_iter().flatten() {

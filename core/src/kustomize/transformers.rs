@@ -11,6 +11,30 @@ use super::resource::is_cluster_scoped;
 use super::{Kustomization, Resource};
 use crate::yaml::{Map, Node, Value};
 
+/// Whether kustomize treats an object as cluster-scoped: a built-in cluster-scoped kind
+/// *in its own API group* (a custom `example.com/v1` `Namespace` is namespaced).
+pub(super) fn cluster_scoped(group: &str, kind: &str) -> bool {
+    let want = match kind {
+        "Namespace" | "PersistentVolume" | "ComponentStatus" | "Node" => "",
+        "ClusterRole" | "ClusterRoleBinding" => "rbac.authorization.k8s.io",
+        "CustomResourceDefinition" => "apiextensions.k8s.io",
+        "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment" => "storage.k8s.io",
+        "PriorityClass" => "scheduling.k8s.io",
+        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" | "ValidatingAdmissionPolicy"
+        | "ValidatingAdmissionPolicyBinding" => "admissionregistration.k8s.io",
+        "APIService" => "apiregistration.k8s.io",
+        "CertificateSigningRequest" => "certificates.k8s.io",
+        "IngressClass" => "networking.k8s.io",
+        "PodSecurityPolicy" => return group == "policy" || group == "extensions",
+        "RuntimeClass" => "node.k8s.io",
+        "TokenReview" => "authentication.k8s.io",
+        "SelfSubjectAccessReview" | "SelfSubjectRulesReview" | "SubjectAccessReview" => "authorization.k8s.io",
+        "FlowSchema" | "PriorityLevelConfiguration" => "flowcontrol.apiserver.k8s.io",
+        _ => return false,
+    };
+    group == want && is_cluster_scoped(kind)
+}
+
 /// A kustomize `FieldSpec`: where a transformer writes, and in which objects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct FieldSpec {
@@ -167,20 +191,19 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
         r.previous.push((r.name(), r.namespace()));
         let kind = r.kind();
         let (group, version) = r.group_version();
-        if !is_cluster_scoped(&kind) {
-            if let Some(meta) = r.node.ensure_map_path(&["metadata"]).and_then(Node::as_map_mut) {
-                meta.insert("namespace", Node::string(ns));
-            }
+        if !cluster_scoped(&group, &kind)
+            && let Some(meta) = r.node.ensure_map_path(&["metadata"]).and_then(Node::as_map_mut)
+        {
+            meta.insert("namespace", Node::string(ns));
         }
-        if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
-            if let Some(subjects) = r.node.get_mut("subjects").and_then(Node::as_seq_mut) {
-                for s in subjects.iter_mut() {
-                    let named_default = s.get("name").and_then(Node::scalar_text) == Some("default");
-                    if named_default {
-                        if let Some(m) = s.as_map_mut() {
-                            m.insert("namespace", Node::string(ns));
-                        }
-                    }
+        // The default `setRoleBindingSubjects: defaultOnly`: subjects named "default".
+        if (kind == "RoleBinding" || kind == "ClusterRoleBinding")
+            && let Some(subjects) = r.node.get_mut("subjects").and_then(Node::as_seq_mut)
+        {
+            for s in subjects.iter_mut() {
+                let named_default = s.get("name").and_then(Node::scalar_text) == Some("default");
+                if named_default && let Some(m) = s.as_map_mut() {
+                    m.insert("namespace", Node::string(ns));
                 }
             }
         }
