@@ -199,34 +199,11 @@ fn labels(m: &Value, ctx: &DeployContext, name: &str) -> Result<Map<String, Valu
 
 /// The image reference: the spec's repo and tag, overridden or completed by the build's.
 fn image(app: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
-    resolve_image(
+    planton_plugin_sdk::resolve_image(
         app.pointer("/image/repo").and_then(Value::as_str),
         app.pointer("/image/tag").and_then(Value::as_str),
         ctx.image.as_deref(),
     )
-}
-
-/// Combines a spec's `repo`/`tag` with the build's `REPO:TAG` (or `REPO@DIGEST`, or `REPO`).
-pub fn resolve_image(repo: Option<&str>, tag: Option<&str>, build: Option<&str>) -> Result<String, PluginError> {
-    let (mut repo, mut tag) = (repo.filter(|s| !s.is_empty()).map(str::to_string), tag.filter(|s| !s.is_empty()).map(str::to_string));
-    if let Some(b) = build.map(str::trim).filter(|s| !s.is_empty()) {
-        if b.contains('@') {
-            return Ok(b.to_string());
-        }
-        let last_slash = b.rfind('/').map_or(0, |i| i + 1);
-        match b[last_slash..].rfind(':') {
-            Some(i) => {
-                repo = Some(b[..last_slash + i].to_string());
-                tag = Some(b[last_slash + i + 1..].to_string());
-            }
-            None => repo = Some(b.to_string()),
-        }
-    }
-    match (repo, tag) {
-        (Some(r), Some(t)) if !t.is_empty() => Ok(format!("{r}:{t}")),
-        (None, _) => Err(PluginError::new("no image repository: set spec image.repo or pass the build's image")),
-        (Some(_), _) => Err(PluginError::new("no image tag: set spec image.tag or pass the build's REPO:TAG")),
-    }
 }
 
 fn sorted_map(v: Option<&Value>) -> Vec<(String, String)> {

@@ -35,6 +35,7 @@
 //! assert!(diags[0].message.contains("did you mean `maxReplicas`"));
 //! ```
 
+pub mod abi;
 pub mod pointer;
 pub mod refs;
 pub mod schema;
@@ -221,6 +222,33 @@ pub trait Plugin {
     fn render(req: RenderRequest) -> Result<RenderResponse, PluginError>;
 }
 
+/// The image reference to deploy: a spec's `repo`/`tag`, overridden or completed by the
+/// build's image ([`DeployContext::image`]: `REPO:TAG`, `REPO@DIGEST`, or a bare `REPO`).
+///
+/// A registry port (`host:5000/app`) is not mistaken for a tag. Errors when no repository or
+/// no tag is known.
+pub fn resolve_image(repo: Option<&str>, tag: Option<&str>, build: Option<&str>) -> Result<String, PluginError> {
+    let (mut repo, mut tag) = (repo.filter(|s| !s.is_empty()).map(str::to_string), tag.filter(|s| !s.is_empty()).map(str::to_string));
+    if let Some(b) = build.map(str::trim).filter(|s| !s.is_empty()) {
+        if b.contains('@') {
+            return Ok(b.to_string());
+        }
+        let last_slash = b.rfind('/').map_or(0, |i| i + 1);
+        match b[last_slash..].rfind(':') {
+            Some(i) => {
+                repo = Some(b[..last_slash + i].to_string());
+                tag = Some(b[last_slash + i + 1..].to_string());
+            }
+            None => repo = Some(b.to_string()),
+        }
+    }
+    match (repo, tag) {
+        (Some(r), Some(t)) if !t.is_empty() => Ok(format!("{r}:{t}")),
+        (None, _) => Err(PluginError::new("no image repository: set the spec's image repo or pass the build's image")),
+        (Some(_), _) => Err(PluginError::new("no image tag: set the spec's image tag or pass the build's REPO:TAG")),
+    }
+}
+
 /// One AWS API request in a rendered plan (the AWS counterpart of a Kubernetes object).
 ///
 /// `input` is the AWS API's own request shape (the botocore service model's input shape,
@@ -405,6 +433,16 @@ mod tests {
         assert_eq!(v["contractVersion"], json!(1));
         let diag = Diagnostic::error("c", "/a", "m");
         assert_eq!(serde_json::to_value(&diag).unwrap_or_default()["severity"], json!("error"));
+    }
+
+    #[test]
+    fn image_is_completed_or_overridden_by_the_build() {
+        assert_eq!(resolve_image(Some("r/app"), None, Some("r/app:abc")), Ok("r/app:abc".into()));
+        assert_eq!(resolve_image(Some("r/app"), Some("1"), None), Ok("r/app:1".into()));
+        assert_eq!(resolve_image(Some("r/app"), Some("1"), Some("host:5000/app")), Ok("host:5000/app:1".into()));
+        assert_eq!(resolve_image(None, None, Some("r/app@sha256:ff")), Ok("r/app@sha256:ff".into()));
+        assert!(resolve_image(Some("r/app"), None, None).is_err());
+        assert!(resolve_image(None, Some("1"), None).is_err());
     }
 
     #[test]

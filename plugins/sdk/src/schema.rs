@@ -212,7 +212,15 @@ impl<'s> Checker<'s> {
             results.push((type_matches, diags));
         }
         if let Some((_, diags)) = results.iter().find(|(m, _)| *m) {
-            out.extend(diags.iter().cloned());
+            // Problems with the value itself take the node's specific code, if it has one.
+            out.extend(diags.iter().cloned().map(|mut d| {
+                if let Some(c) = code_override
+                    && d.path == path
+                {
+                    d.code = c.to_string();
+                }
+                d
+            }));
             return;
         }
         let mut expected: Vec<String> = Vec::new();

@@ -1,0 +1,91 @@
+//! Golden render tests: each `testdata/render/<case>.input.json` (a manifest, inline or by
+//! fixture name under `testdata/manifests/`, plus a deploy context) renders to exactly
+//! `<case>.golden.json`. Refresh with `UPDATE_GOLDEN=1 cargo test`, then review the diff.
+//! `scripts/check_rendered.py` validates the golden files against the botocore service models.
+
+use planton_plugin_ecs::EcsPlugin;
+use planton_plugin_sdk::{DeployContext, Plugin, RenderRequest};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+fn read_json(p: &Path) -> Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn request(input: &Value) -> RenderRequest {
+    let manifest = match &input["manifest"] {
+        Value::String(name) => read_json(&dir().join("manifests").join(format!("{name}.json"))),
+        other => other.clone(),
+    };
+    let context: DeployContext = serde_json::from_value(input["context"].clone()).unwrap();
+    RenderRequest { manifest, context }
+}
+
+#[test]
+fn renders_match_golden_files() {
+    let render_dir = dir().join("render");
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&render_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".input.json"))
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty());
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for input_path in inputs {
+        let req = request(&read_json(&input_path));
+        let first = EcsPlugin::render(req.clone()).unwrap_or_else(|e| panic!("{}: {e}", input_path.display()));
+        let again = EcsPlugin::render(req).unwrap();
+        assert_eq!(first, again, "render is not deterministic");
+        let text = serde_json::to_string_pretty(&first.objects).unwrap() + "\n";
+        let golden = PathBuf::from(input_path.to_string_lossy().replace(".input.json", ".golden.json"));
+        if update {
+            std::fs::write(&golden, &text).unwrap();
+        } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
+            failures.push(format!("{} differs from {}:\n{text}", input_path.display(), golden.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn secrets_become_value_from_never_environment() {
+    let req = request(&json!({"manifest": "conformance-prod", "context": {}}));
+    let objects = EcsPlugin::render(req).unwrap().objects;
+    let td = objects.iter().find(|o| o["operation"] == "RegisterTaskDefinition").unwrap();
+    let c = &td["input"]["containerDefinitions"][0];
+    assert_eq!(c["secrets"][0]["valueFrom"], "arn:aws:secretsmanager:us-east-1:123456789012:secret:checkout-db");
+    assert!(c["environment"].as_array().unwrap().iter().all(|e| e["name"] != "DB_PASSWORD"));
+    assert_eq!(c["name"], "checkout");
+    assert_eq!(c["essential"], true);
+}
+
+#[test]
+fn group_reference_becomes_deterministic_placeholder_arn() {
+    let mut req = request(&json!({"manifest": "conformance-prod", "context": {}}));
+    req.manifest["spec"]["container"]["env"]["secrets"]["DB_PASSWORD"] = json!("$secrets-group/postgres/prod.password");
+    let objects = EcsPlugin::render(req).unwrap().objects;
+    let td = objects.iter().find(|o| o["operation"] == "RegisterTaskDefinition").unwrap();
+    assert_eq!(
+        td["input"]["containerDefinitions"][0]["secrets"][0]["valueFrom"],
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:planton/postgres/prod.password"
+    );
+}
+
+#[test]
+fn render_refuses_invalid_manifests_and_missing_images() {
+    let mut req = request(&json!({"manifest": "conformance-prod", "context": {}}));
+    req.manifest["spec"]["container"]["image"]["tag"] = json!(null);
+    let err = EcsPlugin::render(req.clone()).unwrap_err();
+    assert!(err.message.contains("image tag"), "{err}");
+    req.context.image = Some("r/x:1".into());
+    req.manifest["spec"]["container"]["cpu"] = json!(300);
+    let err = EcsPlugin::render(req).unwrap_err();
+    assert!(err.message.contains("fargate-cpu-memory-invalid"), "{err}");
+}
