@@ -410,7 +410,7 @@ fn apply_selectors<'v>(mut current: &'v Value, selectors: &[&str]) -> Option<&'v
             None => items.get(sel.parse::<usize>().ok()?)?,
             Some((key, want)) => items.iter().find(|item| match item.get(key) {
                 Some(Value::String(s)) => s == want,
-                Some(other) => other.to_string() == want,
+                Some(other) => serde_json::from_str::<Value>(want).ok().as_ref() == Some(other),
                 None => false,
             })?,
         };
