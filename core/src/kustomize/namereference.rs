@@ -486,4 +486,18 @@ mod tests {
         assert!(!same_ending(&s(&[]), &s(&["b-"])));
         assert!(same_ending(&s(&[]), &s(&[])));
     }
+
+    /// Two bases with the same ConfigMap name: each Pod gets its own base's ConfigMap
+    /// (picked by prefixes). Expected output from `kubectl kustomize` v1.32.
+    #[test]
+    fn same_named_targets_resolved_by_prefix() {
+        let mut tree = crate::kustomize::FileTree::new();
+        tree.insert("a/kustomization.yaml", "namePrefix: a-\nresources: [r.yaml]\nconfigMapGenerator:\n- name: cfg\n  literals: [K=a]\n");
+        tree.insert("a/r.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, envFrom: [{configMapRef: {name: cfg}}]}]\n");
+        tree.insert("b/kustomization.yaml", "namePrefix: b-\nresources: [r.yaml]\nconfigMapGenerator:\n- name: cfg\n  literals: [K=b]\n");
+        tree.insert("b/r.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, envFrom: [{configMapRef: {name: cfg}}]}]\n");
+        tree.insert("o/kustomization.yaml", "resources: [../a, ../b]\nnameSuffix: -s\n");
+        let got = crate::kustomize::build(&tree, "o").and_then(|b| b.to_yaml()).unwrap();
+        assert_eq!(got, "apiVersion: v1\ndata:\n  K: a\nkind: ConfigMap\nmetadata:\n  name: a-cfg-s-26949fdd5h\n---\napiVersion: v1\ndata:\n  K: b\nkind: ConfigMap\nmetadata:\n  name: b-cfg-s-579g488cg6\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a-p-s\nspec:\n  containers:\n  - envFrom:\n    - configMapRef:\n        name: a-cfg-s-26949fdd5h\n    image: i\n    name: c\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b-p-s\nspec:\n  containers:\n  - envFrom:\n    - configMapRef:\n        name: b-cfg-s-579g488cg6\n    image: i\n    name: c\n");
+    }
 }

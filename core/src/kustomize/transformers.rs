@@ -462,4 +462,14 @@ mod tests {
         assert_eq!(split_path("metadata/annotations/a.io\\/b"), vec!["metadata", "annotations", "a.io/b"]);
         assert_eq!(split_path("spec/volumeClaimTemplates[]/metadata"), vec!["spec", "volumeClaimTemplates[]", "metadata"]);
     }
+
+    /// Input and expected output from `kubectl kustomize` v1.32 (kustomize v5.5.0).
+    #[test]
+    fn namespace_prefix_labels_annotations_match_kubectl() {
+        let mut tree = crate::kustomize::FileTree::new();
+        tree.insert("kustomization.yaml", "resources: [r.yaml]\nnamespace: prod\nnamePrefix: p-\nlabels:\n- pairs: {t: \"1\"}\n  includeTemplates: true\ncommonLabels: {app: x}\ncommonAnnotations: {note: \"yes\"}\n");
+        tree.insert("r.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: [{name: c, image: i}]}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: example.com/v1\nkind: Namespace\nmetadata: {name: w}\n");
+        let got = crate::kustomize::build(&tree, "").and_then(|b| b.to_yaml()).unwrap();
+        assert_eq!(got, "apiVersion: example.com/v1\nkind: Namespace\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: w\n  namespace: prod\n---\napiVersion: v1\nkind: Service\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: p-s\n  namespace: prod\nspec:\n  selector:\n    app: x\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: p-d\n  namespace: prod\nspec:\n  selector:\n    matchLabels:\n      app: x\n  template:\n    metadata:\n      annotations:\n        note: \"yes\"\n      labels:\n        app: x\n        t: \"1\"\n    spec:\n      containers:\n      - image: i\n        name: c\n");
+    }
 }
