@@ -73,18 +73,18 @@ fn legacy_walk(node: &mut Node, image: &Image, re: &regex_lite::Regex) -> std::r
         Value::Map(m) => {
             for (key, value) in m.entries.iter_mut() {
                 legacy_walk(value, image, re)?;
-                if key.value == "containers" || key.value == "initContainers" {
-                    if let Some(items) = value.as_seq_mut() {
-                        for item in items {
-                            match &mut item.value {
-                                Value::Map(c) => {
-                                    if let Some(img) = c.get_mut("image") {
-                                        update(img, image, re)?;
-                                    }
+                if (key.value == "containers" || key.value == "initContainers")
+                    && let Some(items) = value.as_seq_mut()
+                {
+                    for item in items {
+                        match &mut item.value {
+                            Value::Map(c) => {
+                                if let Some(img) = c.get_mut("image") {
+                                    update(img, image, re)?;
                                 }
-                                Value::Scalar(s) if s.is_null() => {}
-                                _ => return Err(wrong_kind("MappingNode", item)),
                             }
+                            Value::Scalar(s) if s.is_null() => {}
+                            _ => return Err(wrong_kind("MappingNode", item)),
                         }
                     }
                 }

@@ -457,11 +457,11 @@ fn matcher(
         let node_err = wrong_kind("SequenceNode", node);
         let Some(items) = node.as_seq_mut() else { return Err(node_err) };
         let mut created = false;
-        if let Some(leaf) = create {
-            if items.len() == idx {
-                items.push(new_node(child_kind(leaf)));
-                created = true;
-            }
+        if let Some(leaf) = create
+            && items.len() == idx
+        {
+            items.push(new_node(child_kind(leaf)));
+            created = true;
         }
         let len = items.len();
         let Some(item) = items.get_mut(idx) else {
@@ -693,10 +693,8 @@ fn fields<'a>(node: &'a Node, known: &[&str], strict: bool, what: &str) -> Resul
             format!("json: cannot unmarshal {} into Go value of type {what}", json_type(node)),
         ));
     };
-    if strict {
-        if let Some((key, _)) = map.entries.iter().find(|(k, _)| !known.contains(&k.value.as_str())) {
-            return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
-        }
+    if strict && let Some((key, _)) = map.entries.iter().find(|(k, _)| !known.contains(&k.value.as_str())) {
+        return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
     }
     Ok(map)
 }
