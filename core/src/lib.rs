@@ -20,9 +20,11 @@
 //! ```
 
 pub mod diag;
+pub mod dotenv;
 pub mod kustomize;
 pub mod plan;
 pub mod refs;
+pub mod scaffold;
 pub mod service;
 pub mod suggest;
 pub mod validate;

@@ -22,6 +22,10 @@ pub enum Command {
     /// column where known) on stderr and exits with status 1.
     #[command(after_help = BUILD_EXAMPLES)]
     Build(BuildArgs),
+
+    /// Work on a service repository: local `.env` files, scaffolding `_kustomize/`.
+    #[command(subcommand)]
+    Service(ServiceCommand),
 }
 
 const BUILD_EXAMPLES: &str = "\
@@ -49,4 +53,122 @@ pub struct BuildArgs {
     /// printing one stream with a `# Overlay: <name>` comment before each overlay.
     #[arg(long, requires = "all", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+/// `planton service` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write `.env` and `.env_export` from an overlay (usually `local`) for local development.
+    ///
+    /// Builds `_kustomize/overlays/<env>`, takes `env.variables` and `env.secrets` of the
+    /// service manifest, resolves `$variables-group/...` and `$secrets-group/...` references
+    /// against the groups directory, applies `--set` last, and writes both files atomically,
+    /// keys sorted, each key preceded by a `# from ...` comment naming where its value came
+    /// from. Values are never printed; unresolved references are all reported at once.
+    #[command(after_help = DOT_ENV_EXAMPLES)]
+    DotEnv(DotEnvArgs),
+
+    /// Scaffold the `_kustomize/` folder of a service.
+    #[command(subcommand)]
+    Kustomize(KustomizeCommand),
+}
+
+const DOT_ENV_EXAMPLES: &str = "\
+Examples:
+  # .env and .env_export in the service root, from overlays/local
+  planton service dot-env --env local
+
+  # Override or add variables (applied last)
+  planton service dot-env --env local --set API_KEY=test-key --set DEBUG=true
+
+  # Resolve references against another groups directory, write elsewhere
+  planton service dot-env --env local --dir examples/order-api --groups ../groups --out-dir /tmp/env
+
+  # Use the files
+  docker compose --env-file .env up        # or env_file: .env in compose.yaml
+  set -a; . ./.env_export; set +a          # sh/bash";
+
+/// Arguments of `planton service dot-env`.
+#[derive(Debug, clap::Args)]
+pub struct DotEnvArgs {
+    /// The overlay directory to build (`_kustomize/overlays/<ENV>`).
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Set a variable, overriding the manifest (repeatable; applied last, in order).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Directory of VariablesGroup/SecretsGroup manifests (default: `groups.dir` of
+    /// planton.yaml, else `<service root>/groups` when it exists).
+    #[arg(long, value_name = "DIR")]
+    pub groups: Option<PathBuf>,
+    /// The service root (the directory holding `_kustomize/`).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Where to write `.env` and `.env_export` (default: the service root).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// `planton service kustomize` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KustomizeCommand {
+    /// Create `_kustomize/base` and overlays for a new service (`--new`) or from an existing
+    /// service manifest (`--from FILE`).
+    ///
+    /// With `--new`, asks for each value not given as a flag when stdin is a terminal;
+    /// otherwise every value must be given and the missing flags are listed. Never
+    /// overwrites an existing file unless `--force`: it lists the files that exist and
+    /// writes nothing.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
+}
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  # Interactive: asks for platform, environment, name and organization
+  planton service kustomize init --new
+
+  # Non-interactive (CI, scripts)
+  planton service kustomize init --new --platform kubernetes --env dev --name order-api --org acme --dir order-api
+  planton service kustomize init --new --platform aws-ecs --env prod --name billing --org acme
+
+  # From an existing manifest: base + one overlay (named by metadata.env, or --env)
+  planton service kustomize init --from service.yaml --env prod";
+
+/// The platform of a new service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlatformArg {
+    /// MicroserviceKubernetes.
+    Kubernetes,
+    /// AwsEcsService.
+    AwsEcs,
+}
+
+/// Arguments of `planton service kustomize init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Start a new service from starter manifests.
+    #[arg(long, conflicts_with = "from", required_unless_present = "from")]
+    pub new: bool,
+    /// Start from an existing service manifest (split into base + one overlay).
+    #[arg(long, value_name = "MANIFEST")]
+    pub from: Option<PathBuf>,
+    /// Deployment platform.
+    #[arg(long, value_enum, conflicts_with = "from")]
+    pub platform: Option<PlatformArg>,
+    /// The environment: overlay directory name and `metadata.env`.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Service name (`metadata.name`).
+    #[arg(long, conflicts_with = "from")]
+    pub name: Option<String>,
+    /// Organization (`metadata.org`).
+    #[arg(long, conflicts_with = "from")]
+    pub org: Option<String>,
+    /// The service root to write into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -9,6 +9,7 @@ fn main() {
     let args = Args::parse();
     let result = match &args.command {
         Command::Build(a) => commands::build::run(a),
+        Command::Service(c) => commands::service::run(c),
     };
     let outcome = match result {
         Ok(o) => o,

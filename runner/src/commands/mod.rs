@@ -1,6 +1,7 @@
 //! One module per subcommand. Each turns arguments into work on `planton-core` and prints.
 
 pub mod build;
+pub mod service;
 
 /// A command's outcome, mapped to the process exit status by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
