@@ -28,7 +28,30 @@ pub fn apply(target: &mut Node, ops: &Node) -> Result<(), String> {
     for op in items {
         apply_one(target, op)?;
     }
+    through_float64(target);
     Ok(())
+}
+
+/// kustomize applies the patch to the resource's JSON and decodes the result into Go
+/// `interface{}` values, so every number becomes a float64: integers beyond 2^53 lose
+/// precision (`12345678901234567890` comes out as `12345678901234567000`).
+fn through_float64(node: &mut Node) {
+    const EXACT: u64 = 1 << 53;
+    match &mut node.value {
+        Value::Scalar(s) => {
+            let f = match s.resolve() {
+                Resolved::Int(i) if i.unsigned_abs() > EXACT => i as f64,
+                Resolved::Uint(u) if u > EXACT => u as f64,
+                _ => return,
+            };
+            // Rust's shortest round-trip Display, like Go's 'f' formatting below 1e21.
+            s.value = format!("{f}");
+            s.style = Style::Plain;
+            s.tag = None;
+        }
+        Value::Seq(items) => items.iter_mut().for_each(through_float64),
+        Value::Map(m) => m.entries.iter_mut().for_each(|(_, v)| through_float64(v)),
+    }
 }
 
 /// Applies one operation.
@@ -492,6 +515,22 @@ spec:
         check("- {op: move, from: /spec/nope, path: /spec/x}", "ERR error in move for path: 'nope': Unable to remove nonexistent key: nope: missing value");
         check("- {op: move, from: /spec/m, path: /spec/m/k2}", "ERR move operation does not apply: doc is missing destination path: /spec/m/k2: missing value");
         check_not("- {op: move, from: /spec/m/k, path: /spec/k}", "    k: v");
+    }
+
+    #[test]
+    fn numbers_go_through_float64() {
+        let mut doc = parse_stream(
+            "big: 12345678901234567890\nmid: 9007199254740993\nneg: -9007199254740993\nsmall: 9007199254740992\nf: 1e300\n",
+            "r.yaml",
+        )
+        .unwrap()
+        .remove(0);
+        let ops = parse_stream("[{op: add, path: /x, value: 1}]", "p.yaml").unwrap().remove(0);
+        apply(&mut doc, &ops).unwrap();
+        assert_eq!(
+            emit(&to_output(&doc).unwrap()),
+            "big: 12345678901234567000\nf: 1e+300\nmid: 9007199254740992\nneg: -9007199254740992\nsmall: 9007199254740992\nx: 1\n"
+        );
     }
 
     #[test]
