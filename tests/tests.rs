@@ -11,3 +11,9 @@ mod robustness;
 
 /// Validation and planning of service repositories.
 mod service;
+
+/// `planton service dot-env`: .env/.env_export read back by python-dotenv and shells.
+mod dotenv;
+
+/// `planton service kustomize init`: starter trees, --force, missing flags.
+mod scaffold;

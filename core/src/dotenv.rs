@@ -124,7 +124,11 @@ pub struct Declared {
 
 impl fmt::Debug for Declared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Declared").field("key", &self.key).field("secret", &self.secret).field("field", &self.field).finish()
+        f.debug_struct("Declared")
+            .field("key", &self.key)
+            .field("secret", &self.secret)
+            .field("field", &self.field)
+            .finish()
     }
 }
 
@@ -215,7 +219,11 @@ pub fn declared(doc: &Node, kind: ServiceKind, overlay: &str, layout: &Layout) -
         }
         let field = format!("{prefix}.{section}");
         let Some(map) = map_node.as_map() else {
-            diags.push(at(Diagnostic::error("dotenv-shape", format!("{field} must be a mapping of names to strings")), &map_node.pos, &field));
+            diags.push(at(
+                Diagnostic::error("dotenv-shape", format!("{field} must be a mapping of names to strings")),
+                &map_node.pos,
+                &field,
+            ));
             continue;
         };
         for (key, value) in map.iter() {
@@ -223,11 +231,21 @@ pub fn declared(doc: &Node, kind: ServiceKind, overlay: &str, layout: &Layout) -
             let raw = match &value.value {
                 Value::Scalar(_) => value.scalar_text().unwrap_or_default().to_string(),
                 _ => {
-                    diags.push(at(Diagnostic::error("dotenv-shape", format!("{field} must be a string")), &value.pos, &field));
+                    diags.push(at(
+                        Diagnostic::error("dotenv-shape", format!("{field} must be a string")),
+                        &value.pos,
+                        &field,
+                    ));
                     continue;
                 }
             };
-            out.push(Declared { key: key.to_string(), raw: SecretValue::new(raw), secret, field, pos: value.pos.clone() });
+            out.push(Declared {
+                key: key.to_string(),
+                raw: SecretValue::new(raw),
+                secret,
+                field,
+                pos: value.pos.clone(),
+            });
         }
     }
     (out, diags)
@@ -264,9 +282,8 @@ impl Provenance<'_> {
         if !file.is_empty() {
             return Origin::File(self.layout.relative(file));
         }
-        let in_base = self
-            .base
-            .is_some_and(|b| b.iter().any(|x| x.key == d.key && x.secret == d.secret && x.raw == d.raw));
+        let in_base =
+            self.base.is_some_and(|b| b.iter().any(|x| x.key == d.key && x.secret == d.secret && x.raw == d.raw));
         if in_base { Origin::Base } else { Origin::Overlay(self.overlay.to_string()) }
     }
 }
@@ -274,7 +291,8 @@ impl Provenance<'_> {
 /// Whether `key` is a name sh/bash can `export` (`[A-Za-z_][A-Za-z0-9_]*`).
 pub fn valid_key(key: &str) -> bool {
     let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Parses a `--set KEY=VALUE` argument (the value may be empty and may hold `=`).
@@ -284,7 +302,9 @@ pub fn parse_set(arg: &str) -> Result<(String, String), String> {
         return Err("--set: expected KEY=VALUE".to_string());
     };
     if !valid_key(key) {
-        return Err(format!("--set: `{key}` is not a valid variable name (letters, digits and `_`, not starting with a digit)"));
+        return Err(format!(
+            "--set: `{key}` is not a valid variable name (letters, digits and `_`, not starting with a digit)"
+        ));
     }
     Ok((key.to_string(), value.to_string()))
 }
@@ -305,7 +325,9 @@ pub fn choose(
     let mut vars: BTreeMap<String, EnvVar> = BTreeMap::new();
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     let at = |d: Diagnostic, decl: &Declared| {
-        d.at(&layout.relative(&decl.pos.file), decl.pos.line, decl.pos.col).in_overlay(overlay).with_path(&pointer(&decl.field))
+        d.at(&layout.relative(&decl.pos.file), decl.pos.line, decl.pos.col)
+            .in_overlay(overlay)
+            .with_path(&pointer(&decl.field))
     };
     for d in declared {
         let field = &d.field;
@@ -321,7 +343,10 @@ pub fn choose(
         }
         if let Some(other) = fields.get(&d.key) {
             diags.push(at(
-                Diagnostic::error("dotenv-duplicate", format!("{field}: `{}` is also declared as {other}; keep one", d.key)),
+                Diagnostic::error(
+                    "dotenv-duplicate",
+                    format!("{field}: `{}` is also declared as {other}; keep one", d.key),
+                ),
                 d,
             ));
             continue;
@@ -332,7 +357,9 @@ pub fn choose(
             Some(Err(e)) => {
                 // A secret literal could resemble a reference; never echo it.
                 let message = if d.secret {
-                    format!("{field}: malformed reference: expected `$secrets-group/<group>/<entry>` or `$variables-group/<group>/<entry>`")
+                    format!(
+                        "{field}: malformed reference: expected `$secrets-group/<group>/<entry>` or `$variables-group/<group>/<entry>`"
+                    )
                 } else {
                     match &e.suggestion {
                         Some(s) => format!("{field}: {} (did you mean `{s}`?)", e.message),
@@ -357,12 +384,18 @@ pub fn choose(
                     };
                     let message = match why {
                         Unresolved::MissingGroup => {
-                            format!("{field}: {what} `{}` not found in {} (reference `{r}`)", r.group, groups.describe())
+                            format!(
+                                "{field}: {what} `{}` not found in {} (reference `{r}`)",
+                                r.group,
+                                groups.describe()
+                            )
                         }
                         Unresolved::MissingEntry => {
                             let hint = groups
                                 .group(r.kind, &r.group)
-                                .and_then(|g| crate::suggest::did_you_mean(&r.entry, g.entries.keys().map(String::as_str)))
+                                .and_then(|g| {
+                                    crate::suggest::did_you_mean(&r.entry, g.entries.keys().map(String::as_str))
+                                })
                                 .map(|s| format!("; did you mean `{s}`?"))
                                 .unwrap_or_default();
                             format!(
@@ -383,22 +416,36 @@ pub fn choose(
             },
         };
         if value.expose().contains('\0') {
-            diags.push(at(Diagnostic::error("dotenv-nul", format!("{field}: the value holds a NUL byte, which no environment variable can")), d));
+            diags.push(at(
+                Diagnostic::error(
+                    "dotenv-nul",
+                    format!("{field}: the value holds a NUL byte, which no environment variable can"),
+                ),
+                d,
+            ));
             continue;
         }
         vars.insert(d.key.clone(), EnvVar { key: d.key.clone(), value, secret: d.secret, origin });
     }
     for (key, value) in sets {
         if !valid_key(key) {
-            diags.push(Diagnostic::error("dotenv-name", format!("--set: `{key}` is not a valid variable name")).in_overlay(overlay));
+            diags.push(
+                Diagnostic::error("dotenv-name", format!("--set: `{key}` is not a valid variable name"))
+                    .in_overlay(overlay),
+            );
             continue;
         }
         if value.contains('\0') {
-            diags.push(Diagnostic::error("dotenv-nul", format!("--set {key}: the value holds a NUL byte")).in_overlay(overlay));
+            diags.push(
+                Diagnostic::error("dotenv-nul", format!("--set {key}: the value holds a NUL byte")).in_overlay(overlay),
+            );
             continue;
         }
         let secret = vars.get(key).is_some_and(|v| v.secret);
-        vars.insert(key.clone(), EnvVar { key: key.clone(), value: SecretValue::new(value.clone()), secret, origin: Origin::Set });
+        vars.insert(
+            key.clone(),
+            EnvVar { key: key.clone(), value: SecretValue::new(value.clone()), secret, origin: Origin::Set },
+        );
     }
     (vars.into_values().collect(), diags)
 }

@@ -10,7 +10,7 @@
 //! pair), with `CHANGE-ME` placeholders where only the user knows the value.
 
 use crate::service::CONFIG_FILE;
-use crate::yaml::{emit, parse_stream, to_output, Node};
+use crate::yaml::{Node, emit, parse_stream, to_output};
 use std::fmt;
 
 /// The deployment platform of a new service.
@@ -262,7 +262,8 @@ pub fn new_service(s: &NewService) -> Vec<ScaffoldFile> {
 /// the patch's `metadata.env` is the manifest's, else `env`. Comments of the manifest are
 /// not kept (the base is re-emitted the way `kubectl kustomize` prints YAML).
 pub fn from_manifest(text: &str, file: &str, env: Option<&str>) -> Result<Vec<ScaffoldFile>, String> {
-    let docs = parse_stream(text, file).map_err(|e| format!("{file}:{}:{}: malformed YAML: {}", e.line, e.col, e.message))?;
+    let docs =
+        parse_stream(text, file).map_err(|e| format!("{file}:{}:{}: malformed YAML: {}", e.line, e.col, e.message))?;
     let mut docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
     if docs.len() != 1 {
         return Err(format!("{file}: expected one service manifest, found {} documents", docs.len()));
@@ -285,7 +286,9 @@ pub fn from_manifest(text: &str, file: &str, env: Option<&str>) -> Result<Vec<Sc
     let dir = match (env, &manifest_env) {
         (Some(e), _) => e.to_string(),
         (None, Some(e)) => e.clone(),
-        (None, None) => return Err(format!("{file}: the manifest has no metadata.env; pass --env to name the environment")),
+        (None, None) => {
+            return Err(format!("{file}: the manifest has no metadata.env; pass --env to name the environment"));
+        }
     };
     check_name("environment", &dir)?;
     let patch_env = manifest_env.unwrap_or_else(|| dir.clone());
@@ -312,14 +315,16 @@ fn yaml_scalar(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kustomize::{build, FileTree};
+    use crate::kustomize::{FileTree, build};
 
     fn builds(files: &[ScaffoldFile], overlay: &str) -> String {
         let mut tree = FileTree::new();
         for (p, c) in files {
             tree.insert(p, c.as_str());
         }
-        build(&tree, &format!("_kustomize/overlays/{overlay}")).and_then(|b| b.to_yaml()).unwrap_or_else(|e| panic!("{e}"))
+        build(&tree, &format!("_kustomize/overlays/{overlay}"))
+            .and_then(|b| b.to_yaml())
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]

@@ -6,18 +6,18 @@
 //! Invariant: no value of a variable or secret is ever printed; messages name keys, fields,
 //! groups and entries only.
 
-use super::build::display_error;
 use super::Outcome;
+use super::build::display_error;
 use crate::cli::{DotEnvArgs, InitArgs, KustomizeCommand, PlatformArg, ServiceCommand};
 use crate::files::DiskFiles;
 use crate::output::write_atomic;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use planton_core::diag::{Diagnostic, Severity};
 use planton_core::dotenv::{self, Declared, Provenance};
 use planton_core::kustomize::build;
 use planton_core::refs::{DirGroupSource, Group, GroupSource, RefKind};
 use planton_core::scaffold::{self, NewService, Platform, ScaffoldFile};
-use planton_core::service::{Layout, ServiceConfig, CONFIG_FILE};
+use planton_core::service::{CONFIG_FILE, Layout, ServiceConfig};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -78,7 +78,8 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
         );
     }
     let (config, config_diags) = ServiceConfig::load(&files, &layout);
-    let config_errors: Vec<Diagnostic> = config_diags.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+    let config_errors: Vec<Diagnostic> =
+        config_diags.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
     print_diagnostics(&config_diags);
     if !config_errors.is_empty() {
         return Ok(Outcome::Failed);
@@ -103,7 +104,13 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
                 Err(errors) => {
                     let diags: Vec<Diagnostic> = errors
                         .into_iter()
-                        .map(|e| Diagnostic::error("group-invalid", e.message).at(&layout.relative(&e.pos.file), e.pos.line, e.pos.col))
+                        .map(|e| {
+                            Diagnostic::error("group-invalid", e.message).at(
+                                &layout.relative(&e.pos.file),
+                                e.pos.line,
+                                e.pos.col,
+                            )
+                        })
                         .collect();
                     print_diagnostics(&diags);
                     return Ok(Outcome::Failed);
@@ -140,9 +147,12 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
     };
     let (declared, mut diags) = dotenv::declared(doc, kind, &args.env, &layout);
     // The base build tells base from overlay for values the build made up (no position).
-    let base_declared: Option<Vec<Declared>> = build(&files, &format!("{}/base", layout.kustomize_dir))
-        .ok()
-        .and_then(|b| dotenv::service_manifest(b.resources.iter().map(|r| &r.node)).ok().map(|(k, d)| dotenv::declared(d, k, "base", &layout).0));
+    let base_declared: Option<Vec<Declared>> =
+        build(&files, &format!("{}/base", layout.kustomize_dir)).ok().and_then(|b| {
+            dotenv::service_manifest(b.resources.iter().map(|r| &r.node))
+                .ok()
+                .map(|(k, d)| dotenv::declared(d, k, "base", &layout).0)
+        });
     let provenance = Provenance { layout: &layout, overlay: &args.env, base: base_declared.as_deref() };
     let (vars, choose_diags) = dotenv::choose(&declared, &provenance, groups, &sets);
     diags.extend(choose_diags);
@@ -244,14 +254,20 @@ fn new_service_values(args: &InitArgs) -> Result<NewService> {
         None => {
             eprintln!("Deployment platform:\n  1) {}\n  2) {}", Platform::Kubernetes, Platform::AwsEcs);
             let answer = ask("Platform (1, 2, kubernetes or aws-ecs)", Some("kubernetes"), &|v| {
-                Platform::parse(v).map(|p| p.flag_value().to_string()).ok_or_else(|| format!("`{v}` is not a platform: answer 1, 2, kubernetes or aws-ecs"))
+                Platform::parse(v)
+                    .map(|p| p.flag_value().to_string())
+                    .ok_or_else(|| format!("`{v}` is not a platform: answer 1, 2, kubernetes or aws-ecs"))
             })?;
             Platform::parse(&answer).unwrap_or(Platform::Kubernetes)
         }
     };
     let env = match &args.env {
         Some(e) => e.clone(),
-        None => ask("Environment to configure (overlay directory and metadata.env)", Some("dev"), &name_check("environment"))?,
+        None => ask(
+            "Environment to configure (overlay directory and metadata.env)",
+            Some("dev"),
+            &name_check("environment"),
+        )?,
     };
     let dir_name = std::path::absolute(&args.dir)
         .ok()
