@@ -106,6 +106,14 @@ pub fn locate<'a>(root: &'a Node, pointer: &str) -> &'a Node {
     node
 }
 
+/// The position of the mapping key a JSON Pointer ends in (for "unknown field" problems,
+/// the key is what is wrong), if the pointer ends in an existing map entry.
+pub fn locate_key(root: &Node, pointer: &str) -> Option<Pos> {
+    let (parent, last) = pointer.rsplit_once('/')?;
+    let key = last.replace("~1", "/").replace("~0", "~");
+    locate(root, parent).as_map()?.get_key(&key).map(|k| k.pos.clone())
+}
+
 fn pointer_escape(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
@@ -175,9 +183,10 @@ pub fn check_overlay(
             Some(Err(e)) => out.push(diag_at(layout, r.pos(), Diagnostic::error("plugin-failed", e)).in_overlay(&ob.name)),
             Some(Ok(problems)) => {
                 for p in problems {
-                    let node = locate(&r.node, &p.path);
+                    let key_pos = if p.code.ends_with("unknown-field") { locate_key(&r.node, &p.path) } else { None };
+                    let pos = key_pos.unwrap_or_else(|| locate(&r.node, &p.path).pos.clone());
                     out.push(
-                        diag_at(layout, &node.pos, Diagnostic::new(p.severity, &p.code, p.message))
+                        diag_at(layout, &pos, Diagnostic::new(p.severity, &p.code, p.message))
                             .with_path(&p.path)
                             .in_overlay(&ob.name),
                     );

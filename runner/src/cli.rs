@@ -23,9 +23,109 @@ pub enum Command {
     #[command(after_help = BUILD_EXAMPLES)]
     Build(BuildArgs),
 
+    /// Build every overlay and check it: kind rules (by the target plugins), reference
+    /// syntax, and reference resolution when a group source is configured.
+    ///
+    /// Every problem is reported at once, pointing at the file, line and column that wrote
+    /// the offending value (an overlay patch, else the base).
+    /// Exit status: 0 no errors, 1 errors found, 2 validation could not run.
+    #[command(after_help = VALIDATE_EXAMPLES)]
+    Validate(ValidateArgs),
+
+    /// Show the deployment plan: one task per overlay except `local`, filtered by
+    /// `deploymentEnvironments`, in promotion order, with manual gates marked.
+    #[command(after_help = PLAN_EXAMPLES)]
+    Plan(PlanArgs),
+
+    /// Print the JSON Schema of a service kind, for editors (yaml-language-server).
+    #[command(after_help = SCHEMA_EXAMPLES)]
+    Schema(SchemaArgs),
+
     /// Work on a service repository: local `.env` files, scaffolding `_kustomize/`.
     #[command(subcommand)]
     Service(ServiceCommand),
+}
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  planton validate examples/order-api
+  planton validate examples/order-api/_kustomize/overlays/prod --output json
+  planton validate . --groups groups/ --output sarif > planton.sarif
+
+Text output lines look like:
+  _kustomize/overlays/prod/service.yaml:12:19: error[K8S-PORT-NAME]: ... (overlay prod, at /spec/...)";
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  planton plan examples/order-api
+  planton plan examples/order-api --environments staging --output json";
+
+const SCHEMA_EXAMPLES: &str = "\
+Examples:
+  planton schema --kind MicroserviceKubernetes > .schemas/microservice.json
+  # then, first line of service.yaml:
+  # yaml-language-server: $schema=../../.schemas/microservice.json";
+
+/// `planton validate` output formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ValidateFormat {
+    /// `file:line:col: severity[code]: message` lines and a summary.
+    Text,
+    /// `{"diagnostics":[...],"summary":{"errors":N,"warnings":N}}`.
+    Json,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+    /// JUnit XML, one test case per overlay.
+    Junit,
+}
+
+/// Arguments of `planton validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The service root, its `_kustomize` folder, or one overlay.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: ValidateFormat,
+    /// A directory of VariablesGroup/SecretsGroup manifests to resolve references against
+    /// (default: `groups.dir` of planton.yaml; without either, resolution is not checked).
+    #[arg(long, value_name = "DIR")]
+    pub groups: Option<PathBuf>,
+}
+
+/// `planton plan` output formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// A numbered task list.
+    Text,
+    /// `{"tasks":[...],"skipped":[...]}`.
+    Json,
+}
+
+/// Arguments of `planton plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The service root, its `_kustomize` folder, or one overlay.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: PlanFormat,
+    /// Comma-separated overlay names to deploy, overriding `deploymentEnvironments`.
+    #[arg(long, value_name = "NAMES")]
+    pub environments: Option<String>,
+    /// Group manifests directory (see `planton validate --help`).
+    #[arg(long, value_name = "DIR")]
+    pub groups: Option<PathBuf>,
+}
+
+/// Arguments of `planton schema`.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// The kind (`MicroserviceKubernetes`, `AwsEcsService`); all kinds when omitted.
+    #[arg(long)]
+    pub kind: Option<String>,
 }
 
 const BUILD_EXAMPLES: &str = "\

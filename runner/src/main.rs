@@ -9,6 +9,9 @@ fn main() {
     let args = Args::parse();
     let result = match &args.command {
         Command::Build(a) => commands::build::run(a),
+        Command::Validate(a) => commands::validate::validate_cmd(a),
+        Command::Plan(a) => commands::validate::plan_cmd(a),
+        Command::Schema(a) => commands::schema::run(a),
         Command::Service(c) => commands::service::run(c),
     };
     let outcome = match result {

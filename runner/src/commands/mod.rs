@@ -1,7 +1,9 @@
 //! One module per subcommand. Each turns arguments into work on `planton-core` and prints.
 
 pub mod build;
+pub mod schema;
 pub mod service;
+pub mod validate;
 
 /// A command's outcome, mapped to the process exit status by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
