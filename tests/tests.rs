@@ -17,3 +17,6 @@ mod dotenv;
 
 /// `planton service kustomize init`: starter trees, --force, missing flags.
 mod scaffold;
+
+/// The WebAssembly plugin host: contract, sandbox limits, cache, built-in and external plugins.
+mod plugins_host;

@@ -1,0 +1,81 @@
+//! Benchmarks of the plugin host with the built-in Kubernetes plugin and the seed manifest
+//! (`plugins/kubernetes/testdata/manifests/seed-prod-built.json`).
+//!
+//! - `warm_render`: one render on a loaded plugin (fresh store + instantiate + call + copy
+//!   out + JSON decode). Goal: < 50 µs.
+//! - `first_call/cached`: what a fresh `planton` process pays before its first render with a
+//!   warm precompiled cache: build the engine, load the plugin from the cache (deserialize,
+//!   contract version, describe), render once. Goal: < 20 ms.
+//! - `first_call/uncached`: the same, compiling the module with Cranelift.
+//!
+//! Run with `cargo bench -p planton-runner --bench plugin_calls`.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use planton_plugin_sdk::{DeployContext, RenderRequest};
+use planton_runner::wasm::{CacheOutcome, Host, HostConfig, PluginSource};
+use serde_json::Value;
+
+const API: &str = "kubernetes.project-planton.org/v1";
+const KIND: &str = "MicroserviceKubernetes";
+
+fn seed_request() -> RenderRequest {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/kubernetes/testdata");
+    let read = |p: PathBuf| -> Value {
+        serde_json::from_slice(
+            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .expect("valid JSON")
+    };
+    let manifest = read(testdata.join("manifests/seed-prod-built.json"));
+    let input = read(testdata.join("render/seed-prod.input.json"));
+    let context: DeployContext =
+        serde_json::from_value(input["context"].clone()).expect("a deploy context");
+    RenderRequest { manifest, context }
+}
+
+fn first_render(config: &HostConfig, req: &RenderRequest) -> CacheOutcome {
+    let host = Host::new(config.clone()).expect("engine");
+    let plugin = host
+        .compile(PluginSource::Builtin("kubernetes".into()))
+        .expect("built-in kubernetes plugin");
+    black_box(plugin.render(req).expect("render"));
+    plugin.cache_outcome().clone()
+}
+
+fn benches(c: &mut Criterion) {
+    let req = seed_request();
+
+    let mut host = Host::new(HostConfig::default()).expect("engine");
+    host.load_builtin().expect("built-in plugins");
+    let plugin = host
+        .plugin_for_kind(API, KIND)
+        .expect("a plugin for MicroserviceKubernetes")
+        .clone();
+    c.bench_function("warm_render/kubernetes_seed", |b| {
+        b.iter(|| black_box(plugin.render(&req).expect("render")))
+    });
+
+    let cache_dir =
+        std::env::temp_dir().join(format!("planton-bench-cache-{}", std::process::id()));
+    let cached = HostConfig::default().with_cache_dir(&cache_dir);
+    first_render(&cached, &req);
+    assert_eq!(
+        first_render(&cached, &req),
+        CacheOutcome::Hit,
+        "the cache is warm"
+    );
+    let mut group = c.benchmark_group("first_call");
+    group.sample_size(20);
+    group.bench_function("cached", |b| b.iter(|| first_render(&cached, &req)));
+    group.bench_function("uncached", |b| {
+        b.iter(|| first_render(&HostConfig::default(), &req))
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&cache_dir);
+}
+
+criterion_group!(plugin_calls, benches);
+criterion_main!(plugin_calls);
