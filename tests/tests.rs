@@ -12,11 +12,14 @@ mod robustness;
 /// Validation and planning of service repositories.
 mod service;
 
+/// The WebAssembly plugin host: contract, sandbox limits, cache, built-in and external plugins.
+mod plugins_host;
+
 /// `planton service dot-env`: .env/.env_export read back by python-dotenv and shells.
 mod dotenv;
 
 /// `planton service kustomize init`: starter trees, --force, missing flags.
 mod scaffold;
 
-/// The WebAssembly plugin host: contract, sandbox limits, cache, built-in and external plugins.
-mod plugins_host;
+/// Every kind rule's diagnostic points at the base or overlay line that wrote the value.
+mod rule_positions;

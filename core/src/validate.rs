@@ -34,6 +34,12 @@ pub trait KindChecker {
     /// plugin failed (trap, deadline, bad output).
     fn check(&self, api_version: &str, kind: &str, manifest: &serde_json::Value, overlay: &str, local: bool)
         -> Option<Result<Vec<KindProblem>, String>>;
+
+    /// The kinds served (`apiVersion/kind`), for "unknown kind" errors. A checker that
+    /// returns none (like [`NoKinds`]) turns that check off.
+    fn known_kinds(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A checker that knows no kinds (schema-free validation: builds and references only).
@@ -179,7 +185,24 @@ pub fn check_overlay(
             }
         };
         match checker.check(api_version, &kind, &json, &ob.name, local) {
-            None => {}
+            None => {
+                let known = checker.known_kinds();
+                if !known.is_empty() {
+                    let pos = r.node.get("kind").map(|n| n.pos.clone()).unwrap_or_else(|| r.pos().clone());
+                    out.push(
+                        diag_at(
+                            layout,
+                            &pos,
+                            Diagnostic::error(
+                                "unknown-kind",
+                                format!("no target plugin serves `{api_version}/{kind}`; known kinds: {}", known.join(", ")),
+                            ),
+                        )
+                        .with_path("/kind")
+                        .in_overlay(&ob.name),
+                    );
+                }
+            }
             Some(Err(e)) => out.push(diag_at(layout, r.pos(), Diagnostic::error("plugin-failed", e)).in_overlay(&ob.name)),
             Some(Ok(problems)) => {
                 for p in problems {

@@ -90,6 +90,10 @@ impl Plugins {
 }
 
 impl KindChecker for Plugins {
+    fn known_kinds(&self) -> Vec<String> {
+        self.backends.iter().flat_map(|b| b.describe().kinds.iter().map(|k| format!("{}/{}", k.api_version, k.kind))).collect()
+    }
+
     fn check(
         &self,
         api_version: &str,
@@ -98,7 +102,14 @@ impl KindChecker for Plugins {
         overlay: &str,
         local: bool,
     ) -> Option<Result<Vec<KindProblem>, String>> {
-        let b = self.for_kind(api_version, kind)?;
+        // An exact match, else the plugin serving this kind name (wrong apiVersion) or this
+        // apiVersion (wrong kind), so that the plugin itself explains what is wrong.
+        let b = self.for_kind(api_version, kind).or_else(|| {
+            let by = |f: &dyn Fn(&planton_plugin_sdk::KindInfo) -> bool| {
+                self.backends.iter().find(|b| b.describe().kinds.iter().any(f)).map(|b| b.as_ref())
+            };
+            by(&|k| k.kind == kind).or_else(|| by(&|k| k.api_version == api_version))
+        })?;
         let req = ValidateRequest { manifest: manifest.clone(), overlay: overlay.to_string(), local };
         Some(b.validate(&req).map(|resp| {
             resp.diagnostics
