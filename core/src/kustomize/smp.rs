@@ -271,11 +271,11 @@ fn walk_map(dest: Option<Node>, mut origin: Option<Node>, schema: Schema, depth:
         if ps == Directive::Delete {
             return Ok(Out::clear());
         }
-        if origin.is_none() {
-            if let Some(d) = dest.as_ref().and_then(Node::as_scalar).filter(|s| !s.value.is_empty()) {
-                let kept = Node::new(Value::Scalar(Scalar::plain(d.value.clone())), dest.as_ref().map(|n| n.pos.clone()).unwrap_or_default());
-                return Ok(Out { node: Some(kept), from_dest: false, keep_null: true });
-            }
+        if origin.is_none()
+            && let Some(d) = dest.as_ref().and_then(Node::as_scalar).filter(|s| !s.value.is_empty())
+        {
+            let kept = Node::new(Value::Scalar(Scalar::plain(d.value.clone())), dest.as_ref().map(|n| n.pos.clone()).unwrap_or_default());
+            return Ok(Out { node: Some(kept), from_dest: false, keep_null: true });
         }
         (origin.clone(), false)
     } else {
@@ -515,10 +515,11 @@ fn element_setter(list: &mut Vec<Node>, element: Option<&Node>, keys: &[&str], v
         }
     }
     *list = out;
-    if let Some(e) = element {
-        if !e.is_null() && !found {
-            list.push(e.clone());
-        }
+    if let Some(e) = element
+        && !e.is_null()
+        && !found
+    {
+        list.push(e.clone());
     }
     Ok(())
 }
@@ -576,19 +577,18 @@ fn set_elements(lists: &mut Lists, mut values_list: Vec<Vec<String>>, keys: &[&s
                     if let Value::Scalar(s) = &mut v.value {
                         *s = Scalar { value: want.to_string(), style: s.style, tag: None };
                     }
-                } else if let Some(m) = v.as_map_mut() {
-                    if !m.contains_key(key) {
-                        m.insert(*key, Node::plain(want));
-                    }
+                } else if let Some(m) = v.as_map_mut()
+                    && !m.contains_key(key)
+                {
+                    m.insert(*key, Node::plain(want));
                 }
             }
         }
-        if out.from_dest {
-            if let (Some(i), Some(v)) = (di, val.as_ref()) {
-                if let Some(slot) = lists.dest.get_mut(i) {
-                    *slot = v.clone();
-                }
-            }
+        if out.from_dest
+            && let (Some(i), Some(v)) = (di, val.as_ref())
+            && let Some(slot) = lists.dest.get_mut(i)
+        {
+            *slot = v.clone();
         }
         if let Some(v) = &val {
             element_setter(&mut items, Some(v), &vk, &vv)?;
@@ -652,8 +652,202 @@ mod tests {
         assert_eq!(run(base, patch), expected);
     }
 
+    #[track_caller]
+    fn check_err(base: &str, patch: &str, message: &str) {
+        let got = run(base, patch);
+        assert!(got.starts_with("error: ") && got.contains(message), "{got}");
+    }
+
+    // Expected outputs below are `kubectl kustomize` (v5.5.0) runs of the same base/patch.
+
     #[test]
-    fn placeholder() {
-        check("a: 1\n", "b: 2\n", "a: 1\nb: 2\n");
+    fn containers_order() {
+        check("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {template: {spec: {containers: [{name: a, image: a}, {name: b, image: b}]}}}\n", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {template: {spec: {containers: [{name: b, image: B}, {name: c, image: c}]}}}\n", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - image: B\n        name: b\n      - image: c\n        name: c\n      - image: a\n        name: a\n");
+    }
+
+    #[test]
+    fn env_valuefrom() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: E, value: v}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: E, valueFrom: {secretKeyRef: {name: s, key: k}}}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - env:\n    - name: E\n      value: v\n      valueFrom:\n        secretKeyRef:\n          key: k\n          name: s\n    name: a\n");
+    }
+
+    #[test]
+    fn last_label() {
+        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: {a: b}}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: {a: null}}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n  name: x\n");
+    }
+
+    #[test]
+    fn delete_item() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}, {name: b}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, $patch: delete}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: b\n");
+    }
+
+    #[test]
+    fn replace_list() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: a}, {name: b}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{$patch: replace}, {name: c}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: c\n");
+    }
+
+    #[test]
+    fn replace_map() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x, labels: {a: '1', b: '2'}}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x, labels: {$patch: replace, c: '3'}}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    c: \"3\"\n  name: x\n");
+    }
+
+    #[test]
+    fn delete_map() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, resources: {limits: {cpu: 1}}}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, resources: {$patch: delete}}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n");
+    }
+
+    #[test]
+    fn delete_top() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {a: 1}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n$patch: delete\n", "<deleted>");
+    }
+
+    #[test]
+    fn null_new_map() {
+        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, annotations: {q: null, r: s}}\ndata: {a: null, c: null}\n", "apiVersion: v1\ndata: {}\nkind: ConfigMap\nmetadata:\n  annotations:\n    r: s\n  name: x\n");
+    }
+
+    #[test]
+    fn quoted() {
+        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"50\", b: plain, c: 'x'}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 200, b: \"60\", c: true}\n", "apiVersion: v1\ndata:\n  a: \"200\"\n  b: \"60\"\n  c: \"true\"\nkind: ConfigMap\nmetadata:\n  name: x\n");
+    }
+
+    #[test]
+    fn crd_list() {
+        check("apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {items: [{name: a, v: 1}, {name: b}], m: {k: 1, j: 2}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {items: [{name: a, $patch: delete}, {name: c, p: null}], m: {k: null, l: 3}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  items:\n  - $patch: delete\n    name: a\n  - name: c\n    p: null\n  m:\n    j: 2\n    l: 3\n");
+    }
+
+    #[test]
+    fn crd_replace() {
+        check("apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {m: {k: 1, j: 2}, n: {a: 1}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {m: {$patch: replace, z: 1}, n: {$patch: delete}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  m:\n    z: 1\n");
+    }
+
+    #[test]
+    fn svc_ports() {
+        check("apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {ports: [{port: 80, protocol: TCP, targetPort: 8080}, {port: 53, protocol: UDP}]}\n", "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {ports: [{port: 80, protocol: TCP, targetPort: 9090}, {port: 53, protocol: TCP}, {port: 443}]}\n", "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n  - port: 53\n    protocol: TCP\n  - port: 443\n  - port: 80\n    protocol: TCP\n    targetPort: 9090\n  - port: 53\n    protocol: UDP\n");
+    }
+
+    #[test]
+    fn finalizers() {
+        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, finalizers: [a, b]}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, finalizers: [c, a]}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  finalizers:\n  - c\n  - a\n  - b\n  name: x\n");
+    }
+
+    #[test]
+    fn set_order() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {$setElementOrder/containers: [{name: a}], containers: [{name: a, image: i}], $retainKeys: [containers]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  $retainKeys:\n  - containers\n  $setElementOrder/containers:\n  - name: a\n  containers:\n  - image: i\n    name: a\n");
+    }
+
+    #[test]
+    fn empty_values() {
+        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: , b: ~, c: null, d: \"\"}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {e: f}\n", "apiVersion: v1\ndata:\n  b: null\n  c: null\n  d: \"\"\n  e: f\nkind: ConfigMap\nmetadata:\n  name: x\n");
+    }
+
+    #[test]
+    fn unknown_strategy() {
+        check_err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {$patch: foo}\n", "unknown patch strategy 'foo'");
+    }
+
+    #[test]
+    fn scalar_over_map() {
+        check_err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: 5\n", "wrong node kind: expected MappingNode but got ScalarNode");
+    }
+
+    #[test]
+    fn map_over_scalar() {
+        check_err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: {b: c}}\n", "wrong node kind: expected ScalarNode but got MappingNode");
+    }
+
+    #[test]
+    fn mounts() {
+        check("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\nspec: {template: {spec: {volumes: [{name: v1, emptyDir: {}}], containers: [{name: a, args: [x, y], volumeMounts: [{name: v1, mountPath: /a}]}]}}}\n", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\nspec: {template: {spec: {volumes: [{name: v2, configMap: {name: c}}], containers: [{name: a, args: [z], volumeMounts: [{name: v2, mountPath: /b}, {name: v1x, mountPath: /a}]}]}}}\n", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - args:\n        - z\n        name: a\n        volumeMounts:\n        - mountPath: /b\n          name: v2\n        - mountPath: /a\n          name: v1x\n      volumes:\n      - configMap:\n          name: c\n        name: v2\n      - emptyDir: {}\n        name: v1\n");
+    }
+
+    #[test]
+    fn nested_kind() {
+        check("apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {tpl: {apiVersion: v1, kind: Pod, spec: {containers: [{name: a, image: a}]}}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {tpl: {apiVersion: v1, kind: Pod, spec: {containers: [{name: b, image: b}]}}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  tpl:\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers:\n      - image: b\n        name: b\n      - image: a\n        name: a\n");
+    }
+
+    #[test]
+    fn list_delete_directive() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{$patch: delete}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec: {}\n");
+    }
+
+    #[test]
+    fn add_list_with_replace() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: x, value: null}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - env:\n    - name: x\n    name: a\n");
+    }
+
+    #[test]
+    fn hpa_v2_metrics() {
+        check("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec: {metrics: [{type: Resource}], maxReplicas: 3}\n", "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec: {metrics: [{type: Pods}]}\n", "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Pods\n");
+    }
+
+    #[test]
+    fn dup_keys() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: 1}, {name: a, image: 2}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: b}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: b\n  - image: 2\n    name: a\n");
+    }
+
+    #[test]
+    fn literal_over() {
+        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"x\", b: y}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"true\", b: \"0x10\"}\n", "apiVersion: v1\ndata:\n  a: \"true\"\n  b: \"0x10\"\nkind: ConfigMap\nmetadata:\n  name: x\n");
+    }
+
+    #[test]
+    fn int_key_env() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 80}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: \"80\", name: h}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: \"80\"\n      name: h\n");
+    }
+
+    #[test]
+    fn ports_protocol_lost() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP}, {containerPort: 3}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, name: r}, {containerPort: 2}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 2\n    - containerPort: 1\n      protocol: TCP\n    - containerPort: 3\n");
+    }
+
+    #[test]
+    fn ports_no_protocols() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1}, {containerPort: 2}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, name: r}, {containerPort: 3}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 2\n      name: r\n    - containerPort: 3\n    - containerPort: 1\n");
+    }
+
+    #[test]
+    fn ports_same_port_two_protocols() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: UDP}, {containerPort: 1, protocol: TCP}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP, name: r}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n      protocol: UDP\n    - containerPort: 1\n      name: r\n      protocol: TCP\n");
+    }
+
+    #[test]
+    fn ports_delete_needs_protocol() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP}, {containerPort: 2, protocol: TCP}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, $patch: delete}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n      protocol: TCP\n    - containerPort: 2\n      protocol: TCP\n");
+    }
+
+    #[test]
+    fn ports_patch_protocol_base_none() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1}, {containerPort: 2}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, name: r, protocol: TCP}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n    - containerPort: 2\n");
+    }
+
+    #[test]
+    fn replace_and_delete_items() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}, {name: b}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, $patch: delete}, {$patch: replace}, {name: c}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: c\n");
+    }
+
+    #[test]
+    fn new_map_directives() {
+        check("apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {a: 1}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {b: {$patch: replace, c: {$patch: delete}, d: 1, e: null}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  a: 1\n  b:\n    d: 1\n");
+    }
+
+    #[test]
+    fn scalar_over_null() {
+        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: null, b: \"\"}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 5, b: 6}\n", "apiVersion: v1\ndata:\n  a: 5\n  b: \"6\"\nkind: ConfigMap\nmetadata:\n  name: x\n");
+    }
+
+    #[test]
+    fn list_null_deletes() {
+        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, args: [x], env: [{name: e}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, args: null, env: null}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n");
+    }
+
+    #[test]
+    fn patched_values_keep_patch_positions() {
+        let b = parse_stream("kind: ConfigMap\napiVersion: v1\ndata:\n  a: x\n  b: y\n", "base.yaml").unwrap().remove(0);
+        let p = parse_stream("kind: ConfigMap\napiVersion: v1\ndata:\n  b: z\n", "patch.yaml").unwrap().remove(0);
+        let m = merge(&b, &p, "v1", "ConfigMap").unwrap().unwrap();
+        let a = m.get_path(&["data", "a"]).unwrap();
+        let bb = m.get_path(&["data", "b"]).unwrap();
+        assert_eq!((&*a.pos.file, a.pos.line), ("base.yaml", 4));
+        assert_eq!((&*bb.pos.file, bb.pos.line), ("patch.yaml", 4));
     }
 }
