@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Python packages that scripts/check_rendered.py needs.
+# Installs the Python packages the tests use as real consumers and validators
+# (kubernetes-validate, botocore, python-dotenv, jsonschema, junitparser).
 # Idempotent and quick when everything is present: pip runs only for missing modules.
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
 missing=()
 # Each entry is "import-name:pip-name".
-for pair in kubernetes_validate:kubernetes-validate botocore:botocore dotenv:python-dotenv; do
+for pair in kubernetes_validate:kubernetes-validate botocore:botocore dotenv:python-dotenv jsonschema:jsonschema junitparser:junitparser; do
     module="${pair%%:*}"
     package="${pair#*:}"
     if ! "$PYTHON" -c "import ${module}" >/dev/null 2>&1; then

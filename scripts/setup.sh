@@ -13,3 +13,15 @@ fi
 if [ -f "$here/setup-python.sh" ]; then
   bash "$here/setup-python.sh"
 fi
+
+# The official SARIF 2.1.0 JSON Schema, to validate `planton validate --output sarif`.
+# It ships in Microsoft's SARIF multitool package on npm; fetched once into target/.
+sarif_schema="$here/../target/test-tools/sarif-2.1.0.json"
+if [ ! -s "$sarif_schema" ]; then
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent @microsoft/sarif-multitool-linux@5.7.0 >/dev/null \
+    && tar xzf microsoft-sarif-multitool-linux-5.7.0.tgz package/sarif-2.1.0.json)
+  mkdir -p "$(dirname "$sarif_schema")"
+  mv "$tmp/package/sarif-2.1.0.json" "$sarif_schema"
+  rm -rf "$tmp"
+fi

@@ -2,7 +2,7 @@
 //! nothing is overwritten without `--force`, and a non-interactive run names every missing
 //! flag.
 
-use crate::dotenv::{run, temp_dir};
+use crate::util::{run, temp_dir};
 use planton_core::kustomize::build;
 use std::path::Path;
 

@@ -23,3 +23,6 @@ mod scaffold;
 
 /// Every kind rule's diagnostic points at the base or overlay line that wrote the value.
 mod rule_positions;
+
+/// `planton validate`/`plan` end to end: exit codes, formats checked by real consumers.
+mod cli_validate;

@@ -2,6 +2,7 @@
 
 use planton_core::kustomize::FileTree;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -30,3 +31,52 @@ pub fn load_tree(dir: &Path) -> FileTree {
     }
     tree
 }
+
+/// The `planton` binary cargo built next to this test binary (`target/<profile>/planton`).
+/// If it is missing (only this package was built), it is built into a separate target dir.
+pub fn planton() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..");
+        let bin = profile_dir.join(format!("planton{}", std::env::consts::EXE_SUFFIX));
+        if bin.is_file() {
+            return bin;
+        }
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("planton-bin");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "planton-runner", "--bin", "planton", "--manifest-path"])
+            .arg(crate::util::workspace().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the planton binary failed");
+        target_dir.join("debug").join(format!("planton{}", std::env::consts::EXE_SUFFIX))
+    })
+    .clone()
+}
+
+/// A fresh, empty directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("planton-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+/// Writes files (path relative to `root`, content).
+pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write file");
+    }
+}
+
+/// Runs planton with stdin closed (never a terminal).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(planton()).args(args).stdin(Stdio::null()).output().expect("run planton")
+}
+

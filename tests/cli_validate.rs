@@ -1,0 +1,123 @@
+//! `planton validate` and `planton plan` end to end on the example service and broken
+//! copies of it: exit codes, text lines, JSON shape, SARIF checked against the official
+//! SARIF 2.1.0 schema (python `jsonschema`), JUnit read back by `junitparser`.
+
+use crate::util::{run, temp_dir, workspace};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A copy of examples/order-api with `edits` applied (file, from, to).
+fn broken_example(name: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
+    let dir = temp_dir(name);
+    copy_dir(&workspace().join("examples/order-api"), &dir);
+    for (file, from, to) in edits {
+        let p = dir.join(file);
+        let text = std::fs::read_to_string(&p).expect("read example file");
+        assert!(text.contains(from), "{file} lacks {from:?}");
+        std::fs::write(&p, text.replacen(from, to, 1)).expect("write");
+    }
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).expect("copy"); }
+    }
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_example_validates_and_plans_as_the_seed_says() {
+    let example = workspace().join("examples/order-api");
+    let out = run(&["validate", example.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["summary"]["errors"], 0, "{v}");
+    let out = run(&["plan", example.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let tasks: Vec<(&str, &str)> =
+        p["tasks"].as_array().unwrap().iter().map(|t| (t["name"].as_str().unwrap(), t["env"].as_str().unwrap())).collect();
+    assert_eq!(tasks, [("prod", "app-prod"), ("staging", "app-staging")]);
+    assert_eq!(p["skipped"][0]["name"], "local");
+    for key in ["name", "env", "kind", "resourceName", "requiresManualGate", "manifestDigest"] {
+        assert!(p["tasks"][0].get(key).is_some(), "task lacks {key}");
+    }
+}
+
+#[test]
+fn errors_exit_1_with_file_line_column_lines() {
+    let dir = broken_example(
+        "validate-broken",
+        &[
+            ("_kustomize/overlays/prod/service.yaml", "maxReplicas: 10", "maxReplica: 10"),
+            ("_kustomize/base/service.yaml", "- name: metrics", "- name: Metrics_Port"),
+        ],
+    );
+    let out = run(&["validate", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("_kustomize/overlays/prod/service.yaml:28:7: error[schema-unknown-field]: unknown field `maxReplica`: did you mean `maxReplicas`?"),
+        "{text}"
+    );
+    assert!(text.contains("_kustomize/base/service.yaml:37:17: error[port-name-invalid]"), "{text}");
+    // One overlay only.
+    let out = run(&["validate", dir.join("_kustomize/overlays/staging").to_str().unwrap(), "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert!(!diags.is_empty() && diags.iter().all(|d| d["overlay"] == "staging"), "{v}");
+    assert_eq!(v["summary"]["errors"].as_u64(), Some(diags.len() as u64));
+}
+
+#[test]
+fn validation_that_cannot_run_exits_2() {
+    let dir = temp_dir("validate-nothing");
+    let out = run(&["validate", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no _kustomize/ folder"));
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_schema() {
+    let schema = workspace().join("target/test-tools/sarif-2.1.0.json");
+    assert!(schema.is_file(), "SARIF schema missing: run scripts/setup.sh (cargo xtask setup)");
+    let dir = broken_example("validate-sarif", &[("_kustomize/base/service.yaml", "- name: metrics", "- name: Metrics_Port")]);
+    let out = run(&["validate", dir.to_str().unwrap(), "--output", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = dir.join("report.sarif");
+    std::fs::write(&report, &out.stdout).expect("write sarif");
+    let check = Command::new("python3")
+        .args(["-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); r=json.load(open(sys.argv[1]))['runs'][0]['results']; print(len(r), r[0]['locations'][0]['physicalLocation']['region']['startLine'])"])
+        .arg(&report)
+        .arg(&schema)
+        .output()
+        .expect("python3");
+    assert!(check.status.success(), "SARIF does not validate: {}", String::from_utf8_lossy(&check.stderr));
+    assert_eq!(stdout(&check).trim(), "3 37", "three overlays report the base's line 37");
+}
+
+#[test]
+fn junit_output_is_read_by_junitparser() {
+    let dir = broken_example("validate-junit", &[("_kustomize/overlays/prod/service.yaml", "maxReplicas: 10", "maxReplica: 10")]);
+    let out = run(&["validate", dir.to_str().unwrap(), "--output", "junit"]);
+    let report = dir.join("report.xml");
+    std::fs::write(&report, &out.stdout).expect("write junit");
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import sys; from junitparser import JUnitXml, Failure\nx=JUnitXml.fromfile(sys.argv[1])\nfor s in x:\n  for c in s:\n    print(c.name, 'FAIL' if any(isinstance(r, Failure) for r in c.result) else 'ok')",
+        ])
+        .arg(&report)
+        .output()
+        .expect("python3");
+    assert!(check.status.success(), "junitparser: {}", String::from_utf8_lossy(&check.stderr));
+    let lines = stdout(&check);
+    assert!(lines.contains("overlay prod FAIL"), "{lines}");
+    assert!(lines.contains("overlay staging ok") && lines.contains("overlay local ok"), "{lines}");
+}
