@@ -1,0 +1,172 @@
+//! One run of the checks over the open service, composed from `planton-core` calls in the
+//! same order as `planton validate` and `planton plan` (`runner/src/commands/validate.rs`):
+//! discover the layout, load `planton.yaml`, load the groups it names, validate every
+//! overlay (build, kind rules through the plugins, references), then plan.
+//!
+//! Nothing here decides what is valid: every diagnostic comes from core or a plugin.
+//! The module only keeps what the views need (built YAML, rendered objects, the plan).
+
+use planton_core::diag::Diagnostic;
+use planton_core::kustomize::FileTree;
+use planton_core::plan::{plan, Plan};
+use planton_core::refs::{DirGroupSource, GroupSource};
+use planton_core::service::{Layout, ServiceConfig};
+use planton_core::validate::{out_to_json, validate, KindChecker, OverlayBuild};
+use planton_core::yaml::{to_output, Node};
+use serde_json::Value;
+use std::rc::Rc;
+
+/// The directory the open service lives in inside the in-memory tree.
+/// Diagnostics are reported relative to it, as the CLI reports them relative to the
+/// directory it was given.
+pub const ROOT: &str = "service";
+
+/// The tree path of a service-relative path.
+pub fn tree_path(rel: &str) -> String {
+    format!("{ROOT}/{rel}")
+}
+
+/// The service-relative path of a tree path.
+pub fn service_path(tree_path: &str) -> &str {
+    tree_path.strip_prefix(ROOT).and_then(|p| p.strip_prefix('/')).unwrap_or(tree_path)
+}
+
+/// What the page needs from the target plugins: core's [`KindChecker`] plus `render`.
+pub trait Plugins: KindChecker {
+    /// Rendered objects of a manifest, or `None` when no plugin serves the kind.
+    fn render(&self, api_version: &str, kind: &str, manifest: &Value) -> Option<Result<Vec<Value>, String>>;
+}
+
+/// Everything one run found.
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    /// Overlay directory names, sorted (empty when the layout was not found).
+    pub overlays: Vec<String>,
+    /// Exactly what `planton validate` reports: config, groups, builds, kinds, references.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Why the service could not be checked at all (no `_kustomize/` folder).
+    pub fatal: Option<String>,
+    /// The plan (`planton plan`), when the layout was found.
+    pub plan: Option<Plan>,
+    /// Problems only the plan finds (missing `metadata.env`, duplicate targets).
+    pub plan_diagnostics: Vec<Diagnostic>,
+    /// The builds, shared with the views.
+    pub builds: Rc<Vec<OverlayBuild>>,
+    /// Milliseconds spent producing `diagnostics` (layout, config, builds, validation).
+    pub validate_ms: f64,
+    /// Milliseconds for the whole run, plan included.
+    pub total_ms: f64,
+}
+
+/// Runs every check over `tree` (service files under [`ROOT`]). `now` is a millisecond clock.
+pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64) -> Analysis {
+    let start = now();
+    let layout = match Layout::discover(tree, ROOT) {
+        Ok((layout, _)) => layout,
+        Err(e) => {
+            return Analysis {
+                fatal: Some(e.replace(&format!("'{ROOT}'"), "the opened folder")),
+                validate_ms: now() - start,
+                total_ms: now() - start,
+                ..Analysis::default()
+            };
+        }
+    };
+    let (config, mut diagnostics) = ServiceConfig::load(tree, &layout);
+    let groups = config.groups_dir.as_ref().and_then(|d| {
+        let dir = if layout.root.is_empty() { d.clone() } else { format!("{}/{d}", layout.root) };
+        match DirGroupSource::load(tree, &dir) {
+            Ok(source) => Some(source),
+            Err(errors) => {
+                for e in errors {
+                    diagnostics.push(Diagnostic::error("group-invalid", e.message).at(&layout.relative(&e.pos.file), e.pos.line, e.pos.col));
+                }
+                None
+            }
+        }
+    });
+    let report = validate(tree, &layout, None, checker, groups.as_ref().map(|g| g as &dyn GroupSource));
+    diagnostics.extend(report.diagnostics);
+    for d in &mut diagnostics {
+        d.message = relative_message(&d.message);
+    }
+    let validate_ms = now() - start;
+    let (plan, mut plan_diagnostics) = plan(&report.overlays, &config, None);
+    for d in &mut plan_diagnostics {
+        d.message = relative_message(&d.message);
+    }
+    Analysis {
+        overlays: layout.overlays.clone(),
+        diagnostics,
+        fatal: None,
+        plan: Some(plan),
+        plan_diagnostics,
+        builds: Rc::new(report.overlays),
+        validate_ms,
+        total_ms: now() - start,
+    }
+}
+
+/// `message` with the tree root dropped from the paths it names (core's build errors name
+/// tree paths such as `'service/_kustomize/base/x.yaml'`; the CLI's name its own root the
+/// same way, and the browser tests drop that one).
+pub fn relative_message(message: &str) -> String {
+    let needle = format!("{ROOT}/");
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(&needle) {
+        let boundary = rest[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || "-_./".contains(c)));
+        out.push_str(&rest[..i]);
+        if !boundary {
+            out.push_str(&needle);
+        }
+        rest = &rest[i + needle.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One overlay as the views show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OverlayView {
+    /// The overlay's name.
+    pub name: String,
+    /// The built manifest, exactly as `planton build` prints it, or the build error.
+    pub yaml: Result<String, String>,
+    /// The plugin's rendered objects, `Ok(None)` when no plugin serves the kind.
+    pub rendered: Result<Option<Vec<Value>>, String>,
+}
+
+/// The view of overlay `name`: its built YAML and its rendered objects.
+pub fn overlay_view(analysis: &Analysis, name: &str, plugins: &dyn Plugins) -> Option<OverlayView> {
+    let ob = analysis.builds.iter().find(|b| b.name == name)?;
+    let build = match &ob.build {
+        Ok(b) => b,
+        Err(e) => {
+            let msg = format!("{}:{}:{}: {}", e.file.as_deref().map(service_path).unwrap_or(""), e.line, e.col, relative_message(&e.message));
+            return Some(OverlayView { name: name.to_string(), yaml: Err(msg.clone()), rendered: Err(msg) });
+        }
+    };
+    let yaml = build.to_yaml().map_err(|e| e.message);
+    let mut rendered = Ok(None);
+    for r in &build.resources {
+        let api_version = r.node.get("apiVersion").and_then(Node::scalar_text).unwrap_or("");
+        let Ok(out) = to_output(&r.node) else { continue };
+        match plugins.render(api_version, &r.kind(), &out_to_json(&out)) {
+            None => {}
+            Some(Ok(objects)) => {
+                let mut all = match rendered {
+                    Ok(Some(prev)) => prev,
+                    _ => Vec::new(),
+                };
+                all.extend(objects);
+                rendered = Ok(Some(all));
+            }
+            Some(Err(e)) => {
+                rendered = Err(e);
+                break;
+            }
+        }
+    }
+    Some(OverlayView { name: name.to_string(), yaml, rendered })
+}

@@ -1,0 +1,39 @@
+//! The objects the target plugin renders for one overlay (run in the page).
+
+use crate::analysis::OverlayView;
+use crate::components::yaml_block::YamlBlock;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// Props of [`RenderedView`].
+#[derive(Properties, PartialEq)]
+pub struct RenderedViewProps {
+    /// The selected overlay's view.
+    pub view: Option<Rc<OverlayView>>,
+}
+
+/// The rendered objects, as pretty JSON, one block per object.
+#[function_component(RenderedView)]
+pub fn rendered_view(props: &RenderedViewProps) -> Html {
+    let body = match props.view.as_deref().map(|v| &v.rendered) {
+        None => html! { <p class="muted">{"No overlay selected."}</p> },
+        Some(Ok(None)) => html! { <p class="muted" data-testid="rendered-none">{"No plugin serves this overlay's kind: drop a plugin .wasm to add one."}</p> },
+        Some(Ok(Some(objects))) => html! {
+            <>
+                <p class="muted" data-testid="rendered-count">{format!("{} object(s), in apply order", objects.len())}</p>
+                { for objects.iter().map(|o| {
+                    let title = format!("{} {}", o.get("kind").and_then(|k| k.as_str()).unwrap_or("object"),
+                        o.pointer("/metadata/name").and_then(|k| k.as_str()).unwrap_or(""));
+                    html! {
+                        <section class="rendered-object" data-testid="rendered-object" data-kind={o.get("kind").and_then(|k| k.as_str()).unwrap_or("").to_string()}>
+                            <h4>{title}</h4>
+                            <YamlBlock text={serde_json::to_string_pretty(o).unwrap_or_default()} />
+                        </section>
+                    }
+                }) }
+            </>
+        },
+        Some(Err(e)) => html! { <p class="error-text" data-testid="rendered-error">{e.clone()}</p> },
+    };
+    html! { <div class="rendered-view" data-testid="rendered-view">{body}</div> }
+}

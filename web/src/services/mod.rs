@@ -1,0 +1,14 @@
+//! The only modules that touch browser APIs.
+//!
+//! - [`plugins`]: target plugins run by the browser's `WebAssembly`, behind core's
+//!   `KindChecker`;
+//! - [`fs`]: folder pickers, drag and drop, the File System Access API, downloads;
+//! - [`dom`]: prompts, confirmations, editor caret and scrolling;
+//! - [`clock`]: `performance.now()`;
+//! - [`assets`]: fetching the files served with the app (the built-in plugins).
+
+pub mod assets;
+pub mod clock;
+pub mod dom;
+pub mod fs;
+pub mod plugins;

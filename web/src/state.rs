@@ -1,0 +1,391 @@
+//! The editor's state and the actions that change it (`enum Action` + `impl Reducible`).
+//!
+//! `reduce` is where the page calls core: [`Action::Analyze`] runs [`analysis::analyze`]
+//! (build, validate, plan) over the edited files, and overlay selection asks the plugins to
+//! render. Edits only mark the state stale; the app runs at most one analysis per animation
+//! frame, however fast the user types.
+//!
+//! The state holds no browser objects except the opaque plugin instances and folder handle
+//! that `services` produced.
+
+use crate::analysis::{analyze, overlay_view, service_path, tree_path, Analysis, OverlayView};
+use crate::services::fs::FolderHandle;
+use crate::services::plugins::{PluginSet, WasmPlugin};
+use crate::services::clock;
+use planton_core::kustomize::FileTree;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use yew::Reducible;
+
+/// The views of the lower pane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// Every diagnostic.
+    Diagnostics,
+    /// The built manifest of the selected overlay.
+    Manifest,
+    /// The plugin's rendered objects of the selected overlay.
+    Rendered,
+    /// The deployment plan.
+    Plan,
+    /// Side-by-side diff of two overlays' built manifests.
+    Diff,
+}
+
+/// The open service.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// The folder's name.
+    pub name: String,
+    /// The files, under [`analysis::ROOT`].
+    pub tree: FileTree,
+    /// Whether there are unsaved changes.
+    pub dirty: bool,
+    /// Service-relative paths deleted since the last save.
+    pub deleted: BTreeSet<String>,
+    /// Where to save back, when the browser gave a writable folder.
+    pub handle: Option<FolderHandle>,
+}
+
+impl Service {
+    /// Service-relative paths of every file, sorted.
+    pub fn paths(&self) -> Vec<String> {
+        self.tree.paths().map(|p| service_path(p).to_string()).collect()
+    }
+
+    /// The text of a file.
+    pub fn text(&self, rel: &str) -> Option<&str> {
+        self.tree.read(&tree_path(rel)).map(|t| t.as_ref())
+    }
+
+    /// Every `(path, text)`, for saving.
+    pub fn files(&self) -> Vec<(String, String)> {
+        self.tree.paths().filter_map(|p| Some((service_path(p).to_string(), self.tree.read(p)?.to_string()))).collect()
+    }
+}
+
+/// A request to put the caret at a place in a file (from a diagnostic).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Jump {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// Increments on every jump, so jumping twice to one place still moves the caret.
+    pub seq: u64,
+}
+
+/// Everything the page shows.
+#[derive(Clone, Default)]
+pub struct State {
+    /// The open service, if any.
+    pub service: Option<Service>,
+    /// The plugins (built-in, then dropped).
+    pub plugins: PluginSet,
+    /// Whether the built-in plugins have finished loading (successfully or not).
+    pub plugins_ready: bool,
+    /// Plugin load problems.
+    pub plugin_errors: Vec<String>,
+    /// The last analysis.
+    pub analysis: Rc<Analysis>,
+    /// Whether the files changed since the last analysis.
+    pub stale: bool,
+    /// How many analyses ran (tests and the benchmark wait on it).
+    pub runs: u64,
+    /// The file in the editor (service-relative).
+    pub file: Option<String>,
+    /// The selected overlay.
+    pub overlay: Option<String>,
+    /// The overlay the diff compares with.
+    pub compare: Option<String>,
+    /// The lower pane's view.
+    pub tab: Option<Tab>,
+    /// Where the editor's caret should go.
+    pub jump: Option<Jump>,
+    /// The selected overlay's built manifest and rendering.
+    pub view: Option<Rc<OverlayView>>,
+    /// The compared overlay's.
+    pub compare_view: Option<Rc<OverlayView>>,
+    /// A message for the status bar.
+    pub notice: Option<String>,
+}
+
+/// Everything that can happen.
+pub enum Action {
+    /// A built-in or dropped plugin finished loading.
+    PluginLoaded(Result<WasmPlugin, String>),
+    /// The built-in plugins are all loaded (or failed).
+    PluginsReady,
+    /// A folder was opened.
+    Open {
+        /// Folder name.
+        name: String,
+        /// `(service-relative path, text)`.
+        files: Vec<(String, String)>,
+        /// Writable handle, if any.
+        handle: Option<FolderHandle>,
+    },
+    /// Open the bundled example.
+    OpenExample,
+    /// The text of a file changed.
+    Edit {
+        /// Service-relative path.
+        path: String,
+        /// The new text.
+        text: String,
+    },
+    /// Run the checks (the app dispatches this at most once per animation frame).
+    Analyze,
+    /// Show a file in the editor.
+    SelectFile(String),
+    /// Select the overlay for the manifest, rendered and diff views.
+    SelectOverlay(String),
+    /// Select the overlay the diff compares with.
+    SelectCompare(String),
+    /// Switch the lower pane.
+    SetTab(Tab),
+    /// Go to a place (from a diagnostic).
+    Jump {
+        /// Service-relative path.
+        file: String,
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+    },
+    /// Create an empty file (service-relative path).
+    CreateFile(String),
+    /// Create an overlay of the base.
+    CreateOverlay(String),
+    /// Rename a file or a folder (every file under it).
+    Rename {
+        /// Old service-relative path.
+        from: String,
+        /// New service-relative path.
+        to: String,
+    },
+    /// Delete a file or a folder.
+    Delete(String),
+    /// Saving finished.
+    Saved(Result<String, String>),
+    /// Show a message.
+    Notice(String),
+}
+
+/// The kustomization of a new overlay: the base, ready for patches.
+const NEW_OVERLAY: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n";
+
+fn valid_rel(path: &str) -> Option<String> {
+    let p = planton_core::kustomize::fs::normalize(path.trim())?;
+    (!p.is_empty()).then_some(p)
+}
+
+impl State {
+    fn with_service<F: FnOnce(&mut Service) -> Result<(), String>>(&mut self, f: F) {
+        if let Some(svc) = self.service.as_mut() {
+            match f(svc) {
+                Ok(()) => {
+                    svc.dirty = true;
+                    self.stale = true;
+                }
+                Err(e) => self.notice = Some(e),
+            }
+        }
+    }
+
+    fn refresh_views(&mut self) {
+        let overlays = &self.analysis.overlays;
+        if self.overlay.as_ref().is_none_or(|o| !overlays.contains(o)) {
+            self.overlay = overlays.iter().find(|o| *o != "local").or(overlays.first()).cloned();
+        }
+        if self.compare.as_ref().is_none_or(|o| !overlays.contains(o)) {
+            self.compare = overlays.iter().find(|o| Some(*o) != self.overlay.as_ref() && *o != "local").or(overlays.first()).cloned();
+        }
+        let view = |name: &Option<String>| name.as_ref().and_then(|n| overlay_view(&self.analysis, n, &self.plugins)).map(Rc::new);
+        self.view = view(&self.overlay);
+        self.compare_view = view(&self.compare);
+    }
+
+    fn open(&mut self, name: String, files: Vec<(String, String)>, handle: Option<FolderHandle>) {
+        let mut tree = FileTree::new();
+        for (p, t) in &files {
+            tree.insert(&tree_path(p), t.as_str());
+        }
+        let svc = Service { name, tree, dirty: false, deleted: BTreeSet::new(), handle };
+        let paths = svc.paths();
+        self.file = paths
+            .iter()
+            .find(|p| p.starts_with("_kustomize/overlays/prod/") && !p.ends_with("kustomization.yaml"))
+            .or_else(|| paths.iter().find(|p| p.ends_with("service.yaml")))
+            .or(paths.first())
+            .cloned();
+        self.notice = Some(format!("opened {} ({} files)", svc.name, paths.len()));
+        self.service = Some(svc);
+        self.overlay = None;
+        self.compare = None;
+        self.jump = None;
+        self.stale = true;
+    }
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            Action::PluginLoaded(Ok(p)) => {
+                s.notice = Some(format!("plugin {} {} loaded ({})", p.describe().name, p.describe().version, p.origin()));
+                s.plugins = s.plugins.with(p);
+                s.stale = s.service.is_some();
+            }
+            Action::PluginLoaded(Err(e)) => {
+                s.notice = Some(e.clone());
+                s.plugin_errors.push(e);
+            }
+            Action::PluginsReady => {
+                s.plugins_ready = true;
+                s.stale = s.service.is_some();
+            }
+            Action::Open { name, files, handle } => s.open(name, files, handle),
+            Action::OpenExample => {
+                let files = crate::example::FILES.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect();
+                s.open(crate::example::NAME.to_string(), files, None);
+            }
+            Action::Edit { path, text } => {
+                s.with_service(|svc| {
+                    svc.tree.insert(&tree_path(&path), text);
+                    Ok(())
+                });
+            }
+            Action::Analyze => {
+                if !s.stale || !s.plugins_ready {
+                    return self;
+                }
+                let Some(svc) = &s.service else { return self };
+                s.analysis = Rc::new(analyze(&svc.tree, &s.plugins, &clock::now));
+                s.stale = false;
+                s.runs += 1;
+                s.refresh_views();
+            }
+            Action::SelectFile(f) => s.file = Some(f),
+            Action::SelectOverlay(o) => {
+                s.overlay = Some(o);
+                s.refresh_views();
+            }
+            Action::SelectCompare(o) => {
+                s.compare = Some(o);
+                s.refresh_views();
+            }
+            Action::SetTab(t) => s.tab = Some(t),
+            Action::Jump { file, line, column } => {
+                if s.service.as_ref().is_some_and(|svc| svc.text(&file).is_some()) {
+                    s.file = Some(file);
+                    let seq = s.jump.as_ref().map_or(1, |j| j.seq + 1);
+                    s.jump = Some(Jump { line, column, seq });
+                }
+            }
+            Action::CreateFile(path) => {
+                let Some(p) = valid_rel(&path) else {
+                    s.notice = Some(format!("not a valid path: {path}"));
+                    return Rc::new(s);
+                };
+                s.with_service(|svc| {
+                    if svc.text(&p).is_some() || svc.tree.is_dir(&tree_path(&p)) {
+                        return Err(format!("{p} already exists"));
+                    }
+                    svc.tree.insert(&tree_path(&p), "");
+                    svc.deleted.remove(&p);
+                    Ok(())
+                });
+                s.file = Some(p);
+            }
+            Action::CreateOverlay(name) => {
+                let name = name.trim().to_string();
+                if name.is_empty() || name.contains('/') || name.starts_with('.') {
+                    s.notice = Some(format!("not a valid overlay name: {name}"));
+                    return Rc::new(s);
+                }
+                let path = format!("_kustomize/overlays/{name}/kustomization.yaml");
+                s.with_service(|svc| {
+                    if svc.tree.is_dir(&tree_path(&format!("_kustomize/overlays/{name}"))) {
+                        return Err(format!("overlay {name} already exists"));
+                    }
+                    svc.tree.insert(&tree_path(&path), NEW_OVERLAY);
+                    svc.deleted.remove(&path);
+                    Ok(())
+                });
+                s.file = Some(path);
+            }
+            Action::Rename { from, to } => {
+                let Some(to) = valid_rel(&to) else {
+                    s.notice = Some(format!("not a valid path: {to}"));
+                    return Rc::new(s);
+                };
+                let mut moved_file = None;
+                s.with_service(|svc| {
+                    let moves: Vec<(String, String)> = svc
+                        .paths()
+                        .into_iter()
+                        .filter_map(|p| {
+                            if p == from {
+                                Some((p, to.clone()))
+                            } else {
+                                p.strip_prefix(&format!("{from}/")).map(|rest| (p.clone(), format!("{to}/{rest}")))
+                            }
+                        })
+                        .collect();
+                    if moves.is_empty() {
+                        return Err(format!("{from} does not exist"));
+                    }
+                    if moves.iter().any(|(_, n)| svc.text(n).is_some()) {
+                        return Err(format!("{to} already exists"));
+                    }
+                    for (old, new) in moves {
+                        if let Some(text) = svc.tree.remove(&tree_path(&old)) {
+                            svc.tree.insert(&tree_path(&new), text);
+                        }
+                        svc.deleted.insert(old.clone());
+                        svc.deleted.remove(&new);
+                        moved_file.get_or_insert((old, new));
+                    }
+                    Ok(())
+                });
+                if let (Some(cur), Some(_)) = (s.file.clone(), moved_file) {
+                    if cur == from {
+                        s.file = Some(to.clone());
+                    } else if let Some(rest) = cur.strip_prefix(&format!("{from}/")) {
+                        s.file = Some(format!("{to}/{rest}"));
+                    }
+                }
+            }
+            Action::Delete(path) => {
+                s.with_service(|svc| {
+                    let doomed: Vec<String> =
+                        svc.paths().into_iter().filter(|p| *p == path || p.starts_with(&format!("{path}/"))).collect();
+                    if doomed.is_empty() {
+                        return Err(format!("{path} does not exist"));
+                    }
+                    for p in doomed {
+                        svc.tree.remove(&tree_path(&p));
+                        svc.deleted.insert(p);
+                    }
+                    Ok(())
+                });
+                if s.file.as_ref().is_some_and(|f| *f == path || f.starts_with(&format!("{path}/"))) {
+                    s.file = s.service.as_ref().and_then(|svc| svc.paths().into_iter().next());
+                }
+            }
+            Action::Saved(Ok(msg)) => {
+                if let Some(svc) = s.service.as_mut() {
+                    svc.dirty = false;
+                    svc.deleted.clear();
+                }
+                s.notice = Some(msg);
+            }
+            Action::Saved(Err(e)) => s.notice = Some(format!("not saved: {e}")),
+            Action::Notice(n) => s.notice = Some(n),
+        }
+        Rc::new(s)
+    }
+}
