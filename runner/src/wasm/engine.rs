@@ -90,3 +90,17 @@ impl Drop for EpochTicker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_covers_the_timeout_plus_the_partial_first_tick() {
+        let runtime = Runtime::new(Duration::from_millis(10)).unwrap();
+        assert_eq!(runtime.deadline_ticks(Duration::from_secs(1)), 101);
+        assert_eq!(runtime.deadline_ticks(Duration::from_millis(15)), 3);
+        assert_eq!(runtime.deadline_ticks(Duration::ZERO), 1);
+        assert!(runtime.deadline_ticks(Duration::MAX) > 1 << 60);
+    }
+}

@@ -225,3 +225,36 @@ fn normalize_digest(label: &str, digest: &str) -> Result<String> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_normalized_or_refused() {
+        let hex = "AB".repeat(32);
+        assert_eq!(
+            normalize_digest("p", &format!("sha256:{hex}")).unwrap(),
+            "ab".repeat(32)
+        );
+        assert_eq!(
+            normalize_digest("p", &format!(" {hex} ")).unwrap(),
+            "ab".repeat(32)
+        );
+        assert!(matches!(
+            normalize_digest("p", "sha256:xyz"),
+            Err(Error::InvalidDigest { .. })
+        ));
+        assert!(matches!(
+            normalize_digest("p", &"g".repeat(64)),
+            Err(Error::InvalidDigest { .. })
+        ));
+    }
+
+    #[test]
+    fn default_cache_dir_is_under_the_user_cache() {
+        if let Some(dir) = HostConfig::default_cache_dir() {
+            assert!(dir.ends_with("planton/plugins"), "{}", dir.display());
+        }
+    }
+}
