@@ -36,6 +36,7 @@ pub use resource::{ResId, Resource};
 use crate::yaml::{emit_documents, parse_stream, to_output, Node, Out};
 use fs::{is_within, join, normalize};
 use kustomization::display_dir;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The outcome of a successful build.
@@ -70,7 +71,7 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
     if !tree.is_dir(&dir) {
         return Err(BuildError::msg(format!("must build at directory: not a valid directory: '{}'", display_dir(&dir))));
     }
-    let mut b = Builder { tree, warnings: Vec::new(), stack: Vec::new() };
+    let mut b = Builder { tree, warnings: Vec::new(), stack: Vec::new(), built: HashMap::new() };
     let (k, mut ra) = b.target(&dir)?;
     if k.is_component() {
         return Err(BuildError::in_file(&k.path, "a Component cannot be built on its own; list it under 'components:'"));
@@ -145,6 +146,9 @@ struct Builder<'a> {
     warnings: Vec<String>,
     /// Directories being built, to refuse cycles.
     stack: Vec<String>,
+    /// Finished sub-builds by directory: a base shared by many overlays is built once.
+    /// `None` marks a directory built once and not kept.
+    built: HashMap<String, Option<(Kustomization, Vec<Resource>)>>,
 }
 
 impl Builder<'_> {
@@ -160,12 +164,22 @@ impl Builder<'_> {
         if self.stack.len() > 100 {
             return Err(BuildError::msg("kustomizations are nested more than 100 levels deep"));
         }
+        if let Some(Some((k, ra))) = self.built.get(dir) {
+            // The same directory always builds the same way (its warnings were already
+            // recorded the first time).
+            return Ok((k.clone(), ra.clone()));
+        }
+        // Keep a copy only from the second request on: most directories are built once.
+        let keep = self.built.contains_key(dir);
         let k = Kustomization::load(self.tree, dir)?;
         self.stack.push(dir.to_string());
         let mut ra = Vec::new();
         let result = self.accumulate(&k, &mut ra);
         self.stack.pop();
-        result.map(|()| (k, ra))
+        result?;
+        let copy = if keep { Some((k.clone(), ra.clone())) } else { None };
+        self.built.insert(dir.to_string(), copy);
+        Ok((k, ra))
     }
 
     /// kustomize's `accumulateTarget`, into `ra`.
@@ -174,8 +188,10 @@ impl Builder<'_> {
         let loader = Loader { tree: self.tree, dir: &k.dir };
         let mut entries = k.string_list("resources")?;
         entries.extend(k.string_list("bases")?);
+        // Ids already present, so that duplicate checks stay O(1) per resource.
+        let mut seen = IdSet::of(ra);
         for (entry, node) in entries {
-            self.resource_entry(k, &entry, ra).map_err(|e| {
+            self.resource_entry(k, &entry, ra, &mut seen).map_err(|e| {
                 let e = e.context(format!("accumulating resources from '{entry}'"));
                 if e.file.is_none() { BuildError { file: Some(k.path.as_str().into()), line: node.pos.line, col: node.pos.col, ..e } } else { e }
             })?;
@@ -190,7 +206,7 @@ impl Builder<'_> {
         transform(&loader, k, ra)
     }
 
-    fn resource_entry(&mut self, k: &Kustomization, entry: &str, ra: &mut Vec<Resource>) -> Result<()> {
+    fn resource_entry(&mut self, k: &Kustomization, entry: &str, ra: &mut Vec<Resource>, seen: &mut IdSet) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry) else {
             return Err(BuildError::msg(format!("'{entry}': no such file or directory (it is outside the tree)")));
@@ -198,10 +214,7 @@ impl Builder<'_> {
         if self.tree.is_file(&path) {
             let loader = Loader { tree: self.tree, dir: &k.dir };
             let (path, docs) = loader.read_yaml(entry)?;
-            for r in resources_from_docs(docs, &path)? {
-                append(ra, r)?;
-            }
-            Ok(())
+            seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
         } else if self.tree.is_dir(&path) {
             let (sub, sub_ra) = self.target(&path)?;
             if sub.is_component() {
@@ -210,10 +223,7 @@ impl Builder<'_> {
                     format!("expected kind != 'Component' for path '{path}': list a Component under 'components:'"),
                 ));
             }
-            for r in sub_ra {
-                append(ra, r).map_err(|e| e.context(format!("recursed merging from path '{path}'")))?;
-            }
-            Ok(())
+            seen.append_all(ra, sub_ra, |e| e.context(format!("recursed merging from path '{path}'")))
         } else {
             Err(BuildError::msg(format!("'{path}': no such file or directory")))
         }
@@ -272,17 +282,37 @@ fn check_resource(r: Resource) -> Result<Resource> {
     Ok(r)
 }
 
+/// The ids of a resource list (namespace `""` counted as `default`), for O(1) duplicate checks.
+struct IdSet(std::collections::HashSet<(String, String, String, String)>);
+
+impl IdSet {
+    fn key(r: &Resource) -> (String, String, String, String) {
+        let ns = r.namespace_str();
+        let ns = if ns.is_empty() { "default" } else { ns };
+        (r.api_version_str().to_string(), r.kind_str().to_string(), r.name_str().to_string(), ns.to_string())
+    }
+
+    fn of(ra: &[Resource]) -> IdSet {
+        IdSet(ra.iter().map(IdSet::key).collect())
+    }
+
+    /// Appends resources, refusing an id that is already present.
+    fn append_all(&mut self, ra: &mut Vec<Resource>, new: Vec<Resource>, ctx: impl Fn(BuildError) -> BuildError) -> Result<()> {
+        for r in new {
+            if !self.0.insert(IdSet::key(&r)) {
+                let id = r.id();
+                return Err(ctx(BuildError::at(r.pos(), format!("may not add resource with an already registered id: {id}"))));
+            }
+            ra.push(r);
+        }
+        Ok(())
+    }
+}
+
 /// Appends a resource, refusing a duplicate id.
 pub fn append(ra: &mut Vec<Resource>, r: Resource) -> Result<()> {
-    let id = r.id();
-    if ra.iter().any(|o| {
-        let oid = o.id();
-        oid.group == id.group
-            && oid.version == id.version
-            && oid.kind == id.kind
-            && oid.name == id.name
-            && ResId::ns_equal(&oid.namespace, &id.namespace)
-    }) {
+    if ra.iter().any(|o| o.same_id(&r)) {
+        let id = r.id();
         return Err(BuildError::at(r.pos(), format!("may not add resource with an already registered id: {id}")));
     }
     ra.push(r);

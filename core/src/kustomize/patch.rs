@@ -157,11 +157,13 @@ fn apply_smp_by_id_opts(ra: &mut Vec<Resource>, patch: &Node, allow_name: bool, 
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            let (g, v) = r.group_version();
+            let av = r.api_version_str();
+            let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
             g == id.group
                 && v == id.version
-                && r.kind() == id.kind
-                && r.all_names().iter().any(|(n, ns)| *n == id.name && ResId::ns_equal(ns, &id.namespace))
+                && r.kind_str() == id.kind
+                && ((r.name_str() == id.name && ResId::ns_equal(r.namespace_str(), &id.namespace))
+                    || r.previous.iter().any(|(n, ns)| *n == id.name && ResId::ns_equal(ns, &id.namespace)))
         })
         .map(|(i, _)| i)
         .collect();
@@ -227,11 +229,11 @@ fn restore_meta(node: &mut Node, key: &str, value: &str) {
 /// A patch/replacement `target:` selector: anchored regexes on group, version, kind, name and
 /// namespace, plus label and annotation selectors.
 pub(crate) struct Selector {
-    group: Option<regex_lite::Regex>,
-    version: Option<regex_lite::Regex>,
-    kind: Option<regex_lite::Regex>,
-    name: Option<regex_lite::Regex>,
-    namespace: Option<regex_lite::Regex>,
+    group: Option<Pattern>,
+    version: Option<Pattern>,
+    kind: Option<Pattern>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     labels: Option<LabelSelector>,
     annotations: Option<LabelSelector>,
 }
@@ -249,11 +251,14 @@ impl Selector {
                 return Err(BuildError::at(&key.pos, format!("json: unknown field \"{}\" in target", key.value)));
             }
         }
-        let re = |key: &str| -> Result<Option<regex_lite::Regex>> {
+        let re = |key: &str| -> Result<Option<Pattern>> {
             match map.get(key).and_then(Node::scalar_text).filter(|s| !s.is_empty()) {
                 None => Ok(None),
+                Some(s) if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '/') => {
+                    Ok(Some(Pattern::Literal(s.to_string())))
+                }
                 Some(s) => regex_lite::Regex::new(&format!("^(?:{s})$"))
-                    .map(Some)
+                    .map(|r| Some(Pattern::Regex(r)))
                     .map_err(|e| BuildError::at(&node.pos, format!("invalid {key} regex {s:?} in target: {e}"))),
             }
         };
@@ -276,35 +281,55 @@ impl Selector {
 
     /// Whether a resource is selected (by original or current name and namespace).
     pub(crate) fn matches(&self, r: &Resource) -> bool {
-        let (g, v) = r.group_version();
-        let kind = r.kind();
-        let effective_ns = |ns: &str| -> String {
-            if is_cluster_scoped(&kind) {
-                "~X".into()
-            } else if ns.is_empty() {
-                "default".into()
-            } else {
-                ns.into()
-            }
-        };
-        let names = r.all_names();
-        let (org, cur) = (names.first().cloned().unwrap_or_default(), names.last().cloned().unwrap_or_default());
-        if let Some(re) = &self.namespace {
-            if !re.is_match(&effective_ns(&org.1)) && !re.is_match(&effective_ns(&cur.1)) {
-                return false;
-            }
+        // Cheapest checks first; nothing here allocates except the label selectors.
+        let kind = r.kind_str();
+        if self.kind.as_ref().is_some_and(|re| !re.is_match(kind)) {
+            return false;
         }
+        let av = r.api_version_str();
+        let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+        if self.group.as_ref().is_some_and(|re| !re.is_match(g)) || self.version.as_ref().is_some_and(|re| !re.is_match(v)) {
+            return false;
+        }
+        let (cur_name, cur_ns) = (r.name_str(), r.namespace_str());
+        let (org_name, org_ns) = r.previous.first().map(|(n, ns)| (n.as_str(), ns.as_str())).unwrap_or((cur_name, cur_ns));
         if let Some(re) = &self.name {
-            if !re.is_match(&org.0) && !re.is_match(&cur.0) {
+            if !re.is_match(org_name) && !re.is_match(cur_name) {
                 return false;
             }
         }
-        let gvk_ok = self.group.as_ref().is_none_or(|re| re.is_match(&g))
-            && self.version.as_ref().is_none_or(|re| re.is_match(&v))
-            && self.kind.as_ref().is_none_or(|re| re.is_match(&kind));
-        gvk_ok
-            && self.labels.as_ref().is_none_or(|s| s.matches(&r.labels()))
+        if let Some(re) = &self.namespace {
+            let cluster = is_cluster_scoped(kind);
+            let effective = |ns: &'_ str| -> String {
+                if cluster {
+                    "~X".into()
+                } else if ns.is_empty() {
+                    "default".into()
+                } else {
+                    ns.into()
+                }
+            };
+            if !re.is_match(&effective(org_ns)) && !re.is_match(&effective(cur_ns)) {
+                return false;
+            }
+        }
+        self.labels.as_ref().is_none_or(|s| s.matches(&r.labels()))
             && self.annotations.as_ref().is_none_or(|s| s.matches(&r.annotations()))
+    }
+}
+
+/// An anchored selector pattern; plain names skip the regex engine.
+enum Pattern {
+    Literal(String),
+    Regex(regex_lite::Regex),
+}
+
+impl Pattern {
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Literal(l) => l == s,
+            Pattern::Regex(r) => r.is_match(s),
+        }
     }
 }
 

@@ -22,7 +22,9 @@ pub struct ResId {
 impl ResId {
     /// Whether two namespaces are the same for matching purposes (`""` equals `default`).
     pub fn ns_equal(a: &str, b: &str) -> bool {
-        let norm = |s: &str| if s.is_empty() { "default".to_string() } else { s.to_string() };
+        fn norm(s: &str) -> &str {
+            if s.is_empty() { "default" } else { s }
+        }
         norm(a) == norm(b)
     }
 
@@ -94,6 +96,41 @@ impl Resource {
     /// Wraps a parsed object.
     pub fn new(node: Node, source: Arc<str>) -> Resource {
         Resource { node, source, previous: Vec::new(), generated: None, prefixes: Vec::new(), suffixes: Vec::new() }
+    }
+
+    /// A top-level or metadata string field without allocating (`""` when absent).
+    fn field_str<'a>(&'a self, path: &[&str]) -> &'a str {
+        self.node.get_path(path).and_then(Node::scalar_text).unwrap_or_default()
+    }
+
+    /// `apiVersion`, borrowed.
+    pub fn api_version_str(&self) -> &str {
+        self.field_str(&["apiVersion"])
+    }
+
+    /// `kind`, borrowed.
+    pub fn kind_str(&self) -> &str {
+        self.field_str(&["kind"])
+    }
+
+    /// `metadata.name`, borrowed.
+    pub fn name_str(&self) -> &str {
+        self.field_str(&["metadata", "name"])
+    }
+
+    /// `metadata.namespace`, borrowed (`""` when unset).
+    pub fn namespace_str(&self) -> &str {
+        self.field_str(&["metadata", "namespace"])
+    }
+
+    /// Whether this resource currently has the same id as `other` (namespaces `""` and
+    /// `default` are equal), without allocating.
+    pub fn same_id(&self, other: &Resource) -> bool {
+        // Name first: it is what usually differs.
+        self.name_str() == other.name_str()
+            && self.kind_str() == other.kind_str()
+            && self.api_version_str() == other.api_version_str()
+            && ResId::ns_equal(self.namespace_str(), other.namespace_str())
     }
 
     fn meta_str(&self, key: &str) -> String {

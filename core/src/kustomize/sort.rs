@@ -46,23 +46,12 @@ fn gvk_string(group: &str, version: &str, kind: &str) -> String {
 
 /// Sorts resources in kustomize's legacy order (stable).
 pub(super) fn legacy(ra: &mut [Resource]) {
-    let mut keyed: Vec<((i32, String, String), usize)> = ra
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let id = r.id();
-            let gvk = gvk_string(&id.group, &id.version, &id.kind);
-            let ns = if id.namespace.is_empty() { "~X".to_string() } else { id.namespace.clone() };
-            let tie = format!("{gvk}|{ns}|{}", id.name);
-            ((kind_rank(&id.kind), gvk, tie), i)
-        })
-        .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    let mut taken: Vec<Option<Resource>> = ra.iter().cloned().map(Some).collect();
-    for (slot, i) in order.into_iter().enumerate() {
-        if let Some(r) = taken[i].take() {
-            ra[slot] = r;
-        }
-    }
+    // Keys are computed once per resource; the resources themselves are moved, not cloned.
+    ra.sort_by_cached_key(|r| {
+        let id = r.id();
+        let gvk = gvk_string(&id.group, &id.version, &id.kind);
+        let ns = if id.namespace.is_empty() { "~X".to_string() } else { id.namespace.clone() };
+        let tie = format!("{gvk}|{ns}|{}", id.name);
+        (kind_rank(&id.kind), gvk, tie)
+    });
 }

@@ -203,12 +203,12 @@ impl Emitter {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = value.chars().collect();
         let mut spaces = false;
         let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
+        let mut it = value.chars().peekable();
+        while let Some(c) = it.next() {
             if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && chars.get(i + 1) != Some(&' ') {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && it.peek() != Some(&' ') {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -414,8 +414,6 @@ fn analyze(value: &str) -> Analysis {
     if value.is_empty() {
         return Analysis { multiline: false, block_plain_allowed: true, single_quoted_allowed: true, block_allowed: false };
     }
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
     let mut block_indicators = false;
     let mut line_breaks = false;
     let mut special = false;
@@ -426,8 +424,12 @@ fn analyze(value: &str) -> Analysis {
         block_indicators = true;
     }
     let mut preceded_by_whitespace = true;
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_whitespace = i + 1 >= n || is_blank(chars[i + 1]);
+    let mut it = value.chars().peekable();
+    let mut i = 0usize;
+    while let Some(c) = it.next() {
+        let next = it.peek().copied();
+        let last = next.is_none();
+        let followed_by_whitespace = next.is_none_or(is_blank);
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
@@ -451,7 +453,7 @@ fn analyze(value: &str) -> Analysis {
             if i == 0 {
                 leading_space = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_space = true;
             }
             if previous_break {
@@ -464,7 +466,7 @@ fn analyze(value: &str) -> Analysis {
             if i == 0 {
                 leading_break = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_break = true;
             }
             if previous_space {
@@ -477,6 +479,7 @@ fn analyze(value: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = is_blank(c) || is_break(c);
+        i += 1;
     }
     let mut a = Analysis { multiline: line_breaks, block_plain_allowed: true, single_quoted_allowed: true, block_allowed: true };
     if leading_space || leading_break || trailing_space || trailing_break {
@@ -507,39 +510,50 @@ fn is_simple_key(k: &str) -> bool {
 
 /// go-yaml v2's `keyList.Less`: natural order for map keys.
 pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        // The common case, on bytes: no allocation.
+        return cmp_by_less(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
-    if natural_less(&ar, &br) {
+    cmp_by_less(&ar, &br)
+}
+
+fn cmp_by_less<T: Copy + Into<char>>(a: &[T], b: &[T]) -> Ordering {
+    if natural_less(a, b) {
         Ordering::Less
-    } else if natural_less(&br, &ar) {
+    } else if natural_less(b, a) {
         Ordering::Greater
     } else {
         Ordering::Equal
     }
 }
 
-fn natural_less(ar: &[char], br: &[char]) -> bool {
+fn natural_less<T: Copy + Into<char>>(a: &[T], b: &[T]) -> bool {
+    let at = |i: usize| -> char { a[i].into() };
+    let bt = |i: usize| -> char { b[i].into() };
     let digit = |c: char| c.is_ascii_digit();
     let mut i = 0;
-    while i < ar.len() && i < br.len() {
-        if ar[i] == br[i] {
+    while i < a.len() && i < b.len() {
+        let (ac, bc) = (at(i), bt(i));
+        if ac == bc {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ac.is_alphabetic();
+        let bl = bc.is_alphabetic();
         if al && bl {
-            return ar[i] < br[i];
+            return ac < bc;
         }
         if al || bl {
             return bl;
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if ac == '0' || bc == '0' {
             let mut j = i;
-            while j > 0 && digit(ar[j - 1]) {
+            while j > 0 && digit(at(j - 1)) {
                 j -= 1;
-                if ar[j] != '0' {
+                if at(j) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -547,13 +561,13 @@ fn natural_less(ar: &[char], br: &[char]) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < a.len() && digit(at(ai)) {
+            an = an.wrapping_mul(10).wrapping_add(at(ai) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < b.len() && digit(bt(bi)) {
+            bn = bn.wrapping_mul(10).wrapping_add(bt(bi) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -562,9 +576,9 @@ fn natural_less(ar: &[char], br: &[char]) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return ac < bc;
     }
-    ar.len() < br.len()
+    a.len() < b.len()
 }
 
 #[cfg(test)]

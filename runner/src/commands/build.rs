@@ -23,6 +23,10 @@ pub fn run(args: &BuildArgs) -> Result<Outcome> {
             }
             let mut out = std::io::stdout().lock();
             out.write_all(yaml.as_bytes()).context("cannot write to stdout")?;
+            // The process ends right after this: freeing a large tree node by node would
+            // only cost time (as rustc does, leave it to the OS).
+            std::mem::forget(b);
+            std::mem::forget(files);
             Ok(Outcome::Success)
         }
         Err(e) => {
