@@ -8,4 +8,6 @@ pub mod cli;
 pub mod commands;
 pub mod files;
 pub mod output;
+pub mod plugins;
+pub mod report;
 pub mod wasm;
