@@ -20,7 +20,7 @@
 //! The call takes ownership of its input buffer (the plugin frees it); the host owns the
 //! result buffer and may free it with `dealloc` (a host that drops the instance need not).
 //!
-//! Plugin authors never see any of this: they implement [`Plugin`](crate::Plugin) and write
+//! Plugin authors never see any of this: they implement [`Plugin`] and write
 //! `planton_plugin_sdk::export_plugin!(MyPlugin);`.
 //!
 //! # Where the `unsafe` is
@@ -28,7 +28,7 @@
 //! The JSON handling here is safe code, testable natively ([`describe_json`],
 //! [`validate_json`], [`render_json`]).
 //! The few operations that must be unsafe (exporting unmangled symbols and taking back a
-//! buffer from a raw pointer) live in the body of [`export_plugin!`], each with a `SAFETY:`
+//! buffer from a raw pointer) live in the body of [`export_plugin!`](crate::export_plugin), each with a `SAFETY:`
 //! comment.
 //! That body expands inside the plugin crate, where rustc does not report the `unsafe_code`
 //! lint for tokens written in another crate's macro, so plugin crates keep their `forbid`.
@@ -130,7 +130,7 @@ fn encode<T: Serialize>(result: &CallResult<T>) -> Vec<u8> {
     })
 }
 
-/// Support for [`export_plugin!`]; not part of the API.
+/// Support for [`export_plugin!`](crate::export_plugin); not part of the API.
 #[doc(hidden)]
 pub mod __private {
     /// Hands a buffer of `len` zeroed bytes to the host; returns its address.
@@ -144,18 +144,18 @@ pub mod __private {
         super::pack(leak(bytes), len)
     }
 
-    /// Leaks `bytes` as a boxed slice of exactly its length; [`export_plugin!`] takes it back.
+    /// Leaks `bytes` as a boxed slice of exactly its length; [`export_plugin!`](crate::export_plugin) takes it back.
     fn leak(bytes: Vec<u8>) -> u32 {
         let boxed: Box<[u8]> = bytes.into_boxed_slice();
         Box::into_raw(boxed).cast::<u8>().expose_provenance() as u32
     }
 }
 
-/// Generates the WebAssembly exports of a plugin from its [`Plugin`](crate::Plugin) impl.
+/// Generates the WebAssembly exports of a plugin from its [`Plugin`] impl.
 ///
 /// Use it once, at the crate root of a `cdylib` plugin crate.
 /// The exports exist only when compiling for `wasm32`; on other targets the macro only checks
-/// that the type implements [`Plugin`](crate::Plugin), so the crate still links natively
+/// that the type implements [`Plugin`], so the crate still links natively
 /// (several plugins can share one test binary) and its logic is tested with `cargo test`.
 ///
 /// ```
