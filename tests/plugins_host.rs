@@ -563,7 +563,6 @@ fn precompiled_cache_is_written_then_reused_and_a_corrupt_artifact_is_replaced()
 // --- the built-in plugins ---------------------------------------------------------------------
 
 #[test]
-#[ignore = "needs `export_plugin!(KubernetesPlugin)` and `export_plugin!(EcsPlugin)` in plugins/*/src/lib.rs; remove this line once they are there"]
 fn builtin_plugins_load_and_the_wasm_render_equals_the_native_one() {
     let mut host = host();
     let plugins = host.load_builtin().expect("built-in plugins");

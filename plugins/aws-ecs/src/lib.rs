@@ -123,3 +123,6 @@ mod tests {
         assert!(!fargate_pair_ok(300, 1024));
     }
 }
+
+// The WebAssembly exports of the plugin contract (only on wasm32; see docs/plugin-contract.md).
+planton_plugin_sdk::export_plugin!(EcsPlugin);

@@ -117,3 +117,6 @@ mod tests {
         assert_eq!(d.contract_version, CONTRACT_VERSION);
     }
 }
+
+// The WebAssembly exports of the plugin contract (only on wasm32; see docs/plugin-contract.md).
+planton_plugin_sdk::export_plugin!(KubernetesPlugin);

@@ -48,7 +48,11 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
             }
         },
     };
-    let plugins = Plugins::builtin();
+    let root = DiskFiles::local_path(&layout.root);
+    let plugins = Plugins::sandboxed(&config.plugins, &root)?;
+    for e in &plugins.load_errors {
+        diagnostics.push(Diagnostic::error("plugin-load-failed", e.clone()).at(planton_core::service::CONFIG_FILE, 0, 0));
+    }
     let report = validate(&files, &layout, only.as_deref(), &plugins, source.as_ref().map(|s| s as &dyn GroupSource));
     diagnostics.extend(report.diagnostics.iter().cloned());
     Ok(Run { layout, config, diagnostics, report })
