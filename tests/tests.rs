@@ -26,3 +26,6 @@ mod rule_positions;
 
 /// `planton validate`/`plan` end to end: exit codes, formats checked by real consumers.
 mod cli_validate;
+
+/// `planton render` output validated by the upstream Kubernetes schemas and AWS models.
+mod render_schemas;

@@ -106,6 +106,13 @@ impl Layout {
         format!("{}/overlays/{name}", self.kustomize_dir)
     }
 
+    /// Rewrites the files of diagnostics (core paths) relative to the service root.
+    pub fn relativize(&self, diags: &mut [crate::diag::Diagnostic]) {
+        for d in diags {
+            d.file = self.relative(&d.file);
+        }
+    }
+
     /// A core path shown relative to the service root.
     pub fn relative(&self, path: &str) -> String {
         if self.root.is_empty() {

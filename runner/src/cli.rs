@@ -37,6 +37,15 @@ pub enum Command {
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
 
+    /// Print the desired state a target plugin computes for one overlay: Kubernetes objects,
+    /// or the AWS API requests for ECS, in apply order. Secrets appear as references only.
+    #[command(after_help = RENDER_EXAMPLES)]
+    Render(RenderArgs),
+
+    /// List or inspect target plugins (built-in and pinned external ones).
+    #[command(after_help = PLUGIN_EXAMPLES)]
+    Plugin(PluginArgs),
+
     /// Print the JSON Schema of a service kind, for editors (yaml-language-server).
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
@@ -59,6 +68,68 @@ const PLAN_EXAMPLES: &str = "\
 Examples:
   planton plan examples/order-api
   planton plan examples/order-api --environments staging --output json";
+
+const RENDER_EXAMPLES: &str = "\
+Examples:
+  planton render examples/order-api/_kustomize/overlays/prod --image ghcr.io/acme-shop/order-api:3f2c1d0
+  planton render examples/checkout-ecs/_kustomize/overlays/prod -o json";
+
+const PLUGIN_EXAMPLES: &str = "\
+Examples:
+  planton plugin list
+  planton plugin list --dir examples/order-api      # with the plugins pinned in its planton.yaml
+  planton plugin inspect kubernetes
+  planton plugin inspect target/wasm32-unknown-unknown/release/my_plugin.wasm";
+
+/// `planton render` output formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RenderFormat {
+    /// YAML documents.
+    Yaml,
+    /// A JSON array.
+    Json,
+}
+
+/// Arguments of `planton render`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// One overlay directory (`<service>/_kustomize/overlays/<env>`).
+    pub overlay: PathBuf,
+    /// The image built for this deploy, `REPO:TAG` (or `REPO@DIGEST`); completes or
+    /// overrides the manifest's image.
+    #[arg(long, value_name = "REPO:TAG")]
+    pub image: Option<String>,
+    /// The Kubernetes namespace to deploy into (default: the manifest's label, else its name).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "yaml")]
+    pub output: RenderFormat,
+}
+
+/// Arguments of `planton plugin`.
+#[derive(Debug, clap::Args)]
+pub struct PluginArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PluginCommand,
+}
+
+/// `planton plugin` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum PluginCommand {
+    /// Every plugin: name, version, contract version, kinds, origin and digest.
+    List {
+        /// A service whose planton.yaml pins external plugins.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// One plugin (a built-in name or a .wasm path): what it serves and its digest to pin.
+    Inspect {
+        /// `kubernetes`, `aws-ecs`, or a path to a .wasm file.
+        plugin: String,
+    },
+}
 
 const SCHEMA_EXAMPLES: &str = "\
 Examples:

@@ -12,6 +12,8 @@ fn main() {
         Command::Validate(a) => commands::validate::validate_cmd(a),
         Command::Plan(a) => commands::validate::plan_cmd(a),
         Command::Schema(a) => commands::schema::run(a),
+        Command::Render(a) => commands::render::run(a),
+        Command::Plugin(a) => commands::render::plugin(a),
         Command::Service(c) => commands::service::run(c),
     };
     let outcome = match result {

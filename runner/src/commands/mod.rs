@@ -1,6 +1,7 @@
 //! One module per subcommand. Each turns arguments into work on `planton-core` and prints.
 
 pub mod build;
+pub mod render;
 pub mod schema;
 pub mod service;
 pub mod validate;

@@ -55,6 +55,11 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
     }
     let report = validate(&files, &layout, only.as_deref(), &plugins, source.as_ref().map(|s| s as &dyn GroupSource));
     diagnostics.extend(report.diagnostics.iter().cloned());
+    // Planning problems (a deployable overlay without metadata.env, two overlays deploying
+    // the same thing) are validation errors too.
+    let (_, mut plan_diags) = plan(&report.overlays, &config, None);
+    layout.relativize(&mut plan_diags);
+    diagnostics.extend(plan_diags.into_iter().filter(|d| d.code != "plan-build"));
     Ok(Run { layout, config, diagnostics, report })
 }
 
@@ -89,9 +94,11 @@ fn render_text(diags: &[Diagnostic], s: &Summary) -> String {
 pub fn plan_cmd(args: &PlanArgs) -> Result<Outcome> {
     let run = run_validation(&args.dir, args.groups.as_deref())?;
     let filter: Option<Vec<String>> = args.environments.as_ref().map(|e| e.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
-    let (p, plan_diags) = plan(&run.report.overlays, &run.config, filter.as_deref());
-    let mut diags = run.diagnostics.clone();
-    diags.extend(plan_diags);
+    let (p, mut plan_diags) = plan(&run.report.overlays, &run.config, filter.as_deref());
+    run.layout.relativize(&mut plan_diags);
+    // Validation already includes the plan's problems for the configured environments.
+    let mut diags: Vec<Diagnostic> = run.diagnostics.iter().filter(|d| !d.code.starts_with("plan-")).cloned().collect();
+    diags.extend(plan_diags.into_iter().filter(|d| d.code != "plan-build"));
     let summary = Summary::of(&diags);
     let mut stdout = std::io::stdout().lock();
     match args.output {
