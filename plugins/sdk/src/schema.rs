@@ -318,9 +318,9 @@ impl<'s> Checker<'s> {
             ));
         }
         if let Some(p) = obj.get("pattern").and_then(Value::as_str) {
-            match regex_lite::Regex::new(p) {
-                Ok(re) => {
-                    if !re.is_match(s) {
+            match pattern_matches(p, s) {
+                Ok(matched) => {
+                    if !matched {
                         out.push(Diagnostic::error(
                             code("schema-pattern"),
                             path,
@@ -621,4 +621,24 @@ mod tests {
         let cyclic = json!({"$ref": "#"});
         assert_eq!(codes(&check(&cyclic, &json!(1))), vec![("schema-invalid".into(), "".into())]);
     }
+}
+
+thread_local! {
+    /// Compiled `pattern`s: compiling a regex costs far more than matching one, and the
+    /// same few patterns are checked many times per manifest.
+    static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, regex_lite::Regex>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Whether `s` matches the JSON Schema `pattern` `p` (compiled once per thread).
+fn pattern_matches(p: &str, s: &str) -> Result<bool, regex_lite::Error> {
+    PATTERNS.with(|cache| {
+        if let Some(re) = cache.borrow().get(p) {
+            return Ok(re.is_match(s));
+        }
+        let re = regex_lite::Regex::new(p)?;
+        let matched = re.is_match(s);
+        cache.borrow_mut().insert(p.to_string(), re);
+        Ok(matched)
+    })
 }
