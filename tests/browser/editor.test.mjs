@@ -242,6 +242,10 @@ test('views: built manifest, rendered objects, diff between two overlays', async
   const yaml = await page.textContent('[data-testid=manifest-yaml]');
   assert.ok(yaml.includes('env: app-prod') && yaml.includes('kind: MicroserviceKubernetes'), yaml);
   await tab('rendered');
+  // The example leaves the image tag to the build: give the render one, as a deploy would.
+  await page.waitForSelector('[data-testid=rendered-error]');
+  await page.fill('[data-testid=render-image]', 'ghcr.io/acme-shop/order-api:1.4.2');
+  await page.press('[data-testid=render-image]', 'Enter');
   await page.waitForSelector('[data-testid=rendered-object]');
   const kinds = await page.$$eval('[data-testid=rendered-object]', (els) => els.map((e) => e.dataset.kind));
   assert.ok(kinds.includes('Deployment'), kinds.join(','));

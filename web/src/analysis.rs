@@ -33,8 +33,9 @@ pub fn service_path(tree_path: &str) -> &str {
 
 /// What the page needs from the target plugins: core's [`KindChecker`] plus `render`.
 pub trait Plugins: KindChecker {
-    /// Rendered objects of a manifest, or `None` when no plugin serves the kind.
-    fn render(&self, api_version: &str, kind: &str, manifest: &Value) -> Option<Result<Vec<Value>, String>>;
+    /// Rendered objects of a manifest, or `None` when no plugin serves the kind. `image` is
+    /// the build's `REPO:TAG`, when the user gave one.
+    fn render(&self, api_version: &str, kind: &str, manifest: &Value, image: Option<&str>) -> Option<Result<Vec<Value>, String>>;
 }
 
 /// Everything one run found.
@@ -42,7 +43,8 @@ pub trait Plugins: KindChecker {
 pub struct Analysis {
     /// Overlay directory names, sorted (empty when the layout was not found).
     pub overlays: Vec<String>,
-    /// Exactly what `planton validate` reports: config, groups, builds, kinds, references.
+    /// Exactly what `planton validate` reports: config, groups, builds, kinds, references,
+    /// planning problems.
     pub diagnostics: Vec<Diagnostic>,
     /// Why the service could not be checked at all (no `_kustomize/` folder).
     pub fatal: Option<String>,
@@ -52,9 +54,10 @@ pub struct Analysis {
     pub plan_diagnostics: Vec<Diagnostic>,
     /// The builds, shared with the views.
     pub builds: Rc<Vec<OverlayBuild>>,
-    /// Milliseconds spent producing `diagnostics` (layout, config, builds, validation).
+    /// Milliseconds spent producing `diagnostics` (layout, config, builds, validation, plan).
     pub validate_ms: f64,
-    /// Milliseconds for the whole run, plan included.
+    /// Milliseconds for the whole run, with the views (built YAML, rendered objects) of the
+    /// selected overlays; set by the caller.
     pub total_ms: f64,
 }
 
@@ -90,11 +93,15 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
     for d in &mut diagnostics {
         d.message = relative_message(&d.message);
     }
-    let validate_ms = now() - start;
+    // As `planton validate`: planning problems (a deployable overlay without metadata.env,
+    // two overlays deploying the same thing) are validation errors too.
     let (plan, mut plan_diagnostics) = plan(&report.overlays, &config, None);
+    layout.relativize(&mut plan_diagnostics);
     for d in &mut plan_diagnostics {
         d.message = relative_message(&d.message);
     }
+    diagnostics.extend(plan_diagnostics.iter().filter(|d| d.code != "plan-build").cloned());
+    let validate_ms = now() - start;
     Analysis {
         overlays: layout.overlays.clone(),
         diagnostics,
@@ -137,8 +144,9 @@ pub struct OverlayView {
     pub rendered: Result<Option<Vec<Value>>, String>,
 }
 
-/// The view of overlay `name`: its built YAML and its rendered objects.
-pub fn overlay_view(analysis: &Analysis, name: &str, plugins: &dyn Plugins) -> Option<OverlayView> {
+/// The view of overlay `name`: its built YAML and its rendered objects (`image`: the
+/// build's `REPO:TAG` for the render, as a deploy would pass it).
+pub fn overlay_view(analysis: &Analysis, name: &str, plugins: &dyn Plugins, image: Option<&str>) -> Option<OverlayView> {
     let ob = analysis.builds.iter().find(|b| b.name == name)?;
     let build = match &ob.build {
         Ok(b) => b,
@@ -152,7 +160,7 @@ pub fn overlay_view(analysis: &Analysis, name: &str, plugins: &dyn Plugins) -> O
     for r in &build.resources {
         let api_version = r.node.get("apiVersion").and_then(Node::scalar_text).unwrap_or("");
         let Ok(out) = to_output(&r.node) else { continue };
-        match plugins.render(api_version, &r.kind(), &out_to_json(&out)) {
+        match plugins.render(api_version, &r.kind(), &out_to_json(&out), image) {
             None => {}
             Some(Ok(objects)) => {
                 let mut all = match rendered {

@@ -154,6 +154,7 @@ pub fn app() -> Html {
             })
         },
         select_file: cb(Action::SelectFile),
+        render_image: cb(Action::SetRenderImage),
         select_overlay: cb(Action::SelectOverlay),
         select_compare: cb(Action::SelectCompare),
         set_tab: {

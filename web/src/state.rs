@@ -108,6 +108,8 @@ pub struct State {
     pub compare_view: Option<Rc<OverlayView>>,
     /// A message for the status bar.
     pub notice: Option<String>,
+    /// The build's image (`REPO:TAG`) the rendered view passes to the plugin.
+    pub render_image: Option<String>,
 }
 
 /// Everything that can happen.
@@ -144,6 +146,8 @@ pub enum Action {
     SelectCompare(String),
     /// Switch the lower pane.
     SetTab(Tab),
+    /// Set the image (`REPO:TAG`) used to render; empty for none.
+    SetRenderImage(String),
     /// Go to a place (from a diagnostic).
     Jump {
         /// Service-relative path.
@@ -201,7 +205,8 @@ impl State {
         if self.compare.as_ref().is_none_or(|o| !overlays.contains(o)) {
             self.compare = overlays.iter().find(|o| Some(*o) != self.overlay.as_ref() && *o != "local").or(overlays.first()).cloned();
         }
-        let view = |name: &Option<String>| name.as_ref().and_then(|n| overlay_view(&self.analysis, n, &self.plugins)).map(Rc::new);
+        let image = self.render_image.as_deref();
+        let view = |name: &Option<String>| name.as_ref().and_then(|n| overlay_view(&self.analysis, n, &self.plugins, image)).map(Rc::new);
         self.view = view(&self.overlay);
         self.compare_view = view(&self.compare);
     }
@@ -263,10 +268,12 @@ impl Reducible for State {
                     return self;
                 }
                 let Some(svc) = &s.service else { return self };
+                let start = clock::now();
                 s.analysis = Rc::new(analyze(&svc.tree, &s.plugins, &clock::now));
                 s.stale = false;
                 s.runs += 1;
                 s.refresh_views();
+                Rc::make_mut(&mut s.analysis).total_ms = clock::now() - start;
             }
             Action::SelectFile(f) => s.file = Some(f),
             Action::SelectOverlay(o) => {
@@ -278,6 +285,11 @@ impl Reducible for State {
                 s.refresh_views();
             }
             Action::SetTab(t) => s.tab = Some(t),
+            Action::SetRenderImage(image) => {
+                let image = image.trim();
+                s.render_image = (!image.is_empty()).then(|| image.to_string());
+                s.refresh_views();
+            }
             Action::Jump { file, line, column } => {
                 if s.service.as_ref().is_some_and(|svc| svc.text(&file).is_some()) {
                     s.file = Some(file);

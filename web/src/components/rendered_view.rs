@@ -10,6 +10,10 @@ use yew::prelude::*;
 pub struct RenderedViewProps {
     /// The selected overlay's view.
     pub view: Option<Rc<OverlayView>>,
+    /// The build's image (`REPO:TAG`) passed to the plugin, if set.
+    pub image: Option<AttrValue>,
+    /// A new image.
+    pub on_image: Callback<String>,
 }
 
 /// The rendered objects, as pretty JSON, one block per object.
@@ -35,5 +39,17 @@ pub fn rendered_view(props: &RenderedViewProps) -> Html {
         },
         Some(Err(e)) => html! { <p class="error-text" data-testid="rendered-error">{e.clone()}</p> },
     };
-    html! { <div class="rendered-view" data-testid="rendered-view">{body}</div> }
+    let on_image = props.on_image.clone();
+    let onchange = Callback::from(move |e: Event| {
+        let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+        on_image.emit(input.value());
+    });
+    html! {
+        <div class="rendered-view" data-testid="rendered-view">
+            <label class="overlay-select" title="what a deploy passes as the build's image">{"build image "}
+                <input data-testid="render-image" placeholder="REPO:TAG" value={props.image.clone().unwrap_or_default()} {onchange} />
+            </label>
+            {body}
+        </div>
+    }
 }

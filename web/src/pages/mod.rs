@@ -31,6 +31,8 @@ pub struct Handlers {
     pub select_compare: Callback<String>,
     /// Switch the lower pane.
     pub set_tab: Callback<Tab>,
+    /// Set the image used to render.
+    pub render_image: Callback<String>,
     /// Jump to a diagnostic.
     pub jump: Callback<Diagnostic>,
     /// Create a file (suggested folder).

@@ -79,7 +79,9 @@ pub fn workspace(props: &WorkspaceProps) -> Html {
             <Diagnostics diagnostics={diags} fatal={a.fatal.clone().map(AttrValue::from)} on_jump={h.jump.clone()} />
         },
         Tab::Manifest => html! { <>{overlay_select}<ManifestView view={s.view.clone()} /></> },
-        Tab::Rendered => html! { <>{overlay_select}<RenderedView view={s.view.clone()} /></> },
+        Tab::Rendered => html! {
+            <>{overlay_select}<RenderedView view={s.view.clone()} image={s.render_image.clone().map(AttrValue::from)} on_image={h.render_image.clone()} /></>
+        },
         Tab::Plan => html! { <PlanView plan={a.plan.clone()} diagnostics={Rc::new(a.plan_diagnostics.clone())} on_jump={h.jump.clone()} /> },
         Tab::Diff => html! {
             <DiffView overlays={overlays.clone()} left={s.view.clone()} right={s.compare_view.clone()}

@@ -172,11 +172,26 @@ impl PluginSet {
     pub fn for_kind(&self, api_version: &str, kind: &str) -> Option<&WasmPlugin> {
         self.plugins.iter().find(|p| p.serves(api_version, kind)).map(|p| p.as_ref())
     }
+
+    /// The plugin that checks `apiVersion`/`kind`, routed as the runner routes it
+    /// (`runner/src/plugins.rs`): an exact match, else the plugin serving this kind name
+    /// (wrong apiVersion), else the one serving this apiVersion (wrong kind), so the plugin
+    /// itself explains what is wrong.
+    fn checker_for(&self, api_version: &str, kind: &str) -> Option<&WasmPlugin> {
+        let by = |f: &dyn Fn(&planton_plugin_sdk::KindInfo) -> bool| {
+            self.plugins.iter().find(|p| p.describe.kinds.iter().any(f)).map(|p| p.as_ref())
+        };
+        self.for_kind(api_version, kind).or_else(|| by(&|k| k.kind == kind)).or_else(|| by(&|k| k.api_version == api_version))
+    }
 }
 
 impl KindChecker for PluginSet {
+    fn known_kinds(&self) -> Vec<String> {
+        self.plugins.iter().flat_map(|p| p.describe.kinds.iter().map(|k| format!("{}/{}", k.api_version, k.kind))).collect()
+    }
+
     fn check(&self, api_version: &str, kind: &str, manifest: &Value, overlay: &str, local: bool) -> Option<Result<Vec<KindProblem>, String>> {
-        let p = self.for_kind(api_version, kind)?;
+        let p = self.checker_for(api_version, kind)?;
         let req = ValidateRequest { manifest: manifest.clone(), overlay: overlay.to_string(), local };
         Some(
             p.validate(&req)
@@ -197,9 +212,10 @@ impl KindChecker for PluginSet {
 }
 
 impl Plugins for PluginSet {
-    fn render(&self, api_version: &str, kind: &str, manifest: &Value) -> Option<Result<Vec<Value>, String>> {
+    fn render(&self, api_version: &str, kind: &str, manifest: &Value, image: Option<&str>) -> Option<Result<Vec<Value>, String>> {
         let p = self.for_kind(api_version, kind)?;
-        let req = RenderRequest { manifest: manifest.clone(), context: DeployContext::default() };
+        let context = DeployContext { image: image.map(str::to_string), ..DeployContext::default() };
+        let req = RenderRequest { manifest: manifest.clone(), context };
         Some(p.render(&req).map(|r| r.objects).map_err(|e| format!("plugin `{}` cannot render {kind}: {e}", p.describe.name)))
     }
 }
