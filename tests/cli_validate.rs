@@ -23,7 +23,11 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read dir").flatten() {
         let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).expect("copy"); }
+        if src.is_dir() {
+            copy_dir(&src, &dst)
+        } else {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
     }
 }
 
@@ -41,11 +45,22 @@ fn the_example_validates_and_plans_as_the_seed_says() {
     let out = run(&["plan", example.to_str().unwrap(), "--output", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let p: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let tasks: Vec<(&str, &str)> =
-        p["tasks"].as_array().unwrap().iter().map(|t| (t["name"].as_str().unwrap(), t["env"].as_str().unwrap())).collect();
+    let tasks: Vec<(&str, &str)> = p["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["env"].as_str().unwrap()))
+        .collect();
     assert_eq!(tasks, [("prod", "app-prod"), ("staging", "app-staging")]);
     assert_eq!(p["skipped"][0]["name"], "local");
-    for key in ["name", "env", "kind", "resourceName", "requiresManualGate", "manifestDigest"] {
+    for key in [
+        "name",
+        "env",
+        "kind",
+        "resourceName",
+        "requiresManualGate",
+        "manifestDigest",
+    ] {
         assert!(p["tasks"][0].get(key).is_some(), "task lacks {key}");
     }
 }
@@ -55,8 +70,16 @@ fn errors_exit_1_with_file_line_column_lines() {
     let dir = broken_example(
         "validate-broken",
         &[
-            ("_kustomize/overlays/prod/service.yaml", "maxReplicas: 10", "maxReplica: 10"),
-            ("_kustomize/base/service.yaml", "- name: metrics", "- name: Metrics_Port"),
+            (
+                "_kustomize/overlays/prod/service.yaml",
+                "maxReplicas: 10",
+                "maxReplica: 10",
+            ),
+            (
+                "_kustomize/base/service.yaml",
+                "- name: metrics",
+                "- name: Metrics_Port",
+            ),
         ],
     );
     let out = run(&["validate", dir.to_str().unwrap()]);
@@ -66,12 +89,23 @@ fn errors_exit_1_with_file_line_column_lines() {
         text.contains("_kustomize/overlays/prod/service.yaml:28:7: error[schema-unknown-field]: unknown field `maxReplica`: did you mean `maxReplicas`?"),
         "{text}"
     );
-    assert!(text.contains("_kustomize/base/service.yaml:37:17: error[port-name-invalid]"), "{text}");
+    assert!(
+        text.contains("_kustomize/base/service.yaml:37:17: error[port-name-invalid]"),
+        "{text}"
+    );
     // One overlay only.
-    let out = run(&["validate", dir.join("_kustomize/overlays/staging").to_str().unwrap(), "-o", "json"]);
+    let out = run(&[
+        "validate",
+        dir.join("_kustomize/overlays/staging").to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let diags = v["diagnostics"].as_array().unwrap();
-    assert!(!diags.is_empty() && diags.iter().all(|d| d["overlay"] == "staging"), "{v}");
+    assert!(
+        !diags.is_empty() && diags.iter().all(|d| d["overlay"] == "staging"),
+        "{v}"
+    );
     assert_eq!(v["summary"]["errors"].as_u64(), Some(diags.len() as u64));
 }
 
@@ -86,8 +120,18 @@ fn validation_that_cannot_run_exits_2() {
 #[test]
 fn sarif_output_validates_against_the_sarif_schema() {
     let schema = workspace().join("target/test-tools/sarif-2.1.0.json");
-    assert!(schema.is_file(), "SARIF schema missing: run scripts/setup.sh (cargo xtask setup)");
-    let dir = broken_example("validate-sarif", &[("_kustomize/base/service.yaml", "- name: metrics", "- name: Metrics_Port")]);
+    assert!(
+        schema.is_file(),
+        "SARIF schema missing: run scripts/setup.sh (cargo xtask setup)"
+    );
+    let dir = broken_example(
+        "validate-sarif",
+        &[(
+            "_kustomize/base/service.yaml",
+            "- name: metrics",
+            "- name: Metrics_Port",
+        )],
+    );
     let out = run(&["validate", dir.to_str().unwrap(), "--output", "sarif"]);
     assert_eq!(out.status.code(), Some(1));
     let report = dir.join("report.sarif");
@@ -98,13 +142,28 @@ fn sarif_output_validates_against_the_sarif_schema() {
         .arg(&schema)
         .output()
         .expect("python3");
-    assert!(check.status.success(), "SARIF does not validate: {}", String::from_utf8_lossy(&check.stderr));
-    assert_eq!(stdout(&check).trim(), "3 37", "three overlays report the base's line 37");
+    assert!(
+        check.status.success(),
+        "SARIF does not validate: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(
+        stdout(&check).trim(),
+        "3 37",
+        "three overlays report the base's line 37"
+    );
 }
 
 #[test]
 fn junit_output_is_read_by_junitparser() {
-    let dir = broken_example("validate-junit", &[("_kustomize/overlays/prod/service.yaml", "maxReplicas: 10", "maxReplica: 10")]);
+    let dir = broken_example(
+        "validate-junit",
+        &[(
+            "_kustomize/overlays/prod/service.yaml",
+            "maxReplicas: 10",
+            "maxReplica: 10",
+        )],
+    );
     let out = run(&["validate", dir.to_str().unwrap(), "--output", "junit"]);
     let report = dir.join("report.xml");
     std::fs::write(&report, &out.stdout).expect("write junit");
@@ -116,8 +175,15 @@ fn junit_output_is_read_by_junitparser() {
         .arg(&report)
         .output()
         .expect("python3");
-    assert!(check.status.success(), "junitparser: {}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "junitparser: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     let lines = stdout(&check);
     assert!(lines.contains("overlay prod FAIL"), "{lines}");
-    assert!(lines.contains("overlay staging ok") && lines.contains("overlay local ok"), "{lines}");
+    assert!(
+        lines.contains("overlay staging ok") && lines.contains("overlay local ok"),
+        "{lines}"
+    );
 }

@@ -14,18 +14,27 @@ fn kustomize_conformance_corpus() {
         .filter(|p| p.join("build-dir").is_file())
         .collect();
     cases.sort();
-    assert!(!cases.is_empty(), "no conformance cases found under {}", root.display());
+    assert!(
+        !cases.is_empty(),
+        "no conformance cases found under {}",
+        root.display()
+    );
     let mut failures = Vec::new();
     let (mut ok_builds, mut ok_refusals) = (0, 0);
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
-        let build_dir = std::fs::read_to_string(case.join("build-dir")).unwrap().trim().to_string();
+        let build_dir = std::fs::read_to_string(case.join("build-dir"))
+            .unwrap()
+            .trim()
+            .to_string();
         let tree = load_tree(&case.join("input"));
         let result = build(&tree, &build_dir).and_then(|b| b.to_yaml());
         if let Ok(expected) = std::fs::read_to_string(case.join("expected.yaml")) {
             match result {
                 Ok(got) if got == expected => ok_builds += 1,
-                Ok(got) => failures.push(format!("{name}: output differs\n{}", diff(&expected, &got))),
+                Ok(got) => {
+                    failures.push(format!("{name}: output differs\n{}", diff(&expected, &got)))
+                }
                 Err(e) => failures.push(format!("{name}: build failed: {e}")),
             }
         } else {
@@ -36,19 +45,37 @@ fn kustomize_conformance_corpus() {
             }
         }
     }
-    eprintln!("conformance: {ok_builds} identical builds, {ok_refusals} refusals, {} failures of {}", failures.len(), cases.len());
-    assert!(failures.is_empty(), "{} of {} cases fail:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    eprintln!(
+        "conformance: {ok_builds} identical builds, {ok_refusals} refusals, {} failures of {}",
+        failures.len(),
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// A small line diff: the first differing lines with context.
 fn diff(expected: &str, got: &str) -> String {
     let (e, g): (Vec<_>, Vec<_>) = (expected.lines().collect(), got.lines().collect());
-    let first = e.iter().zip(&g).position(|(a, b)| a != b).unwrap_or(e.len().min(g.len()));
+    let first = e
+        .iter()
+        .zip(&g)
+        .position(|(a, b)| a != b)
+        .unwrap_or(e.len().min(g.len()));
     let from = first.saturating_sub(3);
     let mut out = String::new();
     for i in from..(first + 4) {
-        if let Some(l) = e.get(i) { out.push_str(&format!("  want {:>4}: {l}\n", i + 1)); }
-        if let Some(l) = g.get(i) { out.push_str(&format!("  got  {:>4}: {l}\n", i + 1)); }
+        if let Some(l) = e.get(i) {
+            out.push_str(&format!("  want {:>4}: {l}\n", i + 1));
+        }
+        if let Some(l) = g.get(i) {
+            out.push_str(&format!("  got  {:>4}: {l}\n", i + 1));
+        }
     }
     out
 }

@@ -2,8 +2,8 @@
 //! (python-dotenv, bash, dash), provenance comments, reference errors, and no secret in
 //! the command's output.
 
-use std::collections::BTreeMap;
 use crate::util::{run, temp_dir, write_tree};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -51,12 +51,18 @@ const HARD: &[(&str, &str)] = &[
     ("R_DOLLAR_QUOTE", "it's $5 \\o/"),
     ("S_BACKSLASH_QUOTE", "a\\\"b"),
     ("T_CR", "carriage\rreturn"),
-    ("U_URL", "postgres://user:p%40ss@db:5432/app?sslmode=disable"),
+    (
+        "U_URL",
+        "postgres://user:p%40ss@db:5432/app?sslmode=disable",
+    ),
 ];
 
 /// Values only sh/bash read back exactly (python-dotenv expands `${...}` everywhere and
 /// cannot read some mixes); planton warns about them by key.
-const SHELL_ONLY: &[(&str, &str)] = &[("V_BRACES", "${HOME} and ${X:-y}"), ("W_DOLLAR_BACKSLASHES", "$x \\\\ y\\")];
+const SHELL_ONLY: &[(&str, &str)] = &[
+    ("V_BRACES", "${HOME} and ${X:-y}"),
+    ("W_DOLLAR_BACKSLASHES", "$x \\\\ y\\"),
+];
 
 fn service_with(values: &[(&str, &str)], secret_keys: &[&str]) -> PathBuf {
     let root = temp_dir(&format!("dotenv-{}", values.len()));
@@ -64,7 +70,11 @@ fn service_with(values: &[(&str, &str)], secret_keys: &[&str]) -> PathBuf {
     let mut secrets = String::new();
     for (k, v) in values {
         let line = format!("          {k}: {}\n", yq(v));
-        if secret_keys.contains(k) { secrets.push_str(&line) } else { vars.push_str(&line) }
+        if secret_keys.contains(k) {
+            secrets.push_str(&line)
+        } else {
+            vars.push_str(&line)
+        }
     }
     let service = format!(
         "apiVersion: kubernetes.project-planton.org/v1\nkind: MicroserviceKubernetes\nmetadata:\n  name: svc\n  org: acme\nspec:\n  version: main\n  container:\n    app:\n      env:\n        variables:\n{vars}        secrets:\n{secrets}"
@@ -72,9 +82,15 @@ fn service_with(values: &[(&str, &str)], secret_keys: &[&str]) -> PathBuf {
     write_tree(
         &root,
         &[
-            ("_kustomize/base/kustomization.yaml", "resources:\n- service.yaml\n"),
+            (
+                "_kustomize/base/kustomization.yaml",
+                "resources:\n- service.yaml\n",
+            ),
             ("_kustomize/base/service.yaml", &service),
-            ("_kustomize/overlays/local/kustomization.yaml", "resources:\n- ../../base\n"),
+            (
+                "_kustomize/overlays/local/kustomization.yaml",
+                "resources:\n- ../../base\n",
+            ),
         ],
     );
     root
@@ -82,7 +98,12 @@ fn service_with(values: &[(&str, &str)], secret_keys: &[&str]) -> PathBuf {
 
 fn python_reads(env_file: &Path) -> BTreeMap<String, String> {
     let script = "import sys\nfrom dotenv import dotenv_values\nfor k, v in dotenv_values(sys.argv[1]).items():\n    sys.stdout.buffer.write(k.encode() + b'\\0' + (v or '').encode() + b'\\0')\n";
-    let out = Command::new("python3").arg("-c").arg(script).arg(env_file).output().expect("run python3");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(env_file)
+        .output()
+        .expect("run python3");
     assert!(
         out.status.success(),
         "python-dotenv failed (install it with scripts/setup-python.sh): {}",
@@ -90,7 +111,11 @@ fn python_reads(env_file: &Path) -> BTreeMap<String, String> {
     );
     let s = text(&out.stdout);
     let parts: Vec<&str> = s.split('\0').collect();
-    parts.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0].to_string(), c[1].to_string())).collect()
+    parts
+        .chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| (c[0].to_string(), c[1].to_string()))
+        .collect()
 }
 
 fn shell_reads(shell: &str, export_file: &Path) -> BTreeMap<String, String> {
@@ -99,7 +124,11 @@ fn shell_reads(shell: &str, export_file: &Path) -> BTreeMap<String, String> {
         .arg(export_file)
         .output()
         .expect("run shell");
-    assert!(out.status.success(), "{shell} failed to source .env_export: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{shell} failed to source .env_export: {}",
+        text(&out.stderr)
+    );
     text(&out.stdout)
         .split('\0')
         .filter_map(|kv| kv.split_once('='))
@@ -109,7 +138,10 @@ fn shell_reads(shell: &str, export_file: &Path) -> BTreeMap<String, String> {
 }
 
 fn expected(values: &[(&str, &str)]) -> BTreeMap<String, String> {
-    values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    values
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -117,7 +149,14 @@ fn env_files_round_trip_through_python_dotenv_and_shells() {
     let all: Vec<(&str, &str)> = HARD.iter().chain(SHELL_ONLY).copied().collect();
     let secret_keys = ["F_DOLLAR", "M_MIXED", "W_DOLLAR_BACKSLASHES"];
     let root = service_with(&all, &secret_keys);
-    let out = run(&["service", "dot-env", "--env", "local", "--dir", root.to_str().unwrap()]);
+    let out = run(&[
+        "service",
+        "dot-env",
+        "--env",
+        "local",
+        "--dir",
+        root.to_str().unwrap(),
+    ]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
 
@@ -133,24 +172,42 @@ fn env_files_round_trip_through_python_dotenv_and_shells() {
     }
     // The values it cannot read are named (by key, never by value) in warnings.
     for (k, _) in SHELL_ONLY {
-        assert!(stderr.contains(&format!("warning: .env: {k}:")), "no warning for {k}: {stderr}");
+        assert!(
+            stderr.contains(&format!("warning: .env: {k}:")),
+            "no warning for {k}: {stderr}"
+        );
     }
     // bash and dash export exactly every value.
     for shell in ["bash", "sh"] {
-        assert_eq!(shell_reads(shell, &root.join(".env_export")), expected(&all), "{shell}");
+        assert_eq!(
+            shell_reads(shell, &root.join(".env_export")),
+            expected(&all),
+            "{shell}"
+        );
     }
     // bash's `set -a; source .env_export` works too.
     let out = Command::new("env")
-        .args(["-i", "bash", "-c", "set -a; source \"$0\"; printf '%s' \"$M_MIXED\""])
+        .args([
+            "-i",
+            "bash",
+            "-c",
+            "set -a; source \"$0\"; printf '%s' \"$M_MIXED\"",
+        ])
         .arg(root.join(".env_export"))
         .output()
         .expect("run bash");
-    assert_eq!(text(&out.stdout), "multi\nline 'single' \"double\" $VAR # x = y");
+    assert_eq!(
+        text(&out.stdout),
+        "multi\nline 'single' \"double\" $VAR # x = y"
+    );
 
     // No value reaches the output, secret or not (the plain digits excepted).
     for (k, v) in &all {
         if v.len() > 4 {
-            assert!(!stdout.contains(v) && !stderr.contains(v), "value of {k} printed:\n{stdout}\n{stderr}");
+            assert!(
+                !stdout.contains(v) && !stderr.contains(v),
+                "value of {k} printed:\n{stdout}\n{stderr}"
+            );
         }
     }
     // Atomic writes leave no temporary files behind.
@@ -188,10 +245,22 @@ fn set_values_round_trip_and_win() {
     assert!(env.contains("# from --set\nNEW_ONE=a=b\n"), "{env}");
     assert!(!text(&out.stdout).contains(tricky) && !text(&out.stderr).contains(tricky));
     // A malformed --set names no value.
-    let out =
-        run(&["service", "dot-env", "--env", "local", "--dir", root.to_str().unwrap(), "--set", "hunter2-no-key"]);
+    let out = run(&[
+        "service",
+        "dot-env",
+        "--env",
+        "local",
+        "--dir",
+        root.to_str().unwrap(),
+        "--set",
+        "hunter2-no-key",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(!text(&out.stderr).contains("hunter2"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("hunter2"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 const GROUPS: &str = "\
@@ -218,7 +287,10 @@ fn provenance_service(root: &Path, local_patch: &str) {
     write_tree(
         root,
         &[
-            ("_kustomize/base/kustomization.yaml", "resources:\n- service.yaml\n"),
+            (
+                "_kustomize/base/kustomization.yaml",
+                "resources:\n- service.yaml\n",
+            ),
             (
                 "_kustomize/base/service.yaml",
                 "apiVersion: kubernetes.project-planton.org/v1\nkind: MicroserviceKubernetes\nmetadata:\n  name: svc\nspec:\n  container:\n    app:\n      env:\n        variables:\n          LOG_LEVEL: info\n          PORT: \"8080\"\n          DATABASE_HOST: $variables-group/database/host\n        secrets:\n          DATABASE_PASSWORD: $secrets-group/database/password\n",
@@ -281,12 +353,18 @@ fn every_key_names_where_its_value_came_from() {
     );
     assert!(!root.join(".env").exists(), "--out-dir writes only there");
     for secret in ["s3cr3t", "local-literal-token"] {
-        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{stdout}\n{stderr}");
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{stdout}\n{stderr}"
+        );
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(out_dir.join(".env")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(out_dir.join(".env"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "secrets files are private: {mode:o}");
     }
 }
@@ -298,37 +376,71 @@ fn unresolved_references_are_reported_together_without_values() {
         &root,
         "apiVersion: kubernetes.project-planton.org/v1\nkind: MicroserviceKubernetes\nmetadata:\n  name: svc\nspec:\n  container:\n    app:\n      env:\n        variables:\n          CACHE_HOST: $variables-group/cache/host\n          TYPO: $variable-group/database/host\n        secrets:\n          API_KEY: $secrets-group/database/api-key\n          LITERAL: top-secret-literal\n",
     );
-    let out = run(&["service", "dot-env", "--env", "local", "--dir", root.to_str().unwrap()]);
+    let out = run(&[
+        "service",
+        "dot-env",
+        "--env",
+        "local",
+        "--dir",
+        root.to_str().unwrap(),
+    ]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     // A missing group and a missing entry are different errors, each naming the overlay,
     // the field, the group and the entry.
-    let missing_group = stderr.lines().find(|l| l.contains("CACHE_HOST")).expect("missing group reported");
-    assert!(missing_group.contains("ref-missing-group"), "{missing_group}");
+    let missing_group = stderr
+        .lines()
+        .find(|l| l.contains("CACHE_HOST"))
+        .expect("missing group reported");
     assert!(
-        missing_group.contains("overlay local") && missing_group.contains("variables group `cache`"),
+        missing_group.contains("ref-missing-group"),
         "{missing_group}"
     );
     assert!(
-        missing_group.contains("spec.container.app.env.variables.CACHE_HOST") && missing_group.contains("/host"),
+        missing_group.contains("overlay local")
+            && missing_group.contains("variables group `cache`"),
         "{missing_group}"
     );
-    assert!(missing_group.contains("_kustomize/overlays/local/service.yaml:"), "points at the patch: {missing_group}");
-    let missing_entry = stderr.lines().find(|l| l.contains("API_KEY")).expect("missing entry reported");
+    assert!(
+        missing_group.contains("spec.container.app.env.variables.CACHE_HOST")
+            && missing_group.contains("/host"),
+        "{missing_group}"
+    );
+    assert!(
+        missing_group.contains("_kustomize/overlays/local/service.yaml:"),
+        "points at the patch: {missing_group}"
+    );
+    let missing_entry = stderr
+        .lines()
+        .find(|l| l.contains("API_KEY"))
+        .expect("missing entry reported");
     assert!(
         missing_entry.contains("ref-missing-entry") && missing_entry.contains("no entry `api-key`"),
         "{missing_entry}"
     );
     assert!(
-        missing_entry.contains("secrets group `database`") && missing_entry.contains("overlay local"),
+        missing_entry.contains("secrets group `database`")
+            && missing_entry.contains("overlay local"),
         "{missing_entry}"
     );
-    let typo = stderr.lines().find(|l| l.contains("TYPO")).expect("malformed reference reported");
-    assert!(typo.contains("did you mean") && typo.contains("$variables-group/database/host"), "{typo}");
+    let typo = stderr
+        .lines()
+        .find(|l| l.contains("TYPO"))
+        .expect("malformed reference reported");
+    assert!(
+        typo.contains("did you mean") && typo.contains("$variables-group/database/host"),
+        "{typo}"
+    );
     assert!(stderr.contains("3 problems"), "{stderr}");
-    assert!(!root.join(".env").exists() && !root.join(".env_export").exists(), "nothing written");
+    assert!(
+        !root.join(".env").exists() && !root.join(".env_export").exists(),
+        "nothing written"
+    );
     for secret in ["s3cr3t", "top-secret-literal", "db.internal"] {
-        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} leaked:\n{stdout}\n{stderr}");
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} leaked:\n{stdout}\n{stderr}"
+        );
     }
 }
 
@@ -338,18 +450,41 @@ fn ecs_services_and_unknown_overlays() {
     write_tree(
         &root,
         &[
-            ("_kustomize/base/kustomization.yaml", "resources:\n- service.yaml\n"),
+            (
+                "_kustomize/base/kustomization.yaml",
+                "resources:\n- service.yaml\n",
+            ),
             (
                 "_kustomize/base/service.yaml",
                 "apiVersion: aws.project-planton.org/v1\nkind: AwsEcsService\nmetadata:\n  name: svc\nspec:\n  container:\n    env:\n      variables:\n        REGION: eu-west-1\n      secrets:\n        TOKEN: ecs-literal\n",
             ),
-            ("_kustomize/overlays/local/kustomization.yaml", "resources:\n- ../../base\n"),
+            (
+                "_kustomize/overlays/local/kustomization.yaml",
+                "resources:\n- ../../base\n",
+            ),
         ],
     );
-    let out = run(&["service", "dot-env", "--env", "local", "--dir", root.to_str().unwrap()]);
+    let out = run(&[
+        "service",
+        "dot-env",
+        "--env",
+        "local",
+        "--dir",
+        root.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(python_reads(&root.join(".env")), expected(&[("REGION", "eu-west-1"), ("TOKEN", "ecs-literal")]));
-    let out = run(&["service", "dot-env", "--env", "nope", "--dir", root.to_str().unwrap()]);
+    assert_eq!(
+        python_reads(&root.join(".env")),
+        expected(&[("REGION", "eu-west-1"), ("TOKEN", "ecs-literal")])
+    );
+    let out = run(&[
+        "service",
+        "dot-env",
+        "--env",
+        "nope",
+        "--dir",
+        root.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("no overlay `nope`") && text(&out.stderr).contains("local"),

@@ -9,17 +9,36 @@ use std::process::Command;
 fn render_and_check(overlay: &str, name: &str, expect: &[&str]) {
     let dir = temp_dir(name);
     let overlay = workspace().join(overlay);
-    let out = run(&["render", overlay.to_str().unwrap(), "--image", "ghcr.io/acme/app:3f2c1d0", "-o", "json"]);
-    assert_eq!(out.status.code(), Some(0), "render failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "render",
+        overlay.to_str().unwrap(),
+        "--image",
+        "ghcr.io/acme/app:3f2c1d0",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "render failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     for e in expect {
         assert!(text.contains(e), "render lacks {e}:\n{text}");
     }
     // Secret references stay references.
-    assert!(!text.contains("s3cret"), "a secret value leaked into the render");
+    assert!(
+        !text.contains("s3cret"),
+        "a secret value leaked into the render"
+    );
     let file = dir.join("rendered.json");
     std::fs::write(&file, &out.stdout).expect("write render");
-    let check = Command::new("python3").arg(workspace().join("scripts/check_rendered.py")).arg(&file).output().expect("python3");
+    let check = Command::new("python3")
+        .arg(workspace().join("scripts/check_rendered.py"))
+        .arg(&file)
+        .output()
+        .expect("python3");
     assert!(
         check.status.success(),
         "rendered objects fail the upstream schemas:\n{}{}",
@@ -33,7 +52,13 @@ fn kubernetes_render_of_the_example_prod_overlay_passes_strict_schema_validation
     render_and_check(
         "examples/order-api/_kustomize/overlays/prod",
         "render-k8s",
-        &["\"Deployment\"", "\"HorizontalPodAutoscaler\"", "\"Ingress\"", "secretKeyRef", "ghcr.io/acme/app:3f2c1d0"],
+        &[
+            "\"Deployment\"",
+            "\"HorizontalPodAutoscaler\"",
+            "\"Ingress\"",
+            "secretKeyRef",
+            "ghcr.io/acme/app:3f2c1d0",
+        ],
     );
 }
 

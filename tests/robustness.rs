@@ -2,18 +2,27 @@
 //! corpus trees with random byte-level mutations. A build may fail; it must not crash.
 
 use crate::util::{load_tree, shared};
-use planton_core::kustomize::{build, FileTree};
+use planton_core::kustomize::{FileTree, build};
 use planton_core::yaml::parse_stream;
 use proptest::prelude::*;
 
 fn corpus_trees() -> Vec<(FileTree, String)> {
     let root = shared().join("conformance/kustomize");
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(&root) else { return out };
-    let mut cases: Vec<_> = rd.flatten().map(|e| e.path()).filter(|p| p.join("build-dir").is_file()).collect();
+    let Ok(rd) = std::fs::read_dir(&root) else {
+        return out;
+    };
+    let mut cases: Vec<_> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("build-dir").is_file())
+        .collect();
     cases.sort();
     for c in cases {
-        let dir = std::fs::read_to_string(c.join("build-dir")).unwrap_or_default().trim().to_string();
+        let dir = std::fs::read_to_string(c.join("build-dir"))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         out.push((load_tree(&c.join("input")), dir));
     }
     out
@@ -68,8 +77,16 @@ fn mutated_corpus_files_never_panic() {
                 }
                 let mut variants = vec![
                     original.get(..cut).unwrap_or("").to_string(),
-                    format!("{}\n{}", original.get(..cut).unwrap_or(""), original.get(cut..).unwrap_or("")),
-                    format!("{}  - ]{}", original.get(..cut).unwrap_or(""), original.get(cut..).unwrap_or("")),
+                    format!(
+                        "{}\n{}",
+                        original.get(..cut).unwrap_or(""),
+                        original.get(cut..).unwrap_or("")
+                    ),
+                    format!(
+                        "{}  - ]{}",
+                        original.get(..cut).unwrap_or(""),
+                        original.get(cut..).unwrap_or("")
+                    ),
                 ];
                 let mut bytes = original.clone().into_bytes();
                 if let Some(b) = bytes.get_mut(cut) {

@@ -9,7 +9,7 @@
 use planton_core::kustomize::FileTree;
 use planton_core::service::Layout;
 use planton_core::validate::{out_to_json, validate};
-use planton_core::yaml::{emit, Out};
+use planton_core::yaml::{Out, emit};
 use planton_runner::plugins::Plugins;
 use serde_json::Value;
 
@@ -17,7 +17,11 @@ fn json_to_out(v: &Value) -> Out {
     match v {
         Value::Null => Out::Null,
         Value::Bool(b) => Out::Bool(*b),
-        Value::Number(n) => n.as_i64().map(Out::Int).or_else(|| n.as_u64().map(Out::Uint)).unwrap_or_else(|| Out::Float(n.as_f64().unwrap_or(0.0))),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Out::Int)
+            .or_else(|| n.as_u64().map(Out::Uint))
+            .unwrap_or_else(|| Out::Float(n.as_f64().unwrap_or(0.0))),
         Value::String(s) => Out::Str(s.clone()),
         Value::Array(a) => Out::Seq(a.iter().map(json_to_out).collect()),
         Value::Object(o) => Out::Map(o.iter().map(|(k, v)| (k.clone(), json_to_out(v))).collect()),
@@ -25,7 +29,11 @@ fn json_to_out(v: &Value) -> Out {
 }
 
 fn segments(pointer: &str) -> Vec<String> {
-    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect()
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
 }
 
 /// Sets a JSON Pointer, creating objects on the way.
@@ -40,12 +48,17 @@ fn set(doc: &mut Value, pointer: &str, value: Value) {
                     m.insert(seg.clone(), value);
                     return;
                 }
-                m.entry(seg.clone()).or_insert_with(|| Value::Object(Default::default()))
+                m.entry(seg.clone())
+                    .or_insert_with(|| Value::Object(Default::default()))
             }
             Value::Array(a) => {
                 let idx: usize = seg.parse().expect("array index");
                 if last {
-                    if idx < a.len() { a[idx] = value } else { a.push(value) }
+                    if idx < a.len() {
+                        a[idx] = value
+                    } else {
+                        a.push(value)
+                    }
                     return;
                 }
                 &mut a[idx]
@@ -83,15 +96,24 @@ fn yaml(v: &Value) -> String {
 
 fn tree(base: &str, overlay: &str, overlay_patch: Option<&str>) -> FileTree {
     let mut t = FileTree::new();
-    t.insert("svc/_kustomize/base/kustomization.yaml", "resources:\n- service.yaml\n");
+    t.insert(
+        "svc/_kustomize/base/kustomization.yaml",
+        "resources:\n- service.yaml\n",
+    );
     t.insert("svc/_kustomize/base/service.yaml", base);
     let dir = format!("svc/_kustomize/overlays/{overlay}");
     match overlay_patch {
         Some(p) => {
-            t.insert(&format!("{dir}/kustomization.yaml"), "resources:\n- ../../base\npatches:\n- path: service.yaml\n");
+            t.insert(
+                &format!("{dir}/kustomization.yaml"),
+                "resources:\n- ../../base\npatches:\n- path: service.yaml\n",
+            );
             t.insert(&format!("{dir}/service.yaml"), p);
         }
-        None => t.insert(&format!("{dir}/kustomization.yaml"), "resources:\n- ../../base\n"),
+        None => t.insert(
+            &format!("{dir}/kustomization.yaml"),
+            "resources:\n- ../../base\n",
+        ),
     }
     t
 }
@@ -111,7 +133,13 @@ fn expected_text(manifest: &Value, code: &str, path: &str) -> Option<String> {
     }
 }
 
-fn check_case(plugin: &str, case: &Value, base_manifest: &Value, failures: &mut Vec<String>, checked: &mut usize) {
+fn check_case(
+    plugin: &str,
+    case: &Value,
+    base_manifest: &Value,
+    failures: &mut Vec<String>,
+    checked: &mut usize,
+) {
     let name = case["name"].as_str().unwrap_or("?");
     let expect = case["expect"].as_array().cloned().unwrap_or_default();
     if expect.is_empty() {
@@ -120,29 +148,49 @@ fn check_case(plugin: &str, case: &Value, base_manifest: &Value, failures: &mut 
     let local = case["local"].as_bool().unwrap_or(false);
     let overlay = if local { "local" } else { "prod" };
     let mut manifest = base_manifest.clone();
-    let sets: Vec<(String, Value)> =
-        case["set"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    let sets: Vec<(String, Value)> = case["set"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
     for (p, v) in &sets {
         set(&mut manifest, p, v.clone());
     }
-    let removes: Vec<String> =
-        case["remove"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let removes: Vec<String> = case["remove"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     for p in &removes {
         remove(&mut manifest, p);
     }
     // Overlay variant: only map paths (lists are replaced wholesale for custom kinds) and
     // only additions.
     let same_type = |p: &str, v: &Value| {
-        base_manifest.pointer(p).is_none_or(|b| std::mem::discriminant(b) == std::mem::discriminant(v))
+        base_manifest
+            .pointer(p)
+            .is_none_or(|b| std::mem::discriminant(b) == std::mem::discriminant(v))
     };
     let overlay_ok = removes.is_empty()
-        && sets.iter().all(|(p, v)| same_type(p, v) && !p.starts_with("/metadata/namespace"))
+        && sets
+            .iter()
+            .all(|(p, v)| same_type(p, v) && !p.starts_with("/metadata/namespace"))
         && !sets.is_empty()
         && sets.iter().all(|(p, v)| {
-            !segments(p).iter().any(|s| s.parse::<usize>().is_ok()) && !v.is_null() && !segments(p).first().is_some_and(|s| s == "apiVersion" || s == "kind")
+            !segments(p).iter().any(|s| s.parse::<usize>().is_ok())
+                && !v.is_null()
+                && !segments(p)
+                    .first()
+                    .is_some_and(|s| s == "apiVersion" || s == "kind")
                 && p != "/metadata/name"
         });
-    let mut variants = vec![("base", tree(&yaml(&manifest), overlay, None), "_kustomize/base/service.yaml")];
+    let mut variants = vec![(
+        "base",
+        tree(&yaml(&manifest), overlay, None),
+        "_kustomize/base/service.yaml",
+    )];
     if overlay_ok {
         let mut patch = serde_json::json!({
             "apiVersion": base_manifest["apiVersion"],
@@ -153,42 +201,72 @@ fn check_case(plugin: &str, case: &Value, base_manifest: &Value, failures: &mut 
             set(&mut patch, p, v.clone());
         }
         let overlay_file = format!("_kustomize/overlays/{overlay}/service.yaml");
-        variants.push(("overlay", tree(&yaml(base_manifest), overlay, Some(&yaml(&patch))), Box::leak(overlay_file.into_boxed_str())));
+        variants.push((
+            "overlay",
+            tree(&yaml(base_manifest), overlay, Some(&yaml(&patch))),
+            Box::leak(overlay_file.into_boxed_str()),
+        ));
     }
     let plugins = Plugins::builtin();
     for (variant, t, want_file) in variants {
         let (layout, _) = Layout::discover(&t, "svc").expect("layout");
         let report = validate(&t, &layout, Some(overlay), &plugins, None);
         // What the built manifest really is (after the patch), to read expected texts from.
-        let built = report.overlays[0].manifest().map(|n| planton_core::yaml::to_output(n).map(|o| out_to_json(&o)));
+        let built = report.overlays[0]
+            .manifest()
+            .map(|n| planton_core::yaml::to_output(n).map(|o| out_to_json(&o)));
         let built = match built {
             Some(Ok(b)) => b,
             // kustomize itself refuses a resource without metadata.name.
-            _ if removes.iter().any(|r| r == "/metadata" || r == "/metadata/name") => continue,
+            _ if removes
+                .iter()
+                .any(|r| r == "/metadata" || r == "/metadata/name") =>
+            {
+                continue;
+            }
             _ => {
-                failures.push(format!("{plugin}/{name} ({variant}): overlay did not build: {:?}", report.diagnostics));
+                failures.push(format!(
+                    "{plugin}/{name} ({variant}): overlay did not build: {:?}",
+                    report.diagnostics
+                ));
                 continue;
             }
         };
         for e in &expect {
             let (code, path) = (e[0].as_str().unwrap_or(""), e[1].as_str().unwrap_or(""));
-            let Some(d) = report.diagnostics.iter().find(|d| d.code == code && d.path == path) else {
-                failures.push(format!("{plugin}/{name} ({variant}): no {code} at {path}; got {:?}", report.diagnostics));
+            let Some(d) = report
+                .diagnostics
+                .iter()
+                .find(|d| d.code == code && d.path == path)
+            else {
+                failures.push(format!(
+                    "{plugin}/{name} ({variant}): no {code} at {path}; got {:?}",
+                    report.diagnostics
+                ));
                 continue;
             };
             *checked += 1;
             // The value may come from the base even in the overlay variant (e.g. a rule
             // about two fields); only values the patch set must point into the patch.
-            let set_here = variant == "base" || sets.iter().any(|(p, _)| path.starts_with(p.as_str()));
+            let set_here =
+                variant == "base" || sets.iter().any(|(p, _)| path.starts_with(p.as_str()));
             if set_here && d.file != want_file {
-                failures.push(format!("{plugin}/{name} ({variant}): {code} points at {} not {want_file}", d.file));
+                failures.push(format!(
+                    "{plugin}/{name} ({variant}): {code} points at {} not {want_file}",
+                    d.file
+                ));
                 continue;
             }
             if d.line == 0 || d.column == 0 {
-                failures.push(format!("{plugin}/{name} ({variant}): {code} has no line/column"));
+                failures.push(format!(
+                    "{plugin}/{name} ({variant}): {code} has no line/column"
+                ));
                 continue;
             }
-            let text = t.read(&format!("svc/{}", d.file)).map(|s| s.to_string()).unwrap_or_default();
+            let text = t
+                .read(&format!("svc/{}", d.file))
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             let line = text.lines().nth(d.line as usize - 1).unwrap_or("");
             let at: String = line.chars().skip(d.column as usize - 1).collect();
             if let Some(want) = expected_text(&built, code, path) {
@@ -210,14 +288,24 @@ fn every_rule_points_at_the_base_or_overlay_line_that_wrote_the_value() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for plugin in ["kubernetes", "aws-ecs"] {
-        let text = std::fs::read_to_string(root.join(format!("plugins/{plugin}/testdata/rules.json"))).expect("rules.json");
+        let text =
+            std::fs::read_to_string(root.join(format!("plugins/{plugin}/testdata/rules.json")))
+                .expect("rules.json");
         let rules: Value = serde_json::from_str(&text).expect("valid JSON");
         let base = &rules["base"];
         for case in rules["cases"].as_array().expect("cases") {
             check_case(plugin, case, base, &mut failures, &mut checked);
         }
     }
-    eprintln!("rule positions: {checked} diagnostics checked, {} failures", failures.len());
+    eprintln!(
+        "rule positions: {checked} diagnostics checked, {} failures",
+        failures.len()
+    );
     assert!(checked > 100, "too few rule cases checked: {checked}");
-    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -11,7 +11,13 @@ fn text(b: &[u8]) -> String {
 }
 
 fn init(dir: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["service", "kustomize", "init", "--dir", dir.to_str().unwrap()];
+    let mut args = vec![
+        "service",
+        "kustomize",
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -28,7 +34,20 @@ fn built(root: &Path, overlay: &str) -> String {
 fn new_services_build_and_validate() {
     for platform in ["kubernetes", "aws-ecs"] {
         let root = temp_dir(&format!("scaffold-{platform}"));
-        let out = init(&root, &["--new", "--platform", platform, "--env", "dev", "--name", "orders", "--org", "acme"]);
+        let out = init(
+            &root,
+            &[
+                "--new",
+                "--platform",
+                platform,
+                "--env",
+                "dev",
+                "--name",
+                "orders",
+                "--org",
+                "acme",
+            ],
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
         for f in [
             "_kustomize/base/kustomization.yaml",
@@ -40,11 +59,16 @@ fn new_services_build_and_validate() {
             "planton.yaml",
         ] {
             assert!(root.join(f).is_file(), "{platform}: {f} missing");
-            assert!(text(&out.stdout).contains(f), "{platform}: {f} not reported");
+            assert!(
+                text(&out.stdout).contains(f),
+                "{platform}: {f} not reported"
+            );
         }
         let dev = built(&root, "dev");
         assert!(
-            dev.contains("  env: dev\n") && dev.contains("  name: orders\n") && dev.contains("  org: acme\n"),
+            dev.contains("  env: dev\n")
+                && dev.contains("  name: orders\n")
+                && dev.contains("  org: acme\n"),
             "{dev}"
         );
         built(&root, "local");
@@ -55,15 +79,36 @@ fn new_services_build_and_validate() {
             text(&out.stdout),
             text(&out.stderr)
         );
-        let out = run(&["service", "dot-env", "--env", "local", "--dir", root.to_str().unwrap()]);
-        assert!(out.status.success(), "{platform}: dot-env on the starter: {}", text(&out.stderr));
+        let out = run(&[
+            "service",
+            "dot-env",
+            "--env",
+            "local",
+            "--dir",
+            root.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{platform}: dot-env on the starter: {}",
+            text(&out.stderr)
+        );
     }
 }
 
 #[test]
 fn existing_files_are_not_overwritten_without_force() {
     let root = temp_dir("scaffold-force");
-    let flags = ["--new", "--platform", "kubernetes", "--env", "prod", "--name", "api", "--org", "acme"];
+    let flags = [
+        "--new",
+        "--platform",
+        "kubernetes",
+        "--env",
+        "prod",
+        "--name",
+        "api",
+        "--org",
+        "acme",
+    ];
     assert!(init(&root, &flags).status.success());
     let base = root.join("_kustomize/base/service.yaml");
     std::fs::write(&base, "# mine\n").unwrap();
@@ -72,19 +117,41 @@ fn existing_files_are_not_overwritten_without_force() {
     let out = init(&root, &flags);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("_kustomize/base/service.yaml") && stderr.contains("--force"), "{stderr}");
-    assert!(!stderr.contains("overlays/local/service.yaml"), "only existing files are listed: {stderr}");
-    assert_eq!(std::fs::read_to_string(&base).unwrap(), "# mine\n", "nothing overwritten");
-    assert!(!root.join("_kustomize/overlays/local/service.yaml").exists(), "nothing written at all");
+    assert!(
+        stderr.contains("_kustomize/base/service.yaml") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("overlays/local/service.yaml"),
+        "only existing files are listed: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&base).unwrap(),
+        "# mine\n",
+        "nothing overwritten"
+    );
+    assert!(
+        !root.join("_kustomize/overlays/local/service.yaml").exists(),
+        "nothing written at all"
+    );
 
-    std::fs::write(root.join("planton.yaml"), "apiVersion: planton.dev/v1\nkind: ServiceConfig\nmanualGates: [prod]\n")
-        .unwrap();
+    std::fs::write(
+        root.join("planton.yaml"),
+        "apiVersion: planton.dev/v1\nkind: ServiceConfig\nmanualGates: [prod]\n",
+    )
+    .unwrap();
     let out = init(&root, &[&flags[..], &["--force"]].concat());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(std::fs::read_to_string(&base).unwrap().contains("kind: MicroserviceKubernetes"));
+    assert!(
+        std::fs::read_to_string(&base)
+            .unwrap()
+            .contains("kind: MicroserviceKubernetes")
+    );
     assert!(root.join("_kustomize/overlays/local/service.yaml").exists());
     assert!(
-        std::fs::read_to_string(root.join("planton.yaml")).unwrap().contains("manualGates"),
+        std::fs::read_to_string(root.join("planton.yaml"))
+            .unwrap()
+            .contains("manualGates"),
         "planton.yaml is kept"
     );
 }
@@ -100,11 +167,34 @@ fn non_interactive_runs_list_every_missing_flag() {
     }
     let out = init(&root, &["--new", "--platform", "aws-ecs", "--name", "api"]);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("--env") && stderr.contains("--org") && !stderr.contains("--name"), "{stderr}");
-    assert!(std::fs::read_dir(&root).unwrap().next().is_none(), "nothing written");
-    let out = init(&root, &["--new", "--platform", "kubernetes", "--env", "Prod!", "--name", "api", "--org", "acme"]);
+    assert!(
+        stderr.contains("--env") && stderr.contains("--org") && !stderr.contains("--name"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(&root).unwrap().next().is_none(),
+        "nothing written"
+    );
+    let out = init(
+        &root,
+        &[
+            "--new",
+            "--platform",
+            "kubernetes",
+            "--env",
+            "Prod!",
+            "--name",
+            "api",
+            "--org",
+            "acme",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("environment `Prod!` is not valid"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("environment `Prod!` is not valid"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -121,11 +211,17 @@ fn init_from_a_manifest_splits_base_and_overlay() {
     let base = std::fs::read_to_string(root.join("_kustomize/base/service.yaml")).unwrap();
     assert!(!base.contains("app-prod"), "{base}");
     let prod = built(&root, "app-prod");
-    assert!(prod.contains("  env: app-prod\n") && prod.contains("PORT: \"8080\""), "{prod}");
+    assert!(
+        prod.contains("  env: app-prod\n") && prod.contains("PORT: \"8080\""),
+        "{prod}"
+    );
 
     // --env names the overlay directory; metadata.env stays the manifest's.
     let root2 = temp_dir("scaffold-from-env");
-    let out = init(&root2, &["--from", manifest.to_str().unwrap(), "--env", "prod"]);
+    let out = init(
+        &root2,
+        &["--from", manifest.to_str().unwrap(), "--env", "prod"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(built(&root2, "prod").contains("  env: app-prod\n"));
 }

@@ -6,23 +6,34 @@ use planton_core::kustomize::FileTree;
 use planton_core::plan::plan;
 use planton_core::refs::{DirGroupSource, GroupSource};
 use planton_core::service::{Layout, ServiceConfig};
-use planton_core::validate::{validate, NoKinds};
+use planton_core::validate::{NoKinds, validate};
 
 const KUST_RES: &str = "resources:\n- service.yaml\n";
 
 fn manifest(name: &str, env: Option<&str>, extra: &str) -> String {
     let env = env.map(|e| format!("  env: {e}\n")).unwrap_or_default();
-    format!("apiVersion: kubernetes.project-planton.org/v1\nkind: MicroserviceKubernetes\nmetadata:\n  name: {name}\n{env}spec:\n  version: main\n{extra}")
+    format!(
+        "apiVersion: kubernetes.project-planton.org/v1\nkind: MicroserviceKubernetes\nmetadata:\n  name: {name}\n{env}spec:\n  version: main\n{extra}"
+    )
 }
 
 /// A service whose overlays each hold a whole manifest (no patches).
 fn service(overlays: &[(&str, Option<&str>)], config: Option<&str>) -> FileTree {
     let mut t = FileTree::new();
     t.insert("svc/_kustomize/base/kustomization.yaml", KUST_RES);
-    t.insert("svc/_kustomize/base/service.yaml", manifest("api", None, ""));
+    t.insert(
+        "svc/_kustomize/base/service.yaml",
+        manifest("api", None, ""),
+    );
     for (name, env) in overlays {
-        t.insert(&format!("svc/_kustomize/overlays/{name}/kustomization.yaml"), KUST_RES);
-        t.insert(&format!("svc/_kustomize/overlays/{name}/service.yaml"), manifest("api", *env, ""));
+        t.insert(
+            &format!("svc/_kustomize/overlays/{name}/kustomization.yaml"),
+            KUST_RES,
+        );
+        t.insert(
+            &format!("svc/_kustomize/overlays/{name}/service.yaml"),
+            manifest("api", *env, ""),
+        );
     }
     if let Some(c) = config {
         t.insert("svc/planton.yaml", c);
@@ -39,32 +50,64 @@ fn layout(t: &FileTree) -> Layout {
 #[test]
 fn seed_deployment_environments_example() {
     let t = service(
-        &[("dev", Some("app-dev")), ("stage", Some("app-stage")), ("uat", Some("app-uat")), ("prod", Some("app-prod")), ("local", None)],
+        &[
+            ("dev", Some("app-dev")),
+            ("stage", Some("app-stage")),
+            ("uat", Some("app-uat")),
+            ("prod", Some("app-prod")),
+            ("local", None),
+        ],
         Some("deployment_environments: [\"dev\", \"stage\"]\n"),
     );
     let l = layout(&t);
     let (cfg, cfg_diags) = ServiceConfig::load(&t, &l);
     assert_eq!(cfg.deployment_environments, ["dev", "stage"]);
-    assert!(cfg_diags.iter().any(|d| d.code == "config-deprecated-field" && d.severity == Severity::Warning));
+    assert!(
+        cfg_diags
+            .iter()
+            .any(|d| d.code == "config-deprecated-field" && d.severity == Severity::Warning)
+    );
     let report = validate(&t, &l, None, &NoKinds, None);
     let (p, diags) = plan(&report.overlays, &cfg, None);
     assert!(diags.is_empty(), "{diags:?}");
-    let tasks: Vec<(&str, &str)> = p.tasks.iter().map(|t| (t.name.as_str(), t.env.as_str())).collect();
+    let tasks: Vec<(&str, &str)> = p
+        .tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.env.as_str()))
+        .collect();
     assert_eq!(tasks, [("dev", "app-dev"), ("stage", "app-stage")]);
     let mut skipped: Vec<&str> = p.skipped.iter().map(|s| s.name.as_str()).collect();
     skipped.sort();
     assert_eq!(skipped, ["local", "prod", "uat"]);
-    assert!(p.skipped.iter().find(|s| s.name == "local").unwrap().reason.contains("never deployed"));
+    assert!(
+        p.skipped
+            .iter()
+            .find(|s| s.name == "local")
+            .unwrap()
+            .reason
+            .contains("never deployed")
+    );
     // The flag overrides the config.
     let (p, _) = plan(&report.overlays, &cfg, Some(&["prod".to_string()]));
-    assert_eq!(p.tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["prod"]);
+    assert_eq!(
+        p.tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["prod"]
+    );
 }
 
 #[test]
 fn plan_orders_gates_and_refuses_duplicates_and_missing_env() {
     let t = service(
-        &[("a", Some("app-x")), ("b", Some("app-x")), ("prod", Some("app-prod")), ("staging", Some("app-staging")), ("noenv", None)],
-        Some("apiVersion: planton.dev/v1\nkind: ServiceConfig\npromotionOrder: [staging, prod]\nmanualGates: [prod]\n"),
+        &[
+            ("a", Some("app-x")),
+            ("b", Some("app-x")),
+            ("prod", Some("app-prod")),
+            ("staging", Some("app-staging")),
+            ("noenv", None),
+        ],
+        Some(
+            "apiVersion: planton.dev/v1\nkind: ServiceConfig\npromotionOrder: [staging, prod]\nmanualGates: [prod]\n",
+        ),
     );
     let l = layout(&t);
     let (cfg, _) = ServiceConfig::load(&t, &l);
@@ -72,21 +115,50 @@ fn plan_orders_gates_and_refuses_duplicates_and_missing_env() {
     let (p, diags) = plan(&report.overlays, &cfg, None);
     let names: Vec<&str> = p.tasks.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["staging", "prod", "a", "b"]);
-    assert!(p.tasks.iter().find(|t| t.name == "prod").unwrap().requires_manual_gate);
-    assert!(!p.tasks.iter().find(|t| t.name == "staging").unwrap().requires_manual_gate);
-    assert!(p.tasks.iter().all(|t| t.manifest_digest.starts_with("sha256:") && t.manifest_digest.len() == 71));
+    assert!(
+        p.tasks
+            .iter()
+            .find(|t| t.name == "prod")
+            .unwrap()
+            .requires_manual_gate
+    );
+    assert!(
+        !p.tasks
+            .iter()
+            .find(|t| t.name == "staging")
+            .unwrap()
+            .requires_manual_gate
+    );
+    assert!(
+        p.tasks
+            .iter()
+            .all(|t| t.manifest_digest.starts_with("sha256:") && t.manifest_digest.len() == 71)
+    );
     let codes: Vec<&str> = diags.iter().map(|d| d.code.as_str()).collect();
     assert!(codes.contains(&"plan-duplicate-target"), "{diags:?}");
-    let missing = diags.iter().find(|d| d.code == "plan-missing-env").expect("missing env is an error");
+    let missing = diags
+        .iter()
+        .find(|d| d.code == "plan-missing-env")
+        .expect("missing env is an error");
     assert_eq!(missing.overlay, "noenv");
 }
 
 #[test]
 fn config_unknown_fields_are_errors_with_suggestions() {
-    let t = service(&[("prod", Some("p"))], Some("apiVersion: planton.dev/v1\nkind: ServiceConfig\nmanualGate: [prod]\n"));
+    let t = service(
+        &[("prod", Some("p"))],
+        Some("apiVersion: planton.dev/v1\nkind: ServiceConfig\nmanualGate: [prod]\n"),
+    );
     let (_, diags) = ServiceConfig::load(&t, &layout(&t));
-    let d = diags.iter().find(|d| d.code == "config-unknown-field").expect("unknown field");
-    assert!(d.message.contains("did you mean `manualGates`"), "{}", d.message);
+    let d = diags
+        .iter()
+        .find(|d| d.code == "config-unknown-field")
+        .expect("unknown field");
+    assert!(
+        d.message.contains("did you mean `manualGates`"),
+        "{}",
+        d.message
+    );
     assert_eq!((d.file.as_str(), d.line, d.column), ("planton.yaml", 3, 1));
 }
 
@@ -96,7 +168,10 @@ fn config_unknown_fields_are_errors_with_suggestions() {
 fn references_are_checked_where_written() {
     let mut t = FileTree::new();
     t.insert("svc/_kustomize/base/kustomization.yaml", KUST_RES);
-    t.insert("svc/_kustomize/base/service.yaml", manifest("api", None, ""));
+    t.insert(
+        "svc/_kustomize/base/service.yaml",
+        manifest("api", None, ""),
+    );
     t.insert("svc/_kustomize/overlays/prod/kustomization.yaml", KUST_RES);
     t.insert(
         "svc/_kustomize/overlays/prod/service.yaml",
@@ -113,20 +188,49 @@ fn references_are_checked_where_written() {
     let l = layout(&t);
     let groups = DirGroupSource::load(&t, "svc/groups").expect("groups load");
     let report = validate(&t, &l, None, &NoKinds, Some(&groups as &dyn GroupSource));
-    let find = |code: &str| report.diagnostics.iter().find(|d| d.code == code).unwrap_or_else(|| panic!("no {code}: {:?}", report.diagnostics));
+    let find = |code: &str| {
+        report
+            .diagnostics
+            .iter()
+            .find(|d| d.code == code)
+            .unwrap_or_else(|| panic!("no {code}: {:?}", report.diagnostics))
+    };
     let bad = find("ref-malformed");
-    assert_eq!((bad.file.as_str(), bad.line, bad.column), ("_kustomize/overlays/prod/service.yaml", 13, 16));
-    assert!(bad.message.contains("$variables-group/db/host"), "{}", bad.message);
+    assert_eq!(
+        (bad.file.as_str(), bad.line, bad.column),
+        ("_kustomize/overlays/prod/service.yaml", 13, 16)
+    );
+    assert!(
+        bad.message.contains("$variables-group/db/host"),
+        "{}",
+        bad.message
+    );
     assert_eq!(bad.path, "/spec/container/app/env/variables/BAD");
     let entry = find("ref-missing-entry");
-    assert!(entry.message.contains("`db`") && entry.message.contains("`host`"), "{}", entry.message);
+    assert!(
+        entry.message.contains("`db`") && entry.message.contains("`host`"),
+        "{}",
+        entry.message
+    );
     assert_eq!(entry.line, 12);
     let group = find("ref-missing-group");
     assert!(group.message.contains("`missing`"), "{}", group.message);
     assert_eq!(group.overlay, "prod");
     // Secret values never appear in diagnostics.
-    assert!(report.diagnostics.iter().all(|d| !d.message.contains("s3cret-value")));
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .all(|d| !d.message.contains("s3cret-value"))
+    );
     // Without a group source, references are only syntax-checked.
     let report = validate(&t, &l, None, &NoKinds, None);
-    assert_eq!(report.diagnostics.iter().filter(|d| d.code.starts_with("ref-missing")).count(), 0);
+    assert_eq!(
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.starts_with("ref-missing"))
+            .count(),
+        0
+    );
 }

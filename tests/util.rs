@@ -6,12 +6,17 @@ use std::process::{Command, Output, Stdio};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// `../shared` next to the workspace (where CI and development machines keep it).
 pub fn shared() -> PathBuf {
-    std::env::var_os("PLANTON_SHARED").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared"))
+    std::env::var_os("PLANTON_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared"))
 }
 
 /// Reads every file under `dir` into a tree keyed by path relative to `dir`.
@@ -24,7 +29,11 @@ pub fn load_tree(dir: &Path) -> FileTree {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(dir).expect("under dir").to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(dir)
+                    .expect("under dir")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 tree.insert_bytes(&rel, &std::fs::read(&path).expect("read file"));
             }
         }
@@ -38,7 +47,10 @@ pub fn planton() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps/..");
         let bin = profile_dir.join(format!("planton{}", std::env::consts::EXE_SUFFIX));
         if bin.is_file() {
             return bin;
@@ -46,21 +58,32 @@ pub fn planton() -> PathBuf {
         let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("planton-bin");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "-p", "planton-runner", "--bin", "planton", "--manifest-path"])
+            .args([
+                "build",
+                "-p",
+                "planton-runner",
+                "--bin",
+                "planton",
+                "--manifest-path",
+            ])
             .arg(crate::util::workspace().join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target_dir)
             .status()
             .expect("run cargo build");
         assert!(status.success(), "building the planton binary failed");
-        target_dir.join("debug").join(format!("planton{}", std::env::consts::EXE_SUFFIX))
+        target_dir
+            .join("debug")
+            .join(format!("planton{}", std::env::consts::EXE_SUFFIX))
     })
     .clone()
 }
 
 /// A fresh, empty directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("planton-tests").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("planton-tests")
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
@@ -77,6 +100,9 @@ pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
 
 /// Runs planton with stdin closed (never a terminal).
 pub fn run(args: &[&str]) -> Output {
-    Command::new(planton()).args(args).stdin(Stdio::null()).output().expect("run planton")
+    Command::new(planton())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run planton")
 }
-

@@ -93,8 +93,16 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// `file:line:col: severity[code]: message`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = if self.file.is_empty() { "<service>" } else { &self.file };
-        write!(f, "{file}:{}:{}: {}[{}]: {}", self.line, self.column, self.severity, self.code, self.message)?;
+        let file = if self.file.is_empty() {
+            "<service>"
+        } else {
+            &self.file
+        };
+        write!(
+            f,
+            "{file}:{}:{}: {}[{}]: {}",
+            self.line, self.column, self.severity, self.code, self.message
+        )?;
         let mut extra = Vec::new();
         if !self.overlay.is_empty() {
             extra.push(format!("overlay {}", self.overlay));
@@ -122,8 +130,14 @@ impl Summary {
     /// Counts a list.
     pub fn of(diags: &[Diagnostic]) -> Summary {
         Summary {
-            errors: diags.iter().filter(|d| d.severity == Severity::Error).count(),
-            warnings: diags.iter().filter(|d| d.severity == Severity::Warning).count(),
+            errors: diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count(),
+            warnings: diags
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .count(),
         }
     }
 }

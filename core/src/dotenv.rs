@@ -168,7 +168,9 @@ impl fmt::Display for Caveat {
 }
 
 /// The one service manifest among built resources, or why there is none.
-pub fn service_manifest<'a>(resources: impl IntoIterator<Item = &'a Node>) -> Result<(ServiceKind, &'a Node), String> {
+pub fn service_manifest<'a>(
+    resources: impl IntoIterator<Item = &'a Node>,
+) -> Result<(ServiceKind, &'a Node), String> {
     let mut found: Vec<(ServiceKind, &Node)> = Vec::new();
     let mut kinds = Vec::new();
     for node in resources {
@@ -182,45 +184,75 @@ pub fn service_manifest<'a>(resources: impl IntoIterator<Item = &'a Node>) -> Re
         1 => Ok(found.remove(0)),
         0 => Err(format!(
             "the build holds no MicroserviceKubernetes or AwsEcsService manifest{}",
-            if kinds.is_empty() { String::new() } else { format!(" (it holds: {})", kinds.join(", ")) }
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" (it holds: {})", kinds.join(", "))
+            }
         )),
         n => {
             let names: Vec<String> = found
                 .iter()
-                .map(|(_, n)| n.get_path(&["metadata", "name"]).and_then(Node::scalar_text).unwrap_or("?").to_string())
+                .map(|(_, n)| {
+                    n.get_path(&["metadata", "name"])
+                        .and_then(Node::scalar_text)
+                        .unwrap_or("?")
+                        .to_string()
+                })
                 .collect();
-            Err(format!("the build holds {n} service manifests ({}); dot-env needs exactly one", names.join(", ")))
+            Err(format!(
+                "the build holds {n} service manifests ({}); dot-env needs exactly one",
+                names.join(", ")
+            ))
         }
     }
 }
 
 /// The variables and secrets a service manifest declares, in key order (variables first),
 /// and problems with their shape.
-pub fn declared(doc: &Node, kind: ServiceKind, overlay: &str, layout: &Layout) -> (Vec<Declared>, Vec<Diagnostic>) {
+pub fn declared(
+    doc: &Node,
+    kind: ServiceKind,
+    overlay: &str,
+    layout: &Layout,
+) -> (Vec<Declared>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut diags = Vec::new();
     let env_path = kind.env_path();
-    let Some(env) = doc.get_path(env_path) else { return (out, diags) };
+    let Some(env) = doc.get_path(env_path) else {
+        return (out, diags);
+    };
     if env.is_null() {
         return (out, diags);
     }
     let prefix = env_path.join(".");
     let at = |d: Diagnostic, pos: &Pos, field: &str| {
-        d.at(&layout.relative(&pos.file), pos.line, pos.col).in_overlay(overlay).with_path(&pointer(field))
+        d.at(&layout.relative(&pos.file), pos.line, pos.col)
+            .in_overlay(overlay)
+            .with_path(&pointer(field))
     };
     if env.as_map().is_none() {
-        diags.push(at(Diagnostic::error("dotenv-shape", format!("{prefix} must be a mapping")), &env.pos, &prefix));
+        diags.push(at(
+            Diagnostic::error("dotenv-shape", format!("{prefix} must be a mapping")),
+            &env.pos,
+            &prefix,
+        ));
         return (out, diags);
     }
     for (section, secret) in [("variables", false), ("secrets", true)] {
-        let Some(map_node) = env.get(section) else { continue };
+        let Some(map_node) = env.get(section) else {
+            continue;
+        };
         if map_node.is_null() {
             continue;
         }
         let field = format!("{prefix}.{section}");
         let Some(map) = map_node.as_map() else {
             diags.push(at(
-                Diagnostic::error("dotenv-shape", format!("{field} must be a mapping of names to strings")),
+                Diagnostic::error(
+                    "dotenv-shape",
+                    format!("{field} must be a mapping of names to strings"),
+                ),
                 &map_node.pos,
                 &field,
             ));
@@ -252,7 +284,10 @@ pub fn declared(doc: &Node, kind: ServiceKind, overlay: &str, layout: &Layout) -
 }
 
 fn pointer(dotted: &str) -> String {
-    dotted.split('.').map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1"))).collect()
+    dotted
+        .split('.')
+        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 /// How to tell the base from the overlay when recording where a value came from.
@@ -282,16 +317,24 @@ impl Provenance<'_> {
         if !file.is_empty() {
             return Origin::File(self.layout.relative(file));
         }
-        let in_base =
-            self.base.is_some_and(|b| b.iter().any(|x| x.key == d.key && x.secret == d.secret && x.raw == d.raw));
-        if in_base { Origin::Base } else { Origin::Overlay(self.overlay.to_string()) }
+        let in_base = self.base.is_some_and(|b| {
+            b.iter()
+                .any(|x| x.key == d.key && x.secret == d.secret && x.raw == d.raw)
+        });
+        if in_base {
+            Origin::Base
+        } else {
+            Origin::Overlay(self.overlay.to_string())
+        }
     }
 }
 
 /// Whether `key` is a name sh/bash can `export` (`[A-Za-z_][A-Za-z0-9_]*`).
 pub fn valid_key(key: &str) -> bool {
     let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -325,9 +368,13 @@ pub fn choose(
     let mut vars: BTreeMap<String, EnvVar> = BTreeMap::new();
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     let at = |d: Diagnostic, decl: &Declared| {
-        d.at(&layout.relative(&decl.pos.file), decl.pos.line, decl.pos.col)
-            .in_overlay(overlay)
-            .with_path(&pointer(&decl.field))
+        d.at(
+            &layout.relative(&decl.pos.file),
+            decl.pos.line,
+            decl.pos.col,
+        )
+        .in_overlay(overlay)
+        .with_path(&pointer(&decl.field))
     };
     for d in declared {
         let field = &d.field;
@@ -394,7 +441,10 @@ pub fn choose(
                             let hint = groups
                                 .group(r.kind, &r.group)
                                 .and_then(|g| {
-                                    crate::suggest::did_you_mean(&r.entry, g.entries.keys().map(String::as_str))
+                                    crate::suggest::did_you_mean(
+                                        &r.entry,
+                                        g.entries.keys().map(String::as_str),
+                                    )
                                 })
                                 .map(|s| format!("; did you mean `{s}`?"))
                                 .unwrap_or_default();
@@ -419,39 +469,65 @@ pub fn choose(
             diags.push(at(
                 Diagnostic::error(
                     "dotenv-nul",
-                    format!("{field}: the value holds a NUL byte, which no environment variable can"),
+                    format!(
+                        "{field}: the value holds a NUL byte, which no environment variable can"
+                    ),
                 ),
                 d,
             ));
             continue;
         }
-        vars.insert(d.key.clone(), EnvVar { key: d.key.clone(), value, secret: d.secret, origin });
+        vars.insert(
+            d.key.clone(),
+            EnvVar {
+                key: d.key.clone(),
+                value,
+                secret: d.secret,
+                origin,
+            },
+        );
     }
     for (key, value) in sets {
         if !valid_key(key) {
             diags.push(
-                Diagnostic::error("dotenv-name", format!("--set: `{key}` is not a valid variable name"))
-                    .in_overlay(overlay),
+                Diagnostic::error(
+                    "dotenv-name",
+                    format!("--set: `{key}` is not a valid variable name"),
+                )
+                .in_overlay(overlay),
             );
             continue;
         }
         if value.contains('\0') {
             diags.push(
-                Diagnostic::error("dotenv-nul", format!("--set {key}: the value holds a NUL byte")).in_overlay(overlay),
+                Diagnostic::error(
+                    "dotenv-nul",
+                    format!("--set {key}: the value holds a NUL byte"),
+                )
+                .in_overlay(overlay),
             );
             continue;
         }
         let secret = vars.get(key).is_some_and(|v| v.secret);
         vars.insert(
             key.clone(),
-            EnvVar { key: key.clone(), value: SecretValue::new(value.clone()), secret, origin: Origin::Set },
+            EnvVar {
+                key: key.clone(),
+                value: SecretValue::new(value.clone()),
+                secret,
+                origin: Origin::Set,
+            },
         );
     }
     (vars.into_values().collect(), diags)
 }
 
 fn plain_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=' | '~')
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=' | '~'
+        )
 }
 
 /// Whether python-dotenv's `${NAME}` / `${NAME:-default}` interpolation matches in `v`.
@@ -541,8 +617,13 @@ pub fn shell_quote(v: &str) -> String {
 /// The header both files start with.
 fn header(command: &str) -> String {
     // One comment line whatever the overlay name holds.
-    let command: String = command.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
-    format!("# Generated by `{command}`. Do not edit: change _kustomize/ or the groups and re-run it.\n")
+    let command: String = command
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    format!(
+        "# Generated by `{command}`. Do not edit: change _kustomize/ or the groups and re-run it.\n"
+    )
 }
 
 /// `.env`: a header, then for each variable (sorted) `# from <origin>` and `KEY=value`.
@@ -569,7 +650,12 @@ pub fn render_export(vars: &[EnvVar], command: &str) -> String {
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
     let mut out = header(command);
     for v in sorted {
-        out.push_str(&format!("# from {}\nexport {}={}\n", v.origin, v.key, shell_quote(v.value.expose())));
+        out.push_str(&format!(
+            "# from {}\nexport {}={}\n",
+            v.origin,
+            v.key,
+            shell_quote(v.value.expose())
+        ));
     }
     out
 }
@@ -598,7 +684,13 @@ mod tests {
         check("C:\\dir", "\"C:\\\\dir\"");
         check("a\\", "a\\");
         check("it's $5 \\o/", "'it\\'s $5 \\o/'");
-        assert_eq!(dotenv_value("$x\\\\"), ("\"\\$x\\\\\\\\\"".to_string(), Some(Caveat::PythonCannotRead)));
+        assert_eq!(
+            dotenv_value("$x\\\\"),
+            (
+                "\"\\$x\\\\\\\\\"".to_string(),
+                Some(Caveat::PythonCannotRead)
+            )
+        );
         assert_eq!(dotenv_value("${HOME}").1, Some(Caveat::PythonInterpolates));
         assert_eq!(dotenv_value("${a:b}").1, None);
     }

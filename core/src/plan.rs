@@ -46,14 +46,21 @@ pub struct Plan {
 
 /// Plans from the overlays' builds. `filter` overrides `deploymentEnvironments`.
 /// Problems (no `metadata.env`, duplicate targets, failed builds) are diagnostics.
-pub fn plan(overlays: &[OverlayBuild], cfg: &ServiceConfig, filter: Option<&[String]>) -> (Plan, Vec<Diagnostic>) {
+pub fn plan(
+    overlays: &[OverlayBuild],
+    cfg: &ServiceConfig,
+    filter: Option<&[String]>,
+) -> (Plan, Vec<Diagnostic>) {
     let mut p = Plan::default();
     let mut diags = Vec::new();
     let wanted: &[String] = filter.unwrap_or(&cfg.deployment_environments);
     let mut tasks = Vec::new();
     for ob in overlays {
         if ob.name == "local" {
-            p.skipped.push(Skipped { name: ob.name.clone(), reason: "local overlay: used for .env generation only, never deployed".into() });
+            p.skipped.push(Skipped {
+                name: ob.name.clone(),
+                reason: "local overlay: used for .env generation only, never deployed".into(),
+            });
             continue;
         }
         if !wanted.is_empty() && !wanted.contains(&ob.name) {
@@ -66,15 +73,29 @@ pub fn plan(overlays: &[OverlayBuild], cfg: &ServiceConfig, filter: Option<&[Str
         let b = match &ob.build {
             Ok(b) => b,
             Err(e) => {
-                diags.push(Diagnostic::error("plan-build", format!("overlay does not build: {}", e.message)).in_overlay(&ob.name));
+                diags.push(
+                    Diagnostic::error(
+                        "plan-build",
+                        format!("overlay does not build: {}", e.message),
+                    )
+                    .in_overlay(&ob.name),
+                );
                 continue;
             }
         };
         let Some(m) = ob.manifest() else {
-            diags.push(Diagnostic::error("plan-empty", "overlay builds to no manifest").in_overlay(&ob.name));
+            diags.push(
+                Diagnostic::error("plan-empty", "overlay builds to no manifest")
+                    .in_overlay(&ob.name),
+            );
             continue;
         };
-        let text = |path: &[&str]| m.get_path(path).and_then(Node::scalar_text).unwrap_or_default().to_string();
+        let text = |path: &[&str]| {
+            m.get_path(path)
+                .and_then(Node::scalar_text)
+                .unwrap_or_default()
+                .to_string()
+        };
         let env = text(&["metadata", "env"]);
         if env.is_empty() {
             let pos = &m.pos;
@@ -102,13 +123,27 @@ pub fn plan(overlays: &[OverlayBuild], cfg: &ServiceConfig, filter: Option<&[Str
     }
     for n in wanted {
         if n != "local" && !overlays.iter().any(|o| &o.name == n) {
-            diags.push(Diagnostic::warning("plan-unknown-env", format!("deploymentEnvironments names `{n}`, but there is no such overlay")));
+            diags.push(Diagnostic::warning(
+                "plan-unknown-env",
+                format!("deploymentEnvironments names `{n}`, but there is no such overlay"),
+            ));
         }
     }
     // Promotion order first, then the rest by name.
-    tasks.sort_by_key(|t| (cfg.promotion_order.iter().position(|n| *n == t.name).unwrap_or(usize::MAX), t.name.clone()));
+    tasks.sort_by_key(|t| {
+        (
+            cfg.promotion_order
+                .iter()
+                .position(|n| *n == t.name)
+                .unwrap_or(usize::MAX),
+            t.name.clone(),
+        )
+    });
     for (i, t) in tasks.iter().enumerate() {
-        if let Some(prev) = tasks[..i].iter().find(|o| o.kind == t.kind && o.resource_name == t.resource_name && o.env == t.env) {
+        if let Some(prev) = tasks[..i]
+            .iter()
+            .find(|o| o.kind == t.kind && o.resource_name == t.resource_name && o.env == t.env)
+        {
             diags.push(
                 Diagnostic::error(
                     "plan-duplicate-target",

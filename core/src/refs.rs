@@ -9,7 +9,7 @@
 //! destination (a `.env` file, a Kubernetes Secret, AWS) calls it.
 
 use crate::kustomize::Files;
-use crate::yaml::{parse_stream, Node, Pos};
+use crate::yaml::{Node, Pos, parse_stream};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -67,7 +67,9 @@ pub struct RefSyntaxError {
 }
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Parses a value: `None` if it is not reference-like (a literal), `Some(Ok)` for a
@@ -83,7 +85,11 @@ pub fn parse(value: &str) -> Option<Result<Reference, RefSyntaxError>> {
             // A near miss of a prefix is a typo; anything else is a literal `$...`.
             let guess = crate::suggest::did_you_mean(other, ["variables-group", "secrets-group"])?;
             let tail: Vec<&str> = parts.collect();
-            let fixed = if tail.is_empty() { format!("${guess}/<group>/<entry>") } else { format!("${guess}/{}", tail.join("/")) };
+            let fixed = if tail.is_empty() {
+                format!("${guess}/<group>/<entry>")
+            } else {
+                format!("${guess}/{}", tail.join("/"))
+            };
             return Some(Err(RefSyntaxError {
                 message: format!("unknown reference prefix `${other}`: did you mean `${guess}`?"),
                 suggestion: Some(fixed),
@@ -94,7 +100,11 @@ pub fn parse(value: &str) -> Option<Result<Reference, RefSyntaxError>> {
     let entry = parts.next().unwrap_or_default();
     if group.is_empty() || entry.is_empty() {
         let shape = format!("${}/<group>/<entry>", kind.prefix());
-        let suggestion = if !group.is_empty() { Some(format!("${}/{group}/<entry>", kind.prefix())) } else { None };
+        let suggestion = if !group.is_empty() {
+            Some(format!("${}/{group}/<entry>", kind.prefix()))
+        } else {
+            None
+        };
         return Some(Err(RefSyntaxError {
             message: format!("malformed reference `{value}`: expected `{shape}`"),
             suggestion,
@@ -108,7 +118,11 @@ pub fn parse(value: &str) -> Option<Result<Reference, RefSyntaxError>> {
             suggestion: None,
         }));
     }
-    Some(Ok(Reference { kind, group: group.to_string(), entry: entry.to_string() }))
+    Some(Ok(Reference {
+        kind,
+        group: group.to_string(),
+        entry: entry.to_string(),
+    }))
 }
 
 /// A secret value. `Debug`/`Display` print `<redacted>`.
@@ -181,9 +195,18 @@ pub enum Unresolved {
 }
 
 /// Resolves one reference against a source.
-pub fn resolve<'a>(r: &Reference, source: &'a dyn GroupSource) -> Result<&'a SecretValue, Unresolved> {
-    let group = source.group(r.kind, &r.group).ok_or(Unresolved::MissingGroup)?;
-    group.entries.get(&r.entry).map(|e| &e.value).ok_or(Unresolved::MissingEntry)
+pub fn resolve<'a>(
+    r: &Reference,
+    source: &'a dyn GroupSource,
+) -> Result<&'a SecretValue, Unresolved> {
+    let group = source
+        .group(r.kind, &r.group)
+        .ok_or(Unresolved::MissingGroup)?;
+    group
+        .entries
+        .get(&r.entry)
+        .map(|e| &e.value)
+        .ok_or(Unresolved::MissingEntry)
 }
 
 /// Groups read from `*.yaml` files in one directory (and its subdirectories).
@@ -212,12 +235,19 @@ impl DirGroupSource {
     /// Reads every `.yaml`/`.yml` file under `dir`; documents of other kinds are ignored.
     /// Problems are reported without the values.
     pub fn load(files: &dyn Files, dir: &str) -> Result<DirGroupSource, Vec<GroupError>> {
-        let mut src = DirGroupSource { dir: dir.to_string(), groups: BTreeMap::new() };
+        let mut src = DirGroupSource {
+            dir: dir.to_string(),
+            groups: BTreeMap::new(),
+        };
         let mut errors = Vec::new();
         let mut stack = vec![dir.to_string()];
         while let Some(d) = stack.pop() {
             for name in files.list_dir(&d) {
-                let path = if d.is_empty() { name.clone() } else { format!("{d}/{name}") };
+                let path = if d.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{d}/{name}")
+                };
                 if files.is_dir(&path) {
                     stack.push(path);
                 } else if name.ends_with(".yaml") || name.ends_with(".yml") {
@@ -231,19 +261,30 @@ impl DirGroupSource {
                             }
                         }
                         Err(e) => errors.push(GroupError {
-                            pos: Pos { file: e.file.clone(), line: e.line, col: e.col },
+                            pos: Pos {
+                                file: e.file.clone(),
+                                line: e.line,
+                                col: e.col,
+                            },
                             message: format!("malformed YAML: {}", e.message),
                         }),
                     }
                 }
             }
         }
-        if errors.is_empty() { Ok(src) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(src)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Adds one group manifest (ignores other kinds).
     pub fn add(&mut self, doc: &Node) -> Result<(), GroupError> {
-        let err = |n: &Node, m: String| GroupError { pos: n.pos.clone(), message: m };
+        let err = |n: &Node, m: String| GroupError {
+            pos: n.pos.clone(),
+            message: m,
+        };
         let kind = match doc.get("kind").and_then(Node::scalar_text) {
             Some("VariablesGroup") => RefKind::Variables,
             Some("SecretsGroup") => RefKind::Secrets,
@@ -256,25 +297,58 @@ impl DirGroupSource {
             .to_string();
         let mut entries = BTreeMap::new();
         if let Some(list) = doc.get_path(&["spec", "entries"]) {
-            let items = list.as_seq().ok_or_else(|| err(list, "spec.entries must be a list".into()))?;
+            let items = list
+                .as_seq()
+                .ok_or_else(|| err(list, "spec.entries must be a list".into()))?;
             for item in items {
                 let ename = item
                     .get("name")
                     .and_then(Node::scalar_text)
                     .ok_or_else(|| err(item, "entry without a name".into()))?
                     .to_string();
-                let value = item.get("value").and_then(Node::scalar_text).unwrap_or_default().to_string();
-                let description = item.get("description").and_then(Node::scalar_text).unwrap_or_default().to_string();
+                let value = item
+                    .get("value")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default()
+                    .to_string();
+                let description = item
+                    .get("description")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default()
+                    .to_string();
                 if entries.contains_key(&ename) {
-                    return Err(err(item, format!("entry `{ename}` is defined twice in {} `{name}`", kind.group_kind())));
+                    return Err(err(
+                        item,
+                        format!(
+                            "entry `{ename}` is defined twice in {} `{name}`",
+                            kind.group_kind()
+                        ),
+                    ));
                 }
-                entries.insert(ename.clone(), Entry { name: ename, description, value: SecretValue::new(value) });
+                entries.insert(
+                    ename.clone(),
+                    Entry {
+                        name: ename,
+                        description,
+                        value: SecretValue::new(value),
+                    },
+                );
             }
         }
         if self.groups.contains_key(&(kind, name.clone())) {
-            return Err(err(doc, format!("{} `{name}` is defined twice", kind.group_kind())));
+            return Err(err(
+                doc,
+                format!("{} `{name}` is defined twice", kind.group_kind()),
+            ));
         }
-        self.groups.insert((kind, name.clone()), Group { kind, name, entries });
+        self.groups.insert(
+            (kind, name.clone()),
+            Group {
+                kind,
+                name,
+                entries,
+            },
+        );
         Ok(())
     }
 }
@@ -295,9 +369,19 @@ mod tests {
 
     #[test]
     fn references_parse() {
-        let ok = |s: &str| parse(s).and_then(Result::ok).map(|r| (r.kind, r.group, r.entry));
-        assert_eq!(ok("$secrets-group/db/password"), Some((RefKind::Secrets, "db".into(), "password".into())));
-        assert_eq!(ok("$variables-group/api/prod.api-key"), Some((RefKind::Variables, "api".into(), "prod.api-key".into())));
+        let ok = |s: &str| {
+            parse(s)
+                .and_then(Result::ok)
+                .map(|r| (r.kind, r.group, r.entry))
+        };
+        assert_eq!(
+            ok("$secrets-group/db/password"),
+            Some((RefKind::Secrets, "db".into(), "password".into()))
+        );
+        assert_eq!(
+            ok("$variables-group/api/prod.api-key"),
+            Some((RefKind::Variables, "api".into(), "prod.api-key".into()))
+        );
         assert!(parse("$HOME").is_none());
         assert!(parse("plain").is_none());
         assert!(parse("pa$$word").is_none());
@@ -305,9 +389,13 @@ mod tests {
 
     #[test]
     fn malformed_references_suggest() {
-        let e = parse("$secret-group/db/password").and_then(Result::err).expect("typo is an error");
+        let e = parse("$secret-group/db/password")
+            .and_then(Result::err)
+            .expect("typo is an error");
         assert_eq!(e.suggestion.as_deref(), Some("$secrets-group/db/password"));
-        let e = parse("$secrets-group/db").and_then(Result::err).expect("missing entry is an error");
+        let e = parse("$secrets-group/db")
+            .and_then(Result::err)
+            .expect("missing entry is an error");
         assert_eq!(e.suggestion.as_deref(), Some("$secrets-group/db/<entry>"));
         assert!(parse("$variables-group//x").and_then(Result::err).is_some());
     }
@@ -328,9 +416,22 @@ mod tests {
         )
         .unwrap()[0];
         src.add(doc).unwrap();
-        let r = |g: &str, e: &str| Reference { kind: RefKind::Secrets, group: g.into(), entry: e.into() };
-        assert_eq!(resolve(&r("db", "password"), &src).map(SecretValue::expose), Ok("s3cret"));
-        assert_eq!(resolve(&r("db", "nope"), &src), Err(Unresolved::MissingEntry));
-        assert_eq!(resolve(&r("cache", "x"), &src), Err(Unresolved::MissingGroup));
+        let r = |g: &str, e: &str| Reference {
+            kind: RefKind::Secrets,
+            group: g.into(),
+            entry: e.into(),
+        };
+        assert_eq!(
+            resolve(&r("db", "password"), &src).map(SecretValue::expose),
+            Ok("s3cret")
+        );
+        assert_eq!(
+            resolve(&r("db", "nope"), &src),
+            Err(Unresolved::MissingEntry)
+        );
+        assert_eq!(
+            resolve(&r("cache", "x"), &src),
+            Err(Unresolved::MissingGroup)
+        );
     }
 }

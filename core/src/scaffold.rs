@@ -71,7 +71,9 @@ pub type ScaffoldFile = (String, String);
 pub fn check_name(what: &str, value: &str) -> Result<(), String> {
     let ok = !value.is_empty()
         && value.len() <= 63
-        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if ok {
@@ -241,16 +243,35 @@ pub fn config_file(envs: &[&str]) -> String {
 /// `env` is `local`), and `planton.yaml` last.
 pub fn new_service(s: &NewService) -> Vec<ScaffoldFile> {
     let mut files = vec![
-        ("_kustomize/base/kustomization.yaml".to_string(), KUSTOMIZATION_BASE.to_string()),
+        (
+            "_kustomize/base/kustomization.yaml".to_string(),
+            KUSTOMIZATION_BASE.to_string(),
+        ),
         ("_kustomize/base/service.yaml".to_string(), base_service(s)),
     ];
     if s.env != "local" {
-        files.push((format!("_kustomize/overlays/{}/kustomization.yaml", s.env), KUSTOMIZATION_OVERLAY.to_string()));
-        files.push((format!("_kustomize/overlays/{}/service.yaml", s.env), env_overlay(s)));
+        files.push((
+            format!("_kustomize/overlays/{}/kustomization.yaml", s.env),
+            KUSTOMIZATION_OVERLAY.to_string(),
+        ));
+        files.push((
+            format!("_kustomize/overlays/{}/service.yaml", s.env),
+            env_overlay(s),
+        ));
     }
-    files.push(("_kustomize/overlays/local/kustomization.yaml".to_string(), KUSTOMIZATION_OVERLAY.to_string()));
-    files.push(("_kustomize/overlays/local/service.yaml".to_string(), local_overlay(s)));
-    let envs: Vec<&str> = if s.env == "local" { Vec::new() } else { vec![s.env.as_str()] };
+    files.push((
+        "_kustomize/overlays/local/kustomization.yaml".to_string(),
+        KUSTOMIZATION_OVERLAY.to_string(),
+    ));
+    files.push((
+        "_kustomize/overlays/local/service.yaml".to_string(),
+        local_overlay(s),
+    ));
+    let envs: Vec<&str> = if s.env == "local" {
+        Vec::new()
+    } else {
+        vec![s.env.as_str()]
+    };
     files.push((CONFIG_FILE.to_string(), config_file(&envs)));
     files
 }
@@ -261,25 +282,45 @@ pub fn new_service(s: &NewService) -> Vec<ScaffoldFile> {
 /// The overlay directory is `env` when given, else the manifest's `metadata.env`;
 /// the patch's `metadata.env` is the manifest's, else `env`. Comments of the manifest are
 /// not kept (the base is re-emitted the way `kubectl kustomize` prints YAML).
-pub fn from_manifest(text: &str, file: &str, env: Option<&str>) -> Result<Vec<ScaffoldFile>, String> {
-    let docs =
-        parse_stream(text, file).map_err(|e| format!("{file}:{}:{}: malformed YAML: {}", e.line, e.col, e.message))?;
+pub fn from_manifest(
+    text: &str,
+    file: &str,
+    env: Option<&str>,
+) -> Result<Vec<ScaffoldFile>, String> {
+    let docs = parse_stream(text, file)
+        .map_err(|e| format!("{file}:{}:{}: malformed YAML: {}", e.line, e.col, e.message))?;
     let mut docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
     if docs.len() != 1 {
-        return Err(format!("{file}: expected one service manifest, found {} documents", docs.len()));
+        return Err(format!(
+            "{file}: expected one service manifest, found {} documents",
+            docs.len()
+        ));
     }
     let mut doc = docs.remove(0);
-    let kind = doc.get("kind").and_then(Node::scalar_text).unwrap_or_default().to_string();
+    let kind = doc
+        .get("kind")
+        .and_then(Node::scalar_text)
+        .unwrap_or_default()
+        .to_string();
     if !matches!(kind.as_str(), "MicroserviceKubernetes" | "AwsEcsService") {
-        return Err(format!("{file}: kind `{kind}` is not a service kind (MicroserviceKubernetes or AwsEcsService)"));
+        return Err(format!(
+            "{file}: kind `{kind}` is not a service kind (MicroserviceKubernetes or AwsEcsService)"
+        ));
     }
-    let api = doc.get("apiVersion").and_then(Node::scalar_text).unwrap_or_default().to_string();
+    let api = doc
+        .get("apiVersion")
+        .and_then(Node::scalar_text)
+        .unwrap_or_default()
+        .to_string();
     let name = doc
         .get_path(&["metadata", "name"])
         .and_then(Node::scalar_text)
         .ok_or_else(|| format!("{file}: the manifest has no metadata.name"))?
         .to_string();
-    let manifest_env = doc.get_path(&["metadata", "env"]).and_then(Node::scalar_text).map(str::to_string);
+    let manifest_env = doc
+        .get_path(&["metadata", "env"])
+        .and_then(Node::scalar_text)
+        .map(str::to_string);
     if let Some(meta) = doc.get_mut("metadata").and_then(Node::as_map_mut) {
         meta.remove("env");
     }
@@ -287,29 +328,42 @@ pub fn from_manifest(text: &str, file: &str, env: Option<&str>) -> Result<Vec<Sc
         (Some(e), _) => e.to_string(),
         (None, Some(e)) => e.clone(),
         (None, None) => {
-            return Err(format!("{file}: the manifest has no metadata.env; pass --env to name the environment"));
+            return Err(format!(
+                "{file}: the manifest has no metadata.env; pass --env to name the environment"
+            ));
         }
     };
     check_name("environment", &dir)?;
     let patch_env = manifest_env.unwrap_or_else(|| dir.clone());
     let out = to_output(&doc).map_err(|e| format!("{}: {}", e.pos, e.message))?;
-    let base = format!("# Made by `planton service kustomize init --from {file}`.\n{}", emit(&out));
+    let base = format!(
+        "# Made by `planton service kustomize init --from {file}`.\n{}",
+        emit(&out)
+    );
     let patch = format!(
         "apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {}\n  env: {}  # the real target environment\n",
         yaml_scalar(&name),
         yaml_scalar(&patch_env)
     );
     Ok(vec![
-        ("_kustomize/base/kustomization.yaml".to_string(), KUSTOMIZATION_BASE.to_string()),
+        (
+            "_kustomize/base/kustomization.yaml".to_string(),
+            KUSTOMIZATION_BASE.to_string(),
+        ),
         ("_kustomize/base/service.yaml".to_string(), base),
-        (format!("_kustomize/overlays/{dir}/kustomization.yaml"), KUSTOMIZATION_OVERLAY.to_string()),
+        (
+            format!("_kustomize/overlays/{dir}/kustomization.yaml"),
+            KUSTOMIZATION_OVERLAY.to_string(),
+        ),
         (format!("_kustomize/overlays/{dir}/service.yaml"), patch),
     ])
 }
 
 /// A string as a YAML scalar (emitted the kustomize way, quoted when needed).
 fn yaml_scalar(s: &str) -> String {
-    emit(&crate::yaml::Out::Str(s.to_string())).trim_end().to_string()
+    emit(&crate::yaml::Out::Str(s.to_string()))
+        .trim_end()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -343,14 +397,24 @@ mod tests {
         assert!(!files[1].1.contains("env:"));
         assert!(files[3].1.contains("env: app-prod"));
         assert!(from_manifest(&text.replace("  env: app-prod\n", ""), "m.yaml", None).is_err());
-        let files = from_manifest(&text.replace("  env: app-prod\n", ""), "m.yaml", Some("prod")).unwrap();
+        let files = from_manifest(
+            &text.replace("  env: app-prod\n", ""),
+            "m.yaml",
+            Some("prod"),
+        )
+        .unwrap();
         assert!(files[3].1.contains("env: prod"));
     }
 
     #[test]
     fn templates_build() {
         for platform in [Platform::Kubernetes, Platform::AwsEcs] {
-            let s = NewService { platform, env: "dev".into(), name: "api".into(), org: "acme".into() };
+            let s = NewService {
+                platform,
+                env: "dev".into(),
+                name: "api".into(),
+                org: "acme".into(),
+            };
             let files = new_service(&s);
             let dev = builds(&files, "dev");
             assert!(dev.contains("env: dev"), "{dev}");

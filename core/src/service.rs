@@ -17,9 +17,9 @@
 //! spelling is accepted with a warning.
 
 use crate::diag::Diagnostic;
-use crate::kustomize::fs::join;
 use crate::kustomize::Files;
-use crate::yaml::{parse_stream, Node};
+use crate::kustomize::fs::join;
+use crate::yaml::{Node, parse_stream};
 
 /// The config file's name.
 pub const CONFIG_FILE: &str = "planton.yaml";
@@ -80,25 +80,45 @@ impl Layout {
             (path.to_string(), None)
         } else if path.ends_with("_kustomize") || path == "_kustomize" {
             (crate::kustomize::fs::parent(path).to_string(), None)
-        } else if let Some((overlays, name)) = path.rsplit_once('/').filter(|(d, _)| d.ends_with("overlays")) {
+        } else if let Some((overlays, name)) = path
+            .rsplit_once('/')
+            .filter(|(d, _)| d.ends_with("overlays"))
+        {
             let k = crate::kustomize::fs::parent(overlays);
-            (crate::kustomize::fs::parent(k).to_string(), Some(name.to_string()))
+            (
+                crate::kustomize::fs::parent(k).to_string(),
+                Some(name.to_string()),
+            )
         } else {
             return Err(format!(
                 "no _kustomize/ folder at '{path}': give the service root, its _kustomize folder, or one overlay"
             ));
         };
-        let kustomize_dir = if root.is_empty() { "_kustomize".to_string() } else { format!("{root}/_kustomize") };
+        let kustomize_dir = if root.is_empty() {
+            "_kustomize".to_string()
+        } else {
+            format!("{root}/_kustomize")
+        };
         let overlays_dir = format!("{kustomize_dir}/overlays");
-        let mut overlays: Vec<String> =
-            files.list_dir(&overlays_dir).into_iter().filter(|d| files.is_dir(&format!("{overlays_dir}/{d}"))).collect();
+        let mut overlays: Vec<String> = files
+            .list_dir(&overlays_dir)
+            .into_iter()
+            .filter(|d| files.is_dir(&format!("{overlays_dir}/{d}")))
+            .collect();
         overlays.sort();
         if let Some(o) = &only {
             if !overlays.contains(o) {
                 return Err(format!("'{path}' is not an overlay directory"));
             }
         }
-        Ok((Layout { root, kustomize_dir, overlays }, only))
+        Ok((
+            Layout {
+                root,
+                kustomize_dir,
+                overlays,
+            },
+            only,
+        ))
     }
 
     /// The core path of an overlay directory.
@@ -118,7 +138,9 @@ impl Layout {
         if self.root.is_empty() {
             return path.to_string();
         }
-        path.strip_prefix(&format!("{}/", self.root)).unwrap_or(path).to_string()
+        path.strip_prefix(&format!("{}/", self.root))
+            .unwrap_or(path)
+            .to_string()
     }
 }
 
@@ -128,21 +150,33 @@ impl ServiceConfig {
     pub fn load(files: &dyn Files, layout: &Layout) -> (ServiceConfig, Vec<Diagnostic>) {
         let mut cfg = ServiceConfig::default();
         let mut diags = Vec::new();
-        let Some(path) = join(&layout.root, CONFIG_FILE) else { return (cfg, diags) };
-        let Some(text) = files.read(&path) else { return (cfg, diags) };
+        let Some(path) = join(&layout.root, CONFIG_FILE) else {
+            return (cfg, diags);
+        };
+        let Some(text) = files.read(&path) else {
+            return (cfg, diags);
+        };
         cfg.present = true;
         let file = layout.relative(&path);
         let docs = match parse_stream(&text, &file) {
             Ok(d) => d,
             Err(e) => {
-                diags.push(Diagnostic::error("config-yaml", format!("malformed YAML: {}", e.message)).at(&file, e.line, e.col));
+                diags.push(
+                    Diagnostic::error("config-yaml", format!("malformed YAML: {}", e.message))
+                        .at(&file, e.line, e.col),
+                );
                 return (cfg, diags);
             }
         };
-        let Some(doc) = docs.first() else { return (cfg, diags) };
+        let Some(doc) = docs.first() else {
+            return (cfg, diags);
+        };
         let at = |n: &Node, d: Diagnostic| d.at(&file, n.pos.line, n.pos.col);
         let Some(map) = doc.as_map() else {
-            diags.push(at(doc, Diagnostic::error("config-shape", format!("{CONFIG_FILE} must be a mapping"))));
+            diags.push(at(
+                doc,
+                Diagnostic::error("config-shape", format!("{CONFIG_FILE} must be a mapping")),
+            ));
             return (cfg, diags);
         };
         for (key, value) in &map.entries {
@@ -152,8 +186,11 @@ impl ServiceConfig {
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
                 diags.push(
-                    Diagnostic::error("config-unknown-field", format!("unknown field `{k}` in {CONFIG_FILE}{hint}"))
-                        .at(&file, key.pos.line, key.pos.col),
+                    Diagnostic::error(
+                        "config-unknown-field",
+                        format!("unknown field `{k}` in {CONFIG_FILE}{hint}"),
+                    )
+                    .at(&file, key.pos.line, key.pos.col),
                 );
                 continue;
             }
@@ -164,14 +201,26 @@ impl ServiceConfig {
                         .filter_map(|i| match i.scalar_text() {
                             Some(s) => Some(s.to_string()),
                             None => {
-                                diags.push(at(i, Diagnostic::error("config-type", format!("`{k}` entries must be strings"))));
+                                diags.push(at(
+                                    i,
+                                    Diagnostic::error(
+                                        "config-type",
+                                        format!("`{k}` entries must be strings"),
+                                    ),
+                                ));
                                 None
                             }
                         })
                         .collect(),
                     None if value.is_null() => Vec::new(),
                     None => {
-                        diags.push(at(value, Diagnostic::error("config-type", format!("`{k}` must be a list of overlay names"))));
+                        diags.push(at(
+                            value,
+                            Diagnostic::error(
+                                "config-type",
+                                format!("`{k}` must be a list of overlay names"),
+                            ),
+                        ));
                         Vec::new()
                     }
                 }
@@ -179,12 +228,21 @@ impl ServiceConfig {
             match k {
                 "apiVersion" => {
                     if value.scalar_text() != Some("planton.dev/v1") {
-                        diags.push(at(value, Diagnostic::error("config-version", "apiVersion must be `planton.dev/v1`")));
+                        diags.push(at(
+                            value,
+                            Diagnostic::error(
+                                "config-version",
+                                "apiVersion must be `planton.dev/v1`",
+                            ),
+                        ));
                     }
                 }
                 "kind" => {
                     if value.scalar_text() != Some("ServiceConfig") {
-                        diags.push(at(value, Diagnostic::error("config-kind", "kind must be `ServiceConfig`")));
+                        diags.push(at(
+                            value,
+                            Diagnostic::error("config-kind", "kind must be `ServiceConfig`"),
+                        ));
                     }
                 }
                 "deploymentEnvironments" => cfg.deployment_environments = list(&mut diags),
@@ -202,17 +260,31 @@ impl ServiceConfig {
                 "manualGates" => cfg.manual_gates = list(&mut diags),
                 "groups" => match value.get("dir").and_then(Node::scalar_text) {
                     Some(d) => cfg.groups_dir = Some(d.to_string()),
-                    None => diags.push(at(value, Diagnostic::error("config-type", "`groups` must be `{dir: <directory>}`"))),
+                    None => diags.push(at(
+                        value,
+                        Diagnostic::error("config-type", "`groups` must be `{dir: <directory>}`"),
+                    )),
                 },
                 "plugins" => {
                     for item in value.as_seq().cloned().unwrap_or_default() {
-                        match (item.get("path").and_then(Node::scalar_text), item.get("sha256").and_then(Node::scalar_text)) {
-                            (Some(p), Some(h)) if h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()) => {
-                                cfg.plugins.push(PluginPin { path: p.to_string(), sha256: h.to_ascii_lowercase() })
+                        match (
+                            item.get("path").and_then(Node::scalar_text),
+                            item.get("sha256").and_then(Node::scalar_text),
+                        ) {
+                            (Some(p), Some(h))
+                                if h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()) =>
+                            {
+                                cfg.plugins.push(PluginPin {
+                                    path: p.to_string(),
+                                    sha256: h.to_ascii_lowercase(),
+                                })
                             }
                             _ => diags.push(at(
                                 &item,
-                                Diagnostic::error("config-plugin", "a plugin needs `path` and a 64-hex-digit `sha256`"),
+                                Diagnostic::error(
+                                    "config-plugin",
+                                    "a plugin needs `path` and a 64-hex-digit `sha256`",
+                                ),
                             )),
                         }
                     }
@@ -227,11 +299,20 @@ impl ServiceConfig {
         ] {
             for n in names.iter() {
                 if n == "local" {
-                    diags.push(Diagnostic::warning("config-local", format!("`{field}` lists `local`, which is never deployed")).at(&file, 1, 1));
+                    diags.push(
+                        Diagnostic::warning(
+                            "config-local",
+                            format!("`{field}` lists `local`, which is never deployed"),
+                        )
+                        .at(&file, 1, 1),
+                    );
                 } else if !layout.overlays.contains(n) {
                     diags.push(
-                        Diagnostic::warning("config-unknown-overlay", format!("`{field}` names `{n}`, but there is no overlays/{n}/"))
-                            .at(&file, 1, 1),
+                        Diagnostic::warning(
+                            "config-unknown-overlay",
+                            format!("`{field}` names `{n}`, but there is no overlays/{n}/"),
+                        )
+                        .at(&file, 1, 1),
                     );
                 }
             }

@@ -8,10 +8,10 @@
 //! inherited from the base points at the base.
 
 use crate::diag::{Diagnostic, Severity};
-use crate::kustomize::{build, Build, BuildError, Files};
+use crate::kustomize::{Build, BuildError, Files, build};
 use crate::refs::{self, GroupSource, RefKind, Unresolved};
 use crate::service::Layout;
-use crate::yaml::{to_output, Node, Out, Pos, Value};
+use crate::yaml::{Node, Out, Pos, Value, to_output};
 use serde::{Deserialize, Serialize};
 
 /// A problem a kind's rules found, addressed by JSON Pointer into the manifest.
@@ -32,8 +32,14 @@ pub struct KindProblem {
 pub trait KindChecker {
     /// Problems in `manifest`, or `None` when no plugin serves this kind, or `Err` when the
     /// plugin failed (trap, deadline, bad output).
-    fn check(&self, api_version: &str, kind: &str, manifest: &serde_json::Value, overlay: &str, local: bool)
-        -> Option<Result<Vec<KindProblem>, String>>;
+    fn check(
+        &self,
+        api_version: &str,
+        kind: &str,
+        manifest: &serde_json::Value,
+        overlay: &str,
+        local: bool,
+    ) -> Option<Result<Vec<KindProblem>, String>>;
 
     /// The kinds served (`apiVersion/kind`), for "unknown kind" errors. A checker that
     /// returns none (like [`NoKinds`]) turns that check off.
@@ -46,7 +52,14 @@ pub trait KindChecker {
 pub struct NoKinds;
 
 impl KindChecker for NoKinds {
-    fn check(&self, _: &str, _: &str, _: &serde_json::Value, _: &str, _: bool) -> Option<Result<Vec<KindProblem>, String>> {
+    fn check(
+        &self,
+        _: &str,
+        _: &str,
+        _: &serde_json::Value,
+        _: &str,
+        _: bool,
+    ) -> Option<Result<Vec<KindProblem>, String>> {
         None
     }
 }
@@ -86,10 +99,17 @@ pub fn out_to_json(o: &Out) -> serde_json::Value {
         Out::Bool(b) => J::Bool(*b),
         Out::Int(i) => J::from(*i),
         Out::Uint(u) => J::from(*u),
-        Out::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Out::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         Out::Str(s) => J::String(s.clone()),
         Out::Seq(items) => J::Array(items.iter().map(out_to_json).collect()),
-        Out::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.clone(), out_to_json(v))).collect()),
+        Out::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), out_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -117,7 +137,10 @@ pub fn locate<'a>(root: &'a Node, pointer: &str) -> &'a Node {
 pub fn locate_key(root: &Node, pointer: &str) -> Option<Pos> {
     let (parent, last) = pointer.rsplit_once('/')?;
     let key = last.replace("~1", "/").replace("~0", "~");
-    locate(root, parent).as_map()?.get_key(&key).map(|k| k.pos.clone())
+    locate(root, parent)
+        .as_map()?
+        .get_key(&key)
+        .map(|k| k.pos.clone())
 }
 
 fn pointer_escape(s: &str) -> String {
@@ -138,17 +161,26 @@ pub fn validate(
         if only.is_some_and(|o| o != name) {
             continue;
         }
-        let ob = OverlayBuild { name: name.clone(), build: build(files, &layout.overlay_dir(name)) };
+        let ob = OverlayBuild {
+            name: name.clone(),
+            build: build(files, &layout.overlay_dir(name)),
+        };
         diagnostics.extend(check_overlay(&ob, layout, checker, groups));
         overlays.push(ob);
     }
     if layout.overlays.is_empty() {
         diagnostics.push(Diagnostic::error(
             "no-overlays",
-            format!("no overlays under {}/overlays: add at least one environment", layout.relative(&layout.kustomize_dir)),
+            format!(
+                "no overlays under {}/overlays: add at least one environment",
+                layout.relative(&layout.kustomize_dir)
+            ),
         ));
     }
-    Report { diagnostics, overlays }
+    Report {
+        diagnostics,
+        overlays,
+    }
 }
 
 fn diag_at(layout: &Layout, pos: &Pos, d: Diagnostic) -> Diagnostic {
@@ -167,20 +199,43 @@ pub fn check_overlay(
     let b = match &ob.build {
         Ok(b) => b,
         Err(e) => {
-            let file = e.file.as_deref().map(|f| layout.relative(f)).unwrap_or_default();
-            out.push(Diagnostic::error("build", e.message.clone()).at(&file, e.line, e.col).in_overlay(&ob.name));
+            let file = e
+                .file
+                .as_deref()
+                .map(|f| layout.relative(f))
+                .unwrap_or_default();
+            out.push(
+                Diagnostic::error("build", e.message.clone())
+                    .at(&file, e.line, e.col)
+                    .in_overlay(&ob.name),
+            );
             return out;
         }
     };
     if b.resources.is_empty() {
-        out.push(Diagnostic::error("no-manifest", "the overlay builds to nothing: it needs one service manifest").in_overlay(&ob.name));
+        out.push(
+            Diagnostic::error(
+                "no-manifest",
+                "the overlay builds to nothing: it needs one service manifest",
+            )
+            .in_overlay(&ob.name),
+        );
     }
     for r in &b.resources {
-        let (api_version, kind) = (r.node.get("apiVersion").and_then(Node::scalar_text).unwrap_or(""), r.kind());
+        let (api_version, kind) = (
+            r.node
+                .get("apiVersion")
+                .and_then(Node::scalar_text)
+                .unwrap_or(""),
+            r.kind(),
+        );
         let json = match to_output(&r.node) {
             Ok(o) => out_to_json(&o),
             Err(e) => {
-                out.push(diag_at(layout, &e.pos, Diagnostic::error("build", e.message)).in_overlay(&ob.name));
+                out.push(
+                    diag_at(layout, &e.pos, Diagnostic::error("build", e.message))
+                        .in_overlay(&ob.name),
+                );
                 continue;
             }
         };
@@ -188,7 +243,11 @@ pub fn check_overlay(
             None => {
                 let known = checker.known_kinds();
                 if !known.is_empty() {
-                    let pos = r.node.get("kind").map(|n| n.pos.clone()).unwrap_or_else(|| r.pos().clone());
+                    let pos = r
+                        .node
+                        .get("kind")
+                        .map(|n| n.pos.clone())
+                        .unwrap_or_else(|| r.pos().clone());
                     out.push(
                         diag_at(
                             layout,
@@ -203,15 +262,26 @@ pub fn check_overlay(
                     );
                 }
             }
-            Some(Err(e)) => out.push(diag_at(layout, r.pos(), Diagnostic::error("plugin-failed", e)).in_overlay(&ob.name)),
+            Some(Err(e)) => out.push(
+                diag_at(layout, r.pos(), Diagnostic::error("plugin-failed", e))
+                    .in_overlay(&ob.name),
+            ),
             Some(Ok(problems)) => {
                 for p in problems {
-                    let key_pos = if p.code.ends_with("unknown-field") { locate_key(&r.node, &p.path) } else { None };
+                    let key_pos = if p.code.ends_with("unknown-field") {
+                        locate_key(&r.node, &p.path)
+                    } else {
+                        None
+                    };
                     let pos = key_pos.unwrap_or_else(|| locate(&r.node, &p.path).pos.clone());
                     out.push(
-                        diag_at(layout, &pos, Diagnostic::new(p.severity, &p.code, p.message))
-                            .with_path(&p.path)
-                            .in_overlay(&ob.name),
+                        diag_at(
+                            layout,
+                            &pos,
+                            Diagnostic::new(p.severity, &p.code, p.message),
+                        )
+                        .with_path(&p.path)
+                        .in_overlay(&ob.name),
                     );
                 }
             }
@@ -232,7 +302,14 @@ fn check_references(
     match &node.value {
         Value::Map(m) => {
             for (k, v) in &m.entries {
-                check_references(v, &format!("{path}/{}", pointer_escape(&k.value)), layout, overlay, groups, out);
+                check_references(
+                    v,
+                    &format!("{path}/{}", pointer_escape(&k.value)),
+                    layout,
+                    overlay,
+                    groups,
+                    out,
+                );
             }
         }
         Value::Seq(items) => {
@@ -250,7 +327,11 @@ fn check_references(
                         Some(fix) => format!("{} (write `{fix}`)", e.message),
                         None => e.message,
                     };
-                    out.push(diag_at(layout, &node.pos, Diagnostic::error("ref-malformed", msg)).with_path(path).in_overlay(overlay));
+                    out.push(
+                        diag_at(layout, &node.pos, Diagnostic::error("ref-malformed", msg))
+                            .with_path(path)
+                            .in_overlay(overlay),
+                    );
                 }
                 Some(Ok(r)) => {
                     let Some(src) = groups else { return };
@@ -259,16 +340,31 @@ fn check_references(
                         Ok(_) => None,
                         Err(Unresolved::MissingGroup) => Some((
                             "ref-missing-group",
-                            format!("{kind} `{}` does not exist in {} (referenced as `{r}`)", r.group, src.describe()),
+                            format!(
+                                "{kind} `{}` does not exist in {} (referenced as `{r}`)",
+                                r.group,
+                                src.describe()
+                            ),
                         )),
                         Err(Unresolved::MissingEntry) => Some((
                             "ref-missing-entry",
-                            format!("{kind} `{}` has no entry `{}` (referenced as `{r}`)", r.group, r.entry),
+                            format!(
+                                "{kind} `{}` has no entry `{}` (referenced as `{r}`)",
+                                r.group, r.entry
+                            ),
                         )),
                     };
                     if let Some((code, msg)) = problem {
-                        let sev = if r.kind == RefKind::Secrets || overlay != "local" { Severity::Error } else { Severity::Warning };
-                        out.push(diag_at(layout, &node.pos, Diagnostic::new(sev, code, msg)).with_path(path).in_overlay(overlay));
+                        let sev = if r.kind == RefKind::Secrets || overlay != "local" {
+                            Severity::Error
+                        } else {
+                            Severity::Warning
+                        };
+                        out.push(
+                            diag_at(layout, &node.pos, Diagnostic::new(sev, code, msg))
+                                .with_path(path)
+                                .in_overlay(overlay),
+                        );
                     }
                 }
             }

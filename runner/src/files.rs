@@ -55,7 +55,9 @@ impl Files for DiskFiles {
             Ok(s) => Arc::from(s),
             Err(e) => Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
         });
-        self.cache.borrow_mut().insert(path.to_string(), text.clone());
+        self.cache
+            .borrow_mut()
+            .insert(path.to_string(), text.clone());
         text
     }
 
@@ -69,7 +71,11 @@ impl Files for DiskFiles {
 
     fn list_dir(&self, dir: &str) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(DiskFiles::local_path(dir))
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names

@@ -9,11 +9,13 @@
 //! A plugin that fails to load, traps, overruns a limit or returns bad output fails only
 //! the manifests of its own kinds: the error comes back per call, the rest of the run goes on.
 
-use planton_core::validate::{KindChecker, KindProblem};
-use planton_core::diag::Severity;
 use crate::wasm;
+use planton_core::diag::Severity;
 use planton_core::service::PluginPin;
-use planton_plugin_sdk::{Describe, Plugin, RenderRequest, RenderResponse, ValidateRequest, ValidateResponse};
+use planton_core::validate::{KindChecker, KindProblem};
+use planton_plugin_sdk::{
+    Describe, Plugin, RenderRequest, RenderResponse, ValidateRequest, ValidateResponse,
+};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -38,7 +40,10 @@ pub struct Native<P: Plugin> {
 impl<P: Plugin> Native<P> {
     /// Wraps a plugin type.
     pub fn new() -> Native<P> {
-        Native { describe: P::describe(), _p: std::marker::PhantomData }
+        Native {
+            describe: P::describe(),
+            _p: std::marker::PhantomData,
+        }
     }
 }
 
@@ -124,15 +129,25 @@ impl Plugins {
                 load_errors.push(format!("plugin {}: {e}", path.display()));
             }
         }
-        let backends = host.plugins().iter().map(|p| Box::new(Wasm(p.clone())) as Box<dyn Backend>).collect();
-        Ok(Plugins { backends, load_errors, _host: Some(host) })
+        let backends = host
+            .plugins()
+            .iter()
+            .map(|p| Box::new(Wasm(p.clone())) as Box<dyn Backend>)
+            .collect();
+        Ok(Plugins {
+            backends,
+            load_errors,
+            _host: Some(host),
+        })
     }
 
     /// The built-in plugins in the sandbox (no external plugins).
     pub fn builtin() -> Plugins {
         Plugins::sandboxed(&[], Path::new(".")).unwrap_or_else(|e| {
             let mut p = Plugins::native();
-            p.load_errors.push(format!("the WebAssembly host could not start ({e}); using the built-in plugins natively"));
+            p.load_errors.push(format!(
+                "the WebAssembly host could not start ({e}); using the built-in plugins natively"
+            ));
             p
         })
     }
@@ -151,14 +166,27 @@ impl Plugins {
     pub fn for_kind(&self, api_version: &str, kind: &str) -> Option<&dyn Backend> {
         self.backends
             .iter()
-            .find(|b| b.describe().kinds.iter().any(|k| k.api_version == api_version && k.kind == kind))
+            .find(|b| {
+                b.describe()
+                    .kinds
+                    .iter()
+                    .any(|k| k.api_version == api_version && k.kind == kind)
+            })
             .map(|b| b.as_ref())
     }
 }
 
 impl KindChecker for Plugins {
     fn known_kinds(&self) -> Vec<String> {
-        self.backends.iter().flat_map(|b| b.describe().kinds.iter().map(|k| format!("{}/{}", k.api_version, k.kind))).collect()
+        self.backends
+            .iter()
+            .flat_map(|b| {
+                b.describe()
+                    .kinds
+                    .iter()
+                    .map(|k| format!("{}/{}", k.api_version, k.kind))
+            })
+            .collect()
     }
 
     fn check(
@@ -173,21 +201,36 @@ impl KindChecker for Plugins {
         // apiVersion (wrong kind), so that the plugin itself explains what is wrong.
         let b = self.for_kind(api_version, kind).or_else(|| {
             let by = |f: &dyn Fn(&planton_plugin_sdk::KindInfo) -> bool| {
-                self.backends.iter().find(|b| b.describe().kinds.iter().any(f)).map(|b| b.as_ref())
+                self.backends
+                    .iter()
+                    .find(|b| b.describe().kinds.iter().any(f))
+                    .map(|b| b.as_ref())
             };
             by(&|k| k.kind == kind).or_else(|| by(&|k| k.api_version == api_version))
         })?;
-        let req = ValidateRequest { manifest: manifest.clone(), overlay: overlay.to_string(), local };
-        Some(b.validate(&req).map(|resp| {
-            resp.diagnostics
-                .into_iter()
-                .map(|d| KindProblem {
-                    severity: if d.is_error() { Severity::Error } else { Severity::Warning },
-                    code: d.code,
-                    message: d.message,
-                    path: d.path,
+        let req = ValidateRequest {
+            manifest: manifest.clone(),
+            overlay: overlay.to_string(),
+            local,
+        };
+        Some(
+            b.validate(&req)
+                .map(|resp| {
+                    resp.diagnostics
+                        .into_iter()
+                        .map(|d| KindProblem {
+                            severity: if d.is_error() {
+                                Severity::Error
+                            } else {
+                                Severity::Warning
+                            },
+                            code: d.code,
+                            message: d.message,
+                            path: d.path,
+                        })
+                        .collect()
                 })
-                .collect()
-        }).map_err(|e| format!("plugin `{}` failed on {kind}: {e}", b.describe().name)))
+                .map_err(|e| format!("plugin `{}` failed on {kind}: {e}", b.describe().name)),
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! Machine-readable validation reports: SARIF 2.1.0 and JUnit XML.
 
 use planton_core::diag::{Diagnostic, Severity};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// A SARIF 2.1.0 log with one run and one result per diagnostic.
 pub fn sarif(diags: &[Diagnostic]) -> Value {
@@ -60,7 +60,9 @@ pub fn sarif(diags: &[Diagnostic]) -> Value {
 
 fn xml_escape(s: &str) -> String {
     s.chars()
-        .filter(|c| matches!(c, '\t' | '\n' | '\r') || (*c >= ' ' && *c != '\u{FFFE}' && *c != '\u{FFFF}'))
+        .filter(|c| {
+            matches!(c, '\t' | '\n' | '\r') || (*c >= ' ' && *c != '\u{FFFE}' && *c != '\u{FFFF}')
+        })
         .map(|c| match c {
             '&' => "&amp;".to_string(),
             '<' => "&lt;".to_string(),
@@ -81,9 +83,19 @@ pub fn junit(diags: &[Diagnostic], overlays: &[String]) -> String {
     let mut failures = 0;
     for name in &names {
         let mine: Vec<&Diagnostic> = diags.iter().filter(|d| &d.overlay == name).collect();
-        let case_name = if name.is_empty() { "service".to_string() } else { format!("overlay {name}") };
-        cases.push_str(&format!("    <testcase classname=\"planton.validate\" name=\"{}\">\n", xml_escape(&case_name)));
-        let errors: Vec<&&Diagnostic> = mine.iter().filter(|d| d.severity == Severity::Error).collect();
+        let case_name = if name.is_empty() {
+            "service".to_string()
+        } else {
+            format!("overlay {name}")
+        };
+        cases.push_str(&format!(
+            "    <testcase classname=\"planton.validate\" name=\"{}\">\n",
+            xml_escape(&case_name)
+        ));
+        let errors: Vec<&&Diagnostic> = mine
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
         if !errors.is_empty() {
             failures += 1;
             let body: Vec<String> = errors.iter().map(|d| xml_escape(&d.to_string())).collect();
@@ -93,9 +105,16 @@ pub fn junit(diags: &[Diagnostic], overlays: &[String]) -> String {
                 body.join("\n")
             ));
         }
-        let warnings: Vec<String> = mine.iter().filter(|d| d.severity == Severity::Warning).map(|d| xml_escape(&d.to_string())).collect();
+        let warnings: Vec<String> = mine
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .map(|d| xml_escape(&d.to_string()))
+            .collect();
         if !warnings.is_empty() {
-            cases.push_str(&format!("      <system-out>{}</system-out>\n", warnings.join("\n")));
+            cases.push_str(&format!(
+                "      <system-out>{}</system-out>\n",
+                warnings.join("\n")
+            ));
         }
         cases.push_str("    </testcase>\n");
     }

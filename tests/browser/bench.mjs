@@ -94,6 +94,7 @@ if (fs.existsSync(WIDE)) {
   await page.click('[data-testid=tab-manifest]');
   const built = await page.$$eval('[data-testid=manifest-yaml] .yl-t', (ls) => ls.map((l) => l.textContent).join('\n') + '\n');
   const same = built === fs.readFileSync(path.join(WIDE, 'expected.yaml'), 'utf8');
+  await page.click('[data-testid=tab-diagnostics]');
   const patch = '_kustomize/overlays/prod/patches/deploy-000.yaml';
   const text = fs.readFileSync(path.join(svc, patch), 'utf8');
   const changed = text.includes('replicas:') ? text.replace(/replicas: (\d+)/, (_, n) => `replicas: ${Number(n) + 1}`) : `${text}# edited\n`;

@@ -5,7 +5,7 @@
 //! This is a benchmark, not a test: it prints numbers and checks outputs for correctness,
 //! it does not fail on speed.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,7 +20,11 @@ struct Sample {
 /// Runs a command to completion, capturing stdout, wall time and the child's peak RSS.
 fn measure(cmd: &mut Command) -> Result<Sample> {
     let start = Instant::now();
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().with_context(|| format!("cannot start {cmd:?}"))?;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     let pid = child.id() as libc::pid_t;
     let mut stdout = Vec::new();
     if let Some(mut out) = child.stdout {
@@ -39,7 +43,12 @@ fn measure(cmd: &mut Command) -> Result<Sample> {
         bail!("wait4 failed for {cmd:?}");
     }
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    Ok(Sample { wall: start.elapsed(), max_rss_kb: usage.ru_maxrss, stdout, ok })
+    Ok(Sample {
+        wall: start.elapsed(),
+        max_rss_kb: usage.ru_maxrss,
+        stdout,
+        ok,
+    })
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -48,7 +57,11 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn fmt(d: Duration) -> String {
-    if d.as_secs_f64() >= 1.0 { format!("{:.2} s", d.as_secs_f64()) } else { format!("{:.2} ms", d.as_secs_f64() * 1e3) }
+    if d.as_secs_f64() >= 1.0 {
+        format!("{:.2} s", d.as_secs_f64())
+    } else {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    }
 }
 
 /// Entry point.
@@ -64,26 +77,54 @@ pub fn kustomize(root: &Path, args: &[String]) -> Result<()> {
     }
     crate::run(super::cargo().args(["build", "--release", "-p", "planton-runner"]))?;
     let planton = root.join("target/release/planton");
-    let kubectl = Command::new("kubectl").args(["version", "--client"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let kubectl = Command::new("kubectl")
+        .args(["version", "--client"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !kubectl {
         println!("kubectl is not on PATH: only planton's own timings are shown (no ratios).");
     }
-    let mut benches: Vec<PathBuf> = std::fs::read_dir(&bench_root)?.flatten().map(|e| e.path()).filter(|p| p.join("build-dir").is_file()).collect();
+    let mut benches: Vec<PathBuf> = std::fs::read_dir(&bench_root)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("build-dir").is_file())
+        .collect();
     benches.sort();
-    println!("{:<16} {:>12} {:>12} {:>8} {:>10}  output", "workload", "planton", "kubectl", "ratio", "peak RSS");
+    println!(
+        "{:<16} {:>12} {:>12} {:>8} {:>10}  output",
+        "workload", "planton", "kubectl", "ratio", "peak RSS"
+    );
     for b in &benches {
-        let name = b.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = b
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         let input = b.join("input");
-        let build_dir = std::fs::read_to_string(b.join("build-dir"))?.trim().to_string();
+        let build_dir = std::fs::read_to_string(b.join("build-dir"))?
+            .trim()
+            .to_string();
         let expected = std::fs::read(b.join("expected.yaml")).ok();
         let (mut p_times, mut k_times, mut rss, mut same) = (Vec::new(), Vec::new(), 0, true);
         for _ in 0..runs {
-            let s = measure(Command::new(&planton).arg("build").arg(&build_dir).current_dir(&input))?;
+            let s = measure(
+                Command::new(&planton)
+                    .arg("build")
+                    .arg(&build_dir)
+                    .current_dir(&input),
+            )?;
             same &= s.ok && expected.as_ref().is_none_or(|e| *e == s.stdout);
             rss = rss.max(s.max_rss_kb);
             p_times.push(s.wall);
             if kubectl {
-                let k = measure(Command::new("kubectl").arg("kustomize").arg(&build_dir).current_dir(&input))?;
+                let k = measure(
+                    Command::new("kubectl")
+                        .arg("kustomize")
+                        .arg(&build_dir)
+                        .current_dir(&input),
+                )?;
                 k_times.push(k.wall);
             }
         }
@@ -94,12 +135,21 @@ pub fn kustomize(root: &Path, args: &[String]) -> Result<()> {
         } else {
             ("-".into(), "-".into())
         };
-        println!("{name:<16} {:>12} {k:>12} {ratio:>8} {:>7} MB  {}", fmt(p), rss / 1024, if same { "identical" } else { "DIFFERS" });
+        println!(
+            "{name:<16} {:>12} {k:>12} {ratio:>8} {:>7} MB  {}",
+            fmt(p),
+            rss / 1024,
+            if same { "identical" } else { "DIFFERS" }
+        );
 
         // Many overlays: one `planton build --all` against one kubectl call per overlay.
         let overlays = input.join("overlays");
         if overlays.is_dir() {
-            let mut dirs: Vec<PathBuf> = std::fs::read_dir(&overlays)?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+            let mut dirs: Vec<PathBuf> = std::fs::read_dir(&overlays)?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect();
             dirs.sort();
             let rounds = runs.clamp(1, 3);
             let (mut p_all, mut k_all) = (Vec::new(), Vec::new());
@@ -129,7 +179,12 @@ pub fn kustomize(root: &Path, args: &[String]) -> Result<()> {
                     dirs.len()
                 );
             } else {
-                println!("{:<16} {:>12}  ({} overlays in one call)", format!("{name}/--all"), fmt(p), dirs.len());
+                println!(
+                    "{:<16} {:>12}  ({} overlays in one call)",
+                    format!("{name}/--all"),
+                    fmt(p),
+                    dirs.len()
+                );
             }
         }
     }

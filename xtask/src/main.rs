@@ -9,7 +9,7 @@
 
 mod bench;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,7 +29,10 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn cargo() -> Command {
@@ -38,7 +41,9 @@ fn cargo() -> Command {
 
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {cmd:?}");
-    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -53,7 +58,13 @@ fn ci(root: &Path) -> Result<()> {
     setup(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     // core must stay pure and build for the browser.
-    run(cargo().args(["build", "-p", "planton-core", "--target", "wasm32-unknown-unknown"]))?;
+    run(cargo().args([
+        "build",
+        "-p",
+        "planton-core",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
     run(cargo().args(["test", "--workspace", "--locked"]))?;
     Ok(())
 }
@@ -65,7 +76,10 @@ mod tidy {
     use std::path::Path;
 
     fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).expect("readable source dir").flatten() {
+        for e in std::fs::read_dir(dir)
+            .expect("readable source dir")
+            .flatten()
+        {
             let p = e.path();
             if p.is_dir() {
                 rust_files(&p, out);
@@ -83,7 +97,15 @@ mod tidy {
         let mut files = Vec::new();
         rust_files(&root, &mut files);
         assert!(!files.is_empty());
-        let banned = ["std::fs", "std::env", "std::process", "std::net", "SystemTime", "Instant", "std::thread"];
+        let banned = [
+            "std::fs",
+            "std::env",
+            "std::process",
+            "std::net",
+            "SystemTime",
+            "Instant",
+            "std::thread",
+        ];
         let mut hits = Vec::new();
         for f in files {
             let text = std::fs::read_to_string(&f).expect("readable");
@@ -109,13 +131,23 @@ mod tidy {
         }
         let missing: Vec<String> = files
             .iter()
-            .filter(|f| !f.components().any(|c| c.as_os_str() == "target" || c.as_os_str() == "fixtures"))
+            .filter(|f| {
+                !f.components()
+                    .any(|c| c.as_os_str() == "target" || c.as_os_str() == "fixtures")
+            })
             .filter(|f| {
                 let text = std::fs::read_to_string(f).unwrap_or_default();
-                !text.lines().find(|l| !l.trim().is_empty()).is_some_and(|l| l.starts_with("//!"))
+                !text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .is_some_and(|l| l.starts_with("//!"))
             })
             .map(|f| f.display().to_string())
             .collect();
-        assert!(missing.is_empty(), "modules without a //! doc:\n{}", missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "modules without a //! doc:\n{}",
+            missing.join("\n")
+        );
     }
 }

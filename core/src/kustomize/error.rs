@@ -24,18 +24,37 @@ pub type Result<T, E = BuildError> = std::result::Result<T, E>;
 impl BuildError {
     /// An error with no location yet.
     pub fn msg(message: impl Into<String>) -> BuildError {
-        BuildError { message: message.into(), file: None, line: 0, col: 0 }
+        BuildError {
+            message: message.into(),
+            file: None,
+            line: 0,
+            col: 0,
+        }
     }
 
     /// An error pointing at a file (no line).
     pub fn in_file(file: &str, message: impl Into<String>) -> BuildError {
-        BuildError { message: message.into(), file: Some(Arc::from(file)), line: 0, col: 0 }
+        BuildError {
+            message: message.into(),
+            file: Some(Arc::from(file)),
+            line: 0,
+            col: 0,
+        }
     }
 
     /// An error pointing at a position.
     pub fn at(pos: &Pos, message: impl Into<String>) -> BuildError {
-        let file = if pos.file.is_empty() { None } else { Some(pos.file.clone()) };
-        BuildError { message: message.into(), file, line: pos.line, col: pos.col }
+        let file = if pos.file.is_empty() {
+            None
+        } else {
+            Some(pos.file.clone())
+        };
+        BuildError {
+            message: message.into(),
+            file,
+            line: pos.line,
+            col: pos.col,
+        }
     }
 
     /// Adds a file when the error has none yet.

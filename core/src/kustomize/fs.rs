@@ -83,7 +83,10 @@ impl FileTree {
             return true;
         }
         let prefix = format!("{path}/");
-        self.files.range(prefix.clone()..).next().is_some_and(|(k, _)| k.starts_with(&prefix))
+        self.files
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 
     /// Every file path, sorted.
@@ -93,10 +96,16 @@ impl FileTree {
 
     /// Direct children (files and directories) of a directory, sorted, names only.
     pub fn list_dir(&self, dir: &str) -> Vec<String> {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let mut out: Vec<String> = Vec::new();
         for k in self.files.range(prefix.clone()..) {
-            let Some(rest) = k.0.strip_prefix(&prefix) else { break };
+            let Some(rest) = k.0.strip_prefix(&prefix) else {
+                break;
+            };
             let name = rest.split('/').next().unwrap_or(rest).to_string();
             if out.last() != Some(&name) {
                 out.push(name);
@@ -137,7 +146,11 @@ pub fn normalize(path: &str) -> Option<String> {
 
 /// Joins `rel` onto directory `dir` and normalises.
 pub fn join(dir: &str, rel: &str) -> Option<String> {
-    if dir.is_empty() { normalize(rel) } else { normalize(&format!("{dir}/{rel}")) }
+    if dir.is_empty() {
+        normalize(rel)
+    } else {
+        normalize(&format!("{dir}/{rel}"))
+    }
 }
 
 /// Whether `path` is `dir` or below it.

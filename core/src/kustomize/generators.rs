@@ -53,8 +53,23 @@ struct Options {
     immutable: bool,
 }
 
-const OPTION_FIELDS: &[&str] = &["labels", "annotations", "disableNameSuffixHash", "immutable"];
-const ARG_FIELDS: &[&str] = &["name", "namespace", "behavior", "literals", "files", "envs", "env", "options", "type"];
+const OPTION_FIELDS: &[&str] = &[
+    "labels",
+    "annotations",
+    "disableNameSuffixHash",
+    "immutable",
+];
+const ARG_FIELDS: &[&str] = &[
+    "name",
+    "namespace",
+    "behavior",
+    "literals",
+    "files",
+    "envs",
+    "env",
+    "options",
+    "type",
+];
 
 /// Runs `configMapGenerator` and `secretGenerator` of `k`, merging into `ra`.
 pub(super) fn run(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>) -> Result<()> {
@@ -63,15 +78,29 @@ pub(super) fn run(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>
         None => None,
     };
     for gk in [GenKind::ConfigMap, GenKind::Secret] {
-        let Some(list) = k.field(gk.field()) else { continue };
+        let Some(list) = k.field(gk.field()) else {
+            continue;
+        };
         let Some(items) = list.as_seq() else {
-            return Err(BuildError::at(&list.pos, format!("invalid Kustomization: {} must be a list", gk.field())));
+            return Err(BuildError::at(
+                &list.pos,
+                format!("invalid Kustomization: {} must be a list", gk.field()),
+            ));
         };
         for item in items {
             let (res, behavior) = generate(loader, k, gk, item, global.as_ref())?;
             absorb(ra, res, behavior).map_err(|e| {
                 let e = e.context("merging from generator &{0xPTR <nil>}");
-                if e.file.is_none() { BuildError { file: Some(k.path.as_str().into()), line: item.pos.line, col: item.pos.col, ..e } } else { e }
+                if e.file.is_none() {
+                    BuildError {
+                        file: Some(k.path.as_str().into()),
+                        line: item.pos.line,
+                        col: item.pos.col,
+                        ..e
+                    }
+                } else {
+                    e
+                }
             })?;
         }
     }
@@ -84,20 +113,38 @@ fn bool_field(map: &Map, key: &str) -> Result<bool> {
         Some(n) if n.is_null() => Ok(false),
         Some(n) => match n.as_scalar().map(|s| s.resolve()) {
             Some(Resolved::Bool(b)) => Ok(b),
-            _ => Err(BuildError::at(&n.pos, format!("invalid Kustomization: {key} must be true or false"))),
+            _ => Err(BuildError::at(
+                &n.pos,
+                format!("invalid Kustomization: {key} must be true or false"),
+            )),
         },
     }
 }
 
 fn string_map(node: Option<&Node>, what: &str) -> Result<Vec<(String, String)>> {
-    let Some(node) = node.filter(|n| !n.is_null()) else { return Ok(Vec::new()) };
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return Ok(Vec::new());
+    };
     let Some(map) = node.as_map() else {
-        return Err(BuildError::at(&node.pos, format!("invalid Kustomization: {what} must be a map of strings")));
+        return Err(BuildError::at(
+            &node.pos,
+            format!("invalid Kustomization: {what} must be a map of strings"),
+        ));
     };
     map.iter()
         .map(|(k, v)| match &v.value {
-            Value::Scalar(s) => Ok((k.to_string(), if s.is_null() { String::new() } else { s.value.clone() })),
-            _ => Err(BuildError::at(&v.pos, format!("invalid Kustomization: {what} values must be strings"))),
+            Value::Scalar(s) => Ok((
+                k.to_string(),
+                if s.is_null() {
+                    String::new()
+                } else {
+                    s.value.clone()
+                },
+            )),
+            _ => Err(BuildError::at(
+                &v.pos,
+                format!("invalid Kustomization: {what} values must be strings"),
+            )),
         })
         .collect()
 }
@@ -107,11 +154,20 @@ fn read_options(node: &Node) -> Result<Options> {
         return Ok(Options::default());
     }
     let Some(map) = node.as_map() else {
-        return Err(BuildError::at(&node.pos, "invalid Kustomization: generator options must be a mapping"));
+        return Err(BuildError::at(
+            &node.pos,
+            "invalid Kustomization: generator options must be a mapping",
+        ));
     };
     for (key, _) in &map.entries {
         if !OPTION_FIELDS.contains(&key.value.as_str()) {
-            return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+            return Err(BuildError::at(
+                &key.pos,
+                format!(
+                    "invalid Kustomization: json: unknown field \"{}\"",
+                    key.value
+                ),
+            ));
         }
     }
     Ok(Options {
@@ -142,15 +198,27 @@ fn merge_options(local: Option<Options>, global: Option<&Options>) -> Option<Opt
 }
 
 fn str_list(map: &Map, key: &str) -> Result<Vec<String>> {
-    let Some(node) = map.get(key).filter(|n| !n.is_null()) else { return Ok(Vec::new()) };
+    let Some(node) = map.get(key).filter(|n| !n.is_null()) else {
+        return Ok(Vec::new());
+    };
     let Some(items) = node.as_seq() else {
-        return Err(BuildError::at(&node.pos, format!("invalid Kustomization: {key} must be a list of strings")));
+        return Err(BuildError::at(
+            &node.pos,
+            format!("invalid Kustomization: {key} must be a list of strings"),
+        ));
     };
     items
         .iter()
         .map(|i| match &i.value {
-            Value::Scalar(s) => Ok(if s.is_null() { String::new() } else { s.value.clone() }),
-            _ => Err(BuildError::at(&i.pos, format!("invalid Kustomization: {key} entries must be strings"))),
+            Value::Scalar(s) => Ok(if s.is_null() {
+                String::new()
+            } else {
+                s.value.clone()
+            }),
+            _ => Err(BuildError::at(
+                &i.pos,
+                format!("invalid Kustomization: {key} entries must be strings"),
+            )),
         })
         .collect()
 }
@@ -164,15 +232,33 @@ fn generate(
     global: Option<&Options>,
 ) -> Result<(Resource, Behavior)> {
     let Some(map) = item.as_map() else {
-        return Err(BuildError::at(&item.pos, format!("invalid Kustomization: a {} entry must be a mapping", gk.field())));
+        return Err(BuildError::at(
+            &item.pos,
+            format!(
+                "invalid Kustomization: a {} entry must be a mapping",
+                gk.field()
+            ),
+        ));
     };
     for (key, _) in &map.entries {
-        let known = ARG_FIELDS.contains(&key.value.as_str()) && (key.value != "type" || gk == GenKind::Secret);
+        let known = ARG_FIELDS.contains(&key.value.as_str())
+            && (key.value != "type" || gk == GenKind::Secret);
         if !known {
-            return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+            return Err(BuildError::at(
+                &key.pos,
+                format!(
+                    "invalid Kustomization: json: unknown field \"{}\"",
+                    key.value
+                ),
+            ));
         }
     }
-    let text = |key: &str| map.get(key).and_then(Node::scalar_text).unwrap_or("").to_string();
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Node::scalar_text)
+            .unwrap_or("")
+            .to_string()
+    };
     let (name, namespace) = (text("name"), text("namespace"));
     let behavior = match text("behavior").as_str() {
         "merge" => Behavior::Merge,
@@ -186,15 +272,27 @@ fn generate(
     let options = merge_options(local, global);
 
     let mut envs = str_list(map, "envs")?;
-    if let Some(env) = map.get("env").and_then(Node::scalar_text).filter(|s| !s.is_empty()) {
+    if let Some(env) = map
+        .get("env")
+        .and_then(Node::scalar_text)
+        .filter(|s| !s.is_empty())
+    {
         envs.push(env.to_string());
     }
-    let pairs = load_pairs(loader, &envs, &str_list(map, "literals")?, &str_list(map, "files")?)
-        .map_err(|e| e.or_file(&k.path))?;
+    let pairs = load_pairs(
+        loader,
+        &envs,
+        &str_list(map, "literals")?,
+        &str_list(map, "files")?,
+    )
+    .map_err(|e| e.or_file(&k.path))?;
     let mut data: Vec<(String, String)> = Vec::new();
     for (key, value) in pairs {
         if data.iter().any(|(k, _)| *k == key) {
-            return Err(BuildError::at(&item.pos, format!("configmap {name} illegally repeats the key `{key}`")));
+            return Err(BuildError::at(
+                &item.pos,
+                format!("configmap {name} illegally repeats the key `{key}`"),
+            ));
         }
         data.push((key, value));
     }
@@ -229,8 +327,14 @@ fn generate(
         }
         GenKind::Secret => {
             let t = text("type");
-            obj.insert("type", Node::string(if t.is_empty() { "Opaque" } else { t.as_str() }));
-            let encoded: Vec<(String, String)> = data.iter().map(|(k, v)| (k.clone(), encode_base64(v.as_bytes()))).collect();
+            obj.insert(
+                "type",
+                Node::string(if t.is_empty() { "Opaque" } else { t.as_str() }),
+            );
+            let encoded: Vec<(String, String)> = data
+                .iter()
+                .map(|(k, v)| (k.clone(), encode_base64(v.as_bytes())))
+                .collect();
             obj.insert("data", string_map_node(&encoded));
         }
     }
@@ -239,7 +343,10 @@ fn generate(
     }
     let node = Node::new(Value::Map(obj), item.pos.clone());
     let mut res = Resource::new(node, Arc::from(k.path.as_str()));
-    res.generated = Some(Generated { needs_hash: !options.as_ref().is_some_and(|o| o.disable_hash), behavior });
+    res.generated = Some(Generated {
+        needs_hash: !options.as_ref().is_some_and(|o| o.disable_hash),
+        behavior,
+    });
     Ok((res, behavior))
 }
 
@@ -253,19 +360,30 @@ fn string_map_node(pairs: &[(String, String)]) -> Node {
 
 /// kustomize's `kv.loader.Load`: env files, then literals, then files. Keys are not
 /// validated (kustomize v5.5 accepts `a b` or `1BAD`).
-fn load_pairs(loader: &Loader<'_>, envs: &[String], literals: &[String], files: &[String]) -> Result<Vec<(String, String)>> {
-    let ctx = |what: &str, list: &[String]| format!("loading KV pairs: {what} [{}]", list.join(" "));
+fn load_pairs(
+    loader: &Loader<'_>,
+    envs: &[String],
+    literals: &[String],
+    files: &[String],
+) -> Result<Vec<(String, String)>> {
+    let ctx =
+        |what: &str, list: &[String]| format!("loading KV pairs: {what} [{}]", list.join(" "));
     let mut out = Vec::new();
     for path in envs {
-        let (_, text) = loader.read(path).map_err(|e| e.context(ctx("env source files:", envs)))?;
+        let (_, text) = loader
+            .read(path)
+            .map_err(|e| e.context(ctx("env source files:", envs)))?;
         out.extend(env_pairs(&text));
     }
     for lit in literals {
         out.push(parse_literal(lit).map_err(|e| e.context(ctx("literal sources", literals)))?);
     }
     for src in files {
-        let (key, path) = parse_file_source(src).map_err(|e| e.context(ctx("file sources:", files)))?;
-        let (_, text) = loader.read(&path).map_err(|e| e.context(ctx("file sources:", files)))?;
+        let (key, path) =
+            parse_file_source(src).map_err(|e| e.context(ctx("file sources:", files)))?;
+        let (_, text) = loader
+            .read(&path)
+            .map_err(|e| e.context(ctx("file sources:", files)))?;
         out.push((key, text.to_string()));
     }
     Ok(out)
@@ -274,7 +392,9 @@ fn load_pairs(loader: &Loader<'_>, envs: &[String], literals: &[String], files: 
 fn parse_literal(source: &str) -> Result<(String, String)> {
     match source.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), remove_quotes(v).to_string())),
-        _ => Err(BuildError::msg(format!("invalid literal source {source}, expected key=value"))),
+        _ => Err(BuildError::msg(format!(
+            "invalid literal source {source}, expected key=value"
+        ))),
     }
 }
 
@@ -291,7 +411,11 @@ fn remove_quotes(s: &str) -> &str {
 fn parse_file_source(source: &str) -> Result<(String, String)> {
     let n = source.matches('=').count();
     if n == 0 {
-        let base = source.trim_end_matches('/').rsplit('/').next().unwrap_or(source);
+        let base = source
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(source);
         return Ok((base.to_string(), source.to_string()));
     }
     if n == 1 && source.starts_with('=') {
@@ -307,7 +431,9 @@ fn parse_file_source(source: &str) -> Result<(String, String)> {
         )));
     }
     if n > 1 {
-        return Err(BuildError::msg(format!("source \"{source}\" key name or file path contains '='")));
+        return Err(BuildError::msg(format!(
+            "source \"{source}\" key name or file path contains '='"
+        )));
     }
     let (k, p) = source.split_once('=').unwrap_or((source, ""));
     Ok((k.to_string(), p.to_string()))
@@ -352,7 +478,11 @@ fn encode_base64(bytes: &[u8]) -> String {
 }
 
 fn id_equal(a: &ResId, b: &ResId) -> bool {
-    a.group == b.group && a.version == b.version && a.kind == b.kind && a.name == b.name && ResId::ns_equal(&a.namespace, &b.namespace)
+    a.group == b.group
+        && a.version == b.version
+        && a.kind == b.kind
+        && a.name == b.name
+        && ResId::ns_equal(&a.namespace, &b.namespace)
 }
 
 /// `%#v` of a kustomize `resid.ResId`.
@@ -372,7 +502,11 @@ fn absorb(ra: &mut Vec<Resource>, mut res: Resource, behavior: Behavior) -> Resu
         .filter(|(_, r)| {
             let cur = r.id();
             r.all_names().iter().any(|(n, ns)| {
-                let other = ResId { name: n.clone(), namespace: ns.clone(), ..cur.clone() };
+                let other = ResId {
+                    name: n.clone(),
+                    namespace: ns.clone(),
+                    ..cur.clone()
+                };
                 id_equal(&other, &id)
             })
         })
@@ -380,9 +514,10 @@ fn absorb(ra: &mut Vec<Resource>, mut res: Resource, behavior: Behavior) -> Resu
         .collect();
     match matches.as_slice() {
         [] => match behavior {
-            Behavior::Merge | Behavior::Replace => {
-                Err(BuildError::msg(format!("id {} does not exist; cannot merge or replace", go_id(&id))))
-            }
+            Behavior::Merge | Behavior::Replace => Err(BuildError::msg(format!(
+                "id {} does not exist; cannot merge or replace",
+                go_id(&id)
+            ))),
             Behavior::Create => {
                 ra.push(res);
                 Ok(())
@@ -392,7 +527,10 @@ fn absorb(ra: &mut Vec<Resource>, mut res: Resource, behavior: Behavior) -> Resu
             let old = &ra[*i];
             match behavior {
                 Behavior::Create => {
-                    return Err(BuildError::msg(format!("id {} exists; behavior must be merge or replace", go_id(&id))));
+                    return Err(BuildError::msg(format!(
+                        "id {} exists; behavior must be merge or replace",
+                        go_id(&id)
+                    )));
                 }
                 Behavior::Replace => copy_merge_meta(&mut res, old),
                 Behavior::Merge => {
@@ -407,7 +545,11 @@ fn absorb(ra: &mut Vec<Resource>, mut res: Resource, behavior: Behavior) -> Resu
         }
         _ => Err(BuildError::msg(format!(
             "found multiple objects {} that could accept merge of {id}",
-            matches.iter().map(|i| ra[*i].id().to_string()).collect::<Vec<_>>().join(", ")
+            matches
+                .iter()
+                .map(|i| ra[*i].id().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -424,7 +566,11 @@ fn copy_merge_meta(res: &mut Resource, old: &Resource) {
             }
         }
         merged.sort();
-        if let Some(meta) = res.node.ensure_map_path(&["metadata"]).and_then(Node::as_map_mut) {
+        if let Some(meta) = res
+            .node
+            .ensure_map_path(&["metadata"])
+            .and_then(Node::as_map_mut)
+        {
             if merged.is_empty() {
                 meta.remove(field);
             } else {
@@ -432,7 +578,11 @@ fn copy_merge_meta(res: &mut Resource, old: &Resource) {
             }
         }
     }
-    if let Some(meta) = res.node.ensure_map_path(&["metadata"]).and_then(Node::as_map_mut) {
+    if let Some(meta) = res
+        .node
+        .ensure_map_path(&["metadata"])
+        .and_then(Node::as_map_mut)
+    {
         meta.insert("name", Node::string(old.name()));
         let ns = old.namespace();
         if ns.is_empty() {
@@ -450,7 +600,16 @@ fn copy_merge_meta(res: &mut Resource, old: &Resource) {
 fn pairs_at(node: &Node, field: &str) -> Vec<(String, String)> {
     node.get_path(&["metadata", field])
         .and_then(Node::as_map)
-        .map(|m| m.iter().map(|(k, v)| (k.to_string(), v.scalar_text().unwrap_or_default().to_string())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        v.scalar_text().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -460,13 +619,31 @@ fn merge_data(res: &mut Resource, old: &Resource, field: &str) {
         .node
         .get(field)
         .and_then(Node::as_map)
-        .map(|m| m.iter().map(|(k, v)| (k.to_string(), v.scalar_text().unwrap_or_default().to_string())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        v.scalar_text().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let new_pairs: Vec<(String, String)> = res
         .node
         .get(field)
         .and_then(Node::as_map)
-        .map(|m| m.iter().map(|(k, v)| (k.to_string(), v.scalar_text().unwrap_or_default().to_string())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        v.scalar_text().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     if old_pairs.is_empty() && new_pairs.is_empty() {
         return;
@@ -499,7 +676,10 @@ pub(super) fn add_hashes(ra: &mut [Resource]) -> Result<()> {
 
 /// kustomize's `hasher.Hash` for a ConfigMap, Secret or any other object.
 pub(crate) fn hash(node: &Node) -> String {
-    let kind = node.get("kind").and_then(Node::scalar_text).unwrap_or_default();
+    let kind = node
+        .get("kind")
+        .and_then(Node::scalar_text)
+        .unwrap_or_default();
     let field = |name: &str| -> String {
         match node.get(name) {
             None => "\"\"".to_string(),
@@ -520,11 +700,17 @@ pub(crate) fn hash(node: &Node) -> String {
             if is_map("binaryData") {
                 s.push_str(&format!("\"binaryData\":{},", field("binaryData")));
             }
-            s.push_str(&format!("\"data\":{},\"kind\":\"ConfigMap\",\"name\":\"\"}}", field("data")));
+            s.push_str(&format!(
+                "\"data\":{},\"kind\":\"ConfigMap\",\"name\":\"\"}}",
+                field("data")
+            ));
             s
         }
         "Secret" => {
-            let mut s = format!("{{\"data\":{},\"kind\":\"Secret\",\"name\":\"\",", field("data"));
+            let mut s = format!(
+                "{{\"data\":{},\"kind\":\"Secret\",\"name\":\"\",",
+                field("data")
+            );
             if is_map("stringData") {
                 s.push_str(&format!("\"stringData\":{},", field("stringData")));
             }
@@ -622,7 +808,9 @@ fn json_string(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -634,7 +822,7 @@ fn json_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kustomize::{build, FileTree};
+    use crate::kustomize::{FileTree, build};
 
     fn run_build(files: &[(&str, &str)]) -> String {
         let mut tree = FileTree::new();
@@ -671,7 +859,11 @@ mod tests {
         let pairs = env_pairs("# c\nA=1\n\n  B=\"x\"\r\nD=x=y\n");
         assert_eq!(
             pairs,
-            vec![("A".into(), "1".into()), ("B".into(), "\"x\"".into()), ("D".into(), "x=y".into())]
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "\"x\"".into()),
+                ("D".into(), "x=y".into())
+            ]
         );
     }
 }

@@ -34,9 +34,14 @@ pub(super) fn apply(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
         let Some(list) = k.field(field) else { continue };
         for item in entries(list, field, "[]types.Image")? {
             let image = parse_image(item, field)?;
-            let pattern = format!("^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$", image.name);
+            let pattern = format!(
+                "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
+                image.name
+            );
             // Go ignores the compile error and then never matches; so do we.
-            let Ok(re) = regex_lite::Regex::new(&pattern) else { continue };
+            let Ok(re) = regex_lite::Regex::new(&pattern) else {
+                continue;
+            };
             for r in ra.iter_mut() {
                 if r.kind() == "CustomResourceDefinition" {
                     continue;
@@ -53,7 +58,9 @@ pub(super) fn apply(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
 
 fn parse_image(item: &Node, field: &str) -> Result<Image> {
     let mut image = Image::default();
-    for (key, value) in &strict_map(item, &["name", "newName", "newTag", "digest", "tagSuffix"])?.entries {
+    for (key, value) in
+        &strict_map(item, &["name", "newName", "newTag", "digest", "tagSuffix"])?.entries
+    {
         let s = string_value(value, &format!("Image.{field}.{}", key.value))?;
         match key.value.as_str() {
             "name" => image.name = s,
@@ -68,7 +75,11 @@ fn parse_image(item: &Node, field: &str) -> Result<Image> {
 
 /// Walks the whole object: for every `containers`/`initContainers` list, updates each item's
 /// `image` (children are visited before their parent key, as kustomize does).
-fn legacy_walk(node: &mut Node, image: &Image, re: &regex_lite::Regex) -> std::result::Result<(), String> {
+fn legacy_walk(
+    node: &mut Node,
+    image: &Image,
+    re: &regex_lite::Regex,
+) -> std::result::Result<(), String> {
     match &mut node.value {
         Value::Map(m) => {
             for (key, value) in m.entries.iter_mut() {
@@ -97,12 +108,18 @@ fn legacy_walk(node: &mut Node, image: &Image, re: &regex_lite::Regex) -> std::r
 }
 
 /// The default image field specs, applied after the legacy walk.
-fn field_specs(node: &mut Node, image: &Image, re: &regex_lite::Regex) -> std::result::Result<(), String> {
+fn field_specs(
+    node: &mut Node,
+    image: &Image,
+    re: &regex_lite::Regex,
+) -> std::result::Result<(), String> {
     for prefix in [&["spec"][..], &["spec", "template", "spec"][..]] {
         for list in ["containers", "initContainers"] {
             let mut path = prefix.to_vec();
             path.push(list);
-            let Some(items) = node.get_path_mut(&path).and_then(Node::as_seq_mut) else { continue };
+            let Some(items) = node.get_path_mut(&path).and_then(Node::as_seq_mut) else {
+                continue;
+            };
             for item in items {
                 if let Some(img) = item.get_mut("image") {
                     update(img, image, re)?;
@@ -114,7 +131,11 @@ fn field_specs(node: &mut Node, image: &Image, re: &regex_lite::Regex) -> std::r
 }
 
 /// kustomize's `imageTagUpdater`: rewrites one `image` value if its name matches.
-fn update(node: &mut Node, image: &Image, re: &regex_lite::Regex) -> std::result::Result<(), String> {
+fn update(
+    node: &mut Node,
+    image: &Image,
+    re: &regex_lite::Regex,
+) -> std::result::Result<(), String> {
     let Value::Scalar(s) = &mut node.value else {
         return Err(wrong_kind("ScalarNode", node));
     };
@@ -143,7 +164,11 @@ fn update(node: &mut Node, image: &Image, re: &regex_lite::Regex) -> std::result
         name = format!("{name}@{digest}");
     }
     // kyaml keeps the old style and drops the tag: the value is re-typed from its text.
-    *s = Scalar { value: name, style: s.style, tag: None };
+    *s = Scalar {
+        value: name,
+        style: s.style,
+        tag: None,
+    };
     Ok(())
 }
 
@@ -157,15 +182,27 @@ fn split(image: &str) -> (String, String, String) {
         (None, None) => (image.to_string(), String::new(), String::new()),
         (Some(c), Some(d)) if c < d => {
             let (c, d) = (c + slash, d + slash);
-            (image[..c].to_string(), image[c + 1..d].to_string(), image[d + 1..].to_string())
+            (
+                image[..c].to_string(),
+                image[c + 1..d].to_string(),
+                image[d + 1..].to_string(),
+            )
         }
         (_, Some(d)) => {
             let d = d + slash;
-            (image[..d].to_string(), String::new(), image[d + 1..].to_string())
+            (
+                image[..d].to_string(),
+                String::new(),
+                image[d + 1..].to_string(),
+            )
         }
         (Some(c), None) => {
             let c = c + slash;
-            (image[..c].to_string(), image[c + 1..].to_string(), String::new())
+            (
+                image[..c].to_string(),
+                image[c + 1..].to_string(),
+                String::new(),
+            )
         }
     }
 }
@@ -177,17 +214,27 @@ pub(super) fn wrong_kind(expected: &str, node: &Node) -> String {
         Value::Seq(_) => "SequenceNode",
         Value::Scalar(_) => "ScalarNode",
     };
-    format!("wrong node kind: expected {expected} but got {got}: node contents:\n{}\n", flow(node))
+    format!(
+        "wrong node kind: expected {expected} but got {got}: node contents:\n{}\n",
+        flow(node)
+    )
 }
 
 /// A one-line flow rendering of a node, for error messages.
 pub(super) fn flow(node: &Node) -> String {
     match &node.value {
         Value::Scalar(s) => s.value.clone(),
-        Value::Seq(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Value::Seq(items) => format!(
+            "[{}]",
+            items.iter().map(flow).collect::<Vec<_>>().join(", ")
+        ),
         Value::Map(m) => format!(
             "{{{}}}",
-            m.entries.iter().map(|(k, v)| format!("{}: {}", k.value, flow(v))).collect::<Vec<_>>().join(", ")
+            m.entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", k.value, flow(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -210,11 +257,24 @@ pub(super) fn strict_map<'a>(item: &'a Node, known: &[&str]) -> Result<&'a crate
     let Some(map) = item.as_map() else {
         return Err(BuildError::at(
             &item.pos,
-            format!("invalid Kustomization: json: cannot unmarshal {} into a list entry (a mapping)", json_type(item)),
+            format!(
+                "invalid Kustomization: json: cannot unmarshal {} into a list entry (a mapping)",
+                json_type(item)
+            ),
         ));
     };
-    if let Some((key, _)) = map.entries.iter().find(|(k, _)| !known.contains(&k.value.as_str())) {
-        return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+    if let Some((key, _)) = map
+        .entries
+        .iter()
+        .find(|(k, _)| !known.contains(&k.value.as_str()))
+    {
+        return Err(BuildError::at(
+            &key.pos,
+            format!(
+                "invalid Kustomization: json: unknown field \"{}\"",
+                key.value
+            ),
+        ));
     }
     Ok(map)
 }
@@ -241,7 +301,9 @@ pub(super) fn type_error(node: &Node, go_field: &str, go_type: &str) -> BuildErr
     };
     BuildError::at(
         &node.pos,
-        format!("invalid Kustomization: json: cannot unmarshal {what} into Go struct field {go_field} of type {go_type}"),
+        format!(
+            "invalid Kustomization: json: cannot unmarshal {what} into Go struct field {go_field} of type {go_type}"
+        ),
     )
 }
 
@@ -262,7 +324,7 @@ pub(super) fn json_type(node: &Node) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::split;
-    use crate::kustomize::{build, FileTree};
+    use crate::kustomize::{FileTree, build};
 
     #[test]
     fn split_like_kustomize() {
@@ -276,7 +338,11 @@ mod tests {
             ("reg/a/b@sha256:x", ("reg/a/b", "", "sha256:x")),
         ];
         for (input, (n, t, d)) in cases {
-            assert_eq!(split(input), (n.to_string(), t.to_string(), d.to_string()), "{input}");
+            assert_eq!(
+                split(input),
+                (n.to_string(), t.to_string(), d.to_string()),
+                "{input}"
+            );
         }
     }
 
@@ -305,10 +371,21 @@ spec:
     /// (or the error). Expectations come from `kubectl kustomize` v5.5.0.
     fn images(images: &str, resource: &str) -> String {
         let mut tree = FileTree::new();
-        tree.insert("kustomization.yaml", format!("resources: [r.yaml]\nimages:\n{images}\n"));
+        tree.insert(
+            "kustomization.yaml",
+            format!("resources: [r.yaml]\nimages:\n{images}\n"),
+        );
         tree.insert("r.yaml", resource);
         match build(&tree, "").and_then(|b| b.to_yaml()) {
-            Ok(out) => out.lines().filter_map(|l| l.trim_start().strip_prefix("- image: ").or(l.trim_start().strip_prefix("image: "))).collect::<Vec<_>>().join(" "),
+            Ok(out) => out
+                .lines()
+                .filter_map(|l| {
+                    l.trim_start()
+                        .strip_prefix("- image: ")
+                        .or(l.trim_start().strip_prefix("image: "))
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
             Err(e) => format!("ERR {e}"),
         }
     }
@@ -319,17 +396,50 @@ spec:
 
     #[test]
     fn tag_digest_name() {
-        check("- {name: nginx, newTag: t}", "nginx:t nginx:t nginx:t nginx:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:t nginx:a/b nginx@sha512:abc nginx:t");
-        check("- {name: nginx, digest: \"sha256:d\"}", "nginx@sha256:d nginx@sha256:d nginx@sha256:d nginx@sha256:d localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx@sha256:d nginx:a/b nginx@sha512:abc nginx@sha256:d");
-        check("- {name: nginx, newTag: t, digest: \"sha256:d\"}", "nginx:t@sha256:d nginx:t@sha256:d nginx:t@sha256:d nginx:t@sha256:d localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:t@sha256:d nginx:a/b nginx@sha512:abc nginx:t@sha256:d");
-        check("- {name: nginx, newName: \"reg/n\"}", "reg/n:1 reg/n reg/n@sha256:abc reg/n:1@sha256:abc localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 reg/n:1.2-alpine_x{y} nginx:a/b nginx@sha512:abc reg/n");
-        check("- {name: localhost:5000/nginx, newName: \"reg/n\", newTag: t}", "nginx:1 nginx nginx@sha256:abc nginx:1@sha256:abc reg/n:t reg/n:t nginxx:1 docker.io/nginx:1 5 nginx:1.2-alpine_x{y} nginx:a/b nginx@sha512:abc 'nginx:'");
-        check("- {name: ngin., newTag: t}", "nginx:t nginx:t nginx:t nginx:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:t nginx:a/b nginx@sha512:abc nginx:t");
-        check("- {name: \"nginx:1\", newTag: t}", "nginx:t nginx nginx@sha256:abc nginx:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:1.2-alpine_x{y} nginx:a/b nginx@sha512:abc 'nginx:'");
-        check("- {name: \"5\", newTag: t}", "nginx:1 nginx nginx@sha256:abc nginx:1@sha256:abc localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5:t nginx:1.2-alpine_x{y} nginx:a/b nginx@sha512:abc 'nginx:'");
-        check("- {name: nginx, newName: \"a:b/c\", newTag: t}", "a:b/c:t a:b/c:t a:b/c:t a:b/c:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 a:b/c:t nginx:a/b nginx@sha512:abc a:b/c:t");
-        check("- {name: nginx, tagSuffix: -s, newTag: t}", "nginx:t nginx:t nginx:t nginx:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:t nginx:a/b nginx@sha512:abc nginx:t");
-        check("- {name: nginx, newTag: t}\n- {name: \"nginx:t\", newTag: u}", "nginx:u nginx:u nginx:u nginx:u localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:u nginx:a/b nginx@sha512:abc nginx:u");
+        check(
+            "- {name: nginx, newTag: t}",
+            "nginx:t nginx:t nginx:t nginx:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:t nginx:a/b nginx@sha512:abc nginx:t",
+        );
+        check(
+            "- {name: nginx, digest: \"sha256:d\"}",
+            "nginx@sha256:d nginx@sha256:d nginx@sha256:d nginx@sha256:d localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx@sha256:d nginx:a/b nginx@sha512:abc nginx@sha256:d",
+        );
+        check(
+            "- {name: nginx, newTag: t, digest: \"sha256:d\"}",
+            "nginx:t@sha256:d nginx:t@sha256:d nginx:t@sha256:d nginx:t@sha256:d localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:t@sha256:d nginx:a/b nginx@sha512:abc nginx:t@sha256:d",
+        );
+        check(
+            "- {name: nginx, newName: \"reg/n\"}",
+            "reg/n:1 reg/n reg/n@sha256:abc reg/n:1@sha256:abc localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 reg/n:1.2-alpine_x{y} nginx:a/b nginx@sha512:abc reg/n",
+        );
+        check(
+            "- {name: localhost:5000/nginx, newName: \"reg/n\", newTag: t}",
+            "nginx:1 nginx nginx@sha256:abc nginx:1@sha256:abc reg/n:t reg/n:t nginxx:1 docker.io/nginx:1 5 nginx:1.2-alpine_x{y} nginx:a/b nginx@sha512:abc 'nginx:'",
+        );
+        check(
+            "- {name: ngin., newTag: t}",
+            "nginx:t nginx:t nginx:t nginx:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:t nginx:a/b nginx@sha512:abc nginx:t",
+        );
+        check(
+            "- {name: \"nginx:1\", newTag: t}",
+            "nginx:t nginx nginx@sha256:abc nginx:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:1.2-alpine_x{y} nginx:a/b nginx@sha512:abc 'nginx:'",
+        );
+        check(
+            "- {name: \"5\", newTag: t}",
+            "nginx:1 nginx nginx@sha256:abc nginx:1@sha256:abc localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5:t nginx:1.2-alpine_x{y} nginx:a/b nginx@sha512:abc 'nginx:'",
+        );
+        check(
+            "- {name: nginx, newName: \"a:b/c\", newTag: t}",
+            "a:b/c:t a:b/c:t a:b/c:t a:b/c:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 a:b/c:t nginx:a/b nginx@sha512:abc a:b/c:t",
+        );
+        check(
+            "- {name: nginx, tagSuffix: -s, newTag: t}",
+            "nginx:t nginx:t nginx:t nginx:t localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:t nginx:a/b nginx@sha512:abc nginx:t",
+        );
+        check(
+            "- {name: nginx, newTag: t}\n- {name: \"nginx:t\", newTag: u}",
+            "nginx:u nginx:u nginx:u nginx:u localhost:5000/nginx:1 localhost:5000/nginx nginxx:1 docker.io/nginx:1 5 nginx:u nginx:a/b nginx@sha512:abc nginx:u",
+        );
     }
 
     #[test]
@@ -344,7 +454,10 @@ spec:
   containers: {c: {image: nginx:1}}
   container: {app: {image: {repo: nginx, tag: \"1.0\"}}}
 ";
-        assert_eq!(images("- {name: nginx, newTag: \"2\"}", res), "nginx:1 nginx:1 nginx:2 nginx:2");
+        assert_eq!(
+            images("- {name: nginx, newTag: \"2\"}", res),
+            "nginx:1 nginx:1 nginx:2 nginx:2"
+        );
         let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: nginx:1}]\n";
         assert_eq!(images("- {name: nginx, newTag: \"2\"}", crd), "nginx:1");
     }
@@ -360,16 +473,38 @@ spec:
   jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: nginx:1}]}}}}
   x: {containers: [{image: \"nginx:1@sha256:abc\"}, {image: \"nginx@sha256:abc\"}, {image: nginx}]}
 ";
-        assert_eq!(images("- {name: nginx, tagSuffix: -s}", res), "nginx:1-s-s nginx:1-s nginx:1-s-s nginx:1-s nginx:-s nginx:-s");
+        assert_eq!(
+            images("- {name: nginx, tagSuffix: -s}", res),
+            "nginx:1-s-s nginx:1-s nginx:1-s-s nginx:1-s nginx:-s nginx:-s"
+        );
     }
 
     #[test]
     fn refusals() {
-        let pod = |c: &str| format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: {c}\n");
-        assert!(images("- {name: nginx, newTag: \"2\"}", &pod("[{name: c, image: {repo: nginx}}]")).contains("wrong node kind: expected ScalarNode but got MappingNode"));
-        assert!(images("- {name: nginx, newTag: \"2\"}", &pod("[nginx:1]")).contains("wrong node kind: expected MappingNode but got ScalarNode"));
+        let pod = |c: &str| {
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: {c}\n")
+        };
+        assert!(
+            images(
+                "- {name: nginx, newTag: \"2\"}",
+                &pod("[{name: c, image: {repo: nginx}}]")
+            )
+            .contains("wrong node kind: expected ScalarNode but got MappingNode")
+        );
+        assert!(
+            images("- {name: nginx, newTag: \"2\"}", &pod("[nginx:1]"))
+                .contains("wrong node kind: expected MappingNode but got ScalarNode")
+        );
         assert!(images("- {name: nginx, newTag: 1.36}", &pod("[]")).contains("json: cannot unmarshal number into Go struct field Image.images.newTag of type string"));
-        assert!(images("- {name: nginx, foo: 1}", &pod("[]")).contains("json: unknown field \"foo\""));
-        assert_eq!(images("- {name: nginx, newTag: t}", &pod("[{name: g, image: null}, null, {name: h, image: \"\"}]")), "null \"\"");
+        assert!(
+            images("- {name: nginx, foo: 1}", &pod("[]")).contains("json: unknown field \"foo\"")
+        );
+        assert_eq!(
+            images(
+                "- {name: nginx, newTag: t}",
+                &pod("[{name: g, image: null}, null, {name: h, image: \"\"}]")
+            ),
+            "null \"\""
+        );
     }
 }

@@ -15,7 +15,7 @@
 //! patch value are booleans and a plain date stays a string; [`apply`] re-types inserted values
 //! accordingly. Inserted values keep the positions they had in the patch file.
 
-use crate::yaml::{resolve_plain, to_output, Node, Out, Resolved, Style, Value};
+use crate::yaml::{Node, Out, Resolved, Style, Value, resolve_plain, to_output};
 
 /// Applies the operations in `ops` (a sequence of `{op, path, value, from}` maps) to `target`.
 ///
@@ -23,7 +23,10 @@ use crate::yaml::{resolve_plain, to_output, Node, Out, Resolved, Style, Value};
 /// `testing value /spec/container/cpu failed: test failed`.
 pub fn apply(target: &mut Node, ops: &Node) -> Result<(), String> {
     let Some(items) = ops.as_seq() else {
-        return Err(format!("json: cannot unmarshal {} into Go value of type jsonpatch.Patch", json_kind(ops)));
+        return Err(format!(
+            "json: cannot unmarshal {} into Go value of type jsonpatch.Patch",
+            json_kind(ops)
+        ));
     };
     for op in items {
         apply_one(target, op)?;
@@ -57,7 +60,10 @@ fn through_float64(node: &mut Node) {
 /// Applies one operation.
 fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
     if op.as_map().is_none() {
-        return Err(format!("json: cannot unmarshal {} into Go value of type jsonpatch.Operation", json_kind(op)));
+        return Err(format!(
+            "json: cannot unmarshal {} into Go value of type jsonpatch.Operation",
+            json_kind(op)
+        ));
     }
     let kind = match op.get("op") {
         Some(n) if !n.is_null() => n.as_str().unwrap_or("unknown"),
@@ -65,16 +71,24 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
     };
     match kind {
         "add" => {
-            let path = field(op, "path").ok_or("add operation failed to decode path: missing value")?;
-            let (con, key) = find_object(doc, &path)
-                .ok_or_else(|| format!("add operation does not apply: doc is missing path: \"{path}\": missing value"))?;
-            add(con, &key, patch_value(op)).map_err(|e| format!("error in add for path: '{path}': {e}"))
+            let path =
+                field(op, "path").ok_or("add operation failed to decode path: missing value")?;
+            let (con, key) = find_object(doc, &path).ok_or_else(|| {
+                format!(
+                    "add operation does not apply: doc is missing path: \"{path}\": missing value"
+                )
+            })?;
+            add(con, &key, patch_value(op))
+                .map_err(|e| format!("error in add for path: '{path}': {e}"))
         }
         "remove" => {
-            let path = field(op, "path").ok_or("remove operation failed to decode path: missing value")?;
+            let path =
+                field(op, "path").ok_or("remove operation failed to decode path: missing value")?;
             let (con, key) = find_object(doc, &path)
                 .ok_or_else(|| format!("remove operation does not apply: doc is missing path: \"{path}\": missing value"))?;
-            remove(con, &key).map(drop).map_err(|e| format!("error in remove for path: '{path}': {e}"))
+            remove(con, &key)
+                .map(drop)
+                .map_err(|e| format!("error in remove for path: '{path}': {e}"))
         }
         "replace" => {
             let path = field(op, "path")
@@ -82,22 +96,33 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
             if path.is_empty() {
                 return replace_root(doc, op);
             }
-            let (con, key) = find_object(doc, &path)
-                .ok_or_else(|| format!("replace operation does not apply: doc is missing path: {path}: missing value"))?;
+            let (con, key) = find_object(doc, &path).ok_or_else(|| {
+                format!(
+                    "replace operation does not apply: doc is missing path: {path}: missing value"
+                )
+            })?;
             if get(con, &key).is_err() {
-                return Err(format!("replace operation does not apply: doc is missing key: {path}: missing value"));
+                return Err(format!(
+                    "replace operation does not apply: doc is missing key: {path}: missing value"
+                ));
             }
-            set(con, &key, patch_value(op)).map_err(|e| format!("error in remove for path: '{path}': {e}"))
+            set(con, &key, patch_value(op))
+                .map_err(|e| format!("error in remove for path: '{path}': {e}"))
         }
         "move" => {
             let from = field(op, "from")
                 .ok_or("move operation failed to decode from: operation, missing from field: missing value")?;
-            let (con, key) = find_object(doc, &from)
-                .ok_or_else(|| format!("move operation does not apply: doc is missing from path: {from}: missing value"))?;
+            let (con, key) = find_object(doc, &from).ok_or_else(|| {
+                format!(
+                    "move operation does not apply: doc is missing from path: {from}: missing value"
+                )
+            })?;
             get(con, &key).map_err(|e| format!("error in move for path: '{key}': {e}"))?;
-            let moved = remove(con, &key).map_err(|e| format!("error in move for path: '{key}': {e}"))?;
-            let path = field(op, "path")
-                .ok_or("move operation failed to decode path: operation missing path field: missing value")?;
+            let moved =
+                remove(con, &key).map_err(|e| format!("error in move for path: '{key}': {e}"))?;
+            let path = field(op, "path").ok_or(
+                "move operation failed to decode path: operation missing path field: missing value",
+            )?;
             let (con, key) = find_object(doc, &path).ok_or_else(|| {
                 format!("move operation does not apply: doc is missing destination path: {path}: missing value")
             })?;
@@ -106,21 +131,26 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
         "copy" => {
             let from = field(op, "from")
                 .ok_or("copy operation failed to decode from: operation, missing from field: missing value")?;
-            let (con, key) = find_object(doc, &from)
-                .ok_or_else(|| format!("copy operation does not apply: doc is missing from path: {from}: missing value"))?;
+            let (con, key) = find_object(doc, &from).ok_or_else(|| {
+                format!(
+                    "copy operation does not apply: doc is missing from path: {from}: missing value"
+                )
+            })?;
             let copied = get(con, &key)
                 .map_err(|e| format!("error in copy for from: '{from}': {e}"))?
                 .cloned()
                 .unwrap_or_else(Node::null);
-            let path = field(op, "path").ok_or("copy operation failed to decode path: missing value")?;
+            let path =
+                field(op, "path").ok_or("copy operation failed to decode path: missing value")?;
             let (con, key) = find_object(doc, &path).ok_or_else(|| {
                 format!("copy operation does not apply: doc is missing destination path: {path}: missing value")
             })?;
             add(con, &key, copied).map_err(|e| format!("error while adding value during copy: {e}"))
         }
         "test" => {
-            let path = field(op, "path")
-                .ok_or("test operation failed to decode path: operation missing path field: missing value")?;
+            let path = field(op, "path").ok_or(
+                "test operation failed to decode path: operation missing path field: missing value",
+            )?;
             let failed = || format!("testing value {path} failed: test failed");
             let want = op.get("value").map(v2_typed);
             if path.is_empty() {
@@ -129,9 +159,11 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
                     _ => Err(failed()),
                 };
             }
-            let (con, key) = find_object(doc, &path)
-                .ok_or_else(|| format!("test operation does not apply: is missing path: {path}: missing value"))?;
-            let got = get(con, &key).map_err(|e| format!("error in test for path: '{path}': {e}"))?;
+            let (con, key) = find_object(doc, &path).ok_or_else(|| {
+                format!("test operation does not apply: is missing path: {path}: missing value")
+            })?;
+            let got =
+                get(con, &key).map_err(|e| format!("error in test for path: '{path}': {e}"))?;
             match (got, want) {
                 // A missing or null target equals an explicit null.
                 (None, Some(w)) if w.is_null() => Ok(()),
@@ -146,20 +178,27 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
 /// `replace` at the root: an object or array value replaces the document; anything else is
 /// silently ignored (json-patch wraps a nil error there).
 fn replace_root(doc: &mut Node, op: &Node) -> Result<(), String> {
-    let Some(value) = op.get("value") else { return Ok(()) };
+    let Some(value) = op.get("value") else {
+        return Ok(());
+    };
     match &value.value {
         Value::Map(_) => {
             *doc = v2_typed(value);
             Ok(())
         }
-        Value::Seq(_) => Err("json: cannot unmarshal array into Go value of type map[string]interface {}".into()),
+        Value::Seq(_) => {
+            Err("json: cannot unmarshal array into Go value of type map[string]interface {}".into())
+        }
         Value::Scalar(_) => Ok(()),
     }
 }
 
 /// A string field of an operation (`path`, `from`); `None` when missing, null or not a string.
 fn field(op: &Node, key: &str) -> Option<String> {
-    op.get(key).filter(|n| !n.is_null()).and_then(Node::as_str).map(str::to_string)
+    op.get(key)
+        .filter(|n| !n.is_null())
+        .and_then(Node::as_str)
+        .map(str::to_string)
 }
 
 /// The operation's `value`, typed as kustomize reads it; a missing value is null.
@@ -240,7 +279,8 @@ fn go_atoi(s: &str) -> Result<i64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("strconv.Atoi: parsing {s:?}: invalid syntax"));
     }
-    s.parse::<i64>().map_err(|_| format!("strconv.Atoi: parsing {s:?}: value out of range"))
+    s.parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {s:?}: value out of range"))
 }
 
 fn invalid_index(idx: i64) -> String {
@@ -285,7 +325,8 @@ fn add(con: &mut Node, key: &str, val: Node) -> Result<(), String> {
                 items.push(val);
                 return Ok(());
             }
-            let mut idx = go_atoi(key).map_err(|e| format!("value was not a proper array index: '{key}': {e}"))?;
+            let mut idx = go_atoi(key)
+                .map_err(|e| format!("value was not a proper array index: '{key}': {e}"))?;
             let size = items.len() as i64 + 1;
             if idx >= size {
                 return Err(invalid_index(idx));
@@ -306,7 +347,9 @@ fn add(con: &mut Node, key: &str, val: Node) -> Result<(), String> {
 /// json-patch's `remove` on a container; returns the removed value.
 fn remove(con: &mut Node, key: &str) -> Result<Node, String> {
     match &mut con.value {
-        Value::Map(m) => m.remove(key).ok_or_else(|| format!("Unable to remove nonexistent key: {key}: missing value")),
+        Value::Map(m) => m
+            .remove(key)
+            .ok_or_else(|| format!("Unable to remove nonexistent key: {key}: missing value")),
         Value::Seq(items) => {
             let len = items.len() as i64;
             let mut idx = go_atoi(key)?;
@@ -384,10 +427,16 @@ fn out_equal(a: &Out, b: &Out) -> bool {
         (Out::Null, Out::Null) => true,
         (Out::Bool(x), Out::Bool(y)) => x == y,
         (Out::Str(x), Out::Str(y)) => x == y,
-        (Out::Seq(x), Out::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| out_equal(p, q)),
+        (Out::Seq(x), Out::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| out_equal(p, q))
+        }
         (Out::Map(x), Out::Map(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.iter().find(|(k2, _)| k2 == k).is_some_and(|(_, v2)| out_equal(v, v2)))
+                && x.iter().all(|(k, v)| {
+                    y.iter()
+                        .find(|(k2, _)| k2 == k)
+                        .is_some_and(|(_, v2)| out_equal(v, v2))
+                })
         }
         _ => match (number(a), number(b)) {
             (Some(x), Some(y)) => x == y,
@@ -440,43 +489,100 @@ spec:
     /// `want` must occur in the output (outputs were taken from `kubectl kustomize` v5.5.0).
     fn check(ops: &str, want: &str) {
         let got = run(ops);
-        assert!(got.contains(want), "ops {ops}\nwant (substring): {want}\ngot:\n{got}");
+        assert!(
+            got.contains(want),
+            "ops {ops}\nwant (substring): {want}\ngot:\n{got}"
+        );
     }
 
     fn check_not(ops: &str, unwanted: &str) {
         let got = run(ops);
-        assert!(!got.contains(unwanted), "ops {ops}\nunwanted: {unwanted}\ngot:\n{got}");
+        assert!(
+            !got.contains(unwanted),
+            "ops {ops}\nunwanted: {unwanted}\ngot:\n{got}"
+        );
     }
 
     #[test]
     fn add() {
-        check("- {op: add, path: /spec/list/3, value: q}", "  - c\n  - q\n");
-        check("- {op: add, path: /spec/list/-, value: q}", "  - c\n  - q\n");
-        check("- {op: add, path: /spec/list/-1, value: q}", "  - c\n  - q\n");
-        check("- {op: add, path: /spec/list/-2, value: q}", "  - b\n  - q\n  - c\n");
-        check("- {op: add, path: /spec/list/-4, value: q}", "  list:\n  - q\n  - a\n");
-        check("- {op: add, path: /spec/list/01, value: q}", "  - a\n  - q\n  - b\n");
+        check(
+            "- {op: add, path: /spec/list/3, value: q}",
+            "  - c\n  - q\n",
+        );
+        check(
+            "- {op: add, path: /spec/list/-, value: q}",
+            "  - c\n  - q\n",
+        );
+        check(
+            "- {op: add, path: /spec/list/-1, value: q}",
+            "  - c\n  - q\n",
+        );
+        check(
+            "- {op: add, path: /spec/list/-2, value: q}",
+            "  - b\n  - q\n  - c\n",
+        );
+        check(
+            "- {op: add, path: /spec/list/-4, value: q}",
+            "  list:\n  - q\n  - a\n",
+        );
+        check(
+            "- {op: add, path: /spec/list/01, value: q}",
+            "  - a\n  - q\n  - b\n",
+        );
         check("- {op: add, path: /foo, value: {a: 1}}", "foo:\n  a: 1\n");
         check("- {op: add, path: spec/new, value: 1}", "\nnew: 1\n");
         check("- {op: add, path: /spec/new}", "  new: null\n");
         check("- {op: add, path: /spec/m/-, value: q}", "    '-': q\n");
         check("- {op: add, path: /spec/m/0, value: q}", "    \"0\": q\n");
         check("- {op: add, path: /spec/m/, value: q}", "    \"\": q\n");
-        check("- {op: add, path: /metadata/labels/a~1b~0c, value: q}", "    a/b~c: q\n");
-        check("- {op: add, path: /spec/new, value: {name: x, v: 1}}", "  new:\n    name: x\n    v: 1\n");
+        check(
+            "- {op: add, path: /metadata/labels/a~1b~0c, value: q}",
+            "    a/b~c: q\n",
+        );
+        check(
+            "- {op: add, path: /spec/new, value: {name: x, v: 1}}",
+            "  new:\n    name: x\n    v: 1\n",
+        );
     }
 
     #[test]
     fn add_errors() {
-        check("- {op: add, path: /spec/nope/x, value: 1}", "ERR add operation does not apply: doc is missing path: \"/spec/nope/x\": missing value");
-        check("- {op: add, path: /spec/list/5, value: q}", "ERR error in add for path: '/spec/list/5': Unable to access invalid index: 5: invalid index referenced");
-        check("- {op: add, path: /spec/list/-5, value: q}", "ERR error in add for path: '/spec/list/-5': Unable to access invalid index: -5: invalid index referenced");
-        check("- {op: add, path: /spec/replicas/x, value: 1}", "ERR add operation does not apply: doc is missing path: \"/spec/replicas/x\": missing value");
-        check("- {op: add, path: /spec/m/z/x, value: q}", "ERR add operation does not apply: doc is missing path: \"/spec/m/z/x\": missing value");
-        check("- {op: add, path: /spec/list/-/x, value: 1}", "ERR add operation does not apply: doc is missing path: \"/spec/list/-/x\": missing value");
-        check("- {op: add, value: 1}", "ERR add operation failed to decode path: missing value");
-        check("- {op: add, path: \"\", value: {kind: ConfigMap}}", "ERR add operation does not apply: doc is missing path: \"\": missing value");
-        check("- {op: frob, path: /spec/replicas}", "ERR Unexpected kind: frob");
+        check(
+            "- {op: add, path: /spec/nope/x, value: 1}",
+            "ERR add operation does not apply: doc is missing path: \"/spec/nope/x\": missing value",
+        );
+        check(
+            "- {op: add, path: /spec/list/5, value: q}",
+            "ERR error in add for path: '/spec/list/5': Unable to access invalid index: 5: invalid index referenced",
+        );
+        check(
+            "- {op: add, path: /spec/list/-5, value: q}",
+            "ERR error in add for path: '/spec/list/-5': Unable to access invalid index: -5: invalid index referenced",
+        );
+        check(
+            "- {op: add, path: /spec/replicas/x, value: 1}",
+            "ERR add operation does not apply: doc is missing path: \"/spec/replicas/x\": missing value",
+        );
+        check(
+            "- {op: add, path: /spec/m/z/x, value: q}",
+            "ERR add operation does not apply: doc is missing path: \"/spec/m/z/x\": missing value",
+        );
+        check(
+            "- {op: add, path: /spec/list/-/x, value: 1}",
+            "ERR add operation does not apply: doc is missing path: \"/spec/list/-/x\": missing value",
+        );
+        check(
+            "- {op: add, value: 1}",
+            "ERR add operation failed to decode path: missing value",
+        );
+        check(
+            "- {op: add, path: \"\", value: {kind: ConfigMap}}",
+            "ERR add operation does not apply: doc is missing path: \"\": missing value",
+        );
+        check(
+            "- {op: frob, path: /spec/replicas}",
+            "ERR Unexpected kind: frob",
+        );
     }
 
     #[test]
@@ -489,18 +595,51 @@ spec:
 
     #[test]
     fn remove_and_replace() {
-        check("- {op: remove, path: /spec/list/-1}", "  list:\n  - a\n  - b\n  m:");
-        check("- {op: remove, path: /spec/list/-3}", "  list:\n  - b\n  - c\n  m:");
-        check("- {op: remove, path: /spec/nope}", "ERR error in remove for path: '/spec/nope': Unable to remove nonexistent key: nope: missing value");
-        check("- {op: remove, path: /spec/list/-4}", "ERR error in remove for path: '/spec/list/-4': Unable to access invalid index: -4: invalid index referenced");
-        check("- {op: remove, path: /spec/list/3}", "ERR error in remove for path: '/spec/list/3': Unable to access invalid index: 3: invalid index referenced");
-        check("- {op: remove, path: \"\"}", "ERR remove operation does not apply: doc is missing path: \"\": missing value");
+        check(
+            "- {op: remove, path: /spec/list/-1}",
+            "  list:\n  - a\n  - b\n  m:",
+        );
+        check(
+            "- {op: remove, path: /spec/list/-3}",
+            "  list:\n  - b\n  - c\n  m:",
+        );
+        check(
+            "- {op: remove, path: /spec/nope}",
+            "ERR error in remove for path: '/spec/nope': Unable to remove nonexistent key: nope: missing value",
+        );
+        check(
+            "- {op: remove, path: /spec/list/-4}",
+            "ERR error in remove for path: '/spec/list/-4': Unable to access invalid index: -4: invalid index referenced",
+        );
+        check(
+            "- {op: remove, path: /spec/list/3}",
+            "ERR error in remove for path: '/spec/list/3': Unable to access invalid index: 3: invalid index referenced",
+        );
+        check(
+            "- {op: remove, path: \"\"}",
+            "ERR remove operation does not apply: doc is missing path: \"\": missing value",
+        );
         check("- {op: replace, path: /spec/nope, value: 1}", "  nope: 1\n");
-        check("- {op: replace, path: /spec/list/-1, value: q}", "  - b\n  - q\n  m:");
-        check("- {op: replace, path: /spec/list/01, value: q}", "  - a\n  - q\n  - c\n");
-        check("- {op: replace, path: /spec/replicas}", "  replicas: null\n");
-        check("- {op: replace, path: /spec/list/3, value: 1}", "ERR replace operation does not apply: doc is missing key: /spec/list/3: missing value");
-        check("- {op: replace, path: /spec/m/z/x, value: q}", "ERR replace operation does not apply: doc is missing path: /spec/m/z/x: missing value");
+        check(
+            "- {op: replace, path: /spec/list/-1, value: q}",
+            "  - b\n  - q\n  m:",
+        );
+        check(
+            "- {op: replace, path: /spec/list/01, value: q}",
+            "  - a\n  - q\n  - c\n",
+        );
+        check(
+            "- {op: replace, path: /spec/replicas}",
+            "  replicas: null\n",
+        );
+        check(
+            "- {op: replace, path: /spec/list/3, value: 1}",
+            "ERR replace operation does not apply: doc is missing key: /spec/list/3: missing value",
+        );
+        check(
+            "- {op: replace, path: /spec/m/z/x, value: q}",
+            "ERR replace operation does not apply: doc is missing path: /spec/m/z/x: missing value",
+        );
         check(
             "- {op: replace, path: \"\", value: {apiVersion: v1, kind: ConfigMap, metadata: {name: zz}}}",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: zz\n",
@@ -509,11 +648,26 @@ spec:
 
     #[test]
     fn move_and_copy() {
-        check("- {op: move, from: /spec/list/0, path: /spec/list/2}", "  list:\n  - b\n  - c\n  - a\n");
-        check("- {op: copy, from: /spec/list/0, path: /spec/list/-}", "  - c\n  - a\n  m:");
-        check("- {op: copy, from: /spec/nope, path: /spec/x}", "  x: null\n");
-        check("- {op: move, from: /spec/nope, path: /spec/x}", "ERR error in move for path: 'nope': Unable to remove nonexistent key: nope: missing value");
-        check("- {op: move, from: /spec/m, path: /spec/m/k2}", "ERR move operation does not apply: doc is missing destination path: /spec/m/k2: missing value");
+        check(
+            "- {op: move, from: /spec/list/0, path: /spec/list/2}",
+            "  list:\n  - b\n  - c\n  - a\n",
+        );
+        check(
+            "- {op: copy, from: /spec/list/0, path: /spec/list/-}",
+            "  - c\n  - a\n  m:",
+        );
+        check(
+            "- {op: copy, from: /spec/nope, path: /spec/x}",
+            "  x: null\n",
+        );
+        check(
+            "- {op: move, from: /spec/nope, path: /spec/x}",
+            "ERR error in move for path: 'nope': Unable to remove nonexistent key: nope: missing value",
+        );
+        check(
+            "- {op: move, from: /spec/m, path: /spec/m/k2}",
+            "ERR move operation does not apply: doc is missing destination path: /spec/m/k2: missing value",
+        );
         check_not("- {op: move, from: /spec/m/k, path: /spec/k}", "    k: v");
     }
 
@@ -525,7 +679,9 @@ spec:
         )
         .unwrap()
         .remove(0);
-        let ops = parse_stream("[{op: add, path: /x, value: 1}]", "p.yaml").unwrap().remove(0);
+        let ops = parse_stream("[{op: add, path: /x, value: 1}]", "p.yaml")
+            .unwrap()
+            .remove(0);
         apply(&mut doc, &ops).unwrap();
         assert_eq!(
             emit(&to_output(&doc).unwrap()),
@@ -542,13 +698,34 @@ spec:
         check("- {op: test, path: /spec/m/z, value: null}", ok);
         check("- {op: test, path: /spec/m/missing, value: null}", ok);
         check("- {op: test, path: /spec/list, value: [a, b, c]}", ok);
-        check("- {op: test, path: /spec/objs/1, value: {v: \"2\", name: \"y\"}}", ok);
-        check("- {op: test, path: /spec/replicas, value: 3}", "ERR testing value /spec/replicas failed: test failed");
-        check("- {op: test, path: /spec/m/s, value: 5}", "ERR testing value /spec/m/s failed: test failed");
-        check("- {op: test, path: /spec/m/n, value: \"5\"}", "ERR testing value /spec/m/n failed: test failed");
-        check("- {op: test, path: /spec/m/t, value: \"true\"}", "ERR testing value /spec/m/t failed: test failed");
-        check("- {op: test, path: /spec/m/missing, value: 1}", "ERR testing value /spec/m/missing failed: test failed");
+        check(
+            "- {op: test, path: /spec/objs/1, value: {v: \"2\", name: \"y\"}}",
+            ok,
+        );
+        check(
+            "- {op: test, path: /spec/replicas, value: 3}",
+            "ERR testing value /spec/replicas failed: test failed",
+        );
+        check(
+            "- {op: test, path: /spec/m/s, value: 5}",
+            "ERR testing value /spec/m/s failed: test failed",
+        );
+        check(
+            "- {op: test, path: /spec/m/n, value: \"5\"}",
+            "ERR testing value /spec/m/n failed: test failed",
+        );
+        check(
+            "- {op: test, path: /spec/m/t, value: \"true\"}",
+            "ERR testing value /spec/m/t failed: test failed",
+        );
+        check(
+            "- {op: test, path: /spec/m/missing, value: 1}",
+            "ERR testing value /spec/m/missing failed: test failed",
+        );
         // `y` is a YAML 1.1 boolean in a patch, so this compares true with "y".
-        check("- {op: test, path: /spec/objs/1, value: {v: \"2\", name: y}}", "ERR testing value /spec/objs/1 failed: test failed");
+        check(
+            "- {op: test, path: /spec/objs/1, value: {v: \"2\", name: y}}",
+            "ERR testing value /spec/objs/1 failed: test failed",
+        );
     }
 }

@@ -5,8 +5,8 @@
 //! fields the build orchestrates.
 
 use super::error::{BuildError, Result};
-use super::fs::{join, Files};
-use crate::yaml::{parse_stream, Node};
+use super::fs::{Files, join};
+use crate::yaml::{Node, parse_stream};
 
 /// The file names kustomize accepts, in the order it looks for them.
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -51,12 +51,30 @@ const KNOWN_FIELDS: &[&str] = &[
 
 /// Fields kustomize still honours but warns about, with the warning it prints.
 const DEPRECATED: &[(&str, &str)] = &[
-    ("commonLabels", "'commonLabels' is deprecated. Please use 'labels' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
-    ("patchesStrategicMerge", "'patchesStrategicMerge' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
-    ("patchesJson6902", "'patchesJson6902' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
-    ("bases", "'bases' is deprecated. Please use 'resources' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
-    ("vars", "'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically."),
-    ("imageTags", "'imageTags' is deprecated. Please use 'images' instead. Run 'kustomize edit fix' to update your Kustomization automatically."),
+    (
+        "commonLabels",
+        "'commonLabels' is deprecated. Please use 'labels' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
+    ),
+    (
+        "patchesStrategicMerge",
+        "'patchesStrategicMerge' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
+    ),
+    (
+        "patchesJson6902",
+        "'patchesJson6902' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
+    ),
+    (
+        "bases",
+        "'bases' is deprecated. Please use 'resources' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
+    ),
+    (
+        "vars",
+        "'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically.",
+    ),
+    (
+        "imageTags",
+        "'imageTags' is deprecated. Please use 'images' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
+    ),
 ];
 
 /// A parsed kustomization file.
@@ -73,7 +91,11 @@ pub struct Kustomization {
 impl Kustomization {
     /// Finds and parses the kustomization in `dir`.
     pub fn load(tree: &dyn Files, dir: &str) -> Result<Kustomization> {
-        let Some(path) = FILE_NAMES.iter().filter_map(|n| join(dir, n)).find(|p| tree.is_file(p)) else {
+        let Some(path) = FILE_NAMES
+            .iter()
+            .filter_map(|n| join(dir, n))
+            .find(|p| tree.is_file(p))
+        else {
             return Err(BuildError::msg(format!(
                 "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
                 display_dir(dir)
@@ -82,11 +104,17 @@ impl Kustomization {
         let text = tree.read(&path).map(|t| t.to_string()).unwrap_or_default();
         let mut docs = parse_stream(&text, &path)?;
         if docs.len() > 1 {
-            return Err(BuildError::in_file(&path, "a kustomization file must hold exactly one document"));
+            return Err(BuildError::in_file(
+                &path,
+                "a kustomization file must hold exactly one document",
+            ));
         }
         let node = docs.pop().unwrap_or_else(Node::map);
         let Some(map) = node.as_map() else {
-            return Err(BuildError::at(&node.pos, "invalid Kustomization: the document is not a mapping"));
+            return Err(BuildError::at(
+                &node.pos,
+                "invalid Kustomization: the document is not a mapping",
+            ));
         };
         for (key, _) in &map.entries {
             if !KNOWN_FIELDS.contains(&key.value.as_str()) {
@@ -95,16 +123,26 @@ impl Kustomization {
                     .unwrap_or_default();
                 return Err(BuildError::at(
                     &key.pos,
-                    format!("invalid Kustomization: json: unknown field \"{}\"{hint}", key.value),
+                    format!(
+                        "invalid Kustomization: json: unknown field \"{}\"{hint}",
+                        key.value
+                    ),
                 ));
             }
         }
-        Ok(Kustomization { path, dir: dir.to_string(), node })
+        Ok(Kustomization {
+            path,
+            dir: dir.to_string(),
+            node,
+        })
     }
 
     /// `kind` (`Kustomization` when absent).
     pub fn kind(&self) -> &str {
-        self.node.get("kind").and_then(Node::scalar_text).unwrap_or("Kustomization")
+        self.node
+            .get("kind")
+            .and_then(Node::scalar_text)
+            .unwrap_or("Kustomization")
     }
 
     /// Whether this is a `kind: Component`.
@@ -124,15 +162,23 @@ impl Kustomization {
 
     /// A list of strings (`resources`, `components`, ...); a non-string item is an error.
     pub fn string_list(&self, name: &str) -> Result<Vec<(String, &Node)>> {
-        let Some(node) = self.field(name) else { return Ok(Vec::new()) };
+        let Some(node) = self.field(name) else {
+            return Ok(Vec::new());
+        };
         let Some(items) = node.as_seq() else {
-            return Err(BuildError::at(&node.pos, format!("invalid Kustomization: {name} must be a list")));
+            return Err(BuildError::at(
+                &node.pos,
+                format!("invalid Kustomization: {name} must be a list"),
+            ));
         };
         items
             .iter()
             .map(|i| match i.scalar_text() {
                 Some(s) => Ok((s.to_string(), i)),
-                None => Err(BuildError::at(&i.pos, format!("invalid Kustomization: {name} entries must be strings"))),
+                None => Err(BuildError::at(
+                    &i.pos,
+                    format!("invalid Kustomization: {name} entries must be strings"),
+                )),
             })
             .collect()
     }

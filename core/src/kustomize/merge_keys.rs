@@ -32,142 +32,1076 @@ pub(crate) type TypeDef = (&'static str, &'static [(&'static str, Shape)]);
 
 /// Types that lead to merge lists, indexed by [`Shape::Type`].
 pub(crate) static TYPES: &[TypeDef] = &[
-    /* 0 */ ("io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration", &[("metadata", Shape::Type(131)), ("webhooks", Shape::List { strategy: Some("merge"), keys: &["name"], items: None })]),
-    /* 1 */ ("io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration", &[("metadata", Shape::Type(131)), ("webhooks", Shape::List { strategy: Some("merge"), keys: &["name"], items: None })]),
-    /* 2 */ ("io.k8s.api.admissionregistration.v1beta1.MutatingWebhookConfiguration", &[("metadata", Shape::Type(131)), ("webhooks", Shape::List { strategy: Some("merge"), keys: &["name"], items: None })]),
-    /* 3 */ ("io.k8s.api.admissionregistration.v1beta1.ValidatingWebhookConfiguration", &[("metadata", Shape::Type(131)), ("webhooks", Shape::List { strategy: Some("merge"), keys: &["name"], items: None })]),
-    /* 4 */ ("io.k8s.api.apiserverinternal.v1alpha1.StorageVersion", &[("metadata", Shape::Type(131))]),
-    /* 5 */ ("io.k8s.api.apps.v1.ControllerRevision", &[("metadata", Shape::Type(131))]),
-    /* 6 */ ("io.k8s.api.apps.v1.DaemonSet", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(7)), ("status", Shape::Type(8))]),
-    /* 7 */ ("io.k8s.api.apps.v1.DaemonSetSpec", &[("template", Shape::Type(69))]),
-    /* 8 */ ("io.k8s.api.apps.v1.DaemonSetStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 9 */ ("io.k8s.api.apps.v1.Deployment", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(10)), ("status", Shape::Type(11))]),
-    /* 10 */ ("io.k8s.api.apps.v1.DeploymentSpec", &[("template", Shape::Type(69))]),
-    /* 11 */ ("io.k8s.api.apps.v1.DeploymentStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 12 */ ("io.k8s.api.apps.v1.ReplicaSet", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(13)), ("status", Shape::Type(14))]),
-    /* 13 */ ("io.k8s.api.apps.v1.ReplicaSetSpec", &[("template", Shape::Type(69))]),
-    /* 14 */ ("io.k8s.api.apps.v1.ReplicaSetStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 15 */ ("io.k8s.api.apps.v1.StatefulSet", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(16)), ("status", Shape::Type(17))]),
-    /* 16 */ ("io.k8s.api.apps.v1.StatefulSetSpec", &[("template", Shape::Type(69))]),
-    /* 17 */ ("io.k8s.api.apps.v1.StatefulSetStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 18 */ ("io.k8s.api.authentication.v1.TokenRequest", &[("metadata", Shape::Type(131))]),
-    /* 19 */ ("io.k8s.api.authentication.v1.TokenReview", &[("metadata", Shape::Type(131))]),
-    /* 20 */ ("io.k8s.api.authentication.v1beta1.TokenReview", &[("metadata", Shape::Type(131))]),
-    /* 21 */ ("io.k8s.api.authorization.v1.LocalSubjectAccessReview", &[("metadata", Shape::Type(131))]),
-    /* 22 */ ("io.k8s.api.authorization.v1.SelfSubjectAccessReview", &[("metadata", Shape::Type(131))]),
-    /* 23 */ ("io.k8s.api.authorization.v1.SelfSubjectRulesReview", &[("metadata", Shape::Type(131))]),
-    /* 24 */ ("io.k8s.api.authorization.v1.SubjectAccessReview", &[("metadata", Shape::Type(131))]),
-    /* 25 */ ("io.k8s.api.authorization.v1beta1.LocalSubjectAccessReview", &[("metadata", Shape::Type(131))]),
-    /* 26 */ ("io.k8s.api.authorization.v1beta1.SelfSubjectAccessReview", &[("metadata", Shape::Type(131))]),
-    /* 27 */ ("io.k8s.api.authorization.v1beta1.SelfSubjectRulesReview", &[("metadata", Shape::Type(131))]),
-    /* 28 */ ("io.k8s.api.authorization.v1beta1.SubjectAccessReview", &[("metadata", Shape::Type(131))]),
-    /* 29 */ ("io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler", &[("metadata", Shape::Type(131))]),
-    /* 30 */ ("io.k8s.api.autoscaling.v1.Scale", &[("metadata", Shape::Type(131))]),
-    /* 31 */ ("io.k8s.api.autoscaling.v2beta1.HorizontalPodAutoscaler", &[("metadata", Shape::Type(131))]),
-    /* 32 */ ("io.k8s.api.autoscaling.v2beta2.HorizontalPodAutoscaler", &[("metadata", Shape::Type(131))]),
-    /* 33 */ ("io.k8s.api.batch.v1.CronJob", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(34))]),
-    /* 34 */ ("io.k8s.api.batch.v1.CronJobSpec", &[("jobTemplate", Shape::Type(38))]),
-    /* 35 */ ("io.k8s.api.batch.v1.Job", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(36)), ("status", Shape::Type(37))]),
-    /* 36 */ ("io.k8s.api.batch.v1.JobSpec", &[("template", Shape::Type(69))]),
-    /* 37 */ ("io.k8s.api.batch.v1.JobStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 38 */ ("io.k8s.api.batch.v1.JobTemplateSpec", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(36))]),
-    /* 39 */ ("io.k8s.api.batch.v1beta1.CronJob", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(40))]),
-    /* 40 */ ("io.k8s.api.batch.v1beta1.CronJobSpec", &[("jobTemplate", Shape::Type(41))]),
-    /* 41 */ ("io.k8s.api.batch.v1beta1.JobTemplateSpec", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(36))]),
-    /* 42 */ ("io.k8s.api.certificates.v1.CertificateSigningRequest", &[("metadata", Shape::Type(131))]),
-    /* 43 */ ("io.k8s.api.certificates.v1beta1.CertificateSigningRequest", &[("metadata", Shape::Type(131))]),
-    /* 44 */ ("io.k8s.api.coordination.v1.Lease", &[("metadata", Shape::Type(131))]),
-    /* 45 */ ("io.k8s.api.coordination.v1beta1.Lease", &[("metadata", Shape::Type(131))]),
-    /* 46 */ ("io.k8s.api.core.v1.Binding", &[("metadata", Shape::Type(131))]),
-    /* 47 */ ("io.k8s.api.core.v1.ComponentStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None }), ("metadata", Shape::Type(131))]),
-    /* 48 */ ("io.k8s.api.core.v1.ConfigMap", &[("metadata", Shape::Type(131))]),
-    /* 49 */ ("io.k8s.api.core.v1.Container", &[("env", Shape::List { strategy: Some("merge"), keys: &["name"], items: None }), ("ports", Shape::List { strategy: Some("merge"), keys: &["containerPort", "protocol"], items: None }), ("volumeDevices", Shape::List { strategy: Some("merge"), keys: &["devicePath"], items: None }), ("volumeMounts", Shape::List { strategy: Some("merge"), keys: &["mountPath"], items: None })]),
-    /* 50 */ ("io.k8s.api.core.v1.Endpoints", &[("metadata", Shape::Type(131))]),
-    /* 51 */ ("io.k8s.api.core.v1.EphemeralContainer", &[("env", Shape::List { strategy: Some("merge"), keys: &["name"], items: None }), ("volumeDevices", Shape::List { strategy: Some("merge"), keys: &["devicePath"], items: None }), ("volumeMounts", Shape::List { strategy: Some("merge"), keys: &["mountPath"], items: None })]),
-    /* 52 */ ("io.k8s.api.core.v1.EphemeralContainers", &[("ephemeralContainers", Shape::List { strategy: Some("merge"), keys: &["name"], items: Some(51) }), ("metadata", Shape::Type(131))]),
-    /* 53 */ ("io.k8s.api.core.v1.EphemeralVolumeSource", &[("volumeClaimTemplate", Shape::Type(64))]),
-    /* 54 */ ("io.k8s.api.core.v1.Event", &[("metadata", Shape::Type(131))]),
-    /* 55 */ ("io.k8s.api.core.v1.LimitRange", &[("metadata", Shape::Type(131))]),
-    /* 56 */ ("io.k8s.api.core.v1.Namespace", &[("metadata", Shape::Type(131)), ("status", Shape::Type(57))]),
-    /* 57 */ ("io.k8s.api.core.v1.NamespaceStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 58 */ ("io.k8s.api.core.v1.Node", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(59)), ("status", Shape::Type(60))]),
-    /* 59 */ ("io.k8s.api.core.v1.NodeSpec", &[("podCIDRs", Shape::List { strategy: Some("merge"), keys: &[], items: None })]),
-    /* 60 */ ("io.k8s.api.core.v1.NodeStatus", &[("addresses", Shape::List { strategy: Some("merge"), keys: &["type"], items: None }), ("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 61 */ ("io.k8s.api.core.v1.PersistentVolume", &[("metadata", Shape::Type(131))]),
-    /* 62 */ ("io.k8s.api.core.v1.PersistentVolumeClaim", &[("metadata", Shape::Type(131)), ("status", Shape::Type(63))]),
-    /* 63 */ ("io.k8s.api.core.v1.PersistentVolumeClaimStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 64 */ ("io.k8s.api.core.v1.PersistentVolumeClaimTemplate", &[("metadata", Shape::Type(131))]),
-    /* 65 */ ("io.k8s.api.core.v1.Pod", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(66)), ("status", Shape::Type(67))]),
-    /* 66 */ ("io.k8s.api.core.v1.PodSpec", &[("containers", Shape::List { strategy: Some("merge"), keys: &["name"], items: Some(49) }), ("ephemeralContainers", Shape::List { strategy: Some("merge"), keys: &["name"], items: Some(51) }), ("hostAliases", Shape::List { strategy: Some("merge"), keys: &["ip"], items: None }), ("imagePullSecrets", Shape::List { strategy: Some("merge"), keys: &["name"], items: None }), ("initContainers", Shape::List { strategy: Some("merge"), keys: &["name"], items: Some(49) }), ("topologySpreadConstraints", Shape::List { strategy: Some("merge"), keys: &["topologyKey", "whenUnsatisfiable"], items: None }), ("volumes", Shape::List { strategy: Some("merge,retainKeys"), keys: &["name"], items: Some(79) })]),
-    /* 67 */ ("io.k8s.api.core.v1.PodStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None }), ("podIPs", Shape::List { strategy: Some("merge"), keys: &["ip"], items: None })]),
-    /* 68 */ ("io.k8s.api.core.v1.PodTemplate", &[("metadata", Shape::Type(131)), ("template", Shape::Type(69))]),
-    /* 69 */ ("io.k8s.api.core.v1.PodTemplateSpec", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(66))]),
-    /* 70 */ ("io.k8s.api.core.v1.ReplicationController", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(71)), ("status", Shape::Type(72))]),
-    /* 71 */ ("io.k8s.api.core.v1.ReplicationControllerSpec", &[("template", Shape::Type(69))]),
-    /* 72 */ ("io.k8s.api.core.v1.ReplicationControllerStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 73 */ ("io.k8s.api.core.v1.ResourceQuota", &[("metadata", Shape::Type(131))]),
-    /* 74 */ ("io.k8s.api.core.v1.Secret", &[("metadata", Shape::Type(131))]),
-    /* 75 */ ("io.k8s.api.core.v1.Service", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(77)), ("status", Shape::Type(78))]),
-    /* 76 */ ("io.k8s.api.core.v1.ServiceAccount", &[("metadata", Shape::Type(131)), ("secrets", Shape::List { strategy: Some("merge"), keys: &["name"], items: None })]),
-    /* 77 */ ("io.k8s.api.core.v1.ServiceSpec", &[("ports", Shape::List { strategy: Some("merge"), keys: &["port", "protocol"], items: None })]),
-    /* 78 */ ("io.k8s.api.core.v1.ServiceStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 79 */ ("io.k8s.api.core.v1.Volume", &[("ephemeral", Shape::Type(53))]),
-    /* 80 */ ("io.k8s.api.discovery.v1.EndpointSlice", &[("metadata", Shape::Type(131))]),
-    /* 81 */ ("io.k8s.api.discovery.v1beta1.EndpointSlice", &[("metadata", Shape::Type(131))]),
-    /* 82 */ ("io.k8s.api.events.v1.Event", &[("metadata", Shape::Type(131))]),
-    /* 83 */ ("io.k8s.api.events.v1beta1.Event", &[("metadata", Shape::Type(131))]),
-    /* 84 */ ("io.k8s.api.extensions.v1beta1.Ingress", &[("metadata", Shape::Type(131))]),
-    /* 85 */ ("io.k8s.api.flowcontrol.v1beta1.FlowSchema", &[("metadata", Shape::Type(131))]),
-    /* 86 */ ("io.k8s.api.flowcontrol.v1beta1.PriorityLevelConfiguration", &[("metadata", Shape::Type(131))]),
-    /* 87 */ ("io.k8s.api.networking.v1.Ingress", &[("metadata", Shape::Type(131))]),
-    /* 88 */ ("io.k8s.api.networking.v1.IngressClass", &[("metadata", Shape::Type(131))]),
-    /* 89 */ ("io.k8s.api.networking.v1.NetworkPolicy", &[("metadata", Shape::Type(131))]),
-    /* 90 */ ("io.k8s.api.networking.v1beta1.Ingress", &[("metadata", Shape::Type(131))]),
-    /* 91 */ ("io.k8s.api.networking.v1beta1.IngressClass", &[("metadata", Shape::Type(131))]),
-    /* 92 */ ("io.k8s.api.node.v1.RuntimeClass", &[("metadata", Shape::Type(131))]),
-    /* 93 */ ("io.k8s.api.node.v1alpha1.RuntimeClass", &[("metadata", Shape::Type(131))]),
-    /* 94 */ ("io.k8s.api.node.v1beta1.RuntimeClass", &[("metadata", Shape::Type(131))]),
-    /* 95 */ ("io.k8s.api.policy.v1.PodDisruptionBudget", &[("metadata", Shape::Type(131)), ("status", Shape::Type(96))]),
-    /* 96 */ ("io.k8s.api.policy.v1.PodDisruptionBudgetStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 97 */ ("io.k8s.api.policy.v1beta1.Eviction", &[("metadata", Shape::Type(131))]),
-    /* 98 */ ("io.k8s.api.policy.v1beta1.PodDisruptionBudget", &[("metadata", Shape::Type(131)), ("status", Shape::Type(99))]),
-    /* 99 */ ("io.k8s.api.policy.v1beta1.PodDisruptionBudgetStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 100 */ ("io.k8s.api.policy.v1beta1.PodSecurityPolicy", &[("metadata", Shape::Type(131))]),
-    /* 101 */ ("io.k8s.api.rbac.v1.ClusterRole", &[("metadata", Shape::Type(131))]),
-    /* 102 */ ("io.k8s.api.rbac.v1.ClusterRoleBinding", &[("metadata", Shape::Type(131))]),
+    /* 0 */
+    (
+        "io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration",
+        &[
+            ("metadata", Shape::Type(131)),
+            (
+                "webhooks",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 1 */
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration",
+        &[
+            ("metadata", Shape::Type(131)),
+            (
+                "webhooks",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 2 */
+    (
+        "io.k8s.api.admissionregistration.v1beta1.MutatingWebhookConfiguration",
+        &[
+            ("metadata", Shape::Type(131)),
+            (
+                "webhooks",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 3 */
+    (
+        "io.k8s.api.admissionregistration.v1beta1.ValidatingWebhookConfiguration",
+        &[
+            ("metadata", Shape::Type(131)),
+            (
+                "webhooks",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 4 */
+    (
+        "io.k8s.api.apiserverinternal.v1alpha1.StorageVersion",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 5 */
+    (
+        "io.k8s.api.apps.v1.ControllerRevision",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 6 */
+    (
+        "io.k8s.api.apps.v1.DaemonSet",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(7)),
+            ("status", Shape::Type(8)),
+        ],
+    ),
+    /* 7 */
+    (
+        "io.k8s.api.apps.v1.DaemonSetSpec",
+        &[("template", Shape::Type(69))],
+    ),
+    /* 8 */
+    (
+        "io.k8s.api.apps.v1.DaemonSetStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 9 */
+    (
+        "io.k8s.api.apps.v1.Deployment",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(10)),
+            ("status", Shape::Type(11)),
+        ],
+    ),
+    /* 10 */
+    (
+        "io.k8s.api.apps.v1.DeploymentSpec",
+        &[("template", Shape::Type(69))],
+    ),
+    /* 11 */
+    (
+        "io.k8s.api.apps.v1.DeploymentStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 12 */
+    (
+        "io.k8s.api.apps.v1.ReplicaSet",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(13)),
+            ("status", Shape::Type(14)),
+        ],
+    ),
+    /* 13 */
+    (
+        "io.k8s.api.apps.v1.ReplicaSetSpec",
+        &[("template", Shape::Type(69))],
+    ),
+    /* 14 */
+    (
+        "io.k8s.api.apps.v1.ReplicaSetStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 15 */
+    (
+        "io.k8s.api.apps.v1.StatefulSet",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(16)),
+            ("status", Shape::Type(17)),
+        ],
+    ),
+    /* 16 */
+    (
+        "io.k8s.api.apps.v1.StatefulSetSpec",
+        &[("template", Shape::Type(69))],
+    ),
+    /* 17 */
+    (
+        "io.k8s.api.apps.v1.StatefulSetStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 18 */
+    (
+        "io.k8s.api.authentication.v1.TokenRequest",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 19 */
+    (
+        "io.k8s.api.authentication.v1.TokenReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 20 */
+    (
+        "io.k8s.api.authentication.v1beta1.TokenReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 21 */
+    (
+        "io.k8s.api.authorization.v1.LocalSubjectAccessReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 22 */
+    (
+        "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 23 */
+    (
+        "io.k8s.api.authorization.v1.SelfSubjectRulesReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 24 */
+    (
+        "io.k8s.api.authorization.v1.SubjectAccessReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 25 */
+    (
+        "io.k8s.api.authorization.v1beta1.LocalSubjectAccessReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 26 */
+    (
+        "io.k8s.api.authorization.v1beta1.SelfSubjectAccessReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 27 */
+    (
+        "io.k8s.api.authorization.v1beta1.SelfSubjectRulesReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 28 */
+    (
+        "io.k8s.api.authorization.v1beta1.SubjectAccessReview",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 29 */
+    (
+        "io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 30 */
+    (
+        "io.k8s.api.autoscaling.v1.Scale",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 31 */
+    (
+        "io.k8s.api.autoscaling.v2beta1.HorizontalPodAutoscaler",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 32 */
+    (
+        "io.k8s.api.autoscaling.v2beta2.HorizontalPodAutoscaler",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 33 */
+    (
+        "io.k8s.api.batch.v1.CronJob",
+        &[("metadata", Shape::Type(131)), ("spec", Shape::Type(34))],
+    ),
+    /* 34 */
+    (
+        "io.k8s.api.batch.v1.CronJobSpec",
+        &[("jobTemplate", Shape::Type(38))],
+    ),
+    /* 35 */
+    (
+        "io.k8s.api.batch.v1.Job",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(36)),
+            ("status", Shape::Type(37)),
+        ],
+    ),
+    /* 36 */
+    (
+        "io.k8s.api.batch.v1.JobSpec",
+        &[("template", Shape::Type(69))],
+    ),
+    /* 37 */
+    (
+        "io.k8s.api.batch.v1.JobStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 38 */
+    (
+        "io.k8s.api.batch.v1.JobTemplateSpec",
+        &[("metadata", Shape::Type(131)), ("spec", Shape::Type(36))],
+    ),
+    /* 39 */
+    (
+        "io.k8s.api.batch.v1beta1.CronJob",
+        &[("metadata", Shape::Type(131)), ("spec", Shape::Type(40))],
+    ),
+    /* 40 */
+    (
+        "io.k8s.api.batch.v1beta1.CronJobSpec",
+        &[("jobTemplate", Shape::Type(41))],
+    ),
+    /* 41 */
+    (
+        "io.k8s.api.batch.v1beta1.JobTemplateSpec",
+        &[("metadata", Shape::Type(131)), ("spec", Shape::Type(36))],
+    ),
+    /* 42 */
+    (
+        "io.k8s.api.certificates.v1.CertificateSigningRequest",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 43 */
+    (
+        "io.k8s.api.certificates.v1beta1.CertificateSigningRequest",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 44 */
+    (
+        "io.k8s.api.coordination.v1.Lease",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 45 */
+    (
+        "io.k8s.api.coordination.v1beta1.Lease",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 46 */
+    (
+        "io.k8s.api.core.v1.Binding",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 47 */
+    (
+        "io.k8s.api.core.v1.ComponentStatus",
+        &[
+            (
+                "conditions",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["type"],
+                    items: None,
+                },
+            ),
+            ("metadata", Shape::Type(131)),
+        ],
+    ),
+    /* 48 */
+    (
+        "io.k8s.api.core.v1.ConfigMap",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 49 */
+    (
+        "io.k8s.api.core.v1.Container",
+        &[
+            (
+                "env",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: None,
+                },
+            ),
+            (
+                "ports",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["containerPort", "protocol"],
+                    items: None,
+                },
+            ),
+            (
+                "volumeDevices",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["devicePath"],
+                    items: None,
+                },
+            ),
+            (
+                "volumeMounts",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["mountPath"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 50 */
+    (
+        "io.k8s.api.core.v1.Endpoints",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 51 */
+    (
+        "io.k8s.api.core.v1.EphemeralContainer",
+        &[
+            (
+                "env",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: None,
+                },
+            ),
+            (
+                "volumeDevices",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["devicePath"],
+                    items: None,
+                },
+            ),
+            (
+                "volumeMounts",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["mountPath"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 52 */
+    (
+        "io.k8s.api.core.v1.EphemeralContainers",
+        &[
+            (
+                "ephemeralContainers",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: Some(51),
+                },
+            ),
+            ("metadata", Shape::Type(131)),
+        ],
+    ),
+    /* 53 */
+    (
+        "io.k8s.api.core.v1.EphemeralVolumeSource",
+        &[("volumeClaimTemplate", Shape::Type(64))],
+    ),
+    /* 54 */
+    (
+        "io.k8s.api.core.v1.Event",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 55 */
+    (
+        "io.k8s.api.core.v1.LimitRange",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 56 */
+    (
+        "io.k8s.api.core.v1.Namespace",
+        &[("metadata", Shape::Type(131)), ("status", Shape::Type(57))],
+    ),
+    /* 57 */
+    (
+        "io.k8s.api.core.v1.NamespaceStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 58 */
+    (
+        "io.k8s.api.core.v1.Node",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(59)),
+            ("status", Shape::Type(60)),
+        ],
+    ),
+    /* 59 */
+    (
+        "io.k8s.api.core.v1.NodeSpec",
+        &[(
+            "podCIDRs",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &[],
+                items: None,
+            },
+        )],
+    ),
+    /* 60 */
+    (
+        "io.k8s.api.core.v1.NodeStatus",
+        &[
+            (
+                "addresses",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["type"],
+                    items: None,
+                },
+            ),
+            (
+                "conditions",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["type"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 61 */
+    (
+        "io.k8s.api.core.v1.PersistentVolume",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 62 */
+    (
+        "io.k8s.api.core.v1.PersistentVolumeClaim",
+        &[("metadata", Shape::Type(131)), ("status", Shape::Type(63))],
+    ),
+    /* 63 */
+    (
+        "io.k8s.api.core.v1.PersistentVolumeClaimStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 64 */
+    (
+        "io.k8s.api.core.v1.PersistentVolumeClaimTemplate",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 65 */
+    (
+        "io.k8s.api.core.v1.Pod",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(66)),
+            ("status", Shape::Type(67)),
+        ],
+    ),
+    /* 66 */
+    (
+        "io.k8s.api.core.v1.PodSpec",
+        &[
+            (
+                "containers",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: Some(49),
+                },
+            ),
+            (
+                "ephemeralContainers",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: Some(51),
+                },
+            ),
+            (
+                "hostAliases",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["ip"],
+                    items: None,
+                },
+            ),
+            (
+                "imagePullSecrets",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: None,
+                },
+            ),
+            (
+                "initContainers",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: Some(49),
+                },
+            ),
+            (
+                "topologySpreadConstraints",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["topologyKey", "whenUnsatisfiable"],
+                    items: None,
+                },
+            ),
+            (
+                "volumes",
+                Shape::List {
+                    strategy: Some("merge,retainKeys"),
+                    keys: &["name"],
+                    items: Some(79),
+                },
+            ),
+        ],
+    ),
+    /* 67 */
+    (
+        "io.k8s.api.core.v1.PodStatus",
+        &[
+            (
+                "conditions",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["type"],
+                    items: None,
+                },
+            ),
+            (
+                "podIPs",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["ip"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 68 */
+    (
+        "io.k8s.api.core.v1.PodTemplate",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("template", Shape::Type(69)),
+        ],
+    ),
+    /* 69 */
+    (
+        "io.k8s.api.core.v1.PodTemplateSpec",
+        &[("metadata", Shape::Type(131)), ("spec", Shape::Type(66))],
+    ),
+    /* 70 */
+    (
+        "io.k8s.api.core.v1.ReplicationController",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(71)),
+            ("status", Shape::Type(72)),
+        ],
+    ),
+    /* 71 */
+    (
+        "io.k8s.api.core.v1.ReplicationControllerSpec",
+        &[("template", Shape::Type(69))],
+    ),
+    /* 72 */
+    (
+        "io.k8s.api.core.v1.ReplicationControllerStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 73 */
+    (
+        "io.k8s.api.core.v1.ResourceQuota",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 74 */
+    (
+        "io.k8s.api.core.v1.Secret",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 75 */
+    (
+        "io.k8s.api.core.v1.Service",
+        &[
+            ("metadata", Shape::Type(131)),
+            ("spec", Shape::Type(77)),
+            ("status", Shape::Type(78)),
+        ],
+    ),
+    /* 76 */
+    (
+        "io.k8s.api.core.v1.ServiceAccount",
+        &[
+            ("metadata", Shape::Type(131)),
+            (
+                "secrets",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["name"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 77 */
+    (
+        "io.k8s.api.core.v1.ServiceSpec",
+        &[(
+            "ports",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["port", "protocol"],
+                items: None,
+            },
+        )],
+    ),
+    /* 78 */
+    (
+        "io.k8s.api.core.v1.ServiceStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 79 */
+    (
+        "io.k8s.api.core.v1.Volume",
+        &[("ephemeral", Shape::Type(53))],
+    ),
+    /* 80 */
+    (
+        "io.k8s.api.discovery.v1.EndpointSlice",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 81 */
+    (
+        "io.k8s.api.discovery.v1beta1.EndpointSlice",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 82 */
+    (
+        "io.k8s.api.events.v1.Event",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 83 */
+    (
+        "io.k8s.api.events.v1beta1.Event",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 84 */
+    (
+        "io.k8s.api.extensions.v1beta1.Ingress",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 85 */
+    (
+        "io.k8s.api.flowcontrol.v1beta1.FlowSchema",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 86 */
+    (
+        "io.k8s.api.flowcontrol.v1beta1.PriorityLevelConfiguration",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 87 */
+    (
+        "io.k8s.api.networking.v1.Ingress",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 88 */
+    (
+        "io.k8s.api.networking.v1.IngressClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 89 */
+    (
+        "io.k8s.api.networking.v1.NetworkPolicy",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 90 */
+    (
+        "io.k8s.api.networking.v1beta1.Ingress",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 91 */
+    (
+        "io.k8s.api.networking.v1beta1.IngressClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 92 */
+    (
+        "io.k8s.api.node.v1.RuntimeClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 93 */
+    (
+        "io.k8s.api.node.v1alpha1.RuntimeClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 94 */
+    (
+        "io.k8s.api.node.v1beta1.RuntimeClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 95 */
+    (
+        "io.k8s.api.policy.v1.PodDisruptionBudget",
+        &[("metadata", Shape::Type(131)), ("status", Shape::Type(96))],
+    ),
+    /* 96 */
+    (
+        "io.k8s.api.policy.v1.PodDisruptionBudgetStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 97 */
+    (
+        "io.k8s.api.policy.v1beta1.Eviction",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 98 */
+    (
+        "io.k8s.api.policy.v1beta1.PodDisruptionBudget",
+        &[("metadata", Shape::Type(131)), ("status", Shape::Type(99))],
+    ),
+    /* 99 */
+    (
+        "io.k8s.api.policy.v1beta1.PodDisruptionBudgetStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 100 */
+    (
+        "io.k8s.api.policy.v1beta1.PodSecurityPolicy",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 101 */
+    (
+        "io.k8s.api.rbac.v1.ClusterRole",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 102 */
+    (
+        "io.k8s.api.rbac.v1.ClusterRoleBinding",
+        &[("metadata", Shape::Type(131))],
+    ),
     /* 103 */ ("io.k8s.api.rbac.v1.Role", &[("metadata", Shape::Type(131))]),
-    /* 104 */ ("io.k8s.api.rbac.v1.RoleBinding", &[("metadata", Shape::Type(131))]),
-    /* 105 */ ("io.k8s.api.rbac.v1alpha1.ClusterRole", &[("metadata", Shape::Type(131))]),
-    /* 106 */ ("io.k8s.api.rbac.v1alpha1.ClusterRoleBinding", &[("metadata", Shape::Type(131))]),
-    /* 107 */ ("io.k8s.api.rbac.v1alpha1.Role", &[("metadata", Shape::Type(131))]),
-    /* 108 */ ("io.k8s.api.rbac.v1alpha1.RoleBinding", &[("metadata", Shape::Type(131))]),
-    /* 109 */ ("io.k8s.api.rbac.v1beta1.ClusterRole", &[("metadata", Shape::Type(131))]),
-    /* 110 */ ("io.k8s.api.rbac.v1beta1.ClusterRoleBinding", &[("metadata", Shape::Type(131))]),
-    /* 111 */ ("io.k8s.api.rbac.v1beta1.Role", &[("metadata", Shape::Type(131))]),
-    /* 112 */ ("io.k8s.api.rbac.v1beta1.RoleBinding", &[("metadata", Shape::Type(131))]),
-    /* 113 */ ("io.k8s.api.scheduling.v1.PriorityClass", &[("metadata", Shape::Type(131))]),
-    /* 114 */ ("io.k8s.api.scheduling.v1alpha1.PriorityClass", &[("metadata", Shape::Type(131))]),
-    /* 115 */ ("io.k8s.api.scheduling.v1beta1.PriorityClass", &[("metadata", Shape::Type(131))]),
-    /* 116 */ ("io.k8s.api.storage.v1.CSIDriver", &[("metadata", Shape::Type(131))]),
-    /* 117 */ ("io.k8s.api.storage.v1.CSINode", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(118))]),
-    /* 118 */ ("io.k8s.api.storage.v1.CSINodeSpec", &[("drivers", Shape::List { strategy: Some("merge"), keys: &["name"], items: None })]),
-    /* 119 */ ("io.k8s.api.storage.v1.StorageClass", &[("metadata", Shape::Type(131))]),
-    /* 120 */ ("io.k8s.api.storage.v1.VolumeAttachment", &[("metadata", Shape::Type(131))]),
-    /* 121 */ ("io.k8s.api.storage.v1alpha1.CSIStorageCapacity", &[("metadata", Shape::Type(131))]),
-    /* 122 */ ("io.k8s.api.storage.v1alpha1.VolumeAttachment", &[("metadata", Shape::Type(131))]),
-    /* 123 */ ("io.k8s.api.storage.v1beta1.CSIDriver", &[("metadata", Shape::Type(131))]),
-    /* 124 */ ("io.k8s.api.storage.v1beta1.CSINode", &[("metadata", Shape::Type(131)), ("spec", Shape::Type(125))]),
-    /* 125 */ ("io.k8s.api.storage.v1beta1.CSINodeSpec", &[("drivers", Shape::List { strategy: Some("merge"), keys: &["name"], items: None })]),
-    /* 126 */ ("io.k8s.api.storage.v1beta1.CSIStorageCapacity", &[("metadata", Shape::Type(131))]),
-    /* 127 */ ("io.k8s.api.storage.v1beta1.StorageClass", &[("metadata", Shape::Type(131))]),
-    /* 128 */ ("io.k8s.api.storage.v1beta1.VolumeAttachment", &[("metadata", Shape::Type(131))]),
-    /* 129 */ ("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition", &[("metadata", Shape::Type(131))]),
-    /* 130 */ ("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinition", &[("metadata", Shape::Type(131))]),
-    /* 131 */ ("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", &[("finalizers", Shape::List { strategy: Some("merge"), keys: &[], items: None }), ("ownerReferences", Shape::List { strategy: Some("merge"), keys: &["uid"], items: None })]),
-    /* 132 */ ("io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService", &[("metadata", Shape::Type(131)), ("status", Shape::Type(133))]),
-    /* 133 */ ("io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
-    /* 134 */ ("io.k8s.kube-aggregator.pkg.apis.apiregistration.v1beta1.APIService", &[("metadata", Shape::Type(131)), ("status", Shape::Type(135))]),
-    /* 135 */ ("io.k8s.kube-aggregator.pkg.apis.apiregistration.v1beta1.APIServiceStatus", &[("conditions", Shape::List { strategy: Some("merge"), keys: &["type"], items: None })]),
+    /* 104 */
+    (
+        "io.k8s.api.rbac.v1.RoleBinding",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 105 */
+    (
+        "io.k8s.api.rbac.v1alpha1.ClusterRole",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 106 */
+    (
+        "io.k8s.api.rbac.v1alpha1.ClusterRoleBinding",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 107 */
+    (
+        "io.k8s.api.rbac.v1alpha1.Role",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 108 */
+    (
+        "io.k8s.api.rbac.v1alpha1.RoleBinding",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 109 */
+    (
+        "io.k8s.api.rbac.v1beta1.ClusterRole",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 110 */
+    (
+        "io.k8s.api.rbac.v1beta1.ClusterRoleBinding",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 111 */
+    (
+        "io.k8s.api.rbac.v1beta1.Role",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 112 */
+    (
+        "io.k8s.api.rbac.v1beta1.RoleBinding",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 113 */
+    (
+        "io.k8s.api.scheduling.v1.PriorityClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 114 */
+    (
+        "io.k8s.api.scheduling.v1alpha1.PriorityClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 115 */
+    (
+        "io.k8s.api.scheduling.v1beta1.PriorityClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 116 */
+    (
+        "io.k8s.api.storage.v1.CSIDriver",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 117 */
+    (
+        "io.k8s.api.storage.v1.CSINode",
+        &[("metadata", Shape::Type(131)), ("spec", Shape::Type(118))],
+    ),
+    /* 118 */
+    (
+        "io.k8s.api.storage.v1.CSINodeSpec",
+        &[(
+            "drivers",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["name"],
+                items: None,
+            },
+        )],
+    ),
+    /* 119 */
+    (
+        "io.k8s.api.storage.v1.StorageClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 120 */
+    (
+        "io.k8s.api.storage.v1.VolumeAttachment",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 121 */
+    (
+        "io.k8s.api.storage.v1alpha1.CSIStorageCapacity",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 122 */
+    (
+        "io.k8s.api.storage.v1alpha1.VolumeAttachment",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 123 */
+    (
+        "io.k8s.api.storage.v1beta1.CSIDriver",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 124 */
+    (
+        "io.k8s.api.storage.v1beta1.CSINode",
+        &[("metadata", Shape::Type(131)), ("spec", Shape::Type(125))],
+    ),
+    /* 125 */
+    (
+        "io.k8s.api.storage.v1beta1.CSINodeSpec",
+        &[(
+            "drivers",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["name"],
+                items: None,
+            },
+        )],
+    ),
+    /* 126 */
+    (
+        "io.k8s.api.storage.v1beta1.CSIStorageCapacity",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 127 */
+    (
+        "io.k8s.api.storage.v1beta1.StorageClass",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 128 */
+    (
+        "io.k8s.api.storage.v1beta1.VolumeAttachment",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 129 */
+    (
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 130 */
+    (
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1beta1.CustomResourceDefinition",
+        &[("metadata", Shape::Type(131))],
+    ),
+    /* 131 */
+    (
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+        &[
+            (
+                "finalizers",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &[],
+                    items: None,
+                },
+            ),
+            (
+                "ownerReferences",
+                Shape::List {
+                    strategy: Some("merge"),
+                    keys: &["uid"],
+                    items: None,
+                },
+            ),
+        ],
+    ),
+    /* 132 */
+    (
+        "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService",
+        &[("metadata", Shape::Type(131)), ("status", Shape::Type(133))],
+    ),
+    /* 133 */
+    (
+        "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
+    /* 134 */
+    (
+        "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1beta1.APIService",
+        &[("metadata", Shape::Type(131)), ("status", Shape::Type(135))],
+    ),
+    /* 135 */
+    (
+        "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1beta1.APIServiceStatus",
+        &[(
+            "conditions",
+            Shape::List {
+                strategy: Some("merge"),
+                keys: &["type"],
+                items: None,
+            },
+        )],
+    ),
 ];
 
 /// Built-in kinds: (group, version, kind, index into [`TYPES`] or `None` when the kind has
@@ -219,23 +1153,93 @@ pub(crate) static GVKS: &[(&str, &str, &str, Option<u16>)] = &[
     ("admission.k8s.io", "v1beta1", "DeleteOptions", None),
     ("admission.k8s.io", "v1beta1", "WatchEvent", None),
     ("admissionregistration.k8s.io", "v1", "DeleteOptions", None),
-    ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", Some(0)),
-    ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfigurationList", None),
-    ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", Some(1)),
-    ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfigurationList", None),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        Some(0),
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfigurationList",
+        None,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        Some(1),
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfigurationList",
+        None,
+    ),
     ("admissionregistration.k8s.io", "v1", "WatchEvent", None),
-    ("admissionregistration.k8s.io", "v1beta1", "DeleteOptions", None),
-    ("admissionregistration.k8s.io", "v1beta1", "MutatingWebhookConfiguration", Some(2)),
-    ("admissionregistration.k8s.io", "v1beta1", "MutatingWebhookConfigurationList", None),
-    ("admissionregistration.k8s.io", "v1beta1", "ValidatingWebhookConfiguration", Some(3)),
-    ("admissionregistration.k8s.io", "v1beta1", "ValidatingWebhookConfigurationList", None),
-    ("admissionregistration.k8s.io", "v1beta1", "WatchEvent", None),
-    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition", Some(129)),
-    ("apiextensions.k8s.io", "v1", "CustomResourceDefinitionList", None),
+    (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "DeleteOptions",
+        None,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "MutatingWebhookConfiguration",
+        Some(2),
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "MutatingWebhookConfigurationList",
+        None,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "ValidatingWebhookConfiguration",
+        Some(3),
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "ValidatingWebhookConfigurationList",
+        None,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "WatchEvent",
+        None,
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        Some(129),
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinitionList",
+        None,
+    ),
     ("apiextensions.k8s.io", "v1", "DeleteOptions", None),
     ("apiextensions.k8s.io", "v1", "WatchEvent", None),
-    ("apiextensions.k8s.io", "v1beta1", "CustomResourceDefinition", Some(130)),
-    ("apiextensions.k8s.io", "v1beta1", "CustomResourceDefinitionList", None),
+    (
+        "apiextensions.k8s.io",
+        "v1beta1",
+        "CustomResourceDefinition",
+        Some(130),
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1beta1",
+        "CustomResourceDefinitionList",
+        None,
+    ),
     ("apiextensions.k8s.io", "v1beta1", "DeleteOptions", None),
     ("apiextensions.k8s.io", "v1beta1", "WatchEvent", None),
     ("apiregistration.k8s.io", "v1", "APIService", Some(132)),
@@ -270,16 +1274,56 @@ pub(crate) static GVKS: &[(&str, &str, &str, Option<u16>)] = &[
     ("authentication.k8s.io", "v1beta1", "TokenReview", Some(20)),
     ("authentication.k8s.io", "v1beta1", "WatchEvent", None),
     ("authorization.k8s.io", "v1", "DeleteOptions", None),
-    ("authorization.k8s.io", "v1", "LocalSubjectAccessReview", Some(21)),
-    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview", Some(22)),
-    ("authorization.k8s.io", "v1", "SelfSubjectRulesReview", Some(23)),
-    ("authorization.k8s.io", "v1", "SubjectAccessReview", Some(24)),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        Some(21),
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        Some(22),
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        Some(23),
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        Some(24),
+    ),
     ("authorization.k8s.io", "v1", "WatchEvent", None),
     ("authorization.k8s.io", "v1beta1", "DeleteOptions", None),
-    ("authorization.k8s.io", "v1beta1", "LocalSubjectAccessReview", Some(25)),
-    ("authorization.k8s.io", "v1beta1", "SelfSubjectAccessReview", Some(26)),
-    ("authorization.k8s.io", "v1beta1", "SelfSubjectRulesReview", Some(27)),
-    ("authorization.k8s.io", "v1beta1", "SubjectAccessReview", Some(28)),
+    (
+        "authorization.k8s.io",
+        "v1beta1",
+        "LocalSubjectAccessReview",
+        Some(25),
+    ),
+    (
+        "authorization.k8s.io",
+        "v1beta1",
+        "SelfSubjectAccessReview",
+        Some(26),
+    ),
+    (
+        "authorization.k8s.io",
+        "v1beta1",
+        "SelfSubjectRulesReview",
+        Some(27),
+    ),
+    (
+        "authorization.k8s.io",
+        "v1beta1",
+        "SubjectAccessReview",
+        Some(28),
+    ),
     ("authorization.k8s.io", "v1beta1", "WatchEvent", None),
     ("autoscaling", "v1", "DeleteOptions", None),
     ("autoscaling", "v1", "HorizontalPodAutoscaler", Some(29)),
@@ -287,12 +1331,32 @@ pub(crate) static GVKS: &[(&str, &str, &str, Option<u16>)] = &[
     ("autoscaling", "v1", "Scale", Some(30)),
     ("autoscaling", "v1", "WatchEvent", None),
     ("autoscaling", "v2beta1", "DeleteOptions", None),
-    ("autoscaling", "v2beta1", "HorizontalPodAutoscaler", Some(31)),
-    ("autoscaling", "v2beta1", "HorizontalPodAutoscalerList", None),
+    (
+        "autoscaling",
+        "v2beta1",
+        "HorizontalPodAutoscaler",
+        Some(31),
+    ),
+    (
+        "autoscaling",
+        "v2beta1",
+        "HorizontalPodAutoscalerList",
+        None,
+    ),
     ("autoscaling", "v2beta1", "WatchEvent", None),
     ("autoscaling", "v2beta2", "DeleteOptions", None),
-    ("autoscaling", "v2beta2", "HorizontalPodAutoscaler", Some(32)),
-    ("autoscaling", "v2beta2", "HorizontalPodAutoscalerList", None),
+    (
+        "autoscaling",
+        "v2beta2",
+        "HorizontalPodAutoscaler",
+        Some(32),
+    ),
+    (
+        "autoscaling",
+        "v2beta2",
+        "HorizontalPodAutoscalerList",
+        None,
+    ),
     ("autoscaling", "v2beta2", "WatchEvent", None),
     ("batch", "v1", "CronJob", Some(33)),
     ("batch", "v1", "CronJobList", None),
@@ -304,12 +1368,32 @@ pub(crate) static GVKS: &[(&str, &str, &str, Option<u16>)] = &[
     ("batch", "v1beta1", "CronJobList", None),
     ("batch", "v1beta1", "DeleteOptions", None),
     ("batch", "v1beta1", "WatchEvent", None),
-    ("certificates.k8s.io", "v1", "CertificateSigningRequest", Some(42)),
-    ("certificates.k8s.io", "v1", "CertificateSigningRequestList", None),
+    (
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        Some(42),
+    ),
+    (
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequestList",
+        None,
+    ),
     ("certificates.k8s.io", "v1", "DeleteOptions", None),
     ("certificates.k8s.io", "v1", "WatchEvent", None),
-    ("certificates.k8s.io", "v1beta1", "CertificateSigningRequest", Some(43)),
-    ("certificates.k8s.io", "v1beta1", "CertificateSigningRequestList", None),
+    (
+        "certificates.k8s.io",
+        "v1beta1",
+        "CertificateSigningRequest",
+        Some(43),
+    ),
+    (
+        "certificates.k8s.io",
+        "v1beta1",
+        "CertificateSigningRequestList",
+        None,
+    ),
     ("certificates.k8s.io", "v1beta1", "DeleteOptions", None),
     ("certificates.k8s.io", "v1beta1", "WatchEvent", None),
     ("coordination.k8s.io", "v1", "DeleteOptions", None),
@@ -340,19 +1424,74 @@ pub(crate) static GVKS: &[(&str, &str, &str, Option<u16>)] = &[
     ("extensions", "v1beta1", "Ingress", Some(84)),
     ("extensions", "v1beta1", "IngressList", None),
     ("extensions", "v1beta1", "WatchEvent", None),
-    ("flowcontrol.apiserver.k8s.io", "v1alpha1", "DeleteOptions", None),
-    ("flowcontrol.apiserver.k8s.io", "v1alpha1", "WatchEvent", None),
-    ("flowcontrol.apiserver.k8s.io", "v1beta1", "DeleteOptions", None),
-    ("flowcontrol.apiserver.k8s.io", "v1beta1", "FlowSchema", Some(85)),
-    ("flowcontrol.apiserver.k8s.io", "v1beta1", "FlowSchemaList", None),
-    ("flowcontrol.apiserver.k8s.io", "v1beta1", "PriorityLevelConfiguration", Some(86)),
-    ("flowcontrol.apiserver.k8s.io", "v1beta1", "PriorityLevelConfigurationList", None),
-    ("flowcontrol.apiserver.k8s.io", "v1beta1", "WatchEvent", None),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1alpha1",
+        "DeleteOptions",
+        None,
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1alpha1",
+        "WatchEvent",
+        None,
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1beta1",
+        "DeleteOptions",
+        None,
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1beta1",
+        "FlowSchema",
+        Some(85),
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1beta1",
+        "FlowSchemaList",
+        None,
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1beta1",
+        "PriorityLevelConfiguration",
+        Some(86),
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1beta1",
+        "PriorityLevelConfigurationList",
+        None,
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1beta1",
+        "WatchEvent",
+        None,
+    ),
     ("imagepolicy.k8s.io", "v1alpha1", "DeleteOptions", None),
     ("imagepolicy.k8s.io", "v1alpha1", "WatchEvent", None),
-    ("internal.apiserver.k8s.io", "v1alpha1", "DeleteOptions", None),
-    ("internal.apiserver.k8s.io", "v1alpha1", "StorageVersion", Some(4)),
-    ("internal.apiserver.k8s.io", "v1alpha1", "StorageVersionList", None),
+    (
+        "internal.apiserver.k8s.io",
+        "v1alpha1",
+        "DeleteOptions",
+        None,
+    ),
+    (
+        "internal.apiserver.k8s.io",
+        "v1alpha1",
+        "StorageVersion",
+        Some(4),
+    ),
+    (
+        "internal.apiserver.k8s.io",
+        "v1alpha1",
+        "StorageVersionList",
+        None,
+    ),
     ("internal.apiserver.k8s.io", "v1alpha1", "WatchEvent", None),
     ("networking.k8s.io", "v1", "DeleteOptions", None),
     ("networking.k8s.io", "v1", "Ingress", Some(87)),
@@ -392,8 +1531,18 @@ pub(crate) static GVKS: &[(&str, &str, &str, Option<u16>)] = &[
     ("policy", "v1beta1", "PodSecurityPolicyList", None),
     ("policy", "v1beta1", "WatchEvent", None),
     ("rbac.authorization.k8s.io", "v1", "ClusterRole", Some(101)),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", Some(102)),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBindingList", None),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        Some(102),
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBindingList",
+        None,
+    ),
     ("rbac.authorization.k8s.io", "v1", "ClusterRoleList", None),
     ("rbac.authorization.k8s.io", "v1", "DeleteOptions", None),
     ("rbac.authorization.k8s.io", "v1", "Role", Some(103)),
@@ -401,24 +1550,94 @@ pub(crate) static GVKS: &[(&str, &str, &str, Option<u16>)] = &[
     ("rbac.authorization.k8s.io", "v1", "RoleBindingList", None),
     ("rbac.authorization.k8s.io", "v1", "RoleList", None),
     ("rbac.authorization.k8s.io", "v1", "WatchEvent", None),
-    ("rbac.authorization.k8s.io", "v1alpha1", "ClusterRole", Some(105)),
-    ("rbac.authorization.k8s.io", "v1alpha1", "ClusterRoleBinding", Some(106)),
-    ("rbac.authorization.k8s.io", "v1alpha1", "ClusterRoleBindingList", None),
-    ("rbac.authorization.k8s.io", "v1alpha1", "ClusterRoleList", None),
-    ("rbac.authorization.k8s.io", "v1alpha1", "DeleteOptions", None),
+    (
+        "rbac.authorization.k8s.io",
+        "v1alpha1",
+        "ClusterRole",
+        Some(105),
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1alpha1",
+        "ClusterRoleBinding",
+        Some(106),
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1alpha1",
+        "ClusterRoleBindingList",
+        None,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1alpha1",
+        "ClusterRoleList",
+        None,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1alpha1",
+        "DeleteOptions",
+        None,
+    ),
     ("rbac.authorization.k8s.io", "v1alpha1", "Role", Some(107)),
-    ("rbac.authorization.k8s.io", "v1alpha1", "RoleBinding", Some(108)),
-    ("rbac.authorization.k8s.io", "v1alpha1", "RoleBindingList", None),
+    (
+        "rbac.authorization.k8s.io",
+        "v1alpha1",
+        "RoleBinding",
+        Some(108),
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1alpha1",
+        "RoleBindingList",
+        None,
+    ),
     ("rbac.authorization.k8s.io", "v1alpha1", "RoleList", None),
     ("rbac.authorization.k8s.io", "v1alpha1", "WatchEvent", None),
-    ("rbac.authorization.k8s.io", "v1beta1", "ClusterRole", Some(109)),
-    ("rbac.authorization.k8s.io", "v1beta1", "ClusterRoleBinding", Some(110)),
-    ("rbac.authorization.k8s.io", "v1beta1", "ClusterRoleBindingList", None),
-    ("rbac.authorization.k8s.io", "v1beta1", "ClusterRoleList", None),
-    ("rbac.authorization.k8s.io", "v1beta1", "DeleteOptions", None),
+    (
+        "rbac.authorization.k8s.io",
+        "v1beta1",
+        "ClusterRole",
+        Some(109),
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1beta1",
+        "ClusterRoleBinding",
+        Some(110),
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1beta1",
+        "ClusterRoleBindingList",
+        None,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1beta1",
+        "ClusterRoleList",
+        None,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1beta1",
+        "DeleteOptions",
+        None,
+    ),
     ("rbac.authorization.k8s.io", "v1beta1", "Role", Some(111)),
-    ("rbac.authorization.k8s.io", "v1beta1", "RoleBinding", Some(112)),
-    ("rbac.authorization.k8s.io", "v1beta1", "RoleBindingList", None),
+    (
+        "rbac.authorization.k8s.io",
+        "v1beta1",
+        "RoleBinding",
+        Some(112),
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1beta1",
+        "RoleBindingList",
+        None,
+    ),
     ("rbac.authorization.k8s.io", "v1beta1", "RoleList", None),
     ("rbac.authorization.k8s.io", "v1beta1", "WatchEvent", None),
     ("scheduling.k8s.io", "v1", "DeleteOptions", None),
@@ -443,7 +1662,12 @@ pub(crate) static GVKS: &[(&str, &str, &str, Option<u16>)] = &[
     ("storage.k8s.io", "v1", "VolumeAttachment", Some(120)),
     ("storage.k8s.io", "v1", "VolumeAttachmentList", None),
     ("storage.k8s.io", "v1", "WatchEvent", None),
-    ("storage.k8s.io", "v1alpha1", "CSIStorageCapacity", Some(121)),
+    (
+        "storage.k8s.io",
+        "v1alpha1",
+        "CSIStorageCapacity",
+        Some(121),
+    ),
     ("storage.k8s.io", "v1alpha1", "CSIStorageCapacityList", None),
     ("storage.k8s.io", "v1alpha1", "DeleteOptions", None),
     ("storage.k8s.io", "v1alpha1", "VolumeAttachment", Some(122)),

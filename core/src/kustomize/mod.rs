@@ -33,7 +33,7 @@ pub use fs::{FileTree, Files};
 pub use kustomization::Kustomization;
 pub use resource::{ResId, Resource};
 
-use crate::yaml::{emit_documents, parse_stream, to_output, Node, Out};
+use crate::yaml::{Node, Out, emit_documents, parse_stream, to_output};
 use fs::{is_within, join, normalize};
 use kustomization::display_dir;
 use std::collections::HashMap;
@@ -63,18 +63,33 @@ impl Build {
 /// Builds the kustomization in directory `dir` of `tree`.
 pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
     let Some(dir) = normalize(dir) else {
-        return Err(BuildError::msg(format!("must build at directory: not a valid directory: '{dir}'")));
+        return Err(BuildError::msg(format!(
+            "must build at directory: not a valid directory: '{dir}'"
+        )));
     };
     if tree.is_file(&dir) {
-        return Err(BuildError::msg(format!("must build at directory: '{dir}': file is not directory")));
+        return Err(BuildError::msg(format!(
+            "must build at directory: '{dir}': file is not directory"
+        )));
     }
     if !tree.is_dir(&dir) {
-        return Err(BuildError::msg(format!("must build at directory: not a valid directory: '{}'", display_dir(&dir))));
+        return Err(BuildError::msg(format!(
+            "must build at directory: not a valid directory: '{}'",
+            display_dir(&dir)
+        )));
     }
-    let mut b = Builder { tree, warnings: Vec::new(), stack: Vec::new(), built: HashMap::new() };
+    let mut b = Builder {
+        tree,
+        warnings: Vec::new(),
+        stack: Vec::new(),
+        built: HashMap::new(),
+    };
     let (k, mut ra) = b.target(&dir)?;
     if k.is_component() {
-        return Err(BuildError::in_file(&k.path, "a Component cannot be built on its own; list it under 'components:'"));
+        return Err(BuildError::in_file(
+            &k.path,
+            "a Component cannot be built on its own; list it under 'components:'",
+        ));
     }
     generators::add_hashes(&mut ra)?;
     namereference::fix_back_references(&mut ra)?;
@@ -86,7 +101,10 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
     if !fifo {
         sort::legacy(&mut ra);
     }
-    Ok(Build { resources: ra, warnings: b.warnings })
+    Ok(Build {
+        resources: ra,
+        warnings: b.warnings,
+    })
 }
 
 /// Reads files on behalf of one kustomization, enforcing kustomize's load restriction:
@@ -104,7 +122,9 @@ impl Loader<'_> {
     pub fn read(&self, rel: &str) -> Result<(String, Arc<str>)> {
         check_not_remote(rel)?;
         let Some(path) = join(self.dir, rel) else {
-            return Err(BuildError::msg(format!("'{rel}': no such file or directory (it is outside the tree)")));
+            return Err(BuildError::msg(format!(
+                "'{rel}': no such file or directory (it is outside the tree)"
+            )));
         };
         if !is_within(&path, self.dir) {
             return Err(BuildError::msg(format!(
@@ -114,8 +134,12 @@ impl Loader<'_> {
         }
         match self.tree.read(&path) {
             Some(text) => Ok((path, text)),
-            None if self.tree.is_dir(&path) => Err(BuildError::msg(format!("'{path}' is a directory, not a file"))),
-            None => Err(BuildError::msg(format!("'{path}': no such file or directory"))),
+            None if self.tree.is_dir(&path) => Err(BuildError::msg(format!(
+                "'{path}' is a directory, not a file"
+            ))),
+            None => Err(BuildError::msg(format!(
+                "'{path}': no such file or directory"
+            ))),
         }
     }
 
@@ -162,7 +186,9 @@ impl Builder<'_> {
             )));
         }
         if self.stack.len() > 100 {
-            return Err(BuildError::msg("kustomizations are nested more than 100 levels deep"));
+            return Err(BuildError::msg(
+                "kustomizations are nested more than 100 levels deep",
+            ));
         }
         if let Some(Some((k, ra))) = self.built.get(dir) {
             // The same directory always builds the same way (its warnings were already
@@ -177,7 +203,11 @@ impl Builder<'_> {
         let result = self.accumulate(&k, &mut ra);
         self.stack.pop();
         result?;
-        let copy = if keep { Some((k.clone(), ra.clone())) } else { None };
+        let copy = if keep {
+            Some((k.clone(), ra.clone()))
+        } else {
+            None
+        };
         self.built.insert(dir.to_string(), copy);
         Ok((k, ra))
     }
@@ -185,7 +215,10 @@ impl Builder<'_> {
     /// kustomize's `accumulateTarget`, into `ra`.
     fn accumulate(&mut self, k: &Kustomization, ra: &mut Vec<Resource>) -> Result<()> {
         self.warnings.extend(k.warnings());
-        let loader = Loader { tree: self.tree, dir: &k.dir };
+        let loader = Loader {
+            tree: self.tree,
+            dir: &k.dir,
+        };
         let mut entries = k.string_list("resources")?;
         entries.extend(k.string_list("bases")?);
         // Ids already present, so that duplicate checks stay O(1) per resource.
@@ -193,26 +226,55 @@ impl Builder<'_> {
         for (entry, node) in entries {
             self.resource_entry(k, &entry, ra, &mut seen).map_err(|e| {
                 let e = e.context(format!("accumulating resources from '{entry}'"));
-                if e.file.is_none() { BuildError { file: Some(k.path.as_str().into()), line: node.pos.line, col: node.pos.col, ..e } } else { e }
+                if e.file.is_none() {
+                    BuildError {
+                        file: Some(k.path.as_str().into()),
+                        line: node.pos.line,
+                        col: node.pos.col,
+                        ..e
+                    }
+                } else {
+                    e
+                }
             })?;
         }
         generators::run(&loader, k, ra).map_err(|e| e.or_file(&k.path))?;
         for (entry, node) in k.string_list("components")? {
             self.component(k, &entry, ra).map_err(|e| {
                 let e = e.context(format!("accumulating components from '{entry}'"));
-                if e.file.is_none() { BuildError { file: Some(k.path.as_str().into()), line: node.pos.line, col: node.pos.col, ..e } } else { e }
+                if e.file.is_none() {
+                    BuildError {
+                        file: Some(k.path.as_str().into()),
+                        line: node.pos.line,
+                        col: node.pos.col,
+                        ..e
+                    }
+                } else {
+                    e
+                }
             })?;
         }
         transform(&loader, k, ra)
     }
 
-    fn resource_entry(&mut self, k: &Kustomization, entry: &str, ra: &mut Vec<Resource>, seen: &mut IdSet) -> Result<()> {
+    fn resource_entry(
+        &mut self,
+        k: &Kustomization,
+        entry: &str,
+        ra: &mut Vec<Resource>,
+        seen: &mut IdSet,
+    ) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry) else {
-            return Err(BuildError::msg(format!("'{entry}': no such file or directory (it is outside the tree)")));
+            return Err(BuildError::msg(format!(
+                "'{entry}': no such file or directory (it is outside the tree)"
+            )));
         };
         if self.tree.is_file(&path) {
-            let loader = Loader { tree: self.tree, dir: &k.dir };
+            let loader = Loader {
+                tree: self.tree,
+                dir: &k.dir,
+            };
             let (path, docs) = loader.read_yaml(entry)?;
             seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
         } else if self.tree.is_dir(&path) {
@@ -220,26 +282,39 @@ impl Builder<'_> {
             if sub.is_component() {
                 return Err(BuildError::in_file(
                     &sub.path,
-                    format!("expected kind != 'Component' for path '{path}': list a Component under 'components:'"),
+                    format!(
+                        "expected kind != 'Component' for path '{path}': list a Component under 'components:'"
+                    ),
                 ));
             }
-            seen.append_all(ra, sub_ra, |e| e.context(format!("recursed merging from path '{path}'")))
+            seen.append_all(ra, sub_ra, |e| {
+                e.context(format!("recursed merging from path '{path}'"))
+            })
         } else {
-            Err(BuildError::msg(format!("'{path}': no such file or directory")))
+            Err(BuildError::msg(format!(
+                "'{path}': no such file or directory"
+            )))
         }
     }
 
     fn component(&mut self, k: &Kustomization, entry: &str, ra: &mut Vec<Resource>) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry).filter(|p| self.tree.is_dir(p)) else {
-            return Err(BuildError::msg(format!("'{entry}': component must be a directory")));
+            return Err(BuildError::msg(format!(
+                "'{entry}': component must be a directory"
+            )));
         };
         if self.stack.iter().any(|d| *d == path) {
-            return Err(BuildError::msg(format!("cycle detected: component '{path}' includes itself")));
+            return Err(BuildError::msg(format!(
+                "cycle detected: component '{path}' includes itself"
+            )));
         }
         let c = Kustomization::load(self.tree, &path)?;
         if !c.is_component() {
-            return Err(BuildError::in_file(&c.path, format!("expected kind 'Component' for path '{path}'")));
+            return Err(BuildError::in_file(
+                &c.path,
+                format!("expected kind 'Component' for path '{path}'"),
+            ));
         }
         self.stack.push(path);
         let result = self.accumulate(&c, ra);
@@ -254,14 +329,27 @@ pub fn resources_from_docs(docs: Vec<Node>, path: &str) -> Result<Vec<Resource>>
     let mut out = Vec::new();
     for doc in docs {
         if doc.as_map().is_none() {
-            return Err(BuildError::at(&doc.pos, "a resource must be a YAML mapping"));
+            return Err(BuildError::at(
+                &doc.pos,
+                "a resource must be a YAML mapping",
+            ));
         }
-        let kind = doc.get("kind").and_then(Node::scalar_text).unwrap_or_default();
+        let kind = doc
+            .get("kind")
+            .and_then(Node::scalar_text)
+            .unwrap_or_default();
         if kind.ends_with("List") && doc.get("items").is_some() {
-            let items = doc.get("items").and_then(Node::as_seq).cloned().unwrap_or_default();
+            let items = doc
+                .get("items")
+                .and_then(Node::as_seq)
+                .cloned()
+                .unwrap_or_default();
             for item in items {
                 if item.as_map().is_none() {
-                    return Err(BuildError::at(&item.pos, "a List item must be a YAML mapping"));
+                    return Err(BuildError::at(
+                        &item.pos,
+                        "a List item must be a YAML mapping",
+                    ));
                 }
                 out.push(check_resource(Resource::new(item, source.clone()))?);
             }
@@ -277,7 +365,10 @@ fn check_resource(r: Resource) -> Result<Resource> {
         return Err(BuildError::at(r.pos(), "missing kind in resource"));
     }
     if r.name().is_empty() && r.node.get_path(&["metadata", "generateName"]).is_none() {
-        return Err(BuildError::at(r.pos(), format!("missing metadata.name in {} resource", r.kind())));
+        return Err(BuildError::at(
+            r.pos(),
+            format!("missing metadata.name in {} resource", r.kind()),
+        ));
     }
     Ok(r)
 }
@@ -289,7 +380,12 @@ impl IdSet {
     fn key(r: &Resource) -> (String, String, String, String) {
         let ns = r.namespace_str();
         let ns = if ns.is_empty() { "default" } else { ns };
-        (r.api_version_str().to_string(), r.kind_str().to_string(), r.name_str().to_string(), ns.to_string())
+        (
+            r.api_version_str().to_string(),
+            r.kind_str().to_string(),
+            r.name_str().to_string(),
+            ns.to_string(),
+        )
     }
 
     fn of(ra: &[Resource]) -> IdSet {
@@ -297,11 +393,19 @@ impl IdSet {
     }
 
     /// Appends resources, refusing an id that is already present.
-    fn append_all(&mut self, ra: &mut Vec<Resource>, new: Vec<Resource>, ctx: impl Fn(BuildError) -> BuildError) -> Result<()> {
+    fn append_all(
+        &mut self,
+        ra: &mut Vec<Resource>,
+        new: Vec<Resource>,
+        ctx: impl Fn(BuildError) -> BuildError,
+    ) -> Result<()> {
         for r in new {
             if !self.0.insert(IdSet::key(&r)) {
                 let id = r.id();
-                return Err(ctx(BuildError::at(r.pos(), format!("may not add resource with an already registered id: {id}"))));
+                return Err(ctx(BuildError::at(
+                    r.pos(),
+                    format!("may not add resource with an already registered id: {id}"),
+                )));
             }
             ra.push(r);
         }
@@ -313,7 +417,10 @@ impl IdSet {
 pub fn append(ra: &mut Vec<Resource>, r: Resource) -> Result<()> {
     if ra.iter().any(|o| o.same_id(&r)) {
         let id = r.id();
-        return Err(BuildError::at(r.pos(), format!("may not add resource with an already registered id: {id}")));
+        return Err(BuildError::at(
+            r.pos(),
+            format!("may not add resource with an already registered id: {id}"),
+        ));
     }
     ra.push(r);
     Ok(())
@@ -327,7 +434,11 @@ fn transform(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>) -> 
     if let Some(ns) = k.string("namespace") {
         transformers::namespace(ns, ra).map_err(at_file)?;
     }
-    transformers::prefix_suffix(k.string("namePrefix").unwrap_or(""), k.string("nameSuffix").unwrap_or(""), ra);
+    transformers::prefix_suffix(
+        k.string("namePrefix").unwrap_or(""),
+        k.string("nameSuffix").unwrap_or(""),
+        ra,
+    );
     transformers::labels(k, ra).map_err(at_file)?;
     transformers::annotations(k, ra).map_err(at_file)?;
     patch::patches_json6902(loader, k, ra).map_err(at_file)?;

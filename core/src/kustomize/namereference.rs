@@ -12,9 +12,9 @@
 //! referrer can see it (same namespace, cluster-scoped, or a ServiceAccount). When several
 //! remain, the one with the same prefixes/suffixes as the referrer wins.
 
-use super::error::{BuildError, Result};
-use super::transformers::{cluster_scoped, split_path, walk, Create};
 use super::Resource;
+use super::error::{BuildError, Result};
+use super::transformers::{Create, cluster_scoped, split_path, walk};
 use crate::yaml::{Node, Value};
 
 /// A group/version/kind selector (empty parts match anything).
@@ -26,7 +26,11 @@ struct Gvk {
 }
 
 const fn gvk(group: &'static str, version: &'static str, kind: &'static str) -> Gvk {
-    Gvk { group, version, kind }
+    Gvk {
+        group,
+        version,
+        kind,
+    }
 }
 
 impl Gvk {
@@ -111,21 +115,46 @@ fn r(g: &'static str, v: &'static str, k: &'static str, path: &str) -> (Gvk, Str
 fn table() -> Vec<BackRef> {
     let hpa = |kind: &'static str| BackRef {
         target: gvk("", "", kind),
-        referrers: vec![r("", "", "HorizontalPodAutoscaler", "spec/scaleTargetRef/name")],
+        referrers: vec![r(
+            "",
+            "",
+            "HorizontalPodAutoscaler",
+            "spec/scaleTargetRef/name",
+        )],
     };
     let mut configmap = pod_refs(POD_CONFIGMAP);
     configmap.extend([
         r("", "", "Node", "spec/configSource/configMap"),
         r("", "", "Role", "rules/resourceNames"),
         r("", "", "ClusterRole", "rules/resourceNames"),
-        r("", "", "Ingress", "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap"),
+        r(
+            "",
+            "",
+            "Ingress",
+            "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap",
+        ),
     ]);
     let mut secret = pod_refs(POD_SECRET);
     secret.extend([
         r("", "", "Ingress", "spec/tls/secretName"),
-        r("", "", "Ingress", "metadata/annotations/ingress.kubernetes.io\\/auth-secret"),
-        r("", "", "Ingress", "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret"),
-        r("", "", "Ingress", "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret"),
+        r(
+            "",
+            "",
+            "Ingress",
+            "metadata/annotations/ingress.kubernetes.io\\/auth-secret",
+        ),
+        r(
+            "",
+            "",
+            "Ingress",
+            "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret",
+        ),
+        r(
+            "",
+            "",
+            "Ingress",
+            "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret",
+        ),
         r("", "", "ServiceAccount", "imagePullSecrets/name"),
         r("", "", "StorageClass", "parameters/secretName"),
         r("", "", "StorageClass", "parameters/adminSecretName"),
@@ -133,12 +162,22 @@ fn table() -> Vec<BackRef> {
         r("", "", "StorageClass", "parameters/secretRef"),
         r("", "", "Role", "rules/resourceNames"),
         r("", "", "ClusterRole", "rules/resourceNames"),
-        r("serving.knative.dev", "v1", "Service", "spec/template/spec/containers/env/valueFrom/secretKeyRef/name"),
+        r(
+            "serving.knative.dev",
+            "v1",
+            "Service",
+            "spec/template/spec/containers/env/valueFrom/secretKeyRef/name",
+        ),
         r("", "", "PersistentVolume", "spec/azureFile/secretName"),
     ]);
     let mut service_account = vec![
         r("rbac.authorization.k8s.io", "", "RoleBinding", "subjects"),
-        r("rbac.authorization.k8s.io", "", "ClusterRoleBinding", "subjects"),
+        r(
+            "rbac.authorization.k8s.io",
+            "",
+            "ClusterRoleBinding",
+            "subjects",
+        ),
     ];
     service_account.extend(workload_refs("serviceAccountName"));
     vec![
@@ -146,47 +185,104 @@ fn table() -> Vec<BackRef> {
         hpa("ReplicationController"),
         hpa("ReplicaSet"),
         hpa("StatefulSet"),
-        BackRef { target: gvk("", "v1", "ConfigMap"), referrers: configmap },
-        BackRef { target: gvk("", "v1", "Secret"), referrers: secret },
+        BackRef {
+            target: gvk("", "v1", "ConfigMap"),
+            referrers: configmap,
+        },
+        BackRef {
+            target: gvk("", "v1", "Secret"),
+            referrers: secret,
+        },
         BackRef {
             target: gvk("", "v1", "Service"),
             referrers: vec![
                 r("apps", "", "StatefulSet", "spec/serviceName"),
-                r("", "", "Ingress", "spec/rules/http/paths/backend/serviceName"),
+                r(
+                    "",
+                    "",
+                    "Ingress",
+                    "spec/rules/http/paths/backend/serviceName",
+                ),
                 r("", "", "Ingress", "spec/backend/serviceName"),
-                r("", "", "Ingress", "spec/rules/http/paths/backend/service/name"),
+                r(
+                    "",
+                    "",
+                    "Ingress",
+                    "spec/rules/http/paths/backend/service/name",
+                ),
                 r("", "", "Ingress", "spec/defaultBackend/service/name"),
-                r("apiregistration.k8s.io", "", "APIService", "spec/service/name"),
-                r("admissionregistration.k8s.io", "", "ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
-                r("admissionregistration.k8s.io", "", "MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
+                r(
+                    "apiregistration.k8s.io",
+                    "",
+                    "APIService",
+                    "spec/service/name",
+                ),
+                r(
+                    "admissionregistration.k8s.io",
+                    "",
+                    "ValidatingWebhookConfiguration",
+                    "webhooks/clientConfig/service",
+                ),
+                r(
+                    "admissionregistration.k8s.io",
+                    "",
+                    "MutatingWebhookConfiguration",
+                    "webhooks/clientConfig/service",
+                ),
             ],
         },
         BackRef {
             target: gvk("rbac.authorization.k8s.io", "", "Role"),
-            referrers: vec![r("rbac.authorization.k8s.io", "", "RoleBinding", "roleRef/name")],
+            referrers: vec![r(
+                "rbac.authorization.k8s.io",
+                "",
+                "RoleBinding",
+                "roleRef/name",
+            )],
         },
         BackRef {
             target: gvk("rbac.authorization.k8s.io", "", "ClusterRole"),
             referrers: vec![
-                r("rbac.authorization.k8s.io", "", "RoleBinding", "roleRef/name"),
-                r("rbac.authorization.k8s.io", "", "ClusterRoleBinding", "roleRef/name"),
+                r(
+                    "rbac.authorization.k8s.io",
+                    "",
+                    "RoleBinding",
+                    "roleRef/name",
+                ),
+                r(
+                    "rbac.authorization.k8s.io",
+                    "",
+                    "ClusterRoleBinding",
+                    "roleRef/name",
+                ),
             ],
         },
-        BackRef { target: gvk("", "v1", "ServiceAccount"), referrers: service_account },
+        BackRef {
+            target: gvk("", "v1", "ServiceAccount"),
+            referrers: service_account,
+        },
         BackRef {
             target: gvk("", "v1", "PersistentVolumeClaim"),
             referrers: workload_refs("volumes/persistentVolumeClaim/claimName"),
         },
         BackRef {
             target: gvk("", "v1", "PersistentVolume"),
-            referrers: vec![r("", "", "PersistentVolumeClaim", "spec/volumeName"), r("", "", "ClusterRole", "rules/resourceNames")],
+            referrers: vec![
+                r("", "", "PersistentVolumeClaim", "spec/volumeName"),
+                r("", "", "ClusterRole", "rules/resourceNames"),
+            ],
         },
         BackRef {
             target: gvk("storage.k8s.io", "v1", "StorageClass"),
             referrers: vec![
                 r("", "", "PersistentVolume", "spec/storageClassName"),
                 r("", "", "PersistentVolumeClaim", "spec/storageClassName"),
-                r("", "", "StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
+                r(
+                    "",
+                    "",
+                    "StatefulSet",
+                    "spec/volumeClaimTemplates/spec/storageClassName",
+                ),
             ],
         },
         BackRef {
@@ -237,7 +333,11 @@ impl Cand {
         effective_ns(&self.group, &self.kind, &self.namespace)
     }
     fn original_effective_ns(&self) -> String {
-        let ns = self.previous.first().map(|(_, ns)| ns.as_str()).unwrap_or(&self.namespace);
+        let ns = self
+            .previous
+            .first()
+            .map(|(_, ns)| ns.as_str())
+            .unwrap_or(&self.namespace);
         effective_ns(&self.group, &self.kind, ns)
     }
 }
@@ -301,18 +401,25 @@ fn select<'c>(
             referrer.cluster_scoped()
                 || c.cluster_scoped()
                 || c.kind == "ServiceAccount"
-                || effective_ns(&referrer.group, &referrer.kind, &referrer.namespace) == c.effective_ns()
+                || effective_ns(&referrer.group, &referrer.kind, &referrer.namespace)
+                    == c.effective_ns()
         })
         .collect();
     if c.len() == 1 {
         return Ok(c.pop());
     }
-    c.retain(|c| same_ending(&c.prefixes, referrer.prefixes) && same_ending(&c.suffixes, referrer.suffixes));
+    c.retain(|c| {
+        same_ending(&c.prefixes, referrer.prefixes) && same_ending(&c.suffixes, referrer.suffixes)
+    });
     if c.len() == 1 {
         return Ok(c.pop());
     }
-    let Some(first) = c.first() else { return Ok(None) };
-    let identical = c.iter().all(|o| o.name == first.name && (!with_namespace || o.namespace == first.namespace));
+    let Some(first) = c.first() else {
+        return Ok(None);
+    };
+    let identical = c
+        .iter()
+        .all(|o| o.name == first.name && (!with_namespace || o.namespace == first.namespace));
     if identical {
         return Ok(Some(first));
     }
@@ -329,7 +436,10 @@ fn select<'c>(
             id.to_string()
         })
         .collect();
-    Err(BuildError::msg(format!(" found multiple possible referrals: {}", ids.join(", "))))
+    Err(BuildError::msg(format!(
+        " found multiple possible referrals: {}",
+        ids.join(", ")
+    )))
 }
 
 /// Rewrites references to objects whose names changed during the build.
@@ -378,8 +488,12 @@ pub(super) fn fix_back_references(ra: &mut [Resource]) -> Result<()> {
             };
             let segments = split_path(path);
             let mut set = |node: &mut Node| set_node(node, &subset, target, &referrer);
-            walk(&mut ra[i].node, &segments, Create::No, &mut set).map_err(|e| {
-                BuildError { message: format!("updating name reference in '{path}' field of '{}': {}", referrer.id, e.message), ..e }
+            walk(&mut ra[i].node, &segments, Create::No, &mut set).map_err(|e| BuildError {
+                message: format!(
+                    "updating name reference in '{path}' field of '{}': {}",
+                    referrer.id, e.message
+                ),
+                ..e
             })?;
         }
     }
@@ -396,7 +510,13 @@ fn could_be_referenced<'c>(referrer: &Resource, cands: &'c [Cand]) -> Vec<&'c Ca
     let my_ns = effective_ns(&group, &kind, &referrer.namespace());
     let mut rb_namespaces: Vec<String> = Vec::new();
     if kind == "RoleBinding" {
-        for s in referrer.node.get("subjects").and_then(Node::as_seq).into_iter().flatten() {
+        for s in referrer
+            .node
+            .get("subjects")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
             let is_sa = s.get("kind").and_then(Node::scalar_text) == Some("ServiceAccount");
             if let (true, Some(ns)) = (is_sa, s.get("namespace").and_then(Node::scalar_text)) {
                 rb_namespaces.push(ns.to_string());
@@ -405,7 +525,9 @@ fn could_be_referenced<'c>(referrer: &Resource, cands: &'c [Cand]) -> Vec<&'c Ca
     }
     cands
         .iter()
-        .filter(|c| c.cluster_scoped() || c.effective_ns() == my_ns || rb_namespaces.contains(&c.namespace))
+        .filter(|c| {
+            c.cluster_scoped() || c.effective_ns() == my_ns || rb_namespaces.contains(&c.namespace)
+        })
         .collect()
 }
 
@@ -422,7 +544,10 @@ fn set_node(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referrer<
                     Value::Scalar(_) => set_scalar(item, cands, target, referrer)?,
                     Value::Map(_) => set_mapping(item, cands, target, referrer)?,
                     Value::Seq(_) => {
-                        return Err(BuildError::at(&item.pos, "a name reference list item must be a string or a mapping"));
+                        return Err(BuildError::at(
+                            &item.pos,
+                            "a name reference list item must be a string or a mapping",
+                        ));
                     }
                 }
             }
@@ -431,9 +556,18 @@ fn set_node(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referrer<
     }
 }
 
-fn set_scalar(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referrer<'_>) -> Result<()> {
-    let Some(old) = node.scalar_text().map(str::to_string) else { return Ok(()) };
-    let Some(found) = select(&old, cands, target, referrer, false)? else { return Ok(()) };
+fn set_scalar(
+    node: &mut Node,
+    cands: &[&Cand],
+    target: &Gvk,
+    referrer: &Referrer<'_>,
+) -> Result<()> {
+    let Some(old) = node.scalar_text().map(str::to_string) else {
+        return Ok(());
+    };
+    let Some(found) = select(&old, cands, target, referrer, false)? else {
+        return Ok(());
+    };
     if found.name != old {
         let pos = node.pos.clone();
         *node = Node::string(found.name.as_str());
@@ -442,10 +576,20 @@ fn set_scalar(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referre
     Ok(())
 }
 
-fn set_mapping(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referrer<'_>) -> Result<()> {
-    let Some(map) = node.as_map_mut() else { return Ok(()) };
+fn set_mapping(
+    node: &mut Node,
+    cands: &[&Cand],
+    target: &Gvk,
+    referrer: &Referrer<'_>,
+) -> Result<()> {
+    let Some(map) = node.as_map_mut() else {
+        return Ok(());
+    };
     let Some(name_node) = map.get("name") else {
-        return Err(BuildError::at(&node.pos, "path config error; no 'name' field in node"));
+        return Err(BuildError::at(
+            &node.pos,
+            "path config error; no 'name' field in node",
+        ));
     };
     let old = name_node.scalar_text().unwrap_or_default().to_string();
     let filtered: Vec<&Cand>;
@@ -453,17 +597,26 @@ fn set_mapping(node: &mut Node, cands: &[&Cand], target: &Gvk, referrer: &Referr
         None => cands,
         Some(ns_node) => {
             let ns = ns_node.scalar_text().unwrap_or_default();
-            let by_original: Vec<&Cand> =
-                cands.iter().copied().filter(|c| !c.cluster_scoped() && c.original_effective_ns() == ns).collect();
+            let by_original: Vec<&Cand> = cands
+                .iter()
+                .copied()
+                .filter(|c| !c.cluster_scoped() && c.original_effective_ns() == ns)
+                .collect();
             filtered = if by_original.is_empty() {
-                cands.iter().copied().filter(|c| !c.cluster_scoped() && c.effective_ns() == ns).collect()
+                cands
+                    .iter()
+                    .copied()
+                    .filter(|c| !c.cluster_scoped() && c.effective_ns() == ns)
+                    .collect()
             } else {
                 by_original
             };
             &filtered
         }
     };
-    let Some(found) = select(&old, pool, target, referrer, true)? else { return Ok(()) };
+    let Some(found) = select(&old, pool, target, referrer, true)? else {
+        return Ok(());
+    };
     if found.name == old && found.namespace.is_empty() {
         return Ok(());
     }
@@ -496,8 +649,16 @@ mod tests {
         tree.insert("a/r.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, envFrom: [{configMapRef: {name: cfg}}]}]\n");
         tree.insert("b/kustomization.yaml", "namePrefix: b-\nresources: [r.yaml]\nconfigMapGenerator:\n- name: cfg\n  literals: [K=b]\n");
         tree.insert("b/r.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, envFrom: [{configMapRef: {name: cfg}}]}]\n");
-        tree.insert("o/kustomization.yaml", "resources: [../a, ../b]\nnameSuffix: -s\n");
-        let got = crate::kustomize::build(&tree, "o").and_then(|b| b.to_yaml()).unwrap();
-        assert_eq!(got, "apiVersion: v1\ndata:\n  K: a\nkind: ConfigMap\nmetadata:\n  name: a-cfg-s-26949fdd5h\n---\napiVersion: v1\ndata:\n  K: b\nkind: ConfigMap\nmetadata:\n  name: b-cfg-s-579g488cg6\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a-p-s\nspec:\n  containers:\n  - envFrom:\n    - configMapRef:\n        name: a-cfg-s-26949fdd5h\n    image: i\n    name: c\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b-p-s\nspec:\n  containers:\n  - envFrom:\n    - configMapRef:\n        name: b-cfg-s-579g488cg6\n    image: i\n    name: c\n");
+        tree.insert(
+            "o/kustomization.yaml",
+            "resources: [../a, ../b]\nnameSuffix: -s\n",
+        );
+        let got = crate::kustomize::build(&tree, "o")
+            .and_then(|b| b.to_yaml())
+            .unwrap();
+        assert_eq!(
+            got,
+            "apiVersion: v1\ndata:\n  K: a\nkind: ConfigMap\nmetadata:\n  name: a-cfg-s-26949fdd5h\n---\napiVersion: v1\ndata:\n  K: b\nkind: ConfigMap\nmetadata:\n  name: b-cfg-s-579g488cg6\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a-p-s\nspec:\n  containers:\n  - envFrom:\n    - configMapRef:\n        name: a-cfg-s-26949fdd5h\n    image: i\n    name: c\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b-p-s\nspec:\n  containers:\n  - envFrom:\n    - configMapRef:\n        name: b-cfg-s-579g488cg6\n    image: i\n    name: c\n"
+        );
     }
 }

@@ -3,12 +3,16 @@
 //! applying through [`super::smp`] and [`super::json6902`].
 
 use super::error::{BuildError, Result};
-use super::resource::{is_cluster_scoped, ResId, Resource};
-use super::{json6902, smp, Kustomization, Loader};
-use crate::yaml::{parse_stream, Node, Value};
+use super::resource::{ResId, Resource, is_cluster_scoped};
+use super::{Kustomization, Loader, json6902, smp};
+use crate::yaml::{Node, Value, parse_stream};
 
 /// `patchesStrategicMerge:` entries are file paths or inline YAML.
-pub(super) fn patches_strategic_merge(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>) -> Result<()> {
+pub(super) fn patches_strategic_merge(
+    loader: &Loader<'_>,
+    k: &Kustomization,
+    ra: &mut Vec<Resource>,
+) -> Result<()> {
     for (entry, node) in k.string_list("patchesStrategicMerge")? {
         let docs = load_patch_text(loader, &entry, node)?;
         for doc in docs {
@@ -19,38 +23,73 @@ pub(super) fn patches_strategic_merge(loader: &Loader<'_>, k: &Kustomization, ra
 }
 
 /// `patches:` entries: `{path | patch, target?, options?}`.
-pub(super) fn patches(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>) -> Result<()> {
-    let Some(list) = k.field("patches") else { return Ok(()) };
+pub(super) fn patches(
+    loader: &Loader<'_>,
+    k: &Kustomization,
+    ra: &mut Vec<Resource>,
+) -> Result<()> {
+    let Some(list) = k.field("patches") else {
+        return Ok(());
+    };
     let Some(items) = list.as_seq() else {
-        return Err(BuildError::at(&list.pos, "invalid Kustomization: patches must be a list"));
+        return Err(BuildError::at(
+            &list.pos,
+            "invalid Kustomization: patches must be a list",
+        ));
     };
     for item in items {
         let Some(map) = item.as_map() else {
-            return Err(BuildError::at(&item.pos, "invalid Kustomization: a patches entry must be a mapping"));
+            return Err(BuildError::at(
+                &item.pos,
+                "invalid Kustomization: a patches entry must be a mapping",
+            ));
         };
         for (key, _) in &map.entries {
             if !["path", "patch", "target", "options"].contains(&key.value.as_str()) {
-                return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+                return Err(BuildError::at(
+                    &key.pos,
+                    format!(
+                        "invalid Kustomization: json: unknown field \"{}\"",
+                        key.value
+                    ),
+                ));
             }
         }
-        let docs = match (map.get("path").and_then(Node::scalar_text), map.get("patch").and_then(Node::scalar_text)) {
+        let docs = match (
+            map.get("path").and_then(Node::scalar_text),
+            map.get("patch").and_then(Node::scalar_text),
+        ) {
             (Some(_), Some(_)) => {
-                return Err(BuildError::at(&item.pos, "patch and path can't be set at the same time"));
+                return Err(BuildError::at(
+                    &item.pos,
+                    "patch and path can't be set at the same time",
+                ));
             }
             (Some(path), None) => loader.read_yaml(path).map(|(_, d)| d)?,
             (None, Some(inline)) => parse_inline(inline, item)?,
-            (None, None) => return Err(BuildError::at(&item.pos, "must specify one of patch and path")),
+            (None, None) => {
+                return Err(BuildError::at(
+                    &item.pos,
+                    "must specify one of patch and path",
+                ));
+            }
         };
         let options = map.get("options");
         let allow = |name: &str| {
-            options.and_then(|o| o.get(name)).and_then(Node::scalar_text).is_some_and(|v| v == "true")
+            options
+                .and_then(|o| o.get(name))
+                .and_then(Node::scalar_text)
+                .is_some_and(|v| v == "true")
         };
         let (allow_name, allow_kind) = (allow("allowNameChange"), allow("allowKindChange"));
         let target = map.get("target").filter(|t| !t.is_null());
         let is_json = docs.len() == 1 && docs[0].as_seq().is_some();
         if is_json {
             let Some(target) = target else {
-                return Err(BuildError::at(&item.pos, "must specify a target for JSON patch"));
+                return Err(BuildError::at(
+                    &item.pos,
+                    "must specify a target for JSON patch",
+                ));
             };
             let selector = Selector::from_node(target)?;
             for r in ra.iter_mut().filter(|r| selector.matches(r)) {
@@ -59,7 +98,10 @@ pub(super) fn patches(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resou
             continue;
         }
         if docs.iter().any(|d| d.as_map().is_none()) {
-            return Err(BuildError::at(&item.pos, "unable to parse SM or JSON patch: documents must all be mappings or one list of operations"));
+            return Err(BuildError::at(
+                &item.pos,
+                "unable to parse SM or JSON patch: documents must all be mappings or one list of operations",
+            ));
         }
         match target {
             None => {
@@ -90,21 +132,44 @@ pub(super) fn patches(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resou
 }
 
 /// Legacy `patchesJson6902:` entries: `{target, path | patch}`.
-pub(super) fn patches_json6902(loader: &Loader<'_>, k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
-    let Some(list) = k.field("patchesJson6902") else { return Ok(()) };
+pub(super) fn patches_json6902(
+    loader: &Loader<'_>,
+    k: &Kustomization,
+    ra: &mut [Resource],
+) -> Result<()> {
+    let Some(list) = k.field("patchesJson6902") else {
+        return Ok(());
+    };
     let Some(items) = list.as_seq() else {
-        return Err(BuildError::at(&list.pos, "invalid Kustomization: patchesJson6902 must be a list"));
+        return Err(BuildError::at(
+            &list.pos,
+            "invalid Kustomization: patchesJson6902 must be a list",
+        ));
     };
     for item in items {
         let Some(target) = item.get("target") else {
-            return Err(BuildError::at(&item.pos, "must specify a target for JSON patch"));
+            return Err(BuildError::at(
+                &item.pos,
+                "must specify a target for JSON patch",
+            ));
         };
-        let docs = match (item.get("path").and_then(Node::scalar_text), item.get("patch").and_then(Node::scalar_text)) {
+        let docs = match (
+            item.get("path").and_then(Node::scalar_text),
+            item.get("patch").and_then(Node::scalar_text),
+        ) {
             (Some(path), None) => loader.read_yaml(path).map(|(_, d)| d)?,
             (None, Some(inline)) => parse_inline(inline, item)?,
-            _ => return Err(BuildError::at(&item.pos, "must specify exactly one of patch and path")),
+            _ => {
+                return Err(BuildError::at(
+                    &item.pos,
+                    "must specify exactly one of patch and path",
+                ));
+            }
         };
-        let ops = docs.into_iter().next().unwrap_or_else(|| Node::seq(Vec::new()));
+        let ops = docs
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Node::seq(Vec::new()));
         let selector = Selector::from_node(target)?;
         for r in ra.iter_mut().filter(|r| selector.matches(r)) {
             apply_json6902(r, &ops)?;
@@ -126,8 +191,10 @@ fn apply_json6902(r: &mut Resource, ops: &Node) -> Result<()> {
 fn parse_inline(text: &str, item: &Node) -> Result<Vec<Node>> {
     // Inline patches are positioned at the entry that holds them.
     let file = item.pos.file.to_string();
-    parse_stream(text, &file).map_err(|e| {
-        BuildError { line: item.pos.line + e.line, col: e.col, ..BuildError::from(e) }
+    parse_stream(text, &file).map_err(|e| BuildError {
+        line: item.pos.line + e.line,
+        col: e.col,
+        ..BuildError::from(e)
     })
 }
 
@@ -151,7 +218,12 @@ fn patch_id(patch: &Node) -> ResId {
     Resource::new(patch.clone(), "".into()).id()
 }
 
-fn apply_smp_by_id_opts(ra: &mut Vec<Resource>, patch: &Node, allow_name: bool, allow_kind: bool) -> Result<()> {
+fn apply_smp_by_id_opts(
+    ra: &mut Vec<Resource>,
+    patch: &Node,
+    allow_name: bool,
+    allow_kind: bool,
+) -> Result<()> {
     let id = patch_id(patch);
     let matches: Vec<usize> = ra
         .iter()
@@ -163,7 +235,9 @@ fn apply_smp_by_id_opts(ra: &mut Vec<Resource>, patch: &Node, allow_name: bool, 
                 && v == id.version
                 && r.kind_str() == id.kind
                 && ((r.name_str() == id.name && ResId::ns_equal(r.namespace_str(), &id.namespace))
-                    || r.previous.iter().any(|(n, ns)| *n == id.name && ResId::ns_equal(ns, &id.namespace)))
+                    || r.previous
+                        .iter()
+                        .any(|(n, ns)| *n == id.name && ResId::ns_equal(ns, &id.namespace)))
         })
         .map(|(i, _)| i)
         .collect();
@@ -180,7 +254,9 @@ fn apply_smp_by_id_opts(ra: &mut Vec<Resource>, patch: &Node, allow_name: bool, 
         _ => {
             return Err(BuildError::at(
                 &patch.pos,
-                format!("multiple matches for Id {id}; failed to find unique target for patch {id}"),
+                format!(
+                    "multiple matches for Id {id}; failed to find unique target for patch {id}"
+                ),
             ));
         }
     };
@@ -193,9 +269,17 @@ fn apply_smp_by_id_opts(ra: &mut Vec<Resource>, patch: &Node, allow_name: bool, 
 /// Applies one strategic merge patch to a resource. Returns false when the patch deleted it.
 fn apply_smp(r: &mut Resource, patch: &Node, allow_name: bool, allow_kind: bool) -> Result<bool> {
     let (name, ns, kind) = (r.name(), r.namespace(), r.kind());
-    let api_version = r.node.get("apiVersion").and_then(Node::scalar_text).unwrap_or_default().to_string();
-    let merged = smp::merge(&r.node, patch, &api_version, &kind).map_err(|m| BuildError::at(&patch.pos, m))?;
-    let Some(merged) = merged else { return Ok(false) };
+    let api_version = r
+        .node
+        .get("apiVersion")
+        .and_then(Node::scalar_text)
+        .unwrap_or_default()
+        .to_string();
+    let merged = smp::merge(&r.node, patch, &api_version, &kind)
+        .map_err(|m| BuildError::at(&patch.pos, m))?;
+    let Some(merged) = merged else {
+        return Ok(false);
+    };
     if merged.as_map().is_none_or(|m| m.is_empty()) {
         return Ok(false);
     }
@@ -238,7 +322,15 @@ pub(crate) struct Selector {
     annotations: Option<LabelSelector>,
 }
 
-const SELECTOR_FIELDS: &[&str] = &["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"];
+const SELECTOR_FIELDS: &[&str] = &[
+    "group",
+    "version",
+    "kind",
+    "name",
+    "namespace",
+    "labelSelector",
+    "annotationSelector",
+];
 
 impl Selector {
     /// Reads a selector mapping.
@@ -248,24 +340,45 @@ impl Selector {
         };
         for (key, _) in &map.entries {
             if !SELECTOR_FIELDS.contains(&key.value.as_str()) {
-                return Err(BuildError::at(&key.pos, format!("json: unknown field \"{}\" in target", key.value)));
+                return Err(BuildError::at(
+                    &key.pos,
+                    format!("json: unknown field \"{}\" in target", key.value),
+                ));
             }
         }
         let re = |key: &str| -> Result<Option<Pattern>> {
-            match map.get(key).and_then(Node::scalar_text).filter(|s| !s.is_empty()) {
+            match map
+                .get(key)
+                .and_then(Node::scalar_text)
+                .filter(|s| !s.is_empty())
+            {
                 None => Ok(None),
-                Some(s) if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '/') => {
+                Some(s)
+                    if s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '/') =>
+                {
                     Ok(Some(Pattern::Literal(s.to_string())))
                 }
                 Some(s) => regex_lite::Regex::new(&format!("^(?:{s})$"))
                     .map(|r| Some(Pattern::Regex(r)))
-                    .map_err(|e| BuildError::at(&node.pos, format!("invalid {key} regex {s:?} in target: {e}"))),
+                    .map_err(|e| {
+                        BuildError::at(
+                            &node.pos,
+                            format!("invalid {key} regex {s:?} in target: {e}"),
+                        )
+                    }),
             }
         };
         let sel = |key: &str| -> Result<Option<LabelSelector>> {
-            match map.get(key).and_then(Node::scalar_text).filter(|s| !s.is_empty()) {
+            match map
+                .get(key)
+                .and_then(Node::scalar_text)
+                .filter(|s| !s.is_empty())
+            {
                 None => Ok(None),
-                Some(s) => LabelSelector::parse(s).map(Some).map_err(|e| BuildError::at(&node.pos, e)),
+                Some(s) => LabelSelector::parse(s)
+                    .map(Some)
+                    .map_err(|e| BuildError::at(&node.pos, e)),
             }
         };
         Ok(Selector {
@@ -288,11 +401,17 @@ impl Selector {
         }
         let av = r.api_version_str();
         let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
-        if self.group.as_ref().is_some_and(|re| !re.is_match(g)) || self.version.as_ref().is_some_and(|re| !re.is_match(v)) {
+        if self.group.as_ref().is_some_and(|re| !re.is_match(g))
+            || self.version.as_ref().is_some_and(|re| !re.is_match(v))
+        {
             return false;
         }
         let (cur_name, cur_ns) = (r.name_str(), r.namespace_str());
-        let (org_name, org_ns) = r.previous.first().map(|(n, ns)| (n.as_str(), ns.as_str())).unwrap_or((cur_name, cur_ns));
+        let (org_name, org_ns) = r
+            .previous
+            .first()
+            .map(|(n, ns)| (n.as_str(), ns.as_str()))
+            .unwrap_or((cur_name, cur_ns));
         if let Some(re) = &self.name {
             if !re.is_match(org_name) && !re.is_match(cur_name) {
                 return false;
@@ -314,7 +433,10 @@ impl Selector {
             }
         }
         self.labels.as_ref().is_none_or(|s| s.matches(&r.labels()))
-            && self.annotations.as_ref().is_none_or(|s| s.matches(&r.annotations()))
+            && self
+                .annotations
+                .as_ref()
+                .is_none_or(|s| s.matches(&r.annotations()))
     }
 }
 
@@ -375,8 +497,14 @@ impl LabelSelector {
                 let inner = rest
                     .strip_prefix('(')
                     .and_then(|r| r.strip_suffix(')'))
-                    .ok_or_else(|| format!("invalid label selector {s:?}: expected (values) in {p:?}"))?;
-                Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+                    .ok_or_else(|| {
+                        format!("invalid label selector {s:?}: expected (values) in {p:?}")
+                    })?;
+                Ok(inner
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect())
             };
             let words: Vec<&str> = p.splitn(2, char::is_whitespace).collect();
             if words.len() == 2 {
@@ -398,7 +526,10 @@ impl LabelSelector {
                 reqs.push(Requirement::Eq(k.trim().into(), v.trim().into()));
             } else if let Some(k) = p.strip_prefix('!') {
                 reqs.push(Requirement::NotExists(k.trim().into()));
-            } else if p.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+            } else if p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            {
                 reqs.push(Requirement::Exists(p.into()));
             } else {
                 return Err(format!("invalid label selector {s:?}: cannot parse {p:?}"));
@@ -408,7 +539,12 @@ impl LabelSelector {
     }
 
     pub(crate) fn matches(&self, labels: &[(String, String)]) -> bool {
-        let get = |k: &str| labels.iter().find(|(lk, _)| lk == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            labels
+                .iter()
+                .find(|(lk, _)| lk == k)
+                .map(|(_, v)| v.as_str())
+        };
         self.reqs.iter().all(|r| match r {
             Requirement::Eq(k, v) => get(k) == Some(v),
             Requirement::NotEq(k, v) => get(k) != Some(v),
@@ -431,7 +567,10 @@ mod tests {
 
     #[test]
     fn label_selectors() {
-        let labels = vec![("app".to_string(), "web".to_string()), ("tier".to_string(), "front".to_string())];
+        let labels = vec![
+            ("app".to_string(), "web".to_string()),
+            ("tier".to_string(), "front".to_string()),
+        ];
         let cases = [
             ("app=web", true),
             ("app==web,tier=front", true),
@@ -444,7 +583,11 @@ mod tests {
             ("!app", false),
         ];
         for (sel, want) in cases {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(&labels), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).unwrap().matches(&labels),
+                want,
+                "{sel}"
+            );
         }
     }
 }

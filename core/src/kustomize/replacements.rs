@@ -27,7 +27,7 @@ use super::images::{flow, json_type, string_value, type_error, wrong_kind};
 use super::patch::LabelSelector;
 use super::resource::is_cluster_scoped;
 use super::{Kustomization, Loader, Resource};
-use crate::yaml::{resolve_plain, Node, Resolved, Scalar, Style, Value};
+use crate::yaml::{Node, Resolved, Scalar, Style, Value, resolve_plain};
 
 /// The field path used when none is given.
 const DEFAULT_FIELD_PATH: &str = "metadata.name";
@@ -82,7 +82,9 @@ struct Replacement {
 
 /// Applies `replacements:`.
 pub(super) fn apply(loader: &Loader<'_>, k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
-    let Some(list) = k.field("replacements") else { return Ok(()) };
+    let Some(list) = k.field("replacements") else {
+        return Ok(());
+    };
     let mut reps = Vec::new();
     for item in super::images::entries(list, "replacements", "[]types.ReplacementField")? {
         let path = item.get("path").filter(|p| !p.is_null());
@@ -91,7 +93,10 @@ pub(super) fn apply(loader: &Loader<'_>, k: &Kustomization, ra: &mut [Resource])
             continue;
         };
         if item.get("source").is_some() || item.get("targets").is_some() {
-            return Err(BuildError::at(&item.pos, "cannot specify both path and inline replacement"));
+            return Err(BuildError::at(
+                &item.pos,
+                "cannot specify both path and inline replacement",
+            ));
         }
         let path = string_value(path, "ReplacementField.replacements.path")?;
         let (file, docs) = loader.read_yaml(&path)?;
@@ -110,7 +115,9 @@ pub(super) fn apply(loader: &Loader<'_>, k: &Kustomization, ra: &mut [Resource])
                 };
                 return Err(BuildError::in_file(
                     &file,
-                    format!("unsupported replacement type encountered within replacement path: {kind}"),
+                    format!(
+                        "unsupported replacement type encountered within replacement path: {kind}"
+                    ),
                 ));
             }
         }
@@ -136,21 +143,34 @@ fn run(rep: &Replacement, ra: &mut [Resource]) -> std::result::Result<(), String
         let mut reject_selectors = Vec::new();
         for r in &target.reject {
             if !r.labels.is_empty() || !r.annotations.is_empty() {
-                reject_selectors.push((parse_selector(&r.labels)?, parse_selector(&r.annotations)?));
+                reject_selectors
+                    .push((parse_selector(&r.labels)?, parse_selector(&r.annotations)?));
             }
         }
         let default_paths = [DEFAULT_FIELD_PATH.to_string()];
-        let field_paths = if target.field_paths.is_empty() { &default_paths[..] } else { &target.field_paths[..] };
+        let field_paths = if target.field_paths.is_empty() {
+            &default_paths[..]
+        } else {
+            &target.field_paths[..]
+        };
         for r in ra.iter_mut() {
             let (labels, annos) = (r.labels(), r.annotations());
-            let sel_ok = |ls: &Option<LabelSelector>, l: &[(String, String)]| ls.as_ref().is_none_or(|s| s.matches(l));
+            let sel_ok = |ls: &Option<LabelSelector>, l: &[(String, String)]| {
+                ls.as_ref().is_none_or(|s| s.matches(l))
+            };
             if !(sel_ok(&select_labels, &labels) && sel_ok(&select_annos, &annos)) {
                 continue;
             }
-            if reject_selectors.iter().any(|(l, a)| sel_ok(l, &labels) && sel_ok(a, &annos)) {
+            if reject_selectors
+                .iter()
+                .any(|(l, a)| sel_ok(l, &labels) && sel_ok(a, &annos))
+            {
                 continue;
             }
-            let rejected = target.reject.iter().any(|rj| !rj.id.is_empty() && selected_by(r, &rj.id));
+            let rejected = target
+                .reject
+                .iter()
+                .any(|rj| !rj.id.is_empty() && selected_by(r, &rj.id));
             if !selected_by(r, &select.id) || rejected {
                 continue;
             }
@@ -163,7 +183,11 @@ fn run(rep: &Replacement, ra: &mut [Resource]) -> std::result::Result<(), String
 }
 
 fn parse_selector(s: &str) -> std::result::Result<Option<LabelSelector>, String> {
-    if s.is_empty() { Ok(None) } else { LabelSelector::parse(s).map(Some) }
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        LabelSelector::parse(s).map(Some)
+    }
 }
 
 /// The source value (after `options.delimiter`/`index`).
@@ -175,10 +199,18 @@ fn source_value(source: &Source, ra: &[Resource]) -> std::result::Result<Node, S
     if matches.next().is_some() {
         return Err(format!("multiple matches for selector {}", source.id));
     }
-    let fp = if source.field_path.is_empty() { DEFAULT_FIELD_PATH } else { &source.field_path };
-    let value = lookup(&found.node, &split_path(fp)).map_err(|e| format!("error looking up replacement source: {e}"))?;
+    let fp = if source.field_path.is_empty() {
+        DEFAULT_FIELD_PATH
+    } else {
+        &source.field_path
+    };
+    let value = lookup(&found.node, &split_path(fp))
+        .map_err(|e| format!("error looking up replacement source: {e}"))?;
     let Some(value) = value.filter(|v| !nil_or_empty(v)) else {
-        return Err(format!("fieldPath `{fp}` is missing for replacement source {}", source.id));
+        return Err(format!(
+            "fieldPath `{fp}` is missing for replacement source {}",
+            source.id
+        ));
     };
     let opts = &source.options;
     if opts.delimiter.is_empty() {
@@ -189,7 +221,10 @@ fn source_value(source: &Source, ra: &[Resource]) -> std::result::Result<Node, S
     };
     let parts: Vec<&str> = s.value.split(opts.delimiter.as_str()).collect();
     if opts.index < 0 || opts.index >= parts.len() as i64 {
-        return Err(format!("options.index {} is out of bounds for value {}", opts.index, s.value));
+        return Err(format!(
+            "options.index {} is out of bounds for value {}",
+            opts.index, s.value
+        ));
     }
     let mut out = value.clone();
     retext(&mut out, parts[opts.index as usize]);
@@ -229,7 +264,13 @@ impl IdSel {
 impl std::fmt::Display for IdSel {
     /// kustomize's `ResId.String()`: `Kind.version.group/name.namespace`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let or = |s: &str, d: &'static str| if s.is_empty() { d.to_string() } else { s.to_string() };
+        let or = |s: &str, d: &'static str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
         write!(
             f,
             "{}.{}.{}/{}.{}",
@@ -263,7 +304,8 @@ fn selected_by(r: &Resource, sel: &IdSel) -> bool {
     };
     r.all_names().iter().any(|(name, ns)| {
         (sel.name.is_empty() || sel.name == *name)
-            && (sel.namespace.is_empty() || effective(&sel.kind, &sel.namespace) == effective(&kind, ns))
+            && (sel.namespace.is_empty()
+                || effective(&sel.kind, &sel.namespace) == effective(&kind, ns))
     })
 }
 
@@ -330,7 +372,9 @@ fn split_index(p: &str) -> std::result::Result<(String, String), String> {
     let inner = inner.strip_suffix(']').unwrap_or(inner);
     match inner.split_once('=') {
         Some((k, v)) => Ok((k.to_string(), v.to_string())),
-        None => Err("list path element must contain fieldName=fieldValue for element to match".into()),
+        None => {
+            Err("list path element must contain fieldName=fieldValue for element to match".into())
+        }
     }
 }
 
@@ -343,19 +387,27 @@ fn lookup<'a>(node: &'a Node, path: &[String]) -> std::result::Result<Option<&'a
         }
         let next = if is_list_index(part) {
             let (key, value) = split_index(part)?;
-            let Some(items) = cur.as_seq() else { return Err(wrong_kind("SequenceNode", cur)) };
+            let Some(items) = cur.as_seq() else {
+                return Err(wrong_kind("SequenceNode", cur));
+            };
             items.iter().find(|item| {
                 if key.is_empty() {
                     item.as_scalar().is_some_and(|s| s.value == value)
                 } else {
-                    item.get(&key).and_then(Node::as_scalar).is_some_and(|s| s.value == value)
+                    item.get(&key)
+                        .and_then(Node::as_scalar)
+                        .is_some_and(|s| s.value == value)
                 }
             })
         } else if let Some(i) = idx_number(part) {
-            let Some(items) = cur.as_seq() else { return Err(wrong_kind("SequenceNode", cur)) };
+            let Some(items) = cur.as_seq() else {
+                return Err(wrong_kind("SequenceNode", cur));
+            };
             items.get(i)
         } else {
-            let Some(map) = cur.as_map() else { return Err(wrong_kind("MappingNode", cur)) };
+            let Some(map) = cur.as_map() else {
+                return Err(wrong_kind("MappingNode", cur));
+            };
             map.get(part)
         };
         match next {
@@ -441,7 +493,10 @@ fn matcher(
     out: &mut Vec<Hit>,
 ) -> std::result::Result<(), String> {
     let Some(part) = path.first() else {
-        out.push(Hit { path: Some(here.clone()), fresh });
+        out.push(Hit {
+            path: Some(here.clone()),
+            fresh,
+        });
         return Ok(());
     };
     let rest = &path[1..];
@@ -449,13 +504,18 @@ fn matcher(
     if let Some(idx) = idx_number(part) {
         if node.is_null() {
             if create.is_some() && idx == 0 {
-                out.push(Hit { path: None, fresh: true });
+                out.push(Hit {
+                    path: None,
+                    fresh: true,
+                });
                 return Ok(());
             }
             return Err(format!("index {idx} specified but only 0 elements found"));
         }
         let node_err = wrong_kind("SequenceNode", node);
-        let Some(items) = node.as_seq_mut() else { return Err(node_err) };
+        let Some(items) = node.as_seq_mut() else {
+            return Err(node_err);
+        };
         let mut created = false;
         if let Some(leaf) = create
             && items.len() == idx
@@ -465,7 +525,9 @@ fn matcher(
         }
         let len = items.len();
         let Some(item) = items.get_mut(idx) else {
-            return Err(format!("index {idx} specified but only {len} elements found"));
+            return Err(format!(
+                "index {idx} specified but only {len} elements found"
+            ));
         };
         here.push(Step::Idx(idx));
         let r = matcher(item, rest, create, here, created, out);
@@ -481,7 +543,9 @@ fn matcher(
             return Ok(());
         }
         let node_err = wrong_kind("SequenceNode", node);
-        let Some(items) = node.as_seq_mut() else { return Err(node_err) };
+        let Some(items) = node.as_seq_mut() else {
+            return Err(node_err);
+        };
         for (i, item) in items.iter_mut().enumerate() {
             here.push(Step::Idx(i));
             let r = matcher(item, rest, create, here, false, out);
@@ -492,19 +556,26 @@ fn matcher(
     }
     if node.is_null() {
         if create.is_some() {
-            out.push(Hit { path: None, fresh: true });
+            out.push(Hit {
+                path: None,
+                fresh: true,
+            });
         }
         return Ok(());
     }
     let node_err = wrong_kind("MappingNode", node);
-    let Some(map) = node.as_map_mut() else { return Err(node_err) };
+    let Some(map) = node.as_map_mut() else {
+        return Err(node_err);
+    };
     let mut created = false;
     if !map.contains_key(part) {
         let Some(leaf) = create else { return Ok(()) };
         map.insert(part.as_str(), new_node(child_kind(leaf)));
         created = true;
     }
-    let Some(child) = map.get_mut(part) else { return Ok(()) };
+    let Some(child) = map.get_mut(part) else {
+        return Ok(());
+    };
     here.push(Step::Key(part.clone()));
     let r = matcher(child, rest, create, here, created, out);
     here.pop();
@@ -525,12 +596,17 @@ fn match_seq(
 ) -> std::result::Result<(), String> {
     if node.is_null() {
         if create.is_some() {
-            out.push(Hit { path: None, fresh: true });
+            out.push(Hit {
+                path: None,
+                fresh: true,
+            });
         }
         return Ok(());
     }
     let node_err = wrong_kind("SequenceNode", node);
-    let Some(items) = node.as_seq_mut() else { return Err(node_err) };
+    let Some(items) = node.as_seq_mut() else {
+        return Err(node_err);
+    };
     let before = out.len();
     if !items.is_empty() {
         let re = regex_lite::Regex::new(value).map_err(|e| format!("error parsing regexp: {e}"))?;
@@ -538,7 +614,10 @@ fn match_seq(
             if key.is_empty() {
                 if item.as_scalar().is_some() && re.is_match(&match_text(item)) {
                     here.push(Step::Idx(i));
-                    out.push(Hit { path: Some(here.clone()), fresh: fresh_item == Some(i) });
+                    out.push(Hit {
+                        path: Some(here.clone()),
+                        fresh: fresh_item == Some(i),
+                    });
                     here.pop();
                 }
                 continue;
@@ -585,7 +664,12 @@ fn node_at<'a>(root: &'a mut Node, path: &[Step]) -> Option<&'a mut Node> {
 }
 
 /// Copies `value` into every field `fp` finds in `target` (kustomize's `copyValueToTarget`).
-fn copy_to_target(target: &mut Node, value: &Node, fp: &str, opts: &Options) -> std::result::Result<(), String> {
+fn copy_to_target(
+    target: &mut Node,
+    value: &Node,
+    fp: &str,
+    opts: &Options,
+) -> std::result::Result<(), String> {
     let create = opts.create.then(|| kind_of(value));
     let prefix = if create.is_some() {
         format!("unable to find or create field {fp:?} in replacement target")
@@ -593,13 +677,23 @@ fn copy_to_target(target: &mut Node, value: &Node, fp: &str, opts: &Options) -> 
         format!("unable to find field {fp:?} in replacement target")
     };
     let mut hits = Vec::new();
-    matcher(target, &split_path(fp), create, &mut Vec::new(), false, &mut hits).map_err(|e| format!("{prefix}: {e}"))?;
+    matcher(
+        target,
+        &split_path(fp),
+        create,
+        &mut Vec::new(),
+        false,
+        &mut hits,
+    )
+    .map_err(|e| format!("{prefix}: {e}"))?;
     if hits.is_empty() {
         return Err(prefix);
     }
     for hit in hits {
         let Some(path) = hit.path else { continue };
-        let Some(field) = node_at(target, &path) else { continue };
+        let Some(field) = node_at(target, &path) else {
+            continue;
+        };
         set_field(field, value, opts, hit.fresh)?;
     }
     Ok(())
@@ -613,13 +707,22 @@ fn scalar_text(n: &Node) -> &str {
 }
 
 /// kustomize's `setFieldValue`.
-fn set_field(field: &mut Node, value: &Node, opts: &Options, fresh: bool) -> std::result::Result<(), String> {
+fn set_field(
+    field: &mut Node,
+    value: &Node,
+    opts: &Options,
+    fresh: bool,
+) -> std::result::Result<(), String> {
     let mut text = scalar_text(value).to_string();
     if !opts.delimiter.is_empty() {
         let Value::Scalar(s) = &field.value else {
             return Err("delimiter option can only be used with scalar nodes".into());
         };
-        let mut parts: Vec<String> = s.value.split(opts.delimiter.as_str()).map(str::to_string).collect();
+        let mut parts: Vec<String> = s
+            .value
+            .split(opts.delimiter.as_str())
+            .map(str::to_string)
+            .collect();
         if opts.index < 0 {
             parts.insert(0, text);
         } else if opts.index as usize >= parts.len() {
@@ -662,7 +765,10 @@ fn set_typed(s: &mut Scalar, text: String) -> std::result::Result<(), String> {
     let ok = match &target {
         Resolved::Str | Resolved::Binary(_) => true,
         Resolved::Int(_) | Resolved::Uint(_) => matches!(got, Resolved::Int(_) | Resolved::Uint(_)),
-        Resolved::Float(_) => matches!(got, Resolved::Int(_) | Resolved::Uint(_) | Resolved::Float(_)),
+        Resolved::Float(_) => matches!(
+            got,
+            Resolved::Int(_) | Resolved::Uint(_) | Resolved::Float(_)
+        ),
         Resolved::Bool(_) => matches!(got, Resolved::Bool(_)),
         Resolved::Null => matches!(got, Resolved::Null),
         Resolved::Timestamp(_) => matches!(got, Resolved::Timestamp(_)),
@@ -674,7 +780,10 @@ fn set_typed(s: &mut Scalar, text: String) -> std::result::Result<(), String> {
             tag_name(&target)
         ));
     }
-    let quote = target.is_str() && s.tag.is_none() && s.style == Style::Plain && !resolve_plain(&text).is_str();
+    let quote = target.is_str()
+        && s.tag.is_none()
+        && s.style == Style::Plain
+        && !resolve_plain(&text).is_str();
     s.value = text;
     if quote {
         s.style = Style::DoubleQuoted;
@@ -686,15 +795,34 @@ fn set_typed(s: &mut Scalar, text: String) -> std::result::Result<(), String> {
 
 /// Checks a mapping's keys; unknown keys are an error only when `strict` (inline entries;
 /// kustomize reads `path:` files leniently).
-fn fields<'a>(node: &'a Node, known: &[&str], strict: bool, what: &str) -> Result<&'a crate::yaml::Map> {
+fn fields<'a>(
+    node: &'a Node,
+    known: &[&str],
+    strict: bool,
+    what: &str,
+) -> Result<&'a crate::yaml::Map> {
     let Some(map) = node.as_map() else {
         return Err(BuildError::at(
             &node.pos,
-            format!("json: cannot unmarshal {} into Go value of type {what}", json_type(node)),
+            format!(
+                "json: cannot unmarshal {} into Go value of type {what}",
+                json_type(node)
+            ),
         ));
     };
-    if strict && let Some((key, _)) = map.entries.iter().find(|(k, _)| !known.contains(&k.value.as_str())) {
-        return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+    if strict
+        && let Some((key, _)) = map
+            .entries
+            .iter()
+            .find(|(k, _)| !known.contains(&k.value.as_str()))
+    {
+        return Err(BuildError::at(
+            &key.pos,
+            format!(
+                "invalid Kustomization: json: unknown field \"{}\"",
+                key.value
+            ),
+        ));
     }
     Ok(map)
 }
@@ -717,9 +845,19 @@ fn id_sel(map: &crate::yaml::Map, go: &str) -> Result<IdSel> {
 }
 
 fn parse_options(node: Option<&Node>, strict: bool) -> Result<Options> {
-    let Some(node) = node.filter(|n| !n.is_null()) else { return Ok(Options::default()) };
-    let map = fields(node, &["delimiter", "index", "create", "encoding"], strict, "types.FieldOptions")?;
-    let mut o = Options { delimiter: str_field(map, "delimiter", "FieldOptions")?, ..Options::default() };
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return Ok(Options::default());
+    };
+    let map = fields(
+        node,
+        &["delimiter", "index", "create", "encoding"],
+        strict,
+        "types.FieldOptions",
+    )?;
+    let mut o = Options {
+        delimiter: str_field(map, "delimiter", "FieldOptions")?,
+        ..Options::default()
+    };
     if let Some(n) = map.get("index").filter(|n| !n.is_null()) {
         o.index = match n.as_scalar().map(Scalar::resolve) {
             Some(Resolved::Int(i)) => i,
@@ -736,7 +874,15 @@ fn parse_options(node: Option<&Node>, strict: bool) -> Result<Options> {
 }
 
 fn parse_selector_entry(node: &Node, strict: bool) -> Result<Selector> {
-    let known = ["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"];
+    let known = [
+        "group",
+        "version",
+        "kind",
+        "name",
+        "namespace",
+        "labelSelector",
+        "annotationSelector",
+    ];
     let map = fields(node, &known, strict, "types.Selector")?;
     Ok(Selector {
         id: id_sel(map, "Selector")?,
@@ -746,10 +892,26 @@ fn parse_selector_entry(node: &Node, strict: bool) -> Result<Selector> {
 }
 
 fn parse_replacement(node: &Node, strict: bool) -> Result<Replacement> {
-    let map = fields(node, &["source", "targets", "path"], strict, "types.Replacement")?;
-    let mut rep = Replacement { pos: node.pos.clone(), ..Replacement::default() };
+    let map = fields(
+        node,
+        &["source", "targets", "path"],
+        strict,
+        "types.Replacement",
+    )?;
+    let mut rep = Replacement {
+        pos: node.pos.clone(),
+        ..Replacement::default()
+    };
     if let Some(src) = map.get("source").filter(|n| !n.is_null()) {
-        let known = ["group", "version", "kind", "name", "namespace", "fieldPath", "options"];
+        let known = [
+            "group",
+            "version",
+            "kind",
+            "name",
+            "namespace",
+            "fieldPath",
+            "options",
+        ];
         let sm = fields(src, &known, strict, "types.SourceSelector")?;
         rep.source = Some(Source {
             id: id_sel(sm, "SourceSelector")?,
@@ -761,12 +923,20 @@ fn parse_replacement(node: &Node, strict: bool) -> Result<Replacement> {
         let Some(items) = targets.as_seq() else {
             return Err(BuildError::at(
                 &targets.pos,
-                format!("json: cannot unmarshal {} into Go struct field Replacement.targets of type []*types.TargetSelector", json_type(targets)),
+                format!(
+                    "json: cannot unmarshal {} into Go struct field Replacement.targets of type []*types.TargetSelector",
+                    json_type(targets)
+                ),
             ));
         };
         let mut out = Vec::new();
         for t in items {
-            let tm = fields(t, &["select", "reject", "fieldPaths", "options"], strict, "types.TargetSelector")?;
+            let tm = fields(
+                t,
+                &["select", "reject", "fieldPaths", "options"],
+                strict,
+                "types.TargetSelector",
+            )?;
             let mut target = Target {
                 select: match tm.get("select").filter(|n| !n.is_null()) {
                     Some(s) => Some(parse_selector_entry(s, strict)?),
@@ -785,7 +955,9 @@ fn parse_replacement(node: &Node, strict: bool) -> Result<Replacement> {
                     return Err(type_error(fps, "TargetSelector.fieldPaths", "[]string"));
                 };
                 for fp in fps {
-                    target.field_paths.push(string_value(fp, "TargetSelector.fieldPaths")?);
+                    target
+                        .field_paths
+                        .push(string_value(fp, "TargetSelector.fieldPaths")?);
                 }
             }
             out.push(target);
@@ -798,7 +970,7 @@ fn parse_replacement(node: &Node, strict: bool) -> Result<Replacement> {
 #[cfg(test)]
 mod tests {
     use super::split_path;
-    use crate::kustomize::{build, FileTree};
+    use crate::kustomize::{FileTree, build};
 
     /// Sources and targets shared by most cases.
     const RES: &str = "apiVersion: v1
@@ -831,7 +1003,10 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
     /// Every expectation below was produced by `kubectl kustomize` v5.5.0.
     fn run(replacements: &str, files: &[(&str, &str)]) -> String {
         let mut tree = FileTree::new();
-        tree.insert("kustomization.yaml", format!("resources: [r.yaml]\nreplacements:\n{replacements}\n"));
+        tree.insert(
+            "kustomization.yaml",
+            format!("resources: [r.yaml]\nreplacements:\n{replacements}\n"),
+        );
         tree.insert("r.yaml", RES);
         for (path, text) in files {
             tree.insert(path, *text);
@@ -844,20 +1019,27 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
 
     fn check(replacements: &str, want: &str) {
         let got = run(replacements, &[]);
-        assert!(got.contains(want), "{replacements}\nwant (substring):\n{want}\ngot:\n{got}");
+        assert!(
+            got.contains(want),
+            "{replacements}\nwant (substring):\n{want}\ngot:\n{got}"
+        );
     }
 
     /// Copies `data.<key>` of the ConfigMap into `<fieldPath>` of the Pod.
     fn pod(key: &str, field_path: &str, want: &str) {
         check(
-            &format!("- source: {{kind: ConfigMap, fieldPath: data.{key}}}\n  targets:\n  - select: {{kind: Pod}}\n    fieldPaths: ['{field_path}']"),
+            &format!(
+                "- source: {{kind: ConfigMap, fieldPath: data.{key}}}\n  targets:\n  - select: {{kind: Pod}}\n    fieldPaths: ['{field_path}']"
+            ),
             want,
         );
     }
 
     fn pod_create(key: &str, field_path: &str, want: &str) {
         check(
-            &format!("- source: {{kind: ConfigMap, fieldPath: data.{key}}}\n  targets:\n  - select: {{kind: Pod}}\n    options: {{create: true}}\n    fieldPaths: ['{field_path}']"),
+            &format!(
+                "- source: {{kind: ConfigMap, fieldPath: data.{key}}}\n  targets:\n  - select: {{kind: Pod}}\n    options: {{create: true}}\n    fieldPaths: ['{field_path}']"
+            ),
             want,
         );
     }
@@ -866,9 +1048,18 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
     fn path_splitting() {
         assert_eq!(split_path("a.b.c"), ["a", "b", "c"]);
         assert_eq!(split_path(".spec.x"), ["spec", "x"]);
-        assert_eq!(split_path("metadata.annotations.[a.b/c]"), ["metadata", "annotations", "a.b/c"]);
-        assert_eq!(split_path("metadata.annotations.a\\.b/c"), ["metadata", "annotations", "a.b/c"]);
-        assert_eq!(split_path("spec.c.[name=com.foo.app].image"), ["spec", "c", "[name=com.foo.app]", "image"]);
+        assert_eq!(
+            split_path("metadata.annotations.[a.b/c]"),
+            ["metadata", "annotations", "a.b/c"]
+        );
+        assert_eq!(
+            split_path("metadata.annotations.a\\.b/c"),
+            ["metadata", "annotations", "a.b/c"]
+        );
+        assert_eq!(
+            split_path("spec.c.[name=com.foo.app].image"),
+            ["spec", "c", "[name=com.foo.app]", "image"]
+        );
     }
 
     #[test]
@@ -917,11 +1108,19 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
         let err = "ERR kustomization.yaml:3:3: map[string]interface {}(nil): yaml: cannot decode";
         pod("s", "spec.nul", &format!("{err} !!int `8080` as a !!null"));
         pod("s", "spec.b", &format!("{err} !!int `8080` as a !!bool"));
-        pod("s", "spec.date", &format!("{err} !!int `8080` as a !!timestamp"));
+        pod(
+            "s",
+            "spec.date",
+            &format!("{err} !!int `8080` as a !!timestamp"),
+        );
         pod("str", "spec.i", &format!("{err} !!str `hello` as a !!int"));
         pod("t", "spec.fl", &format!("{err} !!bool `true` as a !!float"));
         pod("f", "spec.i", &format!("{err} !!float `1.5` as a !!int"));
-        pod("d", "spec.i", &format!("{err} !!str `2024-01-01` as a !!int"));
+        pod(
+            "d",
+            "spec.i",
+            &format!("{err} !!str `2024-01-01` as a !!int"),
+        );
     }
 
     #[test]
@@ -929,21 +1128,63 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
         pod("s", ".spec.str", "  str: \"8080\"\n");
         pod("s", "metadata.annotations.[a.b/c]", "    a.b/c: \"8080\"\n");
         pod("s", "metadata.annotations.a\\.b/c", "    a.b/c: \"8080\"\n");
-        pod("s", "spec.objs.[name=]", "  objs:\n  - \"8080\"\n  - \"8080\"\n");
-        pod("s", "spec.objs.[v=1]", "  objs:\n  - \"8080\"\n  - name: b\n");
-        pod("s", "spec.prims.[=x]", "  prims:\n  - \"8080\"\n  - \"y\"\n");
-        pod("s", "spec.objs.[name=^a$].v", "  - name: a\n    v: 8080\n  - name: b\n    v: 2\n");
+        pod(
+            "s",
+            "spec.objs.[name=]",
+            "  objs:\n  - \"8080\"\n  - \"8080\"\n",
+        );
+        pod(
+            "s",
+            "spec.objs.[v=1]",
+            "  objs:\n  - \"8080\"\n  - name: b\n",
+        );
+        pod(
+            "s",
+            "spec.prims.[=x]",
+            "  prims:\n  - \"8080\"\n  - \"y\"\n",
+        );
+        pod(
+            "s",
+            "spec.objs.[name=^a$].v",
+            "  - name: a\n    v: 8080\n  - name: b\n    v: 2\n",
+        );
     }
 
     #[test]
     fn field_path_errors() {
-        pod("s", "spec.nope", "unable to find field \"spec.nope\" in replacement target");
-        pod("s", "spec.nul.foo", "unable to find field \"spec.nul.foo\" in replacement target");
-        pod("s", "spec.list.5", "unable to find field \"spec.list.5\" in replacement target: index 5 specified but only 2 elements found");
-        pod("s", "spec.objs.[nam]", "unable to find field \"spec.objs.[nam]\" in replacement target: list path element must contain fieldName=fieldValue for element to match");
-        pod("s", "spec.objs.[name=(]", "unable to find field \"spec.objs.[name=(]\" in replacement target: error parsing regexp");
+        pod(
+            "s",
+            "spec.nope",
+            "unable to find field \"spec.nope\" in replacement target",
+        );
+        pod(
+            "s",
+            "spec.nul.foo",
+            "unable to find field \"spec.nul.foo\" in replacement target",
+        );
+        pod(
+            "s",
+            "spec.list.5",
+            "unable to find field \"spec.list.5\" in replacement target: index 5 specified but only 2 elements found",
+        );
+        pod(
+            "s",
+            "spec.objs.[nam]",
+            "unable to find field \"spec.objs.[nam]\" in replacement target: list path element must contain fieldName=fieldValue for element to match",
+        );
+        pod(
+            "s",
+            "spec.objs.[name=(]",
+            "unable to find field \"spec.objs.[name=(]\" in replacement target: error parsing regexp",
+        );
         let wrong = |fp: &str, want: &str, got: &str| {
-            pod("s", fp, &format!("unable to find field {fp:?} in replacement target: wrong node kind: expected {want} but got {got}: node contents:"));
+            pod(
+                "s",
+                fp,
+                &format!(
+                    "unable to find field {fp:?} in replacement target: wrong node kind: expected {want} but got {got}: node contents:"
+                ),
+            );
         };
         wrong("spec.map.*", "SequenceNode", "MappingNode");
         wrong("spec.map.0", "SequenceNode", "MappingNode");
@@ -957,11 +1198,27 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
         pod_create("s", "spec.new.deep", "  new:\n    deep: 8080\n");
         pod_create("s", "spec.list.2", "  list:\n  - a\n  - b\n  - 8080\n");
         pod_create("s", "spec.newlist.0", "  newlist:\n  - 8080\n");
-        pod_create("s", "spec.objs.[name=c].v", "  - name: b\n    v: 2\n  - name: c\n    v: 8080\n");
-        pod_create("s", "spec.prims.[=z]", "  prims:\n  - x\n  - \"y\"\n  - 8080\n");
+        pod_create(
+            "s",
+            "spec.objs.[name=c].v",
+            "  - name: b\n    v: 2\n  - name: c\n    v: 8080\n",
+        );
+        pod_create(
+            "s",
+            "spec.prims.[=z]",
+            "  prims:\n  - x\n  - \"y\"\n  - 8080\n",
+        );
         pod_create("s", "spec.nul.x.y", "  nul: null\n");
-        pod_create("s", "spec.list.3", "unable to find or create field \"spec.list.3\" in replacement target: index 3 specified but only 2 elements found");
-        pod_create("s", "spec.list.-", "unable to find or create field \"spec.list.-\" in replacement target: wrong node kind: expected MappingNode but got SequenceNode");
+        pod_create(
+            "s",
+            "spec.list.3",
+            "unable to find or create field \"spec.list.3\" in replacement target: index 3 specified but only 2 elements found",
+        );
+        pod_create(
+            "s",
+            "spec.list.-",
+            "unable to find or create field \"spec.list.-\" in replacement target: wrong node kind: expected MappingNode but got SequenceNode",
+        );
         check(
             "- source: {kind: ConfigMap, fieldPath: data.s}
   targets:
@@ -976,16 +1233,47 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
 
     #[test]
     fn sources() {
-        let one = |src: &str| format!("- source: {src}\n  targets:\n  - select: {{kind: Deployment}}\n    fieldPaths: [spec.replicas]");
-        check(&one("{kind: ConfigMap, fieldPath: data.nope}"), "fieldPath `data.nope` is missing for replacement source ConfigMap.[noVer].[noGrp]/[noName].[noNs]");
-        check(&one("{kind: ConfigMap, fieldPath: z}"), "fieldPath `z` is missing for replacement source ConfigMap.[noVer].[noGrp]/[noName].[noNs]");
-        check(&one("{version: v1}"), "multiple matches for selector [noKind].v1.[noGrp]/[noName].[noNs]");
-        check(&one("{kind: Nope}"), "nothing selected by Nope.[noVer].[noGrp]/[noName].[noNs]");
-        check(&one("{kind: ConfigMap, fieldPath: m}"), "cannot decode !!null `` as a !!int");
-        check(&one("{kind: ConfigMap, fieldPath: e}"), "cannot decode !!null `` as a !!int");
-        check(&one("{kind: Pod, fieldPath: \"spec.objs.[name=b].v\"}"), "  replicas: 2\n");
-        check(&one("{kind: ConfigMap, fieldPath: data.host, options: {delimiter: ., index: 1}}"), "cannot decode !!str `b` as a !!int");
-        check(&one("{kind: ConfigMap, fieldPath: data.host, options: {delimiter: ., index: 3}}"), "options.index 3 is out of bounds for value a.b.c");
+        let one = |src: &str| {
+            format!(
+                "- source: {src}\n  targets:\n  - select: {{kind: Deployment}}\n    fieldPaths: [spec.replicas]"
+            )
+        };
+        check(
+            &one("{kind: ConfigMap, fieldPath: data.nope}"),
+            "fieldPath `data.nope` is missing for replacement source ConfigMap.[noVer].[noGrp]/[noName].[noNs]",
+        );
+        check(
+            &one("{kind: ConfigMap, fieldPath: z}"),
+            "fieldPath `z` is missing for replacement source ConfigMap.[noVer].[noGrp]/[noName].[noNs]",
+        );
+        check(
+            &one("{version: v1}"),
+            "multiple matches for selector [noKind].v1.[noGrp]/[noName].[noNs]",
+        );
+        check(
+            &one("{kind: Nope}"),
+            "nothing selected by Nope.[noVer].[noGrp]/[noName].[noNs]",
+        );
+        check(
+            &one("{kind: ConfigMap, fieldPath: m}"),
+            "cannot decode !!null `` as a !!int",
+        );
+        check(
+            &one("{kind: ConfigMap, fieldPath: e}"),
+            "cannot decode !!null `` as a !!int",
+        );
+        check(
+            &one("{kind: Pod, fieldPath: \"spec.objs.[name=b].v\"}"),
+            "  replicas: 2\n",
+        );
+        check(
+            &one("{kind: ConfigMap, fieldPath: data.host, options: {delimiter: ., index: 1}}"),
+            "cannot decode !!str `b` as a !!int",
+        );
+        check(
+            &one("{kind: ConfigMap, fieldPath: data.host, options: {delimiter: ., index: 3}}"),
+            "options.index 3 is out of bounds for value a.b.c",
+        );
         // A map source replaces a map target.
         check(
             "- source: {kind: ConfigMap, fieldPath: m}\n  targets:\n  - select: {kind: Pod}\n    fieldPaths: [spec.map]",
@@ -996,7 +1284,9 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
     #[test]
     fn delimiters_on_targets() {
         let rep = |index: i64| {
-            format!("- source: {{kind: ConfigMap, fieldPath: data.str}}\n  targets:\n  - select: {{kind: Deployment}}\n    fieldPaths: [spec.template.spec.containers.0.image]\n    options: {{delimiter: ':', index: {index}}}")
+            format!(
+                "- source: {{kind: ConfigMap, fieldPath: data.str}}\n  targets:\n  - select: {{kind: Deployment}}\n    fieldPaths: [spec.template.spec.containers.0.image]\n    options: {{delimiter: ':', index: {index}}}"
+            )
         };
         check(&rep(1), "image: reg/api:hello\n");
         check(&rep(0), "image: hello:1.0\n");
@@ -1015,14 +1305,35 @@ spec: {str: x, nul: null, b: true, fl: 1.5, i: 3, list: [a, b], map: {k: v, \"0\
             &[],
         );
         assert!(got.contains("  replicas: 1\n"), "{got}");
-        assert!(run("- source: {kind: ConfigMap}", &[]).contains("replacements must specify a source and at least one target"));
-        assert!(run("- source: {kind: ConfigMap}\n  targets:\n  - fieldPaths: [a]", &[]).contains("target must specify resources to select"));
-        assert!(run("- source: {kind: ConfigMap, foo: 1}\n  targets: []", &[]).contains("invalid Kustomization: json: unknown field \"foo\""));
+        assert!(
+            run("- source: {kind: ConfigMap}", &[])
+                .contains("replacements must specify a source and at least one target")
+        );
+        assert!(
+            run(
+                "- source: {kind: ConfigMap}\n  targets:\n  - fieldPaths: [a]",
+                &[]
+            )
+            .contains("target must specify resources to select")
+        );
+        assert!(
+            run("- source: {kind: ConfigMap, foo: 1}\n  targets: []", &[])
+                .contains("invalid Kustomization: json: unknown field \"foo\"")
+        );
         let files = [
-            ("rep.yaml", "source: {kind: ConfigMap, fieldPath: data.s, foo: 1}\ntargets:\n- select: {kind: Pod}\n  fieldPaths: [spec.str]\n"),
-            ("reps.yaml", "- source: {kind: Pod, fieldPath: spec.str}\n  targets:\n  - select: {kind: Pod}\n    fieldPaths: [spec.fl]\n"),
+            (
+                "rep.yaml",
+                "source: {kind: ConfigMap, fieldPath: data.s, foo: 1}\ntargets:\n- select: {kind: Pod}\n  fieldPaths: [spec.str]\n",
+            ),
+            (
+                "reps.yaml",
+                "- source: {kind: Pod, fieldPath: spec.str}\n  targets:\n  - select: {kind: Pod}\n    fieldPaths: [spec.fl]\n",
+            ),
         ];
         let got = run("- path: rep.yaml\n- path: reps.yaml", &files);
-        assert!(got.contains("  fl: 8080\n") && got.contains("  str: \"8080\"\n"), "{got}");
+        assert!(
+            got.contains("  fl: 8080\n") && got.contains("  str: \"8080\"\n"),
+            "{got}"
+        );
     }
 }

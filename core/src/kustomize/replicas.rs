@@ -11,11 +11,18 @@ use super::{Kustomization, Resource};
 use crate::yaml::{Node, Resolved, Scalar, Value};
 
 /// The kinds `replicas` applies to, in the order kustomize lists them in its error.
-const KINDS: [&str; 4] = ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"];
+const KINDS: [&str; 4] = [
+    "Deployment",
+    "StatefulSet",
+    "ReplicaSet",
+    "ReplicationController",
+];
 
 /// Applies `replicas:`.
 pub(super) fn apply(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
-    let Some(list) = k.field("replicas") else { return Ok(()) };
+    let Some(list) = k.field("replicas") else {
+        return Ok(());
+    };
     for item in entries(list, "replicas", "[]types.Replica")? {
         let map = strict_map(item, &["name", "count"])?;
         let name = match map.get("name") {
@@ -28,17 +35,24 @@ pub(super) fn apply(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
         };
         let mut found = false;
         for r in ra.iter_mut() {
-            if !KINDS.contains(&r.kind().as_str()) || !r.all_names().iter().any(|(n, _)| *n == name) {
+            if !KINDS.contains(&r.kind().as_str()) || !r.all_names().iter().any(|(n, _)| *n == name)
+            {
                 continue;
             }
             found = true;
             let id = r.id();
             set_replicas(&mut r.node, count).map_err(|e| {
-                BuildError::at(&item.pos, format!("considering field 'spec/replicas' of object {id}: {e}"))
+                BuildError::at(
+                    &item.pos,
+                    format!("considering field 'spec/replicas' of object {id}: {e}"),
+                )
             })?;
         }
         if !found {
-            let gvks: Vec<String> = KINDS.iter().map(|k| format!("{k}.[noVer].[noGrp]")).collect();
+            let gvks: Vec<String> = KINDS
+                .iter()
+                .map(|k| format!("{k}.[noVer].[noGrp]"))
+                .collect();
             return Err(BuildError::at(
                 &item.pos,
                 format!(
@@ -65,17 +79,29 @@ fn int_value(node: &Node, go_field: &str) -> Result<i64> {
 
 /// Sets `spec.replicas`, creating `spec` and the field; an existing scalar keeps its style.
 fn set_replicas(node: &mut Node, count: i64) -> std::result::Result<(), String> {
-    let Some(root) = node.as_map_mut() else { return Err("the object is not a mapping".into()) };
+    let Some(root) = node.as_map_mut() else {
+        return Err("the object is not a mapping".into());
+    };
     if root.get("spec").is_none_or(Node::is_null) {
         root.insert("spec", Node::map());
     }
-    let Some(spec_node) = root.get_mut("spec") else { return Ok(()) };
+    let Some(spec_node) = root.get_mut("spec") else {
+        return Ok(());
+    };
     let spec_err = wrong_kind("MappingNode", spec_node);
-    let Some(spec) = spec_node.as_map_mut() else { return Err(spec_err) };
+    let Some(spec) = spec_node.as_map_mut() else {
+        return Err(spec_err);
+    };
     let value = count.to_string();
     match spec.get_mut("replicas") {
         Some(existing) => match &mut existing.value {
-            Value::Scalar(s) => *s = Scalar { value, style: s.style, tag: None },
+            Value::Scalar(s) => {
+                *s = Scalar {
+                    value,
+                    style: s.style,
+                    tag: None,
+                }
+            }
             _ => return Err(wrong_kind("ScalarNode", existing)),
         },
         None => spec.insert("replicas", Node::plain(value)),
@@ -85,7 +111,7 @@ fn set_replicas(node: &mut Node, count: i64) -> std::result::Result<(), String> 
 
 #[cfg(test)]
 mod tests {
-    use crate::kustomize::{build, FileTree};
+    use crate::kustomize::{FileTree, build};
 
     const WORKLOADS: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -116,35 +142,72 @@ metadata: {name: web}
     /// output order, or the error. Expectations come from `kubectl kustomize` v5.5.0.
     fn run(kustomization: &str) -> String {
         let mut tree = FileTree::new();
-        tree.insert("kustomization.yaml", format!("resources: [r.yaml]\n{kustomization}\n"));
+        tree.insert(
+            "kustomization.yaml",
+            format!("resources: [r.yaml]\n{kustomization}\n"),
+        );
         tree.insert("r.yaml", WORKLOADS);
         match build(&tree, "").and_then(|b| b.to_yaml()) {
-            Ok(out) => out.lines().filter(|l| l.starts_with("  replicas: ")).map(str::trim).collect::<Vec<_>>().join(", "),
+            Ok(out) => out
+                .lines()
+                .filter(|l| l.starts_with("  replicas: "))
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(", "),
             Err(e) => format!("ERR {e}"),
         }
     }
 
     fn check(kustomization: &str, want: &str) {
         let got = run(kustomization);
-        assert!(got.contains(want), "{kustomization}\nwant: {want}\ngot: {got}");
+        assert!(
+            got.contains(want),
+            "{kustomization}\nwant: {want}\ngot: {got}"
+        );
     }
 
     #[test]
     fn sets_and_creates() {
-        check("replicas: [{name: web, count: 3}, {name: db, count: 2}]", "replicas: \"3\", replicas: 3, replicas: 2");
+        check(
+            "replicas: [{name: web, count: 3}, {name: db, count: 2}]",
+            "replicas: \"3\", replicas: 3, replicas: 2",
+        );
         check("replicas: [{name: db}]", "replicas: 0");
         check("replicas: [{name: db, count: -2}]", "replicas: -2");
-        check("replicas: [{name: web, count: 3}, {name: web, count: 4}]", "replicas: \"4\", replicas: 4");
+        check(
+            "replicas: [{name: web, count: 3}, {name: web, count: 4}]",
+            "replicas: \"4\", replicas: 4",
+        );
     }
 
     #[test]
     fn refusals() {
         let gvks = "[Deployment.[noVer].[noGrp] StatefulSet.[noVer].[noGrp] ReplicaSet.[noVer].[noGrp] ReplicationController.[noVer].[noGrp]]";
-        check("replicas: [{name: nope, count: 3}]", &format!("resource with name nope does not match a config with the following GVK {gvks}"));
-        check("replicas: [{count: 3}]", &format!("resource with name  does not match a config with the following GVK {gvks}"));
-        check("replicas: [{name: rc, count: 3}]", "considering field 'spec/replicas' of object ReplicationController.v1.[noGrp]/rc.[noNs]: wrong node kind: expected ScalarNode but got MappingNode");
-        check("replicas: [{name: db, count: \"3\"}]", "json: cannot unmarshal string into Go struct field Replica.replicas.count of type int64");
-        check("replicas: [{name: db, count: 2.5}]", "json: cannot unmarshal number 2.5 into Go struct field Replica.replicas.count of type int64");
-        check("replicas: [{name: db, count: 2, foo: 1}]", "json: unknown field \"foo\"");
+        check(
+            "replicas: [{name: nope, count: 3}]",
+            &format!(
+                "resource with name nope does not match a config with the following GVK {gvks}"
+            ),
+        );
+        check(
+            "replicas: [{count: 3}]",
+            &format!("resource with name  does not match a config with the following GVK {gvks}"),
+        );
+        check(
+            "replicas: [{name: rc, count: 3}]",
+            "considering field 'spec/replicas' of object ReplicationController.v1.[noGrp]/rc.[noNs]: wrong node kind: expected ScalarNode but got MappingNode",
+        );
+        check(
+            "replicas: [{name: db, count: \"3\"}]",
+            "json: cannot unmarshal string into Go struct field Replica.replicas.count of type int64",
+        );
+        check(
+            "replicas: [{name: db, count: 2.5}]",
+            "json: cannot unmarshal number 2.5 into Go struct field Replica.replicas.count of type int64",
+        );
+        check(
+            "replicas: [{name: db, count: 2, foo: 1}]",
+            "json: unknown field \"foo\"",
+        );
     }
 }

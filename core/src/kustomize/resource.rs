@@ -33,8 +33,16 @@ impl ResId {
         format!(
             "{}.{}.{}",
             self.kind,
-            if self.version.is_empty() { "[noVer]" } else { &self.version },
-            if self.group.is_empty() { "[noGrp]" } else { &self.group }
+            if self.version.is_empty() {
+                "[noVer]"
+            } else {
+                &self.version
+            },
+            if self.group.is_empty() {
+                "[noGrp]"
+            } else {
+                &self.group
+            }
         )
     }
 }
@@ -47,7 +55,11 @@ impl fmt::Display for ResId {
             "{}/{}.{}",
             self.gvk_string(),
             self.name,
-            if self.namespace.is_empty() { "[noNs]" } else { &self.namespace }
+            if self.namespace.is_empty() {
+                "[noNs]"
+            } else {
+                &self.namespace
+            }
         )
     }
 }
@@ -95,12 +107,22 @@ pub struct Resource {
 impl Resource {
     /// Wraps a parsed object.
     pub fn new(node: Node, source: Arc<str>) -> Resource {
-        Resource { node, source, previous: Vec::new(), generated: None, prefixes: Vec::new(), suffixes: Vec::new() }
+        Resource {
+            node,
+            source,
+            previous: Vec::new(),
+            generated: None,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+        }
     }
 
     /// A top-level or metadata string field without allocating (`""` when absent).
     fn field_str<'a>(&'a self, path: &[&str]) -> &'a str {
-        self.node.get_path(path).and_then(Node::scalar_text).unwrap_or_default()
+        self.node
+            .get_path(path)
+            .and_then(Node::scalar_text)
+            .unwrap_or_default()
     }
 
     /// `apiVersion`, borrowed.
@@ -134,12 +156,20 @@ impl Resource {
     }
 
     fn meta_str(&self, key: &str) -> String {
-        self.node.get_path(&["metadata", key]).and_then(Node::scalar_text).unwrap_or_default().to_string()
+        self.node
+            .get_path(&["metadata", key])
+            .and_then(Node::scalar_text)
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// `apiVersion` split into group and version.
     pub fn group_version(&self) -> (String, String) {
-        let av = self.node.get("apiVersion").and_then(Node::scalar_text).unwrap_or_default();
+        let av = self
+            .node
+            .get("apiVersion")
+            .and_then(Node::scalar_text)
+            .unwrap_or_default();
         match av.rsplit_once('/') {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), av.to_string()),
@@ -148,7 +178,11 @@ impl Resource {
 
     /// `kind`.
     pub fn kind(&self) -> String {
-        self.node.get("kind").and_then(Node::scalar_text).unwrap_or_default().to_string()
+        self.node
+            .get("kind")
+            .and_then(Node::scalar_text)
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// `metadata.name`.
@@ -164,7 +198,13 @@ impl Resource {
     /// The current id.
     pub fn id(&self) -> ResId {
         let (group, version) = self.group_version();
-        ResId { group, version, kind: self.kind(), name: self.name(), namespace: self.namespace() }
+        ResId {
+            group,
+            version,
+            kind: self.kind(),
+            name: self.name(),
+            namespace: self.namespace(),
+        }
     }
 
     /// The id the resource was first loaded with (before prefixes, suffixes, namespaces).
@@ -231,7 +271,16 @@ impl Resource {
         self.node
             .get_path(path)
             .and_then(Node::as_map)
-            .map(|m| m.iter().map(|(k, v)| (k.to_string(), v.scalar_text().unwrap_or_default().to_string())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            v.scalar_text().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

@@ -16,13 +16,18 @@
 //!
 //! Values that come from the patch keep the patch's positions; untouched values keep theirs.
 
-use super::merge_keys::{Shape, GVKS, TYPES};
+use super::merge_keys::{GVKS, Shape, TYPES};
 use crate::yaml::{Key, Map, Node, Scalar, Style, Value};
 
 /// Merges `patch` into `target`. `api_version`/`kind` select the schema: built-in kinds merge
 /// lists by merge key; unknown kinds merge maps and replace lists. Returns `None` when the
 /// patch deletes the whole object (`$patch: delete`).
-pub fn merge(target: &Node, patch: &Node, api_version: &str, kind: &str) -> Result<Option<Node>, String> {
+pub fn merge(
+    target: &Node,
+    patch: &Node,
+    api_version: &str,
+    kind: &str,
+) -> Result<Option<Node>, String> {
     let schema = lookup_gvk(api_version, kind);
     let out = walk(Some(target.clone()), Some(patch.clone()), schema, 0)?;
     Ok(out.node.filter(|n| !n.is_null()))
@@ -40,7 +45,11 @@ enum Schema {
     /// A map of objects of a type.
     MapOf(u16),
     /// A list.
-    List { strategy: Option<&'static str>, keys: &'static [&'static str], items: Option<u16> },
+    List {
+        strategy: Option<&'static str>,
+        keys: &'static [&'static str],
+        items: Option<u16>,
+    },
 }
 
 impl Schema {
@@ -48,7 +57,15 @@ impl Schema {
         match shape {
             Shape::Type(t) => Schema::Type(t),
             Shape::MapOf(t) => Schema::MapOf(t),
-            Shape::List { strategy, keys, items } => Schema::List { strategy, keys, items },
+            Shape::List {
+                strategy,
+                keys,
+                items,
+            } => Schema::List {
+                strategy,
+                keys,
+                items,
+            },
         }
     }
 
@@ -59,9 +76,13 @@ impl Schema {
             Schema::MapOf(t) => Schema::Type(t),
             Schema::List { .. } => Schema::None,
             Schema::Type(t) => {
-                let Some((_, fields)) = TYPES.get(usize::from(t)) else { return Schema::Opaque };
+                let Some((_, fields)) = TYPES.get(usize::from(t)) else {
+                    return Schema::Opaque;
+                };
                 match fields.binary_search_by(|(name, _)| (*name).cmp(key)) {
-                    Ok(i) => fields.get(i).map_or(Schema::Opaque, |(_, s)| Schema::from_shape(*s)),
+                    Ok(i) => fields
+                        .get(i)
+                        .map_or(Schema::Opaque, |(_, s)| Schema::from_shape(*s)),
                     Err(_) => Schema::Opaque,
                 }
             }
@@ -83,7 +104,10 @@ impl Schema {
 
 fn lookup_gvk(api_version: &str, kind: &str) -> Schema {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    match GVKS.iter().find(|(g, v, k, _)| *g == group && *v == version && *k == kind) {
+    match GVKS
+        .iter()
+        .find(|(g, v, k, _)| *g == group && *v == version && *k == kind)
+    {
         Some((_, _, _, Some(t))) => Schema::Type(*t),
         Some((_, _, _, None)) => Schema::Opaque,
         None => Schema::None,
@@ -126,10 +150,18 @@ struct Out {
 
 impl Out {
     fn clear() -> Out {
-        Out { node: None, from_dest: false, keep_null: false }
+        Out {
+            node: None,
+            from_dest: false,
+            keep_null: false,
+        }
     }
     fn of(node: Option<Node>, from_dest: bool) -> Out {
-        Out { node, from_dest, keep_null: false }
+        Out {
+            node,
+            from_dest,
+            keep_null: false,
+        }
     }
 }
 
@@ -162,12 +194,21 @@ fn kind_name(k: NodeKind) -> &'static str {
 
 const MAX_DEPTH: usize = 200;
 
-fn walk(dest: Option<Node>, origin: Option<Node>, schema: Schema, depth: usize) -> Result<Out, String> {
+fn walk(
+    dest: Option<Node>,
+    origin: Option<Node>,
+    schema: Schema,
+    depth: usize,
+) -> Result<Out, String> {
     if depth > MAX_DEPTH {
         return Err("strategic merge patch: documents are nested too deeply".into());
     }
     let schema = schema_for(schema, &dest, &origin);
-    let kind = [&dest, &origin].into_iter().flatten().find(|n| !n.is_null()).map(kind_of);
+    let kind = [&dest, &origin]
+        .into_iter()
+        .flatten()
+        .find(|n| !n.is_null())
+        .map(kind_of);
     if let Some(k) = kind {
         for n in [&dest, &origin].into_iter().flatten() {
             if !n.is_null() && kind_of(n) != k {
@@ -196,7 +237,9 @@ fn walk(dest: Option<Node>, origin: Option<Node>, schema: Schema, depth: usize) 
 }
 
 fn visit_scalar(dest: Option<Node>, origin: Option<Node>) -> Out {
-    let Some(mut o) = origin else { return Out::of(dest, true) };
+    let Some(mut o) = origin else {
+        return Out::of(dest, true);
+    };
     if let (Some(d), Value::Scalar(os)) = (dest.as_ref().and_then(Node::as_scalar), &mut o.value) {
         restyle(os, d.style);
     }
@@ -234,8 +277,12 @@ fn parse_directive(v: &str) -> Result<Directive, String> {
 
 /// kyaml's `determineSmpDirective` on a map: reads and removes `$patch`.
 fn map_directive(origin: &mut Option<Node>) -> Result<Directive, String> {
-    let Some(map) = origin.as_mut().and_then(Node::as_map_mut) else { return Ok(Directive::Merge) };
-    let Some(v) = map.get("$patch") else { return Ok(Directive::Merge) };
+    let Some(map) = origin.as_mut().and_then(Node::as_map_mut) else {
+        return Ok(Directive::Merge);
+    };
+    let Some(v) = map.get("$patch") else {
+        return Ok(Directive::Merge);
+    };
     let text = v.as_scalar().map(|s| s.value.clone()).unwrap_or_default();
     let d = parse_directive(&text)?;
     map.remove("$patch");
@@ -245,37 +292,70 @@ fn map_directive(origin: &mut Option<Node>) -> Result<Directive, String> {
 /// The same on a list: the first element that is a map with `$patch`; only a one-key element
 /// is a list directive (it is removed).
 fn seq_directive(origin: &mut Option<Node>) -> Result<Directive, String> {
-    let Some(items) = origin.as_mut().and_then(Node::as_seq_mut) else { return Ok(Directive::Merge) };
-    let Some(i) = items.iter().position(|e| e.as_map().is_some_and(|m| m.contains_key("$patch"))) else {
+    let Some(items) = origin.as_mut().and_then(Node::as_seq_mut) else {
         return Ok(Directive::Merge);
     };
-    let Some(m) = items.get(i).and_then(Node::as_map) else { return Ok(Directive::Merge) };
+    let Some(i) = items
+        .iter()
+        .position(|e| e.as_map().is_some_and(|m| m.contains_key("$patch")))
+    else {
+        return Ok(Directive::Merge);
+    };
+    let Some(m) = items.get(i).and_then(Node::as_map) else {
+        return Ok(Directive::Merge);
+    };
     if m.len() != 1 {
         return Ok(Directive::Merge);
     }
-    let text = m.get("$patch").and_then(Node::as_scalar).map(|s| s.value.clone()).unwrap_or_default();
+    let text = m
+        .get("$patch")
+        .and_then(Node::as_scalar)
+        .map(|s| s.value.clone())
+        .unwrap_or_default();
     let d = parse_directive(&text)?;
     // kyaml elides every element that is exactly this directive.
     items.retain(|e| {
         !e.as_map().is_some_and(|m| {
-            m.len() == 1 && m.get("$patch").and_then(Node::as_scalar).is_some_and(|s| s.value == text)
+            m.len() == 1
+                && m.get("$patch")
+                    .and_then(Node::as_scalar)
+                    .is_some_and(|s| s.value == text)
         })
     });
     Ok(d)
 }
 
-fn walk_map(dest: Option<Node>, mut origin: Option<Node>, schema: Schema, depth: usize) -> Result<Out, String> {
+fn walk_map(
+    dest: Option<Node>,
+    mut origin: Option<Node>,
+    schema: Schema,
+    depth: usize,
+) -> Result<Out, String> {
     // VisitMap
     let (new_dest, from_dest) = if missing_or_null(&dest) {
-        let ps = if origin.as_ref().is_some_and(|o| o.as_map().is_some()) { map_directive(&mut origin)? } else { Directive::Merge };
+        let ps = if origin.as_ref().is_some_and(|o| o.as_map().is_some()) {
+            map_directive(&mut origin)?
+        } else {
+            Directive::Merge
+        };
         if ps == Directive::Delete {
             return Ok(Out::clear());
         }
         if origin.is_none()
-            && let Some(d) = dest.as_ref().and_then(Node::as_scalar).filter(|s| !s.value.is_empty())
+            && let Some(d) = dest
+                .as_ref()
+                .and_then(Node::as_scalar)
+                .filter(|s| !s.value.is_empty())
         {
-            let kept = Node::new(Value::Scalar(Scalar::plain(d.value.clone())), dest.as_ref().map(|n| n.pos.clone()).unwrap_or_default());
-            return Ok(Out { node: Some(kept), from_dest: false, keep_null: true });
+            let kept = Node::new(
+                Value::Scalar(Scalar::plain(d.value.clone())),
+                dest.as_ref().map(|n| n.pos.clone()).unwrap_or_default(),
+            );
+            return Ok(Out {
+                node: Some(kept),
+                from_dest: false,
+                keep_null: true,
+            });
         }
         (origin.clone(), false)
     } else {
@@ -288,13 +368,18 @@ fn walk_map(dest: Option<Node>, mut origin: Option<Node>, schema: Schema, depth:
             Directive::Merge => (dest, true),
         }
     };
-    let Some(mut new_dest) = new_dest else { return Ok(Out::of(None, from_dest)) };
+    let Some(mut new_dest) = new_dest else {
+        return Ok(Out::of(None, from_dest));
+    };
     if new_dest.as_map().is_none() {
         return Ok(Out::of(Some(new_dest), from_dest));
     }
     // Walk the union of the fields.
     let mut names: Vec<String> = Vec::new();
-    for m in [new_dest.as_map(), origin.as_ref().and_then(Node::as_map)].into_iter().flatten() {
+    for m in [new_dest.as_map(), origin.as_ref().and_then(Node::as_map)]
+        .into_iter()
+        .flatten()
+    {
         for (k, _) in &m.entries {
             if !names.contains(&k.value) {
                 names.push(k.value.clone());
@@ -305,9 +390,15 @@ fn walk_map(dest: Option<Node>, mut origin: Option<Node>, schema: Schema, depth:
     for name in names {
         let dv = new_dest.get(&name).cloned();
         let ov = origin.as_ref().and_then(|o| o.get(&name)).cloned();
-        let okey = origin.as_ref().and_then(Node::as_map).and_then(|m| m.get_key(&name)).cloned();
+        let okey = origin
+            .as_ref()
+            .and_then(Node::as_map)
+            .and_then(|m| m.get_key(&name))
+            .cloned();
         let out = walk(dv, ov, schema.field(&name), depth + 1)?;
-        let Some(map) = new_dest.as_map_mut() else { break };
+        let Some(map) = new_dest.as_map_mut() else {
+            break;
+        };
         match out.node {
             Some(v) if !v.is_null() || out.keep_null => set_field(map, &name, okey, v),
             _ => {
@@ -322,12 +413,20 @@ fn set_field(map: &mut Map, name: &str, key: Option<Key>, value: Node) {
     if let Some(slot) = map.get_mut(name) {
         *slot = value;
     } else {
-        let key = key.unwrap_or_else(|| Key { value: name.to_string(), pos: value.pos.clone() });
+        let key = key.unwrap_or_else(|| Key {
+            value: name.to_string(),
+            pos: value.pos.clone(),
+        });
         map.insert_key(key, value);
     }
 }
 
-fn walk_associative(dest: Option<Node>, mut origin: Option<Node>, schema: Schema, depth: usize) -> Result<Out, String> {
+fn walk_associative(
+    dest: Option<Node>,
+    mut origin: Option<Node>,
+    schema: Schema,
+    depth: usize,
+) -> Result<Out, String> {
     // VisitList (associative)
     let (dest, from_dest) = if missing_or_null(&dest) {
         (origin.clone(), false)
@@ -335,31 +434,49 @@ fn walk_associative(dest: Option<Node>, mut origin: Option<Node>, schema: Schema
         if origin.as_ref().is_some_and(Node::is_null) {
             return Ok(Out::clear());
         }
-        let ps = if origin.as_ref().is_some_and(|o| o.as_seq().is_some()) { seq_directive(&mut origin)? } else { Directive::Merge };
+        let ps = if origin.as_ref().is_some_and(|o| o.as_seq().is_some()) {
+            seq_directive(&mut origin)?
+        } else {
+            Directive::Merge
+        };
         match ps {
             Directive::Delete => return Ok(Out::clear()),
             Directive::Replace => (origin.clone(), false),
             Directive::Merge => (dest, true),
         }
     };
-    let Some(dest) = dest else { return Ok(Out::of(None, from_dest)) };
-    let Value::Seq(dest_items) = dest.value else { return Ok(Out::of(Some(dest), from_dest)) };
+    let Some(dest) = dest else {
+        return Ok(Out::of(None, from_dest));
+    };
+    let Value::Seq(dest_items) = dest.value else {
+        return Ok(Out::of(Some(dest), from_dest));
+    };
     let dest_pos = dest.pos;
-    let origin_items: Vec<Node> = origin.as_ref().and_then(Node::as_seq).cloned().unwrap_or_default();
+    let origin_items: Vec<Node> = origin
+        .as_ref()
+        .and_then(Node::as_seq)
+        .cloned()
+        .unwrap_or_default();
     let keys: Vec<&str> = match schema {
         Schema::List { keys, .. } => keys.to_vec(),
         _ => Vec::new(),
     };
     let sources = [&origin_items, &dest_items];
     let values = element_values(&sources, &keys);
-    let mut lists = Lists { dest: dest_items, origin: origin_items };
+    let mut lists = Lists {
+        dest: dest_items,
+        origin: origin_items,
+    };
     let result = if !values.is_empty() || !keys.is_empty() {
         set_elements(&mut lists, values, &keys, schema.elements(), depth)?
     } else {
         let prims = primitive_values(&[&lists.origin, &lists.dest]);
         set_elements(&mut lists, prims, &[""], schema.elements(), depth)?
     };
-    Ok(Out::of(Some(Node::new(Value::Seq(result), dest_pos)), from_dest))
+    Ok(Out::of(
+        Some(Node::new(Value::Seq(result), dest_pos)),
+        from_dest,
+    ))
 }
 
 struct Lists {
@@ -381,7 +498,12 @@ fn element_values(sources: &[&Vec<Node>], keys: &[&str]) -> Vec<Vec<String>> {
         for elem in src.iter() {
             let vals: Vec<String> = keys
                 .iter()
-                .map(|k| elem.as_map().and_then(|m| m.get(k)).map(value_text).unwrap_or_default())
+                .map(|k| {
+                    elem.as_map()
+                        .and_then(|m| m.get(k))
+                        .map(value_text)
+                        .unwrap_or_default()
+                })
                 .collect();
             if vals.is_empty() || out.contains(&vals) {
                 continue;
@@ -396,7 +518,11 @@ fn primitive_values(sources: &[&Vec<Node>]) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
     for src in sources {
         for elem in src.iter() {
-            let v = vec![elem.as_scalar().map(|s| s.value.clone()).unwrap_or_default()];
+            let v = vec![
+                elem.as_scalar()
+                    .map(|s| s.value.clone())
+                    .unwrap_or_default(),
+            ];
             if !out.contains(&v) {
                 out.push(v);
             }
@@ -439,13 +565,27 @@ fn match_values(a: &[String], b: &[String]) -> Option<Vec<String>> {
 }
 
 /// kyaml's `validateKeys`: keep the keys that have a value somewhere in the list.
-fn validate_keys<'a>(all: &[Vec<String>], values: &[String], keys: &[&'a str]) -> (Vec<&'a str>, Vec<String>) {
+fn validate_keys<'a>(
+    all: &[Vec<String>],
+    values: &[String],
+    keys: &[&'a str],
+) -> (Vec<&'a str>, Vec<String>) {
     let has = |i: usize| all.iter().any(|v| v.get(i).is_some_and(|s| !s.is_empty()));
     if !(0..keys.len()).any(has) {
         return (keys.to_vec(), values.to_vec());
     }
-    let vk: Vec<&str> = keys.iter().enumerate().filter(|(i, _)| has(*i)).map(|(_, k)| *k).collect();
-    let vv: Vec<String> = values.iter().enumerate().filter(|(i, v)| !v.is_empty() || has(*i)).map(|(_, v)| v.clone()).collect();
+    let vk: Vec<&str> = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| has(*i))
+        .map(|(_, k)| *k)
+        .collect();
+    let vv: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| !v.is_empty() || has(*i))
+        .map(|(_, v)| v.clone())
+        .collect();
     (vk, vv)
 }
 
@@ -454,14 +594,19 @@ fn element_list(list: &[Node], keys: &[&str], values: &[String]) -> Option<usize
     let (keys, values) = validate_keys(&[values.to_vec()], values, keys);
     if keys.first().is_none_or(|k| k.is_empty()) {
         let v = values.first()?;
-        return list.iter().position(|e| e.as_scalar().is_some_and(|s| &s.value == v) || (e.as_scalar().is_none() && v.is_empty()));
+        return list.iter().position(|e| {
+            e.as_scalar().is_some_and(|s| &s.value == v)
+                || (e.as_scalar().is_none() && v.is_empty())
+        });
     }
     if keys.len() != values.len() {
         return None;
     }
     list.iter().position(|e| {
         e.as_map().is_some_and(|m| {
-            keys.iter().zip(&values).all(|(k, v)| m.get(k).is_some_and(|f| raw_text(f) == *v))
+            keys.iter()
+                .zip(&values)
+                .all(|(k, v)| m.get(k).is_some_and(|f| raw_text(f) == *v))
         })
     })
 }
@@ -480,7 +625,12 @@ fn is_empty_map(n: &Node) -> bool {
 
 /// kyaml's `ElementSetter`: replaces (or deletes, when `element` is `None`) every element that
 /// matches; appends `element` when nothing matched. Null and empty-map elements are dropped.
-fn element_setter(list: &mut Vec<Node>, element: Option<&Node>, keys: &[&str], values: &[String]) -> Result<(), String> {
+fn element_setter(
+    list: &mut Vec<Node>,
+    element: Option<&Node>,
+    keys: &[&str],
+    values: &[String],
+) -> Result<(), String> {
     let mut out = Vec::with_capacity(list.len() + 1);
     let mut found = false;
     let primitive = keys.first().is_none_or(|k| k.is_empty());
@@ -531,17 +681,30 @@ fn field_matches(elem: &Node, key: &str, value: &str) -> Result<bool, String> {
     }
     if key.is_empty() {
         let Some(s) = elem.as_scalar() else {
-            return Err(format!("wrong node kind: expected ScalarNode but got MappingNode (at {})", elem.pos));
+            return Err(format!(
+                "wrong node kind: expected ScalarNode but got MappingNode (at {})",
+                elem.pos
+            ));
         };
         return Ok(value.is_empty() || s.value == value);
     }
     let Some(m) = elem.as_map() else {
-        return Err(format!("wrong node kind: expected MappingNode but got ScalarNode (at {})", elem.pos));
+        return Err(format!(
+            "wrong node kind: expected MappingNode but got ScalarNode (at {})",
+            elem.pos
+        ));
     };
-    Ok(m.get(key).is_some_and(|f| value.is_empty() || raw_text(f) == value))
+    Ok(m.get(key)
+        .is_some_and(|f| value.is_empty() || raw_text(f) == value))
 }
 
-fn set_elements(lists: &mut Lists, mut values_list: Vec<Vec<String>>, keys: &[&str], elem_schema: Schema, depth: usize) -> Result<Vec<Node>, String> {
+fn set_elements(
+    lists: &mut Lists,
+    mut values_list: Vec<Vec<String>>,
+    keys: &[&str],
+    elem_schema: Schema,
+    depth: usize,
+) -> Result<Vec<Node>, String> {
     let mut items: Vec<Node> = Vec::new();
     if keys.len() > 1 {
         merge_values(&mut values_list);
@@ -575,7 +738,11 @@ fn set_elements(lists: &mut Lists, mut values_list: Vec<Vec<String>>, keys: &[&s
                 }
                 if key.is_empty() {
                     if let Value::Scalar(s) = &mut v.value {
-                        *s = Scalar { value: want.to_string(), style: s.style, tag: None };
+                        *s = Scalar {
+                            value: want.to_string(),
+                            style: s.style,
+                            tag: None,
+                        };
                     }
                 } else if let Some(m) = v.as_map_mut()
                     && !m.contains_key(key)
@@ -603,15 +770,25 @@ fn set_elements(lists: &mut Lists, mut values_list: Vec<Vec<String>>, keys: &[&s
 
 /// kyaml's `appendListNode(dst, src, keys)`.
 fn append_list(dst: &mut Vec<Node>, src: &[Node], keys: &[&str]) -> Result<(), String> {
-    let Some(first) = keys.first() else { return Ok(()) };
+    let Some(first) = keys.first() else {
+        return Ok(());
+    };
     for elem in src {
         if first.is_empty() {
-            let v = vec![elem.as_scalar().map(|s| s.value.clone()).unwrap_or_default()];
+            let v = vec![
+                elem.as_scalar()
+                    .map(|s| s.value.clone())
+                    .unwrap_or_default(),
+            ];
             element_setter(dst, Some(elem), &[""], &v)?;
             continue;
         }
         let Some(m) = elem.as_map() else {
-            return Err(format!("wrong node kind: expected MappingNode but got {} (at {})", kind_name(kind_of(elem)), elem.pos));
+            return Err(format!(
+                "wrong node kind: expected MappingNode but got {} (at {})",
+                kind_name(kind_of(elem)),
+                elem.pos
+            ));
         };
         let mut v = Vec::new();
         for key in keys {
@@ -638,8 +815,16 @@ mod tests {
     fn run(base: &str, patch: &str) -> String {
         let b = parse_stream(base, "base.yaml").unwrap().remove(0);
         let p = parse_stream(patch, "patch.yaml").unwrap().remove(0);
-        let av = b.get("apiVersion").and_then(|n| n.scalar_text()).unwrap_or("").to_string();
-        let kind = b.get("kind").and_then(|n| n.scalar_text()).unwrap_or("").to_string();
+        let av = b
+            .get("apiVersion")
+            .and_then(|n| n.scalar_text())
+            .unwrap_or("")
+            .to_string();
+        let kind = b
+            .get("kind")
+            .and_then(|n| n.scalar_text())
+            .unwrap_or("")
+            .to_string();
         match merge(&b, &p, &av, &kind) {
             Ok(Some(n)) => emit(&to_output(&n).unwrap()),
             Ok(None) => "<deleted>".into(),
@@ -662,188 +847,342 @@ mod tests {
 
     #[test]
     fn containers_order() {
-        check("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {template: {spec: {containers: [{name: a, image: a}, {name: b, image: b}]}}}\n", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {template: {spec: {containers: [{name: b, image: B}, {name: c, image: c}]}}}\n", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - image: B\n        name: b\n      - image: c\n        name: c\n      - image: a\n        name: a\n");
+        check(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {template: {spec: {containers: [{name: a, image: a}, {name: b, image: b}]}}}\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {template: {spec: {containers: [{name: b, image: B}, {name: c, image: c}]}}}\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - image: B\n        name: b\n      - image: c\n        name: c\n      - image: a\n        name: a\n",
+        );
     }
 
     #[test]
     fn env_valuefrom() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: E, value: v}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: E, valueFrom: {secretKeyRef: {name: s, key: k}}}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - env:\n    - name: E\n      value: v\n      valueFrom:\n        secretKeyRef:\n          key: k\n          name: s\n    name: a\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: E, value: v}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: E, valueFrom: {secretKeyRef: {name: s, key: k}}}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - env:\n    - name: E\n      value: v\n      valueFrom:\n        secretKeyRef:\n          key: k\n          name: s\n    name: a\n",
+        );
     }
 
     #[test]
     fn last_label() {
-        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: {a: b}}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: {a: null}}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n  name: x\n");
+        check(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: {a: b}}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: {a: null}}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n  name: x\n",
+        );
     }
 
     #[test]
     fn delete_item() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}, {name: b}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, $patch: delete}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: b\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}, {name: b}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, $patch: delete}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: b\n",
+        );
     }
 
     #[test]
     fn replace_list() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: a}, {name: b}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{$patch: replace}, {name: c}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: c\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: a}, {name: b}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{$patch: replace}, {name: c}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: c\n",
+        );
     }
 
     #[test]
     fn replace_map() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x, labels: {a: '1', b: '2'}}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x, labels: {$patch: replace, c: '3'}}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    c: \"3\"\n  name: x\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x, labels: {a: '1', b: '2'}}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x, labels: {$patch: replace, c: '3'}}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    c: \"3\"\n  name: x\n",
+        );
     }
 
     #[test]
     fn delete_map() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, resources: {limits: {cpu: 1}}}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, resources: {$patch: delete}}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, resources: {limits: {cpu: 1}}}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, resources: {$patch: delete}}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n",
+        );
     }
 
     #[test]
     fn delete_top() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {a: 1}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n$patch: delete\n", "<deleted>");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {a: 1}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n$patch: delete\n",
+            "<deleted>",
+        );
     }
 
     #[test]
     fn null_new_map() {
-        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, annotations: {q: null, r: s}}\ndata: {a: null, c: null}\n", "apiVersion: v1\ndata: {}\nkind: ConfigMap\nmetadata:\n  annotations:\n    r: s\n  name: x\n");
+        check(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, annotations: {q: null, r: s}}\ndata: {a: null, c: null}\n",
+            "apiVersion: v1\ndata: {}\nkind: ConfigMap\nmetadata:\n  annotations:\n    r: s\n  name: x\n",
+        );
     }
 
     #[test]
     fn quoted() {
-        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"50\", b: plain, c: 'x'}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 200, b: \"60\", c: true}\n", "apiVersion: v1\ndata:\n  a: \"200\"\n  b: \"60\"\n  c: \"true\"\nkind: ConfigMap\nmetadata:\n  name: x\n");
+        check(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"50\", b: plain, c: 'x'}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 200, b: \"60\", c: true}\n",
+            "apiVersion: v1\ndata:\n  a: \"200\"\n  b: \"60\"\n  c: \"true\"\nkind: ConfigMap\nmetadata:\n  name: x\n",
+        );
     }
 
     #[test]
     fn crd_list() {
-        check("apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {items: [{name: a, v: 1}, {name: b}], m: {k: 1, j: 2}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {items: [{name: a, $patch: delete}, {name: c, p: null}], m: {k: null, l: 3}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  items:\n  - $patch: delete\n    name: a\n  - name: c\n    p: null\n  m:\n    j: 2\n    l: 3\n");
+        check(
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {items: [{name: a, v: 1}, {name: b}], m: {k: 1, j: 2}}\n",
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {items: [{name: a, $patch: delete}, {name: c, p: null}], m: {k: null, l: 3}}\n",
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  items:\n  - $patch: delete\n    name: a\n  - name: c\n    p: null\n  m:\n    j: 2\n    l: 3\n",
+        );
     }
 
     #[test]
     fn crd_replace() {
-        check("apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {m: {k: 1, j: 2}, n: {a: 1}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {m: {$patch: replace, z: 1}, n: {$patch: delete}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  m:\n    z: 1\n");
+        check(
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {m: {k: 1, j: 2}, n: {a: 1}}\n",
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {m: {$patch: replace, z: 1}, n: {$patch: delete}}\n",
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  m:\n    z: 1\n",
+        );
     }
 
     #[test]
     fn svc_ports() {
-        check("apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {ports: [{port: 80, protocol: TCP, targetPort: 8080}, {port: 53, protocol: UDP}]}\n", "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {ports: [{port: 80, protocol: TCP, targetPort: 9090}, {port: 53, protocol: TCP}, {port: 443}]}\n", "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n  - port: 53\n    protocol: TCP\n  - port: 443\n  - port: 80\n    protocol: TCP\n    targetPort: 9090\n  - port: 53\n    protocol: UDP\n");
+        check(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {ports: [{port: 80, protocol: TCP, targetPort: 8080}, {port: 53, protocol: UDP}]}\n",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {ports: [{port: 80, protocol: TCP, targetPort: 9090}, {port: 53, protocol: TCP}, {port: 443}]}\n",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n  - port: 53\n    protocol: TCP\n  - port: 443\n  - port: 80\n    protocol: TCP\n    targetPort: 9090\n  - port: 53\n    protocol: UDP\n",
+        );
     }
 
     #[test]
     fn finalizers() {
-        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, finalizers: [a, b]}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, finalizers: [c, a]}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  finalizers:\n  - c\n  - a\n  - b\n  name: x\n");
+        check(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, finalizers: [a, b]}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, finalizers: [c, a]}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  finalizers:\n  - c\n  - a\n  - b\n  name: x\n",
+        );
     }
 
     #[test]
     fn set_order() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {$setElementOrder/containers: [{name: a}], containers: [{name: a, image: i}], $retainKeys: [containers]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  $retainKeys:\n  - containers\n  $setElementOrder/containers:\n  - name: a\n  containers:\n  - image: i\n    name: a\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {$setElementOrder/containers: [{name: a}], containers: [{name: a, image: i}], $retainKeys: [containers]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  $retainKeys:\n  - containers\n  $setElementOrder/containers:\n  - name: a\n  containers:\n  - image: i\n    name: a\n",
+        );
     }
 
     #[test]
     fn empty_values() {
-        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: , b: ~, c: null, d: \"\"}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {e: f}\n", "apiVersion: v1\ndata:\n  b: null\n  c: null\n  d: \"\"\n  e: f\nkind: ConfigMap\nmetadata:\n  name: x\n");
+        check(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: , b: ~, c: null, d: \"\"}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {e: f}\n",
+            "apiVersion: v1\ndata:\n  b: null\n  c: null\n  d: \"\"\n  e: f\nkind: ConfigMap\nmetadata:\n  name: x\n",
+        );
     }
 
     #[test]
     fn unknown_strategy() {
-        check_err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {$patch: foo}\n", "unknown patch strategy 'foo'");
+        check_err(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {$patch: foo}\n",
+            "unknown patch strategy 'foo'",
+        );
     }
 
     #[test]
     fn scalar_over_map() {
-        check_err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: 5\n", "wrong node kind: expected MappingNode but got ScalarNode");
+        check_err(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: 5\n",
+            "wrong node kind: expected MappingNode but got ScalarNode",
+        );
     }
 
     #[test]
     fn map_over_scalar() {
-        check_err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: {b: c}}\n", "wrong node kind: expected ScalarNode but got MappingNode");
+        check_err(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: {b: c}}\n",
+            "wrong node kind: expected ScalarNode but got MappingNode",
+        );
     }
 
     #[test]
     fn mounts() {
-        check("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\nspec: {template: {spec: {volumes: [{name: v1, emptyDir: {}}], containers: [{name: a, args: [x, y], volumeMounts: [{name: v1, mountPath: /a}]}]}}}\n", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\nspec: {template: {spec: {volumes: [{name: v2, configMap: {name: c}}], containers: [{name: a, args: [z], volumeMounts: [{name: v2, mountPath: /b}, {name: v1x, mountPath: /a}]}]}}}\n", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - args:\n        - z\n        name: a\n        volumeMounts:\n        - mountPath: /b\n          name: v2\n        - mountPath: /a\n          name: v1x\n      volumes:\n      - configMap:\n          name: c\n        name: v2\n      - emptyDir: {}\n        name: v1\n");
+        check(
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\nspec: {template: {spec: {volumes: [{name: v1, emptyDir: {}}], containers: [{name: a, args: [x, y], volumeMounts: [{name: v1, mountPath: /a}]}]}}}\n",
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\nspec: {template: {spec: {volumes: [{name: v2, configMap: {name: c}}], containers: [{name: a, args: [z], volumeMounts: [{name: v2, mountPath: /b}, {name: v1x, mountPath: /a}]}]}}}\n",
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - args:\n        - z\n        name: a\n        volumeMounts:\n        - mountPath: /b\n          name: v2\n        - mountPath: /a\n          name: v1x\n      volumes:\n      - configMap:\n          name: c\n        name: v2\n      - emptyDir: {}\n        name: v1\n",
+        );
     }
 
     #[test]
     fn nested_kind() {
-        check("apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {tpl: {apiVersion: v1, kind: Pod, spec: {containers: [{name: a, image: a}]}}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {tpl: {apiVersion: v1, kind: Pod, spec: {containers: [{name: b, image: b}]}}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  tpl:\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers:\n      - image: b\n        name: b\n      - image: a\n        name: a\n");
+        check(
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {tpl: {apiVersion: v1, kind: Pod, spec: {containers: [{name: a, image: a}]}}}\n",
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {tpl: {apiVersion: v1, kind: Pod, spec: {containers: [{name: b, image: b}]}}}\n",
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  tpl:\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers:\n      - image: b\n        name: b\n      - image: a\n        name: a\n",
+        );
     }
 
     #[test]
     fn list_delete_directive() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{$patch: delete}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec: {}\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{$patch: delete}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec: {}\n",
+        );
     }
 
     #[test]
     fn add_list_with_replace() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: x, value: null}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - env:\n    - name: x\n    name: a\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, env: [{name: x, value: null}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - env:\n    - name: x\n    name: a\n",
+        );
     }
 
     #[test]
     fn hpa_v2_metrics() {
-        check("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec: {metrics: [{type: Resource}], maxReplicas: 3}\n", "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec: {metrics: [{type: Pods}]}\n", "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Pods\n");
+        check(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec: {metrics: [{type: Resource}], maxReplicas: 3}\n",
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec: {metrics: [{type: Pods}]}\n",
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Pods\n",
+        );
     }
 
     #[test]
     fn dup_keys() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: 1}, {name: a, image: 2}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: b}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: b\n  - image: 2\n    name: a\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: 1}, {name: a, image: 2}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: b}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: b\n  - image: 2\n    name: a\n",
+        );
     }
 
     #[test]
     fn literal_over() {
-        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"x\", b: y}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"true\", b: \"0x10\"}\n", "apiVersion: v1\ndata:\n  a: \"true\"\n  b: \"0x10\"\nkind: ConfigMap\nmetadata:\n  name: x\n");
+        check(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"x\", b: y}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"true\", b: \"0x10\"}\n",
+            "apiVersion: v1\ndata:\n  a: \"true\"\n  b: \"0x10\"\nkind: ConfigMap\nmetadata:\n  name: x\n",
+        );
     }
 
     #[test]
     fn int_key_env() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 80}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: \"80\", name: h}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: \"80\"\n      name: h\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 80}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: \"80\", name: h}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: \"80\"\n      name: h\n",
+        );
     }
 
     #[test]
     fn ports_protocol_lost() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP}, {containerPort: 3}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, name: r}, {containerPort: 2}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 2\n    - containerPort: 1\n      protocol: TCP\n    - containerPort: 3\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP}, {containerPort: 3}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, name: r}, {containerPort: 2}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 2\n    - containerPort: 1\n      protocol: TCP\n    - containerPort: 3\n",
+        );
     }
 
     #[test]
     fn ports_no_protocols() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1}, {containerPort: 2}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, name: r}, {containerPort: 3}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 2\n      name: r\n    - containerPort: 3\n    - containerPort: 1\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1}, {containerPort: 2}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, name: r}, {containerPort: 3}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 2\n      name: r\n    - containerPort: 3\n    - containerPort: 1\n",
+        );
     }
 
     #[test]
     fn ports_same_port_two_protocols() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: UDP}, {containerPort: 1, protocol: TCP}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP, name: r}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n      protocol: UDP\n    - containerPort: 1\n      name: r\n      protocol: TCP\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: UDP}, {containerPort: 1, protocol: TCP}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP, name: r}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n      protocol: UDP\n    - containerPort: 1\n      name: r\n      protocol: TCP\n",
+        );
     }
 
     #[test]
     fn ports_delete_needs_protocol() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP}, {containerPort: 2, protocol: TCP}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, $patch: delete}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n      protocol: TCP\n    - containerPort: 2\n      protocol: TCP\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1, protocol: TCP}, {containerPort: 2, protocol: TCP}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, $patch: delete}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n      protocol: TCP\n    - containerPort: 2\n      protocol: TCP\n",
+        );
     }
 
     #[test]
     fn ports_patch_protocol_base_none() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1}, {containerPort: 2}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, name: r, protocol: TCP}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n    - containerPort: 2\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 1}, {containerPort: 2}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, ports: [{containerPort: 2, name: r, protocol: TCP}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: 1\n    - containerPort: 2\n",
+        );
     }
 
     #[test]
     fn replace_and_delete_items() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}, {name: b}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, $patch: delete}, {$patch: replace}, {name: c}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: c\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a}, {name: b}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, $patch: delete}, {$patch: replace}, {name: c}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: c\n",
+        );
     }
 
     #[test]
     fn new_map_directives() {
-        check("apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {a: 1}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {b: {$patch: replace, c: {$patch: delete}, d: 1, e: null}}\n", "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  a: 1\n  b:\n    d: 1\n");
+        check(
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {a: 1}\n",
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata: {name: x}\nspec: {b: {$patch: replace, c: {$patch: delete}, d: 1, e: null}}\n",
+            "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: x\nspec:\n  a: 1\n  b:\n    d: 1\n",
+        );
     }
 
     #[test]
     fn scalar_over_null() {
-        check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: null, b: \"\"}\n", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 5, b: 6}\n", "apiVersion: v1\ndata:\n  a: 5\n  b: \"6\"\nkind: ConfigMap\nmetadata:\n  name: x\n");
+        check(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: null, b: \"\"}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 5, b: 6}\n",
+            "apiVersion: v1\ndata:\n  a: 5\n  b: \"6\"\nkind: ConfigMap\nmetadata:\n  name: x\n",
+        );
     }
 
     #[test]
     fn list_null_deletes() {
-        check("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, args: [x], env: [{name: e}]}]}\n", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, args: null, env: null}]}\n", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n");
+        check(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, args: [x], env: [{name: e}]}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, args: null, env: null}]}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: a\n",
+        );
     }
 
     #[test]
     fn patched_values_keep_patch_positions() {
-        let b = parse_stream("kind: ConfigMap\napiVersion: v1\ndata:\n  a: x\n  b: y\n", "base.yaml").unwrap().remove(0);
-        let p = parse_stream("kind: ConfigMap\napiVersion: v1\ndata:\n  b: z\n", "patch.yaml").unwrap().remove(0);
+        let b = parse_stream(
+            "kind: ConfigMap\napiVersion: v1\ndata:\n  a: x\n  b: y\n",
+            "base.yaml",
+        )
+        .unwrap()
+        .remove(0);
+        let p = parse_stream(
+            "kind: ConfigMap\napiVersion: v1\ndata:\n  b: z\n",
+            "patch.yaml",
+        )
+        .unwrap()
+        .remove(0);
         let m = merge(&b, &p, "v1", "ConfigMap").unwrap().unwrap();
         let a = m.get_path(&["data", "a"]).unwrap();
         let bb = m.get_path(&["data", "b"]).unwrap();

@@ -20,7 +20,9 @@ pub(super) fn cluster_scoped(group: &str, kind: &str) -> bool {
         "CustomResourceDefinition" => "apiextensions.k8s.io",
         "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment" => "storage.k8s.io",
         "PriorityClass" => "scheduling.k8s.io",
-        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" | "ValidatingAdmissionPolicy"
+        "MutatingWebhookConfiguration"
+        | "ValidatingWebhookConfiguration"
+        | "ValidatingAdmissionPolicy"
         | "ValidatingAdmissionPolicyBinding" => "admissionregistration.k8s.io",
         "APIService" => "apiregistration.k8s.io",
         "CertificateSigningRequest" => "certificates.k8s.io",
@@ -28,7 +30,9 @@ pub(super) fn cluster_scoped(group: &str, kind: &str) -> bool {
         "PodSecurityPolicy" => return group == "policy" || group == "extensions",
         "RuntimeClass" => "node.k8s.io",
         "TokenReview" => "authentication.k8s.io",
-        "SelfSubjectAccessReview" | "SelfSubjectRulesReview" | "SubjectAccessReview" => "authorization.k8s.io",
+        "SelfSubjectAccessReview" | "SelfSubjectRulesReview" | "SubjectAccessReview" => {
+            "authorization.k8s.io"
+        }
         "FlowSchema" | "PriorityLevelConfiguration" => "flowcontrol.apiserver.k8s.io",
         _ => return false,
     };
@@ -53,13 +57,25 @@ pub(super) struct FieldSpec {
 impl FieldSpec {
     /// A spec from `(group, version, kind, path, create)`.
     pub fn new(group: &str, version: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
-        FieldSpec { group: group.into(), version: version.into(), kind: kind.into(), path: path.into(), create }
+        FieldSpec {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            path: path.into(),
+            create,
+        }
     }
 
     /// kustomize's `isMatchGVK`: does this spec apply to an object (by its current GVK)?
     pub fn matches(&self, node: &Node) -> bool {
-        let kind = node.get("kind").and_then(Node::scalar_text).unwrap_or_default();
-        let av = node.get("apiVersion").and_then(Node::scalar_text).unwrap_or_default();
+        let kind = node
+            .get("kind")
+            .and_then(Node::scalar_text)
+            .unwrap_or_default();
+        let av = node
+            .get("apiVersion")
+            .and_then(Node::scalar_text)
+            .unwrap_or_default();
         let (group, version) = av.rsplit_once('/').unwrap_or(("", av));
         (self.kind.is_empty() || self.kind == kind)
             && (self.group.is_empty() || self.group == group)
@@ -102,7 +118,12 @@ pub(super) fn split_path(path: &str) -> Vec<String> {
 /// With `create` other than [`Create::No`], missing (or null) mappings on the way are
 /// created, and the final field is created as the given kind (a null placeholder for
 /// scalars, for `set` to fill).
-pub(super) fn walk(node: &mut Node, path: &[String], create: Create, set: &mut dyn FnMut(&mut Node) -> Result<()>) -> Result<()> {
+pub(super) fn walk(
+    node: &mut Node,
+    path: &[String],
+    create: Create,
+    set: &mut dyn FnMut(&mut Node) -> Result<()>,
+) -> Result<()> {
     let Some((first, rest)) = path.split_first() else {
         return set(node);
     };
@@ -126,28 +147,43 @@ pub(super) fn walk(node: &mut Node, path: &[String], create: Create, set: &mut d
                 if !creating {
                     return Ok(());
                 }
-                let fresh = if rest.is_empty() && create == Create::Scalar { Node::null() } else { Node::map() };
+                let fresh = if rest.is_empty() && create == Create::Scalar {
+                    Node::null()
+                } else {
+                    Node::map()
+                };
                 map.insert(name, fresh);
             }
-            let Some(field) = map.get_mut(name) else { return Ok(()) };
+            let Some(field) = map.get_mut(name) else {
+                return Ok(());
+            };
             if field.is_null() && creating && !(rest.is_empty() && create == Create::Scalar) {
                 *field = Node::new(Value::Map(Map::new()), field.pos.clone());
             }
             walk(field, rest, create, set)
         }
-        Value::Scalar(_) => Err(BuildError::at(&node.pos, "expected sequence or mapping node")),
+        Value::Scalar(_) => Err(BuildError::at(
+            &node.pos,
+            "expected sequence or mapping node",
+        )),
     }
 }
 
 /// Applies field specs to one object: for each spec that matches, walk and set.
-fn apply_specs(node: &mut Node, specs: &[FieldSpec], create_kind: Create, set: &mut dyn FnMut(&mut Node) -> Result<()>) -> Result<()> {
+fn apply_specs(
+    node: &mut Node,
+    specs: &[FieldSpec],
+    create_kind: Create,
+    set: &mut dyn FnMut(&mut Node) -> Result<()>,
+) -> Result<()> {
     for fs in specs {
         if !fs.matches(node) {
             continue;
         }
         let path = split_path(&fs.path);
         let create = if fs.create { create_kind } else { Create::No };
-        walk(node, &path, create, set).map_err(|e| e.context(format!("considering field '{}' of object", fs.path)))?;
+        walk(node, &path, create, set)
+            .map_err(|e| e.context(format!("considering field '{}' of object", fs.path)))?;
     }
     Ok(())
 }
@@ -162,14 +198,20 @@ fn set_entry(node: &mut Node, key: &str, value: &str) -> Result<()> {
             m.insert(key, Node::string(value));
             Ok(())
         }
-        None => Err(BuildError::at(&node.pos, format!("wrong node kind: expected MappingNode to set '{key}'"))),
+        None => Err(BuildError::at(
+            &node.pos,
+            format!("wrong node kind: expected MappingNode to set '{key}'"),
+        )),
     }
 }
 
 /// Sets a scalar node to a string value.
 fn set_scalar(node: &mut Node, value: &str) -> Result<()> {
     if node.as_map().is_some() || node.as_seq().is_some() {
-        return Err(BuildError::at(&node.pos, "namespace field specs must target scalar nodes"));
+        return Err(BuildError::at(
+            &node.pos,
+            "namespace field specs must target scalar nodes",
+        ));
     }
     let pos = node.pos.clone();
     *node = Node::string(value);
@@ -192,7 +234,10 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
         let kind = r.kind();
         let (group, version) = r.group_version();
         if !cluster_scoped(&group, &kind)
-            && let Some(meta) = r.node.ensure_map_path(&["metadata"]).and_then(Node::as_map_mut)
+            && let Some(meta) = r
+                .node
+                .ensure_map_path(&["metadata"])
+                .and_then(Node::as_map_mut)
         {
             meta.insert("namespace", Node::string(ns));
         }
@@ -207,16 +252,34 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
                 }
             }
         }
-        let api_version = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
+        let api_version = if group.is_empty() {
+            version.clone()
+        } else {
+            format!("{group}/{version}")
+        };
         let mut specs = vec![
-            FieldSpec::new("apiregistration.k8s.io", "", "APIService", "spec/service/namespace", true),
-            FieldSpec::new("apiextensions.k8s.io", "", "CustomResourceDefinition", "spec/conversion/webhook/clientConfig/service/namespace", false),
+            FieldSpec::new(
+                "apiregistration.k8s.io",
+                "",
+                "APIService",
+                "spec/service/namespace",
+                true,
+            ),
+            FieldSpec::new(
+                "apiextensions.k8s.io",
+                "",
+                "CustomResourceDefinition",
+                "spec/conversion/webhook/clientConfig/service/namespace",
+                false,
+            ),
         ];
         if api_version == "v1" {
             specs.push(FieldSpec::new("", "", "Namespace", "metadata/name", true));
         }
-        apply_specs(&mut r.node, &specs, Create::Scalar, &mut |n| set_scalar(n, ns))
-            .map_err(|e| e.context("namespace transformation failed"))?;
+        apply_specs(&mut r.node, &specs, Create::Scalar, &mut |n| {
+            set_scalar(n, ns)
+        })
+        .map_err(|e| e.context("namespace transformation failed"))?;
         let id = ra[i].id();
         let same = ra
             .iter()
@@ -230,7 +293,10 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
             })
             .count();
         if same != 1 {
-            return Err(BuildError::at(ra[i].pos(), format!("namespace transformation produces ID conflict: {id}")));
+            return Err(BuildError::at(
+                ra[i].pos(),
+                format!("namespace transformation produces ID conflict: {id}"),
+            ));
         }
     }
     Ok(())
@@ -241,7 +307,9 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
 fn skip_rename(r: &Resource) -> bool {
     let kind = r.kind();
     let (group, _) = r.group_version();
-    kind == "CustomResourceDefinition" || kind == "Namespace" || (kind == "APIService" && group == "apiregistration.k8s.io")
+    kind == "CustomResourceDefinition"
+        || kind == "Namespace"
+        || (kind == "APIService" && group == "apiregistration.k8s.io")
 }
 
 /// Adds a name prefix and suffix to every resource (prefix transformer, then suffix
@@ -266,7 +334,11 @@ pub(super) fn prefix_suffix(prefix: &str, suffix: &str, ra: &mut [Resource]) {
 }
 
 fn set_name_raw(r: &mut Resource, name: &str) {
-    if let Some(meta) = r.node.ensure_map_path(&["metadata"]).and_then(Node::as_map_mut) {
+    if let Some(meta) = r
+        .node
+        .ensure_map_path(&["metadata"])
+        .and_then(Node::as_map_mut)
+    {
         meta.insert("name", Node::string(name));
     }
 }
@@ -280,7 +352,12 @@ const TEMPLATE_METADATA: &[(&str, &str, &str, &str)] = &[
     ("apps", "", "StatefulSet", "spec/template/metadata"),
     ("batch", "", "Job", "spec/template/metadata"),
     ("batch", "", "CronJob", "spec/jobTemplate/metadata"),
-    ("batch", "", "CronJob", "spec/jobTemplate/spec/template/metadata"),
+    (
+        "batch",
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/metadata",
+    ),
 ];
 
 /// kustomize's `metadataLabelsFieldSpecs` (also its template labels).
@@ -289,7 +366,13 @@ fn metadata_label_specs() -> Vec<FieldSpec> {
     for (i, (g, ver, k, p)) in TEMPLATE_METADATA.iter().enumerate() {
         v.push(FieldSpec::new(g, ver, k, &format!("{p}/labels"), true));
         if i == 4 {
-            v.push(FieldSpec::new("apps", "", "StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels", true));
+            v.push(FieldSpec::new(
+                "apps",
+                "",
+                "StatefulSet",
+                "spec/volumeClaimTemplates[]/metadata/labels",
+                true,
+            ));
         }
     }
     v
@@ -312,19 +395,79 @@ fn common_label_specs() -> Vec<FieldSpec> {
     for p in AFFINITY {
         v.push(FieldSpec::new("apps", "", "Deployment", p, false));
     }
-    v.push(FieldSpec::new("", "", "ReplicaSet", "spec/selector/matchLabels", true));
-    v.push(FieldSpec::new("", "", "DaemonSet", "spec/selector/matchLabels", true));
-    v.push(FieldSpec::new("apps", "", "StatefulSet", "spec/selector/matchLabels", true));
-    v.push(FieldSpec::new("apps", "", "StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels", true));
+    v.push(FieldSpec::new(
+        "",
+        "",
+        "ReplicaSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.push(FieldSpec::new(
+        "",
+        "",
+        "DaemonSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.push(FieldSpec::new(
+        "apps",
+        "",
+        "StatefulSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.push(FieldSpec::new(
+        "apps",
+        "",
+        "StatefulSet",
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        true,
+    ));
     for p in AFFINITY {
         v.push(FieldSpec::new("apps", "", "StatefulSet", p, false));
     }
-    v.push(FieldSpec::new("batch", "", "Job", "spec/selector/matchLabels", false));
-    v.push(FieldSpec::new("batch", "", "CronJob", "spec/jobTemplate/spec/selector/matchLabels", false));
-    v.push(FieldSpec::new("policy", "", "PodDisruptionBudget", "spec/selector/matchLabels", false));
-    v.push(FieldSpec::new("networking.k8s.io", "", "NetworkPolicy", "spec/podSelector/matchLabels", false));
-    v.push(FieldSpec::new("networking.k8s.io", "", "NetworkPolicy", "spec/ingress/from/podSelector/matchLabels", false));
-    v.push(FieldSpec::new("networking.k8s.io", "", "NetworkPolicy", "spec/egress/to/podSelector/matchLabels", false));
+    v.push(FieldSpec::new(
+        "batch",
+        "",
+        "Job",
+        "spec/selector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "batch",
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/selector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "policy",
+        "",
+        "PodDisruptionBudget",
+        "spec/selector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "networking.k8s.io",
+        "",
+        "NetworkPolicy",
+        "spec/podSelector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "networking.k8s.io",
+        "",
+        "NetworkPolicy",
+        "spec/ingress/from/podSelector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "networking.k8s.io",
+        "",
+        "NetworkPolicy",
+        "spec/egress/to/podSelector/matchLabels",
+        false,
+    ));
     v.extend(metadata_label_specs());
     v
 }
@@ -346,44 +489,77 @@ fn string_pairs(node: &Node, what: &str) -> Result<Vec<(String, String)>> {
         return Ok(Vec::new());
     }
     let Some(map) = node.as_map() else {
-        return Err(BuildError::at(&node.pos, format!("invalid Kustomization: {what} must be a map of strings")));
+        return Err(BuildError::at(
+            &node.pos,
+            format!("invalid Kustomization: {what} must be a map of strings"),
+        ));
     };
     let mut out: Vec<(String, String)> = map
         .iter()
-        .map(|(k, v)| (k.to_string(), if v.is_null() { String::new() } else { v.scalar_text().unwrap_or_default().to_string() }))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                if v.is_null() {
+                    String::new()
+                } else {
+                    v.scalar_text().unwrap_or_default().to_string()
+                },
+            )
+        })
         .collect();
     out.sort();
     Ok(out)
 }
 
 fn read_bool(node: Option<&Node>) -> bool {
-    node.and_then(Node::scalar_text).is_some_and(|s| s == "true")
+    node.and_then(Node::scalar_text)
+        .is_some_and(|s| s == "true")
 }
 
 /// Reads a list of user field specs (`labels[].fields`).
 fn read_field_specs(node: &Node) -> Result<Vec<FieldSpec>> {
     let Some(items) = node.as_seq() else {
-        return Err(BuildError::at(&node.pos, "invalid Kustomization: fields must be a list"));
+        return Err(BuildError::at(
+            &node.pos,
+            "invalid Kustomization: fields must be a list",
+        ));
     };
     let mut out = Vec::new();
     for item in items {
         let Some(map) = item.as_map() else {
-            return Err(BuildError::at(&item.pos, "invalid Kustomization: a field spec must be a mapping"));
+            return Err(BuildError::at(
+                &item.pos,
+                "invalid Kustomization: a field spec must be a mapping",
+            ));
         };
         for (key, _) in &map.entries {
             if !["path", "group", "version", "kind", "create"].contains(&key.value.as_str()) {
-                return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+                return Err(BuildError::at(
+                    &key.pos,
+                    format!(
+                        "invalid Kustomization: json: unknown field \"{}\"",
+                        key.value
+                    ),
+                ));
             }
         }
         let s = |k: &str| map.get(k).and_then(Node::scalar_text).unwrap_or_default();
-        out.push(FieldSpec::new(s("group"), s("version"), s("kind"), s("path"), read_bool(map.get("create"))));
+        out.push(FieldSpec::new(
+            s("group"),
+            s("version"),
+            s("kind"),
+            s("path"),
+            read_bool(map.get("create")),
+        ));
     }
     Ok(out)
 }
 
 fn merge_specs(mut a: Vec<FieldSpec>, b: Vec<FieldSpec>) -> Vec<FieldSpec> {
     for fs in b {
-        let dup = a.iter().any(|x| x.group == fs.group && x.version == fs.version && x.kind == fs.kind && x.path == fs.path);
+        let dup = a.iter().any(|x| {
+            x.group == fs.group && x.version == fs.version && x.kind == fs.kind && x.path == fs.path
+        });
         if !dup {
             a.push(fs);
         }
@@ -407,15 +583,29 @@ fn apply_pairs(ra: &mut [Resource], pairs: &[(String, String)], specs: &[FieldSp
 pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
     if let Some(list) = k.field("labels") {
         let Some(items) = list.as_seq() else {
-            return Err(BuildError::at(&list.pos, "invalid Kustomization: labels must be a list"));
+            return Err(BuildError::at(
+                &list.pos,
+                "invalid Kustomization: labels must be a list",
+            ));
         };
         for item in items {
             let Some(map) = item.as_map() else {
-                return Err(BuildError::at(&item.pos, "invalid Kustomization: a labels entry must be a mapping"));
+                return Err(BuildError::at(
+                    &item.pos,
+                    "invalid Kustomization: a labels entry must be a mapping",
+                ));
             };
             for (key, _) in &map.entries {
-                if !["pairs", "includeSelectors", "includeTemplates", "fields"].contains(&key.value.as_str()) {
-                    return Err(BuildError::at(&key.pos, format!("invalid Kustomization: json: unknown field \"{}\"", key.value)));
+                if !["pairs", "includeSelectors", "includeTemplates", "fields"]
+                    .contains(&key.value.as_str())
+                {
+                    return Err(BuildError::at(
+                        &key.pos,
+                        format!(
+                            "invalid Kustomization: json: unknown field \"{}\"",
+                            key.value
+                        ),
+                    ));
                 }
             }
             let pairs = match map.get("pairs") {
@@ -429,7 +619,10 @@ pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
             if read_bool(map.get("includeSelectors")) {
                 specs = merge_specs(specs, common_label_specs());
             } else {
-                specs = merge_specs(specs, vec![FieldSpec::new("", "", "", "metadata/labels", true)]);
+                specs = merge_specs(
+                    specs,
+                    vec![FieldSpec::new("", "", "", "metadata/labels", true)],
+                );
                 if read_bool(map.get("includeTemplates")) {
                     specs = merge_specs(specs, metadata_label_specs());
                 }
@@ -459,8 +652,14 @@ mod tests {
 
     #[test]
     fn path_splitting() {
-        assert_eq!(split_path("metadata/annotations/a.io\\/b"), vec!["metadata", "annotations", "a.io/b"]);
-        assert_eq!(split_path("spec/volumeClaimTemplates[]/metadata"), vec!["spec", "volumeClaimTemplates[]", "metadata"]);
+        assert_eq!(
+            split_path("metadata/annotations/a.io\\/b"),
+            vec!["metadata", "annotations", "a.io/b"]
+        );
+        assert_eq!(
+            split_path("spec/volumeClaimTemplates[]/metadata"),
+            vec!["spec", "volumeClaimTemplates[]", "metadata"]
+        );
     }
 
     /// Input and expected output from `kubectl kustomize` v1.32 (kustomize v5.5.0).
@@ -469,7 +668,12 @@ mod tests {
         let mut tree = crate::kustomize::FileTree::new();
         tree.insert("kustomization.yaml", "resources: [r.yaml]\nnamespace: prod\nnamePrefix: p-\nlabels:\n- pairs: {t: \"1\"}\n  includeTemplates: true\ncommonLabels: {app: x}\ncommonAnnotations: {note: \"yes\"}\n");
         tree.insert("r.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: [{name: c, image: i}]}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: example.com/v1\nkind: Namespace\nmetadata: {name: w}\n");
-        let got = crate::kustomize::build(&tree, "").and_then(|b| b.to_yaml()).unwrap();
-        assert_eq!(got, "apiVersion: example.com/v1\nkind: Namespace\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: w\n  namespace: prod\n---\napiVersion: v1\nkind: Service\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: p-s\n  namespace: prod\nspec:\n  selector:\n    app: x\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: p-d\n  namespace: prod\nspec:\n  selector:\n    matchLabels:\n      app: x\n  template:\n    metadata:\n      annotations:\n        note: \"yes\"\n      labels:\n        app: x\n        t: \"1\"\n    spec:\n      containers:\n      - image: i\n        name: c\n");
+        let got = crate::kustomize::build(&tree, "")
+            .and_then(|b| b.to_yaml())
+            .unwrap();
+        assert_eq!(
+            got,
+            "apiVersion: example.com/v1\nkind: Namespace\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: w\n  namespace: prod\n---\napiVersion: v1\nkind: Service\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: p-s\n  namespace: prod\nspec:\n  selector:\n    app: x\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  annotations:\n    note: \"yes\"\n  labels:\n    app: x\n    t: \"1\"\n  name: p-d\n  namespace: prod\nspec:\n  selector:\n    matchLabels:\n      app: x\n  template:\n    metadata:\n      annotations:\n        note: \"yes\"\n      labels:\n        app: x\n        t: \"1\"\n    spec:\n      containers:\n      - image: i\n        name: c\n"
+        );
     }
 }

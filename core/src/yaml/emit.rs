@@ -8,8 +8,8 @@
 //! writes follow the C/Go emitter so that wrapping and indentation decisions fall on the
 //! same characters.
 
-use super::resolve::{go_format_float, v2_plain_is_str};
 use super::Out;
+use super::resolve::{go_format_float, v2_plain_is_str};
 use std::cmp::Ordering;
 
 const BEST_INDENT: i32 = 2;
@@ -17,8 +17,20 @@ const BEST_WIDTH: i32 = 80;
 
 /// Serialises one document exactly as go-yaml v2's `yaml.Marshal` does.
 pub fn emit(value: &Out) -> String {
-    let mut e = Emitter { out: String::new(), column: 0, indent: -1, whitespace: true, indention: true };
-    e.node(value, Ctx { mapping: false, simple_key: false });
+    let mut e = Emitter {
+        out: String::new(),
+        column: 0,
+        indent: -1,
+        whitespace: true,
+        indention: true,
+    };
+    e.node(
+        value,
+        Ctx {
+            mapping: false,
+            simple_key: false,
+        },
+    );
     // Document end: a final line break.
     e.write_indent();
     e.out
@@ -88,7 +100,13 @@ impl Emitter {
         self.indention = true;
     }
 
-    fn write_indicator(&mut self, ind: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
+    fn write_indicator(
+        &mut self,
+        ind: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
         if need_whitespace && !self.whitespace {
             self.put(' ');
         }
@@ -148,15 +166,33 @@ impl Emitter {
             self.write_indent();
             let key = Out::Str(k.clone());
             if is_simple_key(k) {
-                self.node(&key, Ctx { mapping: true, simple_key: true });
+                self.node(
+                    &key,
+                    Ctx {
+                        mapping: true,
+                        simple_key: true,
+                    },
+                );
                 self.write_indicator(":", false, false, false);
             } else {
                 self.write_indicator("?", true, false, true);
-                self.node(&key, Ctx { mapping: true, simple_key: false });
+                self.node(
+                    &key,
+                    Ctx {
+                        mapping: true,
+                        simple_key: false,
+                    },
+                );
                 self.write_indent();
                 self.write_indicator(":", true, false, true);
             }
-            self.node(v, Ctx { mapping: true, simple_key: false });
+            self.node(
+                v,
+                Ctx {
+                    mapping: true,
+                    simple_key: false,
+                },
+            );
         }
         self.indent = saved;
     }
@@ -167,7 +203,13 @@ impl Emitter {
         for item in items {
             self.write_indent();
             self.write_indicator("-", true, false, true);
-            self.node(item, Ctx { mapping: false, simple_key: false });
+            self.node(
+                item,
+                Ctx {
+                    mapping: false,
+                    simple_key: false,
+                },
+            );
         }
         self.indent = saved;
     }
@@ -178,7 +220,9 @@ impl Emitter {
         if ctx.simple_key && a.multiline {
             style = ScalarStyle::Double;
         }
-        if style == ScalarStyle::Plain && (!a.block_plain_allowed || (value.is_empty() && ctx.simple_key)) {
+        if style == ScalarStyle::Plain
+            && (!a.block_plain_allowed || (value.is_empty() && ctx.simple_key))
+        {
             style = ScalarStyle::Single;
         }
         if style == ScalarStyle::Single && !a.single_quoted_allowed {
@@ -329,7 +373,11 @@ impl Emitter {
                         self.put(ind);
                         for k in (0..width).rev() {
                             let digit = (v >> (k * 4)) & 0xF;
-                            self.put(char::from_digit(digit, 16).unwrap_or('0').to_ascii_uppercase());
+                            self.put(
+                                char::from_digit(digit, 16)
+                                    .unwrap_or('0')
+                                    .to_ascii_uppercase(),
+                            );
                         }
                     }
                 }
@@ -412,12 +460,18 @@ fn is_blank(c: char) -> bool {
 
 fn analyze(value: &str) -> Analysis {
     if value.is_empty() {
-        return Analysis { multiline: false, block_plain_allowed: true, single_quoted_allowed: true, block_allowed: false };
+        return Analysis {
+            multiline: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
     }
     let mut block_indicators = false;
     let mut line_breaks = false;
     let mut special = false;
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
     if value.starts_with("---") || value.starts_with("...") {
@@ -432,9 +486,8 @@ fn analyze(value: &str) -> Analysis {
         let followed_by_whitespace = next.is_none_or(is_blank);
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
-                    block_indicators = true
-                }
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => block_indicators = true,
                 '?' | ':' if followed_by_whitespace => block_indicators = true,
                 '-' if followed_by_whitespace => block_indicators = true,
                 _ => {}
@@ -481,7 +534,12 @@ fn analyze(value: &str) -> Analysis {
         preceded_by_whitespace = is_blank(c) || is_break(c);
         i += 1;
     }
-    let mut a = Analysis { multiline: line_breaks, block_plain_allowed: true, single_quoted_allowed: true, block_allowed: true };
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
     if leading_space || leading_break || trailing_space || trailing_break {
         a.block_plain_allowed = false;
     }
@@ -591,10 +649,17 @@ mod tests {
 
     #[test]
     fn natural_key_order() {
-        let mut keys = vec!["item10", "item9", "b", "B", "a1", "_x", "007", "07", "10", "9"];
+        let mut keys = vec![
+            "item10", "item9", "b", "B", "a1", "_x", "007", "07", "10", "9",
+        ];
         keys.sort_by(|a, b| natural_cmp(a, b));
         // Checked against kubectl kustomize v5.5.0.
-        assert_eq!(keys, ["_x", "07", "007", "9", "10", "B", "a1", "b", "item9", "item10"]);
+        assert_eq!(
+            keys,
+            [
+                "_x", "07", "007", "9", "10", "B", "a1", "b", "item9", "item10"
+            ]
+        );
     }
 
     #[test]
@@ -622,8 +687,23 @@ mod tests {
     fn nesting_and_wrapping() {
         let long = "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr ssss";
         let doc = Out::Map(vec![
-            ("data".into(), Out::Map(vec![("long".into(), s(long)), ("e".into(), Out::Map(vec![]))])),
-            ("list".into(), Out::Seq(vec![Out::Map(vec![("a".into(), Out::Int(1)), ("b".into(), Out::Seq(vec![s("x")]))]), Out::Seq(vec![s("y"), s("z")])])),
+            (
+                "data".into(),
+                Out::Map(vec![
+                    ("long".into(), s(long)),
+                    ("e".into(), Out::Map(vec![])),
+                ]),
+            ),
+            (
+                "list".into(),
+                Out::Seq(vec![
+                    Out::Map(vec![
+                        ("a".into(), Out::Int(1)),
+                        ("b".into(), Out::Seq(vec![s("x")])),
+                    ]),
+                    Out::Seq(vec![s("y"), s("z")]),
+                ]),
+            ),
         ]);
         let want = "data:\n  e: {}\n  long: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo\n    pppp qqqq rrrr ssss\nlist:\n- a: 1\n  b:\n  - x\n- - \"y\"\n  - z\n";
         assert_eq!(emit(&doc), want);

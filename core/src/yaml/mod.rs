@@ -24,8 +24,8 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use emit::{emit, emit_documents};
-pub use parse::{parse_stream, YamlError};
-pub use resolve::{resolve_plain, to_output, Out, OutputError, Resolved};
+pub use parse::{YamlError, parse_stream};
+pub use resolve::{Out, OutputError, Resolved, resolve_plain, to_output};
 
 /// Where a value was written: file (as given to the parser), 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -97,14 +97,26 @@ pub struct Scalar {
 impl Scalar {
     /// A plain (untagged) scalar; its type is resolved from its text.
     pub fn plain(value: impl Into<String>) -> Scalar {
-        Scalar { value: value.into(), style: Style::Plain, tag: None }
+        Scalar {
+            value: value.into(),
+            style: Style::Plain,
+            tag: None,
+        }
     }
 
     /// A scalar that is a string whatever its text (`"8080"` stays a string).
     pub fn string(value: impl Into<String>) -> Scalar {
         let value = value.into();
-        let style = if resolve_plain(&value).is_str() { Style::Plain } else { Style::DoubleQuoted };
-        Scalar { value, style, tag: None }
+        let style = if resolve_plain(&value).is_str() {
+            Style::Plain
+        } else {
+            Style::DoubleQuoted
+        };
+        Scalar {
+            value,
+            style,
+            tag: None,
+        }
     }
 
     /// The value's type and content as go-yaml v3 decodes it.
@@ -170,17 +182,26 @@ impl Map {
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
     }
 
     /// The value under `key`, mutable.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        self.entries.iter_mut().find(|(k, _)| k.value == key).map(|(_, v)| v)
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
     }
 
     /// The key entry (with its position) for `key`.
     pub fn get_key(&self, key: &str) -> Option<&Key> {
-        self.entries.iter().find(|(k, _)| k.value == key).map(|(k, _)| k)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(k, _)| k)
     }
 
     /// Sets `key` to `value`, replacing in place or appending.

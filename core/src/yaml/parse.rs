@@ -26,7 +26,11 @@ pub struct YamlError {
 
 impl fmt::Display for YamlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.col, self.message
+        )
     }
 }
 
@@ -43,7 +47,13 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
     let file: Arc<str> = Arc::from(file);
     // A byte-order mark is not content.
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    let mut b = Builder { file: file.clone(), anchors: HashMap::new(), stack: Vec::new(), docs: Vec::new(), expanded: 0 };
+    let mut b = Builder {
+        file: file.clone(),
+        anchors: HashMap::new(),
+        stack: Vec::new(),
+        docs: Vec::new(),
+        expanded: 0,
+    };
     let mut parser = Parser::new_from_str(text);
     loop {
         match parser.next_event() {
@@ -63,8 +73,18 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, pos: Pos, anchor: usize },
-    Map { map: Map, pending_key: Option<Node>, merges: Vec<Node>, pos: Pos, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
+    Map {
+        map: Map,
+        pending_key: Option<Node>,
+        merges: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
 }
 
 struct Builder {
@@ -93,11 +113,20 @@ fn count_nodes(n: &Node) -> usize {
 
 impl Builder {
     fn pos(&self, span: &Span) -> Pos {
-        Pos { file: self.file.clone(), line: span.start.line() as u32, col: span.start.col() as u32 + 1 }
+        Pos {
+            file: self.file.clone(),
+            line: span.start.line() as u32,
+            col: span.start.col() as u32 + 1,
+        }
     }
 
     fn error(&self, pos: &Pos, message: String) -> YamlError {
-        YamlError { file: self.file.clone(), line: pos.line, col: pos.col, message }
+        YamlError {
+            file: self.file.clone(),
+            line: pos.line,
+            col: pos.col,
+            message,
+        }
     }
 
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
@@ -129,25 +158,62 @@ impl Builder {
                     ScalarStyle::Folded => Style::Folded,
                 };
                 let tag = tag.map(|t| tag_name(&t)).filter(|t| t != "!");
-                let node = Node { value: Value::Scalar(Scalar { value: value.into_owned(), style, tag }), pos };
+                let node = Node {
+                    value: Value::Scalar(Scalar {
+                        value: value.into_owned(),
+                        style,
+                        tag,
+                    }),
+                    pos,
+                };
                 self.finish(node, anchor, false)
             }
             Event::SequenceStart(anchor, _) => {
                 let pos = self.pos(&span);
-                self.push(Frame::Seq { items: Vec::new(), pos, anchor })
+                self.push(Frame::Seq {
+                    items: Vec::new(),
+                    pos,
+                    anchor,
+                })
             }
             Event::MappingStart(anchor, _) => {
                 let pos = self.pos(&span);
-                self.push(Frame::Map { map: Map::new(), pending_key: None, merges: Vec::new(), pos, anchor })
+                self.push(Frame::Map {
+                    map: Map::new(),
+                    pending_key: None,
+                    merges: Vec::new(),
+                    pos,
+                    anchor,
+                })
             }
             Event::SequenceEnd => match self.stack.pop() {
-                Some(Frame::Seq { items, pos, anchor }) => self.finish(Node { value: Value::Seq(items), pos }, anchor, false),
+                Some(Frame::Seq { items, pos, anchor }) => self.finish(
+                    Node {
+                        value: Value::Seq(items),
+                        pos,
+                    },
+                    anchor,
+                    false,
+                ),
                 _ => Ok(()),
             },
             Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Map { mut map, merges, pos, anchor, .. }) => {
+                Some(Frame::Map {
+                    mut map,
+                    merges,
+                    pos,
+                    anchor,
+                    ..
+                }) => {
                     apply_merges(&mut map, merges);
-                    self.finish(Node { value: Value::Map(map), pos }, anchor, false)
+                    self.finish(
+                        Node {
+                            value: Value::Map(map),
+                            pos,
+                        },
+                        anchor,
+                        false,
+                    )
                 }
                 _ => Ok(()),
             },
@@ -180,7 +246,12 @@ impl Builder {
                 items.push(node);
                 Ok(())
             }
-            Some(Frame::Map { map, pending_key, merges, .. }) => match pending_key.take() {
+            Some(Frame::Map {
+                map,
+                pending_key,
+                merges,
+                ..
+            }) => match pending_key.take() {
                 None => {
                     *pending_key = Some(node);
                     Ok(())
@@ -190,10 +261,16 @@ impl Builder {
                         Value::Scalar(s) => s.clone(),
                         _ => {
                             let pos = key.pos.clone();
-                            return Err(self.error(&pos, "complex (non-scalar) mapping keys are not supported".into()));
+                            return Err(self.error(
+                                &pos,
+                                "complex (non-scalar) mapping keys are not supported".into(),
+                            ));
                         }
                     };
-                    if key_scalar.value == "<<" && key_scalar.style.is_plain() && key_scalar.tag.is_none() {
+                    if key_scalar.value == "<<"
+                        && key_scalar.style.is_plain()
+                        && key_scalar.tag.is_none()
+                    {
                         match &node.value {
                             Value::Map(_) => merges.push(node),
                             Value::Seq(items) if items.iter().all(|i| i.as_map().is_some()) => {
@@ -203,7 +280,8 @@ impl Builder {
                                 let pos = node.pos.clone();
                                 return Err(self.error(
                                     &pos,
-                                    "map merge requires map or sequence of maps as the value".into(),
+                                    "map merge requires map or sequence of maps as the value"
+                                        .into(),
                                 ));
                             }
                         }
@@ -218,7 +296,13 @@ impl Builder {
                         let pos = key.pos.clone();
                         return Err(self.error(&pos, msg));
                     }
-                    map.entries.push((Key { value: key_scalar.value, pos: key.pos }, node));
+                    map.entries.push((
+                        Key {
+                            value: key_scalar.value,
+                            pos: key.pos,
+                        },
+                        node,
+                    ));
                     Ok(())
                 }
             },
@@ -263,8 +347,11 @@ mod tests {
 
     #[test]
     fn malformed_yaml_reports_line() {
-        let err = parse_stream("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n data:\n  key: value\n", "broken.yaml")
-            .unwrap_err();
+        let err = parse_stream(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n data:\n  key: value\n",
+            "broken.yaml",
+        )
+        .unwrap_err();
         assert_eq!(err.line, 5, "{err}");
         let dup = parse_stream("a: 1\na: 2\n", "d.yaml").unwrap_err();
         assert!(dup.message.contains("already defined at line 1"), "{dup}");

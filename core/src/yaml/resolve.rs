@@ -88,13 +88,17 @@ pub(super) fn resolve_scalar(s: &Scalar) -> Resolved {
 }
 
 fn resolve_v3(s: &str, try_timestamp: bool) -> Resolved {
-    let Some(&first) = s.as_bytes().first() else { return Resolved::Null };
+    let Some(&first) = s.as_bytes().first() else {
+        return Resolved::Null;
+    };
     match s {
         "true" | "True" | "TRUE" => return Resolved::Bool(true),
         "false" | "False" | "FALSE" => return Resolved::Bool(false),
         "~" | "null" | "Null" | "NULL" => return Resolved::Null,
         ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Resolved::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
         _ => {}
     }
@@ -232,7 +236,11 @@ fn go_parse_int(s: &str) -> Option<i64> {
     let (neg, radix, digits) = split_base(s)?;
     let mag = u64::from_str_radix(digits, radix).ok()?;
     if neg {
-        if mag <= i64::MAX as u64 + 1 { Some((mag as i128).wrapping_neg() as i64) } else { None }
+        if mag <= i64::MAX as u64 + 1 {
+            Some((mag as i128).wrapping_neg() as i64)
+        } else {
+            None
+        }
     } else if mag <= i64::MAX as u64 {
         Some(mag as i64)
     } else {
@@ -284,7 +292,10 @@ fn parse_timestamp(s: &str) -> Option<String> {
         return None;
     }
     let mut frac = String::new();
-    if rest.len() >= 2 && (rest.starts_with('.') || rest.starts_with(',')) && rest.as_bytes()[1].is_ascii_digit() {
+    if rest.len() >= 2
+        && (rest.starts_with('.') || rest.starts_with(','))
+        && rest.as_bytes()[1].is_ascii_digit()
+    {
         let digits: String = rest[1..].chars().take_while(char::is_ascii_digit).collect();
         rest = &rest[1 + digits.len()..];
         if digits.len() > 9 {
@@ -305,7 +316,11 @@ fn parse_timestamp(s: &str) -> Option<String> {
             let hh: u32 = z[1..3].parse().ok()?;
             let mm: u32 = z[4..6].parse().ok()?;
             rest = &rest[6..];
-            if hh == 0 && mm == 0 { "Z".to_string() } else { z.to_string() }
+            if hh == 0 && mm == 0 {
+                "Z".to_string()
+            } else {
+                z.to_string()
+            }
         }
     } else {
         "Z".to_string()
@@ -313,8 +328,14 @@ fn parse_timestamp(s: &str) -> Option<String> {
     if !rest.is_empty() {
         return None;
     }
-    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
-    Some(format!("{year:04}-{month:02}-{day:02}T{hour:02}:{min:02}:{sec:02}{frac}{zone}"))
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{min:02}:{sec:02}{frac}{zone}"
+    ))
 }
 
 /// Go's `getnum(value, false)`: one or two digits.
@@ -323,7 +344,11 @@ fn getnum(rest: &mut &str) -> Option<i64> {
     if b.is_empty() || !b[0].is_ascii_digit() {
         return None;
     }
-    let n = if b.len() >= 2 && b[1].is_ascii_digit() { 2 } else { 1 };
+    let n = if b.len() >= 2 && b[1].is_ascii_digit() {
+        2
+    } else {
+        1
+    };
     let v = rest[..n].parse().ok()?;
     *rest = &rest[n..];
     Some(v)
@@ -341,25 +366,30 @@ fn days_in(month: i64, year: i64) -> i64 {
 /// go-yaml v2's resolver, used to decide whether an output string must be quoted.
 /// Returns true when the plain text would read back as a string.
 pub(super) fn v2_plain_is_str(s: &str) -> bool {
-    let Some(&first) = s.as_bytes().first() else { return false };
+    let Some(&first) = s.as_bytes().first() else {
+        return false;
+    };
     match s {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "n" | "N"
-        | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "~" | "null"
-        | "Null" | "NULL" | ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf"
-        | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | "<<" => return false,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "n"
+        | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "~"
+        | "null" | "Null" | "NULL" | ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF"
+        | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | "<<" => return false,
         _ => {}
     }
     let typed = match first {
         b'.' => parse_dot_float(s).is_some(),
-        b'+' | b'-' | b'0'..=b'9' => parse_timestamp(s).is_some() || numeric(s, false).is_some() || {
-            let plain: String = s.chars().filter(|&c| c != '_').collect();
-            let (neg, body) = match plain.strip_prefix('-') {
-                Some(b) => (true, b),
-                None => (false, plain.as_str()),
-            };
-            let _ = neg;
-            body.strip_prefix("0b").is_some_and(|d| !d.is_empty() && d.bytes().all(|c| c == b'0' || c == b'1'))
-        },
+        b'+' | b'-' | b'0'..=b'9' => {
+            parse_timestamp(s).is_some() || numeric(s, false).is_some() || {
+                let plain: String = s.chars().filter(|&c| c != '_').collect();
+                let (neg, body) = match plain.strip_prefix('-') {
+                    Some(b) => (true, b),
+                    None => (false, plain.as_str()),
+                };
+                let _ = neg;
+                body.strip_prefix("0b")
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|c| c == b'0' || c == b'1'))
+            }
+        }
         _ => false,
     };
     !typed && !is_base60_float(s)
@@ -368,7 +398,8 @@ pub(super) fn v2_plain_is_str(s: &str) -> bool {
 /// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
 fn is_base60_float(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || !(b[0] == b'+' || b[0] == b'-' || b[0].is_ascii_digit()) || !s.contains(':') {
+    if b.is_empty() || !(b[0] == b'+' || b[0] == b'-' || b[0].is_ascii_digit()) || !s.contains(':')
+    {
         return false;
     }
     let mut i = 0;
@@ -454,7 +485,13 @@ pub fn to_output(node: &Node) -> Result<Out, OutputError> {
             Resolved::Float(f) => float_through_json(f).ok_or_else(|| OutputError {
                 message: format!(
                     "json: unsupported value: {}",
-                    if f.is_nan() { "NaN" } else if f > 0.0 { "+Inf" } else { "-Inf" }
+                    if f.is_nan() {
+                        "NaN"
+                    } else if f > 0.0 {
+                        "+Inf"
+                    } else {
+                        "-Inf"
+                    }
                 ),
                 pos: node.pos.clone(),
             })?,
@@ -497,10 +534,18 @@ pub(super) fn go_format_float(f: f64) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Shortest round-trip digits and decimal exponent.
     let e = format!("{:e}", f.abs());
@@ -569,9 +614,15 @@ mod tests {
             ("08", Resolved::Float(8.0)),
             ("-", Resolved::Str),
             ("1.2.3", Resolved::Str),
-            ("2024-02-29", Resolved::Timestamp("2024-02-29T00:00:00Z".into())),
+            (
+                "2024-02-29",
+                Resolved::Timestamp("2024-02-29T00:00:00Z".into()),
+            ),
             ("2023-02-29", Resolved::Str),
-            ("2001-12-14t21:59:43.10-05:00", Resolved::Timestamp("2001-12-14T21:59:43.1-05:00".into())),
+            (
+                "2001-12-14t21:59:43.10-05:00",
+                Resolved::Timestamp("2001-12-14T21:59:43.1-05:00".into()),
+            ),
             ("18446744073709551615", Resolved::Uint(u64::MAX)),
         ];
         for (input, want) in cases {
@@ -581,7 +632,20 @@ mod tests {
 
     #[test]
     fn v2_quoting_decisions() {
-        for s in ["yes", "on", "y", "N", "8080", "1e3", "1:20", "2024-02-29", "", "0b101", ".5", "true"] {
+        for s in [
+            "yes",
+            "on",
+            "y",
+            "N",
+            "8080",
+            "1e3",
+            "1:20",
+            "2024-02-29",
+            "",
+            "0b101",
+            ".5",
+            "true",
+        ] {
             assert!(!v2_plain_is_str(s), "{s:?} must be quoted");
         }
         for s in ["hello", "1.2.3", "-", "value: x", "0b", "v1"] {

@@ -54,8 +54,8 @@ pub mod render;
 pub mod validate;
 
 use planton_plugin_sdk::{
-    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderRequest, RenderResponse, ValidateRequest,
-    ValidateResponse,
+    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderRequest, RenderResponse,
+    ValidateRequest, ValidateResponse,
 };
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -83,18 +83,27 @@ impl Plugin for EcsPlugin {
             name: "aws-ecs".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             contract_version: CONTRACT_VERSION,
-            kinds: vec![KindInfo { api_version: API_VERSION.to_string(), kind: KIND.to_string(), schema: schema().clone() }],
+            kinds: vec![KindInfo {
+                api_version: API_VERSION.to_string(),
+                kind: KIND.to_string(),
+                schema: schema().clone(),
+            }],
         }
     }
 
     fn validate(req: ValidateRequest) -> ValidateResponse {
-        ValidateResponse { diagnostics: validate::validate(&req) }
+        ValidateResponse {
+            diagnostics: validate::validate(&req),
+        }
     }
 
     /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests.
     fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
-        let diagnostics =
-            validate::validate(&ValidateRequest { manifest: req.manifest.clone(), overlay: String::new(), local: false });
+        let diagnostics = validate::validate(&ValidateRequest {
+            manifest: req.manifest.clone(),
+            overlay: String::new(),
+            local: false,
+        });
         if diagnostics.iter().any(|d| d.is_error()) {
             return Err(PluginError::from_diagnostics(&diagnostics));
         }
@@ -116,9 +125,15 @@ mod tests {
     #[test]
     fn fargate_pairs() {
         use validate::fargate_pair_ok;
-        assert!(fargate_pair_ok(256, 512) && fargate_pair_ok(256, 2048) && !fargate_pair_ok(256, 3072));
+        assert!(
+            fargate_pair_ok(256, 512) && fargate_pair_ok(256, 2048) && !fargate_pair_ok(256, 3072)
+        );
         assert!(fargate_pair_ok(512, 4096) && !fargate_pair_ok(512, 512));
-        assert!(fargate_pair_ok(1024, 2048) && fargate_pair_ok(4096, 30720) && !fargate_pair_ok(4096, 31744));
+        assert!(
+            fargate_pair_ok(1024, 2048)
+                && fargate_pair_ok(4096, 30720)
+                && !fargate_pair_ok(4096, 31744)
+        );
         assert!(fargate_pair_ok(8192, 20480) && !fargate_pair_ok(8192, 17408));
         assert!(!fargate_pair_ok(300, 1024));
     }

@@ -34,7 +34,9 @@ use crate::KIND;
 use crate::validate::{cluster_arn_parts, ref_str};
 use planton_plugin_sdk::refs::{self, GroupKind};
 use planton_plugin_sdk::schema::int_value;
-use planton_plugin_sdk::{AwsAlternative, AwsRequest, DeployContext, PluginError, RenderRequest, RenderResponse};
+use planton_plugin_sdk::{
+    AwsAlternative, AwsRequest, DeployContext, PluginError, RenderRequest, RenderResponse,
+};
 use serde_json::{Map, Value, json};
 
 /// Days CloudWatch keeps the service's logs.
@@ -56,9 +58,10 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| PluginError::new("metadata.name is required"))?
         .to_string();
-    let cluster_arn = ref_str(spec.get("clusterArn")).ok_or_else(|| PluginError::new("spec.clusterArn is required"))?;
-    let (partition, region, account, cluster_name) =
-        cluster_arn_parts(cluster_arn).ok_or_else(|| PluginError::new(format!("{cluster_arn:?} is not an ECS cluster ARN")))?;
+    let cluster_arn = ref_str(spec.get("clusterArn"))
+        .ok_or_else(|| PluginError::new("spec.clusterArn is required"))?;
+    let (partition, region, account, cluster_name) = cluster_arn_parts(cluster_arn)
+        .ok_or_else(|| PluginError::new(format!("{cluster_arn:?} is not an ECS cluster ARN")))?;
     let container = spec.get("container").cloned().unwrap_or_else(|| json!({}));
     let image = planton_plugin_sdk::resolve_image(
         container.pointer("/image/repo").and_then(Value::as_str),
@@ -67,12 +70,20 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     )?;
     let tags = tags(m, &req.context, &name);
     let tag_list = |key: &str, value: &str| -> Vec<Value> {
-        tags.iter().map(|(k, v)| json!({ key: k, value: v })).collect()
+        tags.iter()
+            .map(|(k, v)| json!({ key: k, value: v }))
+            .collect()
     };
     let tag_map: Map<String, Value> = tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
 
-    let launch_type = spec.get("launchType").and_then(Value::as_str).unwrap_or("FARGATE");
-    let logging = container.pointer("/logging/enabled").and_then(Value::as_bool).unwrap_or(true);
+    let launch_type = spec
+        .get("launchType")
+        .and_then(Value::as_str)
+        .unwrap_or("FARGATE");
+    let logging = container
+        .pointer("/logging/enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let log_group = format!("/ecs/{name}");
     let port = container.get("port").and_then(int_value).unwrap_or(0);
     let alb = spec.get("alb").cloned().unwrap_or_else(|| json!({}));
@@ -81,7 +92,11 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     let mut ops: Vec<AwsRequest> = Vec::new();
 
     if logging {
-        let mut create = AwsRequest::new("logs", "CreateLogGroup", json!({ "logGroupName": log_group, "tags": tag_map }));
+        let mut create = AwsRequest::new(
+            "logs",
+            "CreateLogGroup",
+            json!({ "logGroupName": log_group, "tags": tag_map }),
+        );
         create.ignore_errors = vec!["ResourceAlreadyExistsException".to_string()];
         ops.push(create);
         ops.push(AwsRequest::new(
@@ -97,10 +112,15 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     cdef.insert("image".into(), json!(image));
     cdef.insert("essential".into(), json!(true));
     if port > 0 {
-        cdef.insert("portMappings".into(), json!([{ "containerPort": port, "protocol": "tcp" }]));
+        cdef.insert(
+            "portMappings".into(),
+            json!([{ "containerPort": port, "protocol": "tcp" }]),
+        );
     }
-    let environment: Vec<Value> =
-        sorted(container.pointer("/env/variables")).into_iter().map(|(k, v)| json!({ "name": k, "value": v })).collect();
+    let environment: Vec<Value> = sorted(container.pointer("/env/variables"))
+        .into_iter()
+        .map(|(k, v)| json!({ "name": k, "value": v }))
+        .collect();
     if !environment.is_empty() {
         cdef.insert("environment".into(), Value::Array(environment));
     }
@@ -108,7 +128,10 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     for (k, v) in sorted(container.pointer("/env/secrets")) {
         let value_from = match refs::parse(&v) {
             Some(r) if r.kind == GroupKind::Secrets => {
-                format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{}", secret_name(r.group, r.entry))
+                format!(
+                    "arn:{partition}:secretsmanager:{region}:{account}:secret:{}",
+                    secret_name(r.group, r.entry)
+                )
             }
             _ => v.clone(),
         };
@@ -148,31 +171,71 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     td.insert("networkMode".into(), json!("awsvpc"));
     td.insert("containerDefinitions".into(), json!([Value::Object(cdef)]));
     td.insert("requiresCompatibilities".into(), json!([launch_type]));
-    td.insert("cpu".into(), json!(container.get("cpu").and_then(int_value).unwrap_or(256).to_string()));
-    td.insert("memory".into(), json!(container.get("memory").and_then(int_value).unwrap_or(512).to_string()));
+    td.insert(
+        "cpu".into(),
+        json!(
+            container
+                .get("cpu")
+                .and_then(int_value)
+                .unwrap_or(256)
+                .to_string()
+        ),
+    );
+    td.insert(
+        "memory".into(),
+        json!(
+            container
+                .get("memory")
+                .and_then(int_value)
+                .unwrap_or(512)
+                .to_string()
+        ),
+    );
     td.insert("tags".into(), Value::Array(tag_list("key", "value")));
-    ops.push(AwsRequest::new("ecs", "RegisterTaskDefinition", Value::Object(td)).with_id("taskDefinition"));
+    ops.push(
+        AwsRequest::new("ecs", "RegisterTaskDefinition", Value::Object(td))
+            .with_id("taskDefinition"),
+    );
 
     // Load balancer wiring.
     if with_lb {
-        let alb_arn = ref_str(alb.get("arn")).ok_or_else(|| PluginError::new("alb.arn is required when the ALB is enabled"))?;
+        let alb_arn = ref_str(alb.get("arn"))
+            .ok_or_else(|| PluginError::new("alb.arn is required when the ALB is enabled"))?;
         let listener_port = alb.get("listenerPort").and_then(int_value).unwrap_or(80);
-        let priority = alb.get("listenerPriority").and_then(int_value).unwrap_or(100);
+        let priority = alb
+            .get("listenerPriority")
+            .and_then(int_value)
+            .unwrap_or(100);
         ops.push(
-            AwsRequest::new("elbv2", "DescribeLoadBalancers", json!({ "LoadBalancerArns": [alb_arn] })).with_id("loadBalancer"),
+            AwsRequest::new(
+                "elbv2",
+                "DescribeLoadBalancers",
+                json!({ "LoadBalancerArns": [alb_arn] }),
+            )
+            .with_id("loadBalancer"),
         );
-        let hc = alb.get("healthCheck").filter(|h| h.is_object()).or_else(|| spec.get("healthCheck").filter(|h| h.is_object()));
+        let hc = alb
+            .get("healthCheck")
+            .filter(|h| h.is_object())
+            .or_else(|| spec.get("healthCheck").filter(|h| h.is_object()));
         let mut tg = Map::new();
         tg.insert("Name".into(), json!(target_group_name(&name)));
         tg.insert("Protocol".into(), json!("HTTP"));
         tg.insert("Port".into(), json!(port));
-        tg.insert("VpcId".into(), json!("${loadBalancer.LoadBalancers[0].VpcId}"));
+        tg.insert(
+            "VpcId".into(),
+            json!("${loadBalancer.LoadBalancers[0].VpcId}"),
+        );
         tg.insert("TargetType".into(), json!("ip"));
         if let Some(hc) = hc {
             if let Some(p) = hc.get("protocol").and_then(Value::as_str) {
                 tg.insert("HealthCheckProtocol".into(), json!(p));
             }
-            if let Some(p) = hc.get("path").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            if let Some(p) = hc
+                .get("path")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 tg.insert("HealthCheckPath".into(), json!(p));
             }
             match hc.get("port") {
@@ -180,7 +243,10 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
                     tg.insert("HealthCheckPort".into(), json!(s));
                 }
                 Some(v @ Value::Number(_)) => {
-                    tg.insert("HealthCheckPort".into(), json!(int_value(v).unwrap_or_default().to_string()));
+                    tg.insert(
+                        "HealthCheckPort".into(),
+                        json!(int_value(v).unwrap_or_default().to_string()),
+                    );
                 }
                 _ => {}
             }
@@ -196,18 +262,45 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
             }
         }
         tg.insert("Tags".into(), Value::Array(tag_list("Key", "Value")));
-        ops.push(AwsRequest::new("elbv2", "CreateTargetGroup", Value::Object(tg)).with_id("targetGroup"));
-        ops.push(AwsRequest::new("elbv2", "DescribeListeners", json!({ "LoadBalancerArn": alb_arn })).with_id("listeners"));
+        ops.push(
+            AwsRequest::new("elbv2", "CreateTargetGroup", Value::Object(tg)).with_id("targetGroup"),
+        );
+        ops.push(
+            AwsRequest::new(
+                "elbv2",
+                "DescribeListeners",
+                json!({ "LoadBalancerArn": alb_arn }),
+            )
+            .with_id("listeners"),
+        );
         let listener_arn = format!("${{listeners.Listeners[Port={listener_port}].ListenerArn}}");
-        ops.push(AwsRequest::new("elbv2", "DescribeRules", json!({ "ListenerArn": listener_arn })).with_id("rules"));
-        let conditions = match (alb.get("routingType").and_then(Value::as_str), alb.get("hostname").and_then(Value::as_str)) {
+        ops.push(
+            AwsRequest::new(
+                "elbv2",
+                "DescribeRules",
+                json!({ "ListenerArn": listener_arn }),
+            )
+            .with_id("rules"),
+        );
+        let conditions = match (
+            alb.get("routingType").and_then(Value::as_str),
+            alb.get("hostname").and_then(Value::as_str),
+        ) {
             (Some("hostname"), Some(h)) | (None, Some(h)) if !h.is_empty() => {
                 json!([{ "Field": "host-header", "HostHeaderConfig": { "Values": [h] } }])
             }
             _ => {
-                let path = alb.get("path").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("/");
+                let path = alb
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("/");
                 let trimmed = path.trim_end_matches('/');
-                let values = if trimmed.is_empty() { json!(["/*"]) } else { json!([trimmed, format!("{trimmed}/*")]) };
+                let values = if trimmed.is_empty() {
+                    json!(["/*"])
+                } else {
+                    json!([trimmed, format!("{trimmed}/*")])
+                };
                 json!([{ "Field": "path-pattern", "PathPatternConfig": { "Values": values } }])
             }
         };
@@ -232,15 +325,28 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     }
 
     // The service.
-    let autoscaling = spec.get("autoscaling").filter(|a| a.get("enabled").and_then(Value::as_bool) == Some(true));
-    let min_tasks = autoscaling.and_then(|a| a.get("minTasks")).and_then(int_value).unwrap_or(1);
-    let max_tasks = autoscaling.and_then(|a| a.get("maxTasks")).and_then(int_value).unwrap_or(min_tasks);
+    let autoscaling = spec
+        .get("autoscaling")
+        .filter(|a| a.get("enabled").and_then(Value::as_bool) == Some(true));
+    let min_tasks = autoscaling
+        .and_then(|a| a.get("minTasks"))
+        .and_then(int_value)
+        .unwrap_or(1);
+    let max_tasks = autoscaling
+        .and_then(|a| a.get("maxTasks"))
+        .and_then(int_value)
+        .unwrap_or(min_tasks);
     let mut desired = container.get("replicas").and_then(int_value).unwrap_or(1);
     if autoscaling.is_some() {
         desired = desired.clamp(min_tasks, max_tasks.max(min_tasks));
     }
-    let subnets: Vec<&str> =
-        spec.pointer("/network/subnets").and_then(Value::as_array).into_iter().flatten().filter_map(|s| ref_str(Some(s))).collect();
+    let subnets: Vec<&str> = spec
+        .pointer("/network/subnets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| ref_str(Some(s)))
+        .collect();
     let groups: Vec<&str> = spec
         .pointer("/network/securityGroups")
         .and_then(Value::as_array)
@@ -259,7 +365,10 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     let load_balancers = json!([{
         "targetGroupArn": "${targetGroup.TargetGroups[0].TargetGroupArn}", "containerName": name, "containerPort": port
     }]);
-    let grace = spec.get("healthCheckGracePeriodSeconds").and_then(int_value).unwrap_or(60);
+    let grace = spec
+        .get("healthCheckGracePeriodSeconds")
+        .and_then(int_value)
+        .unwrap_or(60);
 
     let mut create = Map::new();
     create.insert("cluster".into(), json!(cluster_arn));
@@ -285,7 +394,8 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
         update.insert("loadBalancers".into(), load_balancers);
         update.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
     }
-    let mut service = AwsRequest::new("ecs", "CreateService", Value::Object(create)).with_id("service");
+    let mut service =
+        AwsRequest::new("ecs", "CreateService", Value::Object(create)).with_id("service");
     service.on_exists = Some(Box::new(AwsAlternative {
         when_errors: vec!["InvalidParameterException".to_string()],
         operation: "UpdateService".to_string(),
@@ -303,7 +413,11 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
         register["MinCapacity"] = json!(min_tasks);
         register["MaxCapacity"] = json!(max_tasks);
         register["Tags"] = Value::Object(tag_map.clone());
-        ops.push(AwsRequest::new("application-autoscaling", "RegisterScalableTarget", register));
+        ops.push(AwsRequest::new(
+            "application-autoscaling",
+            "RegisterScalableTarget",
+            register,
+        ));
         let cpu = a.get("targetCpuPercent").and_then(int_value).unwrap_or(75);
         let mut policies = vec![("cpu", "ECSServiceAverageCPUUtilization", cpu)];
         if let Some(mem) = a.get("targetMemoryPercent").and_then(int_value) {
@@ -317,11 +431,17 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
                 "TargetValue": value as f64,
                 "PredefinedMetricSpecification": { "PredefinedMetricType": metric }
             });
-            ops.push(AwsRequest::new("application-autoscaling", "PutScalingPolicy", policy));
+            ops.push(AwsRequest::new(
+                "application-autoscaling",
+                "PutScalingPolicy",
+                policy,
+            ));
         }
     }
 
-    Ok(RenderResponse { objects: ops.iter().map(AwsRequest::to_value).collect() })
+    Ok(RenderResponse {
+        objects: ops.iter().map(AwsRequest::to_value).collect(),
+    })
 }
 
 /// `s3://bucket/key` → `arn:<partition>:s3:::bucket/key`; ARNs pass through.
@@ -335,24 +455,44 @@ fn s3_object_arn(uri: &str, partition: &str) -> String {
 /// An ELB target group name: at most 32 characters of alphanumerics and `-`,
 /// not starting or ending with `-`.
 pub fn target_group_name(name: &str) -> String {
-    let cleaned: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(32).collect();
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(32)
+        .collect();
     cleaned.trim_matches('-').to_string()
 }
 
 fn sorted(v: Option<&Value>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = v
         .and_then(Value::as_object)
-        .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
 }
 
 fn tags(m: &Value, ctx: &DeployContext, name: &str) -> Vec<(String, String)> {
-    let get = |p: &str| m.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let get = |p: &str| {
+        m.pointer(p)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let env = get("/metadata/env").or_else(|| ctx.env.clone().filter(|s| !s.is_empty()));
-    let mut t = vec![("planton.ai/name".to_string(), name.to_string()), ("planton.ai/kind".to_string(), KIND.to_string())];
-    for (k, v) in [("planton.ai/id", get("/metadata/id")), ("planton.ai/organization", get("/metadata/org")), ("planton.ai/environment", env)] {
+    let mut t = vec![
+        ("planton.ai/name".to_string(), name.to_string()),
+        ("planton.ai/kind".to_string(), KIND.to_string()),
+    ];
+    for (k, v) in [
+        ("planton.ai/id", get("/metadata/id")),
+        ("planton.ai/organization", get("/metadata/org")),
+        ("planton.ai/environment", env),
+    ] {
         if let Some(v) = v {
             t.push((k.to_string(), v));
         }

@@ -46,7 +46,8 @@ pub fn parse_arn(arn: &str) -> Option<(&str, &str, &str, &str, &str)> {
     if it.next()? != "arn" {
         return None;
     }
-    let (partition, service, region, account, resource) = (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    let (partition, service, region, account, resource) =
+        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
     (partition.starts_with("aws") && !service.is_empty() && !resource.is_empty())
         .then_some((partition, service, region, account, resource))
 }
@@ -71,8 +72,16 @@ pub fn is_secret_store_arn(v: &str) -> bool {
 /// Every problem in the request's manifest, schema problems first, then rule problems.
 pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
     let m = &req.manifest;
-    let mut out = checker::check_with(schema(), m, checker::CheckOptions { protojson_scalars: true });
-    let Some(spec) = m.get("spec").filter(|s| s.is_object()) else { return out };
+    let mut out = checker::check_with(
+        schema(),
+        m,
+        checker::CheckOptions {
+            protojson_scalars: true,
+        },
+    );
+    let Some(spec) = m.get("spec").filter(|s| s.is_object()) else {
+        return out;
+    };
 
     if let Some(arn) = ref_str(spec.get("clusterArn"))
         && cluster_arn_parts(arn).is_none()
@@ -80,11 +89,16 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
         out.push(Diagnostic::error(
             "cluster-arn-invalid",
             "/spec/clusterArn",
-            format!("{arn:?} is not an ECS cluster ARN (arn:aws:ecs:<region>:<account>:cluster/<name>)"),
+            format!(
+                "{arn:?} is not an ECS cluster ARN (arn:aws:ecs:<region>:<account>:cluster/<name>)"
+            ),
         ));
     }
 
-    let launch_type = spec.get("launchType").and_then(Value::as_str).unwrap_or("FARGATE");
+    let launch_type = spec
+        .get("launchType")
+        .and_then(Value::as_str)
+        .unwrap_or("FARGATE");
     let container = spec.get("container");
     let cpu = container.and_then(|c| c.get("cpu")).and_then(int_value);
     let memory = container.and_then(|c| c.get("memory")).and_then(int_value);
@@ -93,25 +107,47 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
         && !fargate_pair_ok(cpu, memory)
     {
         let (path, msg) = if FARGATE_SIZES.iter().any(|(c, ..)| *c == cpu) {
-            ("/spec/container/memory", format!("Fargate does not offer {memory} MiB with {cpu} CPU units"))
+            (
+                "/spec/container/memory",
+                format!("Fargate does not offer {memory} MiB with {cpu} CPU units"),
+            )
         } else {
-            ("/spec/container/cpu", format!("Fargate does not offer {cpu} CPU units (256, 512, 1024, 2048, 4096, 8192, 16384)"))
+            (
+                "/spec/container/cpu",
+                format!(
+                    "Fargate does not offer {cpu} CPU units (256, 512, 1024, 2048, 4096, 8192, 16384)"
+                ),
+            )
         };
         out.push(Diagnostic::error("fargate-cpu-memory-invalid", path, msg));
     }
 
     if let Some(env) = container.and_then(|c| c.get("env")) {
-        out.extend(refs::check_env(env, "/spec/container/env", req.local, &is_secret_store_arn));
+        out.extend(refs::check_env(
+            env,
+            "/spec/container/env",
+            req.local,
+            &is_secret_store_arn,
+        ));
     }
 
-    let port = container.and_then(|c| c.get("port")).and_then(int_value).unwrap_or(0);
+    let port = container
+        .and_then(|c| c.get("port"))
+        .and_then(int_value)
+        .unwrap_or(0);
     let alb = spec.get("alb").filter(|a| a.is_object());
     let alb_enabled = alb.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);
     if let Some(alb) = alb.filter(|_| alb_enabled) {
         match ref_str(alb.get("arn")) {
-            None => out.push(Diagnostic::error("alb-arn-required", "/spec/alb/arn", "arn is required when the ALB is enabled")),
+            None => out.push(Diagnostic::error(
+                "alb-arn-required",
+                "/spec/alb/arn",
+                "arn is required when the ALB is enabled",
+            )),
             Some(arn) => {
-                let ok = parse_arn(arn).is_some_and(|(_, s, _, _, r)| s == "elasticloadbalancing" && r.starts_with("loadbalancer/app/"));
+                let ok = parse_arn(arn).is_some_and(|(_, s, _, _, r)| {
+                    s == "elasticloadbalancing" && r.starts_with("loadbalancer/app/")
+                });
                 if !ok {
                     out.push(Diagnostic::error(
                         "alb-arn-invalid",
@@ -121,7 +157,11 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
                 }
             }
         }
-        let nonempty = |k: &str| alb.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+        let nonempty = |k: &str| {
+            alb.get(k)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty())
+        };
         match alb.get("routingType").and_then(Value::as_str) {
             Some("path") if !nonempty("path") => out.push(Diagnostic::error(
                 "alb-routing-incomplete",
@@ -150,7 +190,9 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
     }
 
     let hc_top = spec.get("healthCheck").filter(|h| h.is_object());
-    let hc_alb = alb.and_then(|a| a.get("healthCheck")).filter(|h| h.is_object());
+    let hc_alb = alb
+        .and_then(|a| a.get("healthCheck"))
+        .filter(|h| h.is_object());
     if hc_top.is_some() && hc_alb.is_some() {
         out.push(Diagnostic::error(
             "health-check-duplicate",
@@ -158,7 +200,10 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
             "set the health check in alb.healthCheck or spec.healthCheck, not both",
         ));
     }
-    for (hc, base) in [(hc_alb, "/spec/alb/healthCheck"), (hc_top, "/spec/healthCheck")] {
+    for (hc, base) in [
+        (hc_alb, "/spec/alb/healthCheck"),
+        (hc_top, "/spec/healthCheck"),
+    ] {
         let Some(hc) = hc else { continue };
         let interval = hc.get("interval").and_then(int_value).unwrap_or(30);
         if let Some(timeout) = hc.get("timeout").and_then(int_value)
@@ -179,7 +224,10 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
         }
     }
 
-    if let Some(a) = spec.get("autoscaling").filter(|a| a.get("enabled").and_then(Value::as_bool) == Some(true)) {
+    if let Some(a) = spec
+        .get("autoscaling")
+        .filter(|a| a.get("enabled").and_then(Value::as_bool) == Some(true))
+    {
         let min = a.get("minTasks").and_then(int_value).unwrap_or(1);
         match a.get("maxTasks").and_then(int_value) {
             None if a.get("maxTasks").is_none_or(Value::is_null) => out.push(Diagnostic::error(

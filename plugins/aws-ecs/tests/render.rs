@@ -13,7 +13,8 @@ fn dir() -> PathBuf {
 }
 
 fn read_json(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    let text =
+        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -40,15 +41,24 @@ fn renders_match_golden_files() {
     let mut failures = Vec::new();
     for input_path in inputs {
         let req = request(&read_json(&input_path));
-        let first = EcsPlugin::render(req.clone()).unwrap_or_else(|e| panic!("{}: {e}", input_path.display()));
+        let first = EcsPlugin::render(req.clone())
+            .unwrap_or_else(|e| panic!("{}: {e}", input_path.display()));
         let again = EcsPlugin::render(req).unwrap();
         assert_eq!(first, again, "render is not deterministic");
         let text = serde_json::to_string_pretty(&first.objects).unwrap() + "\n";
-        let golden = PathBuf::from(input_path.to_string_lossy().replace(".input.json", ".golden.json"));
+        let golden = PathBuf::from(
+            input_path
+                .to_string_lossy()
+                .replace(".input.json", ".golden.json"),
+        );
         if update {
             std::fs::write(&golden, &text).unwrap();
         } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
-            failures.push(format!("{} differs from {}:\n{text}", input_path.display(), golden.display()));
+            failures.push(format!(
+                "{} differs from {}:\n{text}",
+                input_path.display(),
+                golden.display()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -58,10 +68,22 @@ fn renders_match_golden_files() {
 fn secrets_become_value_from_never_environment() {
     let req = request(&json!({"manifest": "conformance-prod", "context": {}}));
     let objects = EcsPlugin::render(req).unwrap().objects;
-    let td = objects.iter().find(|o| o["operation"] == "RegisterTaskDefinition").unwrap();
+    let td = objects
+        .iter()
+        .find(|o| o["operation"] == "RegisterTaskDefinition")
+        .unwrap();
     let c = &td["input"]["containerDefinitions"][0];
-    assert_eq!(c["secrets"][0]["valueFrom"], "arn:aws:secretsmanager:us-east-1:123456789012:secret:checkout-db");
-    assert!(c["environment"].as_array().unwrap().iter().all(|e| e["name"] != "DB_PASSWORD"));
+    assert_eq!(
+        c["secrets"][0]["valueFrom"],
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:checkout-db"
+    );
+    assert!(
+        c["environment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["name"] != "DB_PASSWORD")
+    );
     assert_eq!(c["name"], "checkout");
     assert_eq!(c["essential"], true);
 }
@@ -69,9 +91,13 @@ fn secrets_become_value_from_never_environment() {
 #[test]
 fn group_reference_becomes_deterministic_placeholder_arn() {
     let mut req = request(&json!({"manifest": "conformance-prod", "context": {}}));
-    req.manifest["spec"]["container"]["env"]["secrets"]["DB_PASSWORD"] = json!("$secrets-group/postgres/prod.password");
+    req.manifest["spec"]["container"]["env"]["secrets"]["DB_PASSWORD"] =
+        json!("$secrets-group/postgres/prod.password");
     let objects = EcsPlugin::render(req).unwrap().objects;
-    let td = objects.iter().find(|o| o["operation"] == "RegisterTaskDefinition").unwrap();
+    let td = objects
+        .iter()
+        .find(|o| o["operation"] == "RegisterTaskDefinition")
+        .unwrap();
     assert_eq!(
         td["input"]["containerDefinitions"][0]["secrets"][0]["valueFrom"],
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:planton/postgres/prod.password"

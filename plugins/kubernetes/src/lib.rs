@@ -54,8 +54,8 @@ pub mod render;
 pub mod validate;
 
 use planton_plugin_sdk::{
-    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderRequest, RenderResponse, ValidateRequest,
-    ValidateResponse,
+    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderRequest, RenderResponse,
+    ValidateRequest, ValidateResponse,
 };
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -85,18 +85,27 @@ impl Plugin for KubernetesPlugin {
             name: "kubernetes".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             contract_version: CONTRACT_VERSION,
-            kinds: vec![KindInfo { api_version: API_VERSION.to_string(), kind: KIND.to_string(), schema: schema().clone() }],
+            kinds: vec![KindInfo {
+                api_version: API_VERSION.to_string(),
+                kind: KIND.to_string(),
+                schema: schema().clone(),
+            }],
         }
     }
 
     fn validate(req: ValidateRequest) -> ValidateResponse {
-        ValidateResponse { diagnostics: validate::validate(&req) }
+        ValidateResponse {
+            diagnostics: validate::validate(&req),
+        }
     }
 
     /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests.
     fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
-        let diagnostics =
-            validate::validate(&ValidateRequest { manifest: req.manifest.clone(), overlay: String::new(), local: false });
+        let diagnostics = validate::validate(&ValidateRequest {
+            manifest: req.manifest.clone(),
+            overlay: String::new(),
+            local: false,
+        });
         if diagnostics.iter().any(|d| d.is_error()) {
             return Err(PluginError::from_diagnostics(&diagnostics));
         }

@@ -7,7 +7,9 @@
 /// The value of a quantity in base units (cores, bytes), or `None` when it is not a quantity.
 pub fn parse(q: &str) -> Option<f64> {
     let q = q.trim().strip_prefix('+').unwrap_or(q.trim());
-    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(q.len());
     let (number, suffix) = q.split_at(split);
     if number.is_empty() || number == "." || number.matches('.').count() > 1 {
         return None;

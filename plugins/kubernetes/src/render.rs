@@ -31,13 +31,19 @@ const DEFAULT_RESOURCES: (&str, &str, &str, &str) = ("1000m", "1Gi", "50m", "100
 pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     let m = &req.manifest;
     let ctx = &req.context;
-    let name = str_at(m, "/metadata/name").ok_or_else(|| PluginError::new("metadata.name is required"))?.to_string();
+    let name = str_at(m, "/metadata/name")
+        .ok_or_else(|| PluginError::new("metadata.name is required"))?
+        .to_string();
     let namespace = namespace(m, ctx)?;
     let labels = labels(m, ctx, &name)?;
     let selector = json!({ "app.kubernetes.io/name": name });
-    let app = m.pointer("/spec/container/app").cloned().unwrap_or_else(|| json!({}));
+    let app = m
+        .pointer("/spec/container/app")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     let image = image(&app, ctx)?;
-    let meta = |obj_name: &str| json!({ "name": obj_name, "namespace": namespace, "labels": labels });
+    let meta =
+        |obj_name: &str| json!({ "name": obj_name, "namespace": namespace, "labels": labels });
 
     let mut objects = vec![
         json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": namespace, "labels": labels } }),
@@ -49,23 +55,43 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     if !secrets.is_empty() {
         let mut md = meta(&secret_name);
         md["annotations"] = json!({ SECRET_REFERENCES_ANNOTATION: "true" });
-        let data: Map<String, Value> = secrets.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let data: Map<String, Value> = secrets
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         objects.push(json!({ "apiVersion": "v1", "kind": "Secret", "metadata": md, "type": "Opaque", "stringData": data }));
     }
 
-    let ports = app.get("ports").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ports = app
+        .get("ports")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if !ports.is_empty() {
         let service_ports: Vec<Value> = ports
             .iter()
             .map(|p| {
                 let mut sp = Map::new();
                 sp.insert("name".into(), p.get("name").cloned().unwrap_or(Value::Null));
-                sp.insert("protocol".into(), json!(p.get("networkProtocol").and_then(Value::as_str).unwrap_or("TCP")));
+                sp.insert(
+                    "protocol".into(),
+                    json!(
+                        p.get("networkProtocol")
+                            .and_then(Value::as_str)
+                            .unwrap_or("TCP")
+                    ),
+                );
                 if let Some(ap) = p.get("appProtocol").and_then(Value::as_str) {
                     sp.insert("appProtocol".into(), json!(ap));
                 }
-                sp.insert("port".into(), json!(p.get("servicePort").and_then(int_value)));
-                sp.insert("targetPort".into(), json!(p.get("containerPort").and_then(int_value)));
+                sp.insert(
+                    "port".into(),
+                    json!(p.get("servicePort").and_then(int_value)),
+                );
+                sp.insert(
+                    "targetPort".into(),
+                    json!(p.get("containerPort").and_then(int_value)),
+                );
                 Value::Object(sp)
             })
             .collect();
@@ -75,19 +101,31 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
         }));
     }
 
-    let availability = m.pointer("/spec/availability").cloned().unwrap_or_else(|| json!({}));
-    let min_replicas = availability.get("minReplicas").and_then(int_value).unwrap_or(1);
+    let availability = m
+        .pointer("/spec/availability")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let min_replicas = availability
+        .get("minReplicas")
+        .and_then(int_value)
+        .unwrap_or(1);
     let mut deployment_spec = Map::new();
     deployment_spec.insert("replicas".into(), json!(min_replicas));
     deployment_spec.insert("selector".into(), json!({ "matchLabels": selector }));
-    if let Some(ds) = availability.get("deploymentStrategy").filter(|v| v.is_object()) {
+    if let Some(ds) = availability
+        .get("deploymentStrategy")
+        .filter(|v| v.is_object())
+    {
         let mut ru = Map::new();
         for k in ["maxUnavailable", "maxSurge"] {
             if let Some(v) = ds.get(k).and_then(int_or_percent) {
                 ru.insert(k.into(), v);
             }
         }
-        deployment_spec.insert("strategy".into(), json!({ "type": "RollingUpdate", "rollingUpdate": ru }));
+        deployment_spec.insert(
+            "strategy".into(),
+            json!({ "type": "RollingUpdate", "rollingUpdate": ru }),
+        );
     }
     deployment_spec.insert(
         "template".into(),
@@ -98,13 +136,22 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     if let Some(hpa) = availability.get("horizontalPodAutoscaling")
         && hpa.get("isEnabled").and_then(Value::as_bool) == Some(true)
     {
-        let max = hpa.get("maxReplicas").and_then(int_value).unwrap_or(min_replicas.max(1) * 2);
+        let max = hpa
+            .get("maxReplicas")
+            .and_then(int_value)
+            .unwrap_or(min_replicas.max(1) * 2);
         let mut metrics = Vec::new();
         let cpu = hpa
             .get("targetCpuUtilizationPercent")
             .and_then(number_value)
-            .or_else(|| hpa.get("targetCpuUtilizationPercentage").and_then(number_value));
-        let memory = hpa.get("targetMemoryUtilization").and_then(Value::as_str).filter(|s| !s.is_empty());
+            .or_else(|| {
+                hpa.get("targetCpuUtilizationPercentage")
+                    .and_then(number_value)
+            });
+        let memory = hpa
+            .get("targetMemoryUtilization")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
         if cpu.is_some() || memory.is_none() {
             let pct = cpu.unwrap_or(80.0).round() as i64;
             metrics.push(json!({ "type": "Resource", "resource": { "name": "cpu", "target": { "type": "Utilization", "averageUtilization": pct } } }));
@@ -126,7 +173,10 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     {
         let mut spec = Map::new();
         spec.insert("selector".into(), json!({ "matchLabels": selector }));
-        match (pdb.get("minAvailable").and_then(int_or_percent), pdb.get("maxUnavailable").and_then(int_or_percent)) {
+        match (
+            pdb.get("minAvailable").and_then(int_or_percent),
+            pdb.get("maxUnavailable").and_then(int_or_percent),
+        ) {
             (_, Some(max)) => spec.insert("maxUnavailable".into(), max),
             (Some(min), None) => spec.insert("minAvailable".into(), min),
             (None, None) => spec.insert("minAvailable".into(), json!(1)),
@@ -135,11 +185,14 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     }
 
     if m.pointer("/spec/ingress/enabled").and_then(Value::as_bool) == Some(true) {
-        let domain = str_at(m, "/spec/ingress/dnsDomain").ok_or_else(|| PluginError::new("ingress is enabled without dnsDomain"))?;
+        let domain = str_at(m, "/spec/ingress/dnsDomain")
+            .ok_or_else(|| PluginError::new("ingress is enabled without dnsDomain"))?;
         let port = ingress_ports(&ports)
             .first()
             .and_then(|&i| ports[i].get("servicePort").and_then(int_value))
-            .ok_or_else(|| PluginError::new("ingress is enabled but no port has isIngressPort: true"))?;
+            .ok_or_else(|| {
+                PluginError::new("ingress is enabled but no port has isIngressPort: true")
+            })?;
         objects.push(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta(&name),
             "spec": { "rules": [ {
@@ -156,12 +209,17 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
 }
 
 fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr).and_then(Value::as_str).filter(|s| !s.is_empty())
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// The namespace: the context's, else the namespace label, else `metadata.name`.
 fn namespace(m: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
-    let label = m.pointer("/metadata/labels").and_then(|l| l.get(NAMESPACE_LABEL)).and_then(Value::as_str);
+    let label = m
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(NAMESPACE_LABEL))
+        .and_then(Value::as_str);
     let ns = ctx
         .namespace
         .as_deref()
@@ -170,7 +228,9 @@ fn namespace(m: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
         .or_else(|| str_at(m, "/metadata/name"))
         .unwrap_or_default();
     if !is_dns_label(ns) {
-        return Err(PluginError::new(format!("namespace {ns:?} is not a DNS-1123 label")));
+        return Err(PluginError::new(format!(
+            "namespace {ns:?} is not a DNS-1123 label"
+        )));
     }
     Ok(ns.to_string())
 }
@@ -189,7 +249,9 @@ fn labels(m: &Value, ctx: &DeployContext, name: &str) -> Result<Map<String, Valu
     ] {
         if let Some(v) = value {
             if !is_label_value(v) {
-                return Err(PluginError::new(format!("{v:?} is not a valid value for label {key}")));
+                return Err(PluginError::new(format!(
+                    "{v:?} is not a valid value for label {key}"
+                )));
             }
             l.insert(key.into(), json!(v));
         }
@@ -209,7 +271,11 @@ fn image(app: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
 fn sorted_map(v: Option<&Value>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = v
         .and_then(Value::as_object)
-        .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
@@ -227,11 +293,20 @@ fn int_or_percent(v: &Value) -> Option<Value> {
 fn pod_spec(name: &str, app: &Value, image: &str, secret_name: &str, m: &Value) -> Value {
     let mut spec = Map::new();
     spec.insert("serviceAccountName".into(), json!(name));
-    if let Some(ps) = app.pointer("/image/pullSecretName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(ps) = app
+        .pointer("/image/pullSecretName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         spec.insert("imagePullSecrets".into(), json!([{ "name": ps }]));
     }
     let mut containers = vec![app_container(app, image, secret_name)];
-    for s in m.pointer("/spec/container/sidecars").and_then(Value::as_array).into_iter().flatten() {
+    for s in m
+        .pointer("/spec/container/sidecars")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         containers.push(sidecar(s));
     }
     spec.insert("containers".into(), Value::Array(containers));
@@ -243,7 +318,11 @@ fn pod_spec(name: &str, app: &Value, image: &str, secret_name: &str, m: &Value) 
         .map(|v| {
             let mut vol = Map::new();
             vol.insert("name".into(), v.get("name").cloned().unwrap_or(Value::Null));
-            match v.get("spec").and_then(Value::as_object).filter(|o| !o.is_empty()) {
+            match v
+                .get("spec")
+                .and_then(Value::as_object)
+                .filter(|o| !o.is_empty())
+            {
                 Some(source) => vol.extend(source.clone()),
                 None => {
                     vol.insert("emptyDir".into(), json!({}));
@@ -288,7 +367,10 @@ fn app_container(app: &Value, image: &str, secret_name: &str) -> Value {
     }));
     env.sort_by(|a, b| a.0.cmp(&b.0));
     if !env.is_empty() {
-        c.insert("env".into(), Value::Array(env.into_iter().map(|(_, v)| v).collect()));
+        c.insert(
+            "env".into(),
+            Value::Array(env.into_iter().map(|(_, v)| v).collect()),
+        );
     }
     c.insert("resources".into(), resources(app.get("resources"), true));
     for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
@@ -304,11 +386,18 @@ fn app_container(app: &Value, image: &str, secret_name: &str) -> Value {
         .map(|v| {
             let mut mnt = Map::new();
             mnt.insert("name".into(), v.get("name").cloned().unwrap_or(Value::Null));
-            mnt.insert("mountPath".into(), v.get("mountPath").cloned().unwrap_or(Value::Null));
+            mnt.insert(
+                "mountPath".into(),
+                v.get("mountPath").cloned().unwrap_or(Value::Null),
+            );
             if v.get("readOnly").and_then(Value::as_bool) == Some(true) {
                 mnt.insert("readOnly".into(), json!(true));
             }
-            if let Some(sp) = v.get("subPath").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            if let Some(sp) = v
+                .get("subPath")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 mnt.insert("subPath".into(), json!(sp));
             }
             Value::Object(mnt)
@@ -332,7 +421,12 @@ fn resources(r: Option<&Value>, with_defaults: bool) -> Value {
     for kind in ["limits", "requests"] {
         let mut cm = Map::new();
         for res in ["cpu", "memory"] {
-            if let Some(q) = r.get(kind).and_then(|k| k.get(res)).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            if let Some(q) = r
+                .get(kind)
+                .and_then(|k| k.get(res))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 cm.insert(res.into(), json!(q));
             }
         }
@@ -357,7 +451,11 @@ fn render_probe(p: &Value) -> Value {
             }
         }
         g.insert("port".into(), port(h));
-        if let Some(hs) = h.get("httpHeaders").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+        if let Some(hs) = h
+            .get("httpHeaders")
+            .and_then(Value::as_array)
+            .filter(|a| !a.is_empty())
+        {
             g.insert("httpHeaders".into(), json!(hs));
         }
         out.insert("httpGet".into(), Value::Object(g));
@@ -365,23 +463,40 @@ fn render_probe(p: &Value) -> Value {
     if let Some(g) = p.get("grpc").filter(|v| v.is_object()) {
         let mut o = Map::new();
         o.insert("port".into(), json!(g.get("port").and_then(int_value)));
-        if let Some(s) = g.get("service").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if let Some(s) = g
+            .get("service")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
             o.insert("service".into(), json!(s));
         }
         out.insert("grpc".into(), Value::Object(o));
     }
     if let Some(t) = p.get("tcpSocket").filter(|v| v.is_object()) {
         let mut o = Map::new();
-        if let Some(h) = t.get("host").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if let Some(h) = t
+            .get("host")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
             o.insert("host".into(), json!(h));
         }
         o.insert("port".into(), port(t));
         out.insert("tcpSocket".into(), Value::Object(o));
     }
     if let Some(e) = p.get("exec").filter(|v| v.is_object()) {
-        out.insert("exec".into(), json!({ "command": e.get("command").cloned().unwrap_or_else(|| json!([])) }));
+        out.insert(
+            "exec".into(),
+            json!({ "command": e.get("command").cloned().unwrap_or_else(|| json!([])) }),
+        );
     }
-    for k in ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"] {
+    for k in [
+        "initialDelaySeconds",
+        "periodSeconds",
+        "timeoutSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ] {
         if let Some(v) = p.get(k).and_then(int_value) {
             out.insert(k.into(), json!(v));
         }
@@ -392,7 +507,10 @@ fn render_probe(p: &Value) -> Value {
 fn sidecar(s: &Value) -> Value {
     let mut c = Map::new();
     c.insert("name".into(), s.get("name").cloned().unwrap_or(Value::Null));
-    c.insert("image".into(), s.get("image").cloned().unwrap_or(Value::Null));
+    c.insert(
+        "image".into(),
+        s.get("image").cloned().unwrap_or(Value::Null),
+    );
     let ports: Vec<Value> = s
         .get("ports")
         .and_then(Value::as_array)
@@ -400,11 +518,21 @@ fn sidecar(s: &Value) -> Value {
         .flatten()
         .map(|p| {
             let mut o = Map::new();
-            if let Some(n) = p.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            if let Some(n) = p
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 o.insert("name".into(), json!(n));
             }
-            o.insert("containerPort".into(), json!(p.get("containerPort").and_then(int_value)));
-            o.insert("protocol".into(), json!(p.get("protocol").and_then(Value::as_str).unwrap_or("TCP")));
+            o.insert(
+                "containerPort".into(),
+                json!(p.get("containerPort").and_then(int_value)),
+            );
+            o.insert(
+                "protocol".into(),
+                json!(p.get("protocol").and_then(Value::as_str).unwrap_or("TCP")),
+            );
             Value::Object(o)
         })
         .collect();

@@ -16,7 +16,13 @@ pub const APP_CONTAINER: &str = "microservice";
 /// Every problem in the request's manifest, schema problems first, then rule problems.
 pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
     let m = &req.manifest;
-    let mut out = checker::check_with(schema(), m, checker::CheckOptions { protojson_scalars: true });
+    let mut out = checker::check_with(
+        schema(),
+        m,
+        checker::CheckOptions {
+            protojson_scalars: true,
+        },
+    );
     if !m.is_object() {
         return out;
     }
@@ -24,10 +30,19 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
     let app = m.pointer("/spec/container/app");
     if let Some(app) = app {
         const APP: &str = "/spec/container/app";
-        resources_rule(app.get("resources"), &pointer::child(APP, "resources"), &mut out);
+        resources_rule(
+            app.get("resources"),
+            &pointer::child(APP, "resources"),
+            &mut out,
+        );
         port_rules(app, &mut out);
         if let Some(env) = app.get("env") {
-            out.extend(refs::check_env(env, &pointer::child(APP, "env"), req.local, &|_| false));
+            out.extend(refs::check_env(
+                env,
+                &pointer::child(APP, "env"),
+                req.local,
+                &|_| false,
+            ));
         }
         for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
             if let Some(p) = app.get(probe).filter(|p| p.is_object()) {
@@ -45,7 +60,9 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
 fn metadata_rules(m: &Value, out: &mut Vec<Diagnostic>) {
     // Values that become label values on every rendered object.
     for field in ["id", "org", "env"] {
-        if let Some(v) = m.pointer(&format!("/metadata/{field}")).and_then(Value::as_str)
+        if let Some(v) = m
+            .pointer(&format!("/metadata/{field}"))
+            .and_then(Value::as_str)
             && !is_label_value(v)
         {
             out.push(Diagnostic::error(
@@ -55,7 +72,10 @@ fn metadata_rules(m: &Value, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    if let Some(ns) = m.pointer("/metadata/labels").and_then(|l| l.get(NAMESPACE_LABEL)).and_then(Value::as_str)
+    if let Some(ns) = m
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(NAMESPACE_LABEL))
+        .and_then(Value::as_str)
         && !is_dns_label(ns)
     {
         out.push(Diagnostic::error(
@@ -70,7 +90,8 @@ fn metadata_rules(m: &Value, out: &mut Vec<Diagnostic>) {
 pub fn is_label_value(v: &str) -> bool {
     v.is_empty()
         || (v.len() <= 63
-            && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             && v.starts_with(|c: char| c.is_ascii_alphanumeric())
             && v.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
@@ -79,7 +100,8 @@ pub fn is_label_value(v: &str) -> bool {
 pub fn is_dns_label(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 63
-        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !v.starts_with('-')
         && !v.ends_with('-')
 }
@@ -87,7 +109,9 @@ pub fn is_dns_label(v: &str) -> bool {
 fn resources_rule(resources: Option<&Value>, path: &str, out: &mut Vec<Diagnostic>) {
     let Some(r) = resources else { return };
     for res in ["cpu", "memory"] {
-        let req = r.pointer(&format!("/requests/{res}")).and_then(Value::as_str);
+        let req = r
+            .pointer(&format!("/requests/{res}"))
+            .and_then(Value::as_str);
         let lim = r.pointer(&format!("/limits/{res}")).and_then(Value::as_str);
         if let (Some(req), Some(lim)) = (req, lim)
             && let (Some(rq), Some(lm)) = (quantity::parse(req), quantity::parse(lim))
@@ -103,7 +127,10 @@ fn resources_rule(resources: Option<&Value>, path: &str, out: &mut Vec<Diagnosti
 }
 
 fn ports(app: &Value) -> &[Value] {
-    app.get("ports").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    app.get("ports")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn port_rules(app: &Value, out: &mut Vec<Diagnostic>) {
@@ -112,7 +139,9 @@ fn port_rules(app: &Value, out: &mut Vec<Diagnostic>) {
     for (i, p) in ports.iter().enumerate() {
         let earlier = &ports[..i];
         if let Some(name) = p.get("name").and_then(Value::as_str)
-            && earlier.iter().any(|e| e.get("name").and_then(Value::as_str) == Some(name))
+            && earlier
+                .iter()
+                .any(|e| e.get("name").and_then(Value::as_str) == Some(name))
         {
             out.push(Diagnostic::error(
                 "port-name-duplicate",
@@ -121,8 +150,15 @@ fn port_rules(app: &Value, out: &mut Vec<Diagnostic>) {
             ));
         }
         if let Some(cp) = p.get("containerPort").and_then(int_value) {
-            let proto = |v: &Value| v.get("networkProtocol").and_then(Value::as_str).unwrap_or("TCP").to_string();
-            if earlier.iter().any(|e| e.get("containerPort").and_then(int_value) == Some(cp) && proto(e) == proto(p)) {
+            let proto = |v: &Value| {
+                v.get("networkProtocol")
+                    .and_then(Value::as_str)
+                    .unwrap_or("TCP")
+                    .to_string()
+            };
+            if earlier.iter().any(|e| {
+                e.get("containerPort").and_then(int_value) == Some(cp) && proto(e) == proto(p)
+            }) {
                 out.push(Diagnostic::error(
                     "port-container-port-duplicate",
                     format!("{base}/{i}/containerPort"),
@@ -131,8 +167,15 @@ fn port_rules(app: &Value, out: &mut Vec<Diagnostic>) {
             }
         }
         if let Some(sp) = p.get("servicePort").and_then(int_value) {
-            let proto = |v: &Value| v.get("networkProtocol").and_then(Value::as_str).unwrap_or("TCP").to_string();
-            if earlier.iter().any(|e| e.get("servicePort").and_then(int_value) == Some(sp) && proto(e) == proto(p)) {
+            let proto = |v: &Value| {
+                v.get("networkProtocol")
+                    .and_then(Value::as_str)
+                    .unwrap_or("TCP")
+                    .to_string()
+            };
+            if earlier.iter().any(|e| {
+                e.get("servicePort").and_then(int_value) == Some(sp) && proto(e) == proto(p)
+            }) {
                 out.push(Diagnostic::error(
                     "port-service-port-duplicate",
                     format!("{base}/{i}/servicePort"),
@@ -146,7 +189,10 @@ fn port_rules(app: &Value, out: &mut Vec<Diagnostic>) {
         out.push(Diagnostic::error(
             "ingress-port-multiple",
             format!("{base}/{i}/isIngressPort"),
-            format!("only one port may be the ingress port; port {} already is", ingress[0]),
+            format!(
+                "only one port may be the ingress port; port {} already is",
+                ingress[0]
+            ),
         ));
     }
 }
@@ -170,12 +216,21 @@ fn probe_rules(which: &str, probe: &Value, app: &Value, path: &str, out: &mut Ve
         let msg = if handlers.is_empty() {
             "a probe needs exactly one handler: httpGet, grpc, tcpSocket or exec".to_string()
         } else {
-            format!("a probe needs exactly one handler, found {}", handlers.join(", "))
+            format!(
+                "a probe needs exactly one handler, found {}",
+                handlers.join(", ")
+            )
         };
-        out.push(Diagnostic::error("probe-handler-count", path.to_string(), msg));
+        out.push(Diagnostic::error(
+            "probe-handler-count",
+            path.to_string(),
+            msg,
+        ));
     }
     for h in ["httpGet", "tcpSocket"] {
-        let Some(action) = probe.get(h).filter(|a| a.is_object()) else { continue };
+        let Some(action) = probe.get(h).filter(|a| a.is_object()) else {
+            continue;
+        };
         let hp = pointer::child(path, h);
         let number = action.get("portNumber").is_some_and(|v| !v.is_null());
         let name = action.get("portName").and_then(Value::as_str);
@@ -187,7 +242,9 @@ fn probe_rules(which: &str, probe: &Value, app: &Value, path: &str, out: &mut Ve
             ));
         }
         if let Some(name) = name
-            && !ports(app).iter().any(|p| p.get("name").and_then(Value::as_str) == Some(name))
+            && !ports(app)
+                .iter()
+                .any(|p| p.get("name").and_then(Value::as_str) == Some(name))
         {
             out.push(Diagnostic::error(
                 "probe-port-name-unknown",
@@ -209,11 +266,18 @@ fn probe_rules(which: &str, probe: &Value, app: &Value, path: &str, out: &mut Ve
 }
 
 fn volume_rules(app: &Value, out: &mut Vec<Diagnostic>) {
-    let Some(vols) = app.get("volumes").and_then(Value::as_array) else { return };
+    let Some(vols) = app.get("volumes").and_then(Value::as_array) else {
+        return;
+    };
     for (i, v) in vols.iter().enumerate() {
-        for (field, code) in [("name", "volume-name-duplicate"), ("mountPath", "volume-mount-path-duplicate")] {
+        for (field, code) in [
+            ("name", "volume-name-duplicate"),
+            ("mountPath", "volume-mount-path-duplicate"),
+        ] {
             if let Some(x) = v.get(field).and_then(Value::as_str)
-                && vols[..i].iter().any(|e| e.get(field).and_then(Value::as_str) == Some(x))
+                && vols[..i]
+                    .iter()
+                    .any(|e| e.get(field).and_then(Value::as_str) == Some(x))
             {
                 out.push(Diagnostic::error(
                     code,
@@ -226,11 +290,18 @@ fn volume_rules(app: &Value, out: &mut Vec<Diagnostic>) {
 }
 
 fn sidecar_rules(m: &Value, out: &mut Vec<Diagnostic>) {
-    let Some(sidecars) = m.pointer("/spec/container/sidecars").and_then(Value::as_array) else { return };
+    let Some(sidecars) = m
+        .pointer("/spec/container/sidecars")
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
     for (i, s) in sidecars.iter().enumerate() {
         let path = format!("/spec/container/sidecars/{i}");
         if let Some(name) = s.get("name").and_then(Value::as_str) {
-            let dup = sidecars[..i].iter().any(|e| e.get("name").and_then(Value::as_str) == Some(name));
+            let dup = sidecars[..i]
+                .iter()
+                .any(|e| e.get("name").and_then(Value::as_str) == Some(name));
             if dup || name == APP_CONTAINER {
                 out.push(Diagnostic::error(
                     "sidecar-name-duplicate",
@@ -244,11 +315,17 @@ fn sidecar_rules(m: &Value, out: &mut Vec<Diagnostic>) {
 }
 
 fn ingress_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
-    let Some(ingress) = m.pointer("/spec/ingress") else { return };
+    let Some(ingress) = m.pointer("/spec/ingress") else {
+        return;
+    };
     if ingress.get("enabled").and_then(Value::as_bool) != Some(true) {
         return;
     }
-    if ingress.get("dnsDomain").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if ingress
+        .get("dnsDomain")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         out.push(Diagnostic::error(
             "ingress-dns-domain-required",
             "/spec/ingress/dnsDomain",
@@ -268,7 +345,9 @@ fn ingress_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
 }
 
 fn availability_rules(m: &Value, out: &mut Vec<Diagnostic>) {
-    let Some(a) = m.pointer("/spec/availability") else { return };
+    let Some(a) = m.pointer("/spec/availability") else {
+        return;
+    };
     let min = a.get("minReplicas").and_then(int_value).unwrap_or(1);
     if let Some(hpa) = a.get("horizontalPodAutoscaling") {
         let enabled = hpa.get("isEnabled").and_then(Value::as_bool) == Some(true);
@@ -288,8 +367,12 @@ fn availability_rules(m: &Value, out: &mut Vec<Diagnostic>) {
                 "autoscaling needs minReplicas of at least 1",
             ));
         }
-        if hpa.get("targetCpuUtilizationPercent").is_some_and(|v| !v.is_null())
-            && hpa.get("targetCpuUtilizationPercentage").is_some_and(|v| !v.is_null())
+        if hpa
+            .get("targetCpuUtilizationPercent")
+            .is_some_and(|v| !v.is_null())
+            && hpa
+                .get("targetCpuUtilizationPercentage")
+                .is_some_and(|v| !v.is_null())
         {
             out.push(Diagnostic::error(
                 "hpa-cpu-target-duplicate",
@@ -299,7 +382,10 @@ fn availability_rules(m: &Value, out: &mut Vec<Diagnostic>) {
         }
     }
     if let Some(pdb) = a.get("podDisruptionBudget") {
-        let set = |k: &str| pdb.get(k).is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+        let set = |k: &str| {
+            pdb.get(k)
+                .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+        };
         if set("minAvailable") && set("maxUnavailable") {
             out.push(Diagnostic::error(
                 "pdb-min-available-and-max-unavailable",

@@ -13,7 +13,8 @@ fn dir() -> PathBuf {
 }
 
 fn read_json(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    let text =
+        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -40,15 +41,24 @@ fn renders_match_golden_files() {
     let mut failures = Vec::new();
     for input_path in inputs {
         let req = request(&read_json(&input_path));
-        let first = KubernetesPlugin::render(req.clone()).unwrap_or_else(|e| panic!("{}: {e}", input_path.display()));
+        let first = KubernetesPlugin::render(req.clone())
+            .unwrap_or_else(|e| panic!("{}: {e}", input_path.display()));
         let again = KubernetesPlugin::render(req).unwrap();
         assert_eq!(first, again, "render is not deterministic");
         let text = serde_json::to_string_pretty(&first.objects).unwrap() + "\n";
-        let golden = PathBuf::from(input_path.to_string_lossy().replace(".input.json", ".golden.json"));
+        let golden = PathBuf::from(
+            input_path
+                .to_string_lossy()
+                .replace(".input.json", ".golden.json"),
+        );
         if update {
             std::fs::write(&golden, &text).unwrap();
         } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
-            failures.push(format!("{} differs from {}:\n{text}", input_path.display(), golden.display()));
+            failures.push(format!(
+                "{} differs from {}:\n{text}",
+                input_path.display(),
+                golden.display()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -61,9 +71,14 @@ fn secrets_are_references_into_one_secret() {
     let secrets: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "Secret").collect();
     assert_eq!(secrets.len(), 1);
     let secret_name = secrets[0]["metadata"]["name"].as_str().unwrap();
-    assert_eq!(secrets[0]["stringData"]["DATABASE_PASSWORD"], "$secrets-group/database/password");
+    assert_eq!(
+        secrets[0]["stringData"]["DATABASE_PASSWORD"],
+        "$secrets-group/database/password"
+    );
     let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
-    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap();
     let names: Vec<&str> = env.iter().map(|e| e["name"].as_str().unwrap()).collect();
     let mut sorted = names.clone();
     sorted.sort();
@@ -91,8 +106,16 @@ fn no_ports_means_no_service_and_namespace_label_wins() {
         "metadata": {"name": "worker", "labels": {"kubernetes.project-planton.org/namespace": "jobs"}},
         "spec": {"container": {"app": {"image": {"repo": "r/worker", "tag": "1"}}}}
     });
-    let objects = KubernetesPlugin::render(RenderRequest { manifest, context: DeployContext::default() }).unwrap().objects;
-    let kinds: Vec<&str> = objects.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    let objects = KubernetesPlugin::render(RenderRequest {
+        manifest,
+        context: DeployContext::default(),
+    })
+    .unwrap()
+    .objects;
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["Namespace", "ServiceAccount", "Deployment"]);
     assert_eq!(objects[0]["metadata"]["name"], "jobs");
     assert_eq!(objects[2]["metadata"]["namespace"], "jobs");

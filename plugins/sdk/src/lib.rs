@@ -101,13 +101,31 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error diagnostic.
-    pub fn error(code: impl Into<String>, path: impl Into<String>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, code: code.into(), message: message.into(), path: path.into() }
+    pub fn error(
+        code: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code: code.into(),
+            message: message.into(),
+            path: path.into(),
+        }
     }
 
     /// A warning diagnostic.
-    pub fn warning(code: impl Into<String>, path: impl Into<String>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, code: code.into(), message: message.into(), path: path.into() }
+    pub fn warning(
+        code: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            code: code.into(),
+            message: message.into(),
+            path: path.into(),
+        }
     }
 
     /// True for [`Severity::Error`].
@@ -188,7 +206,9 @@ pub struct PluginError {
 impl PluginError {
     /// A plugin error with this message.
     pub fn new(message: impl Into<String>) -> PluginError {
-        PluginError { message: message.into() }
+        PluginError {
+            message: message.into(),
+        }
     }
 
     /// A plugin error that lists every error diagnostic, one per line.
@@ -227,8 +247,15 @@ pub trait Plugin {
 ///
 /// A registry port (`host:5000/app`) is not mistaken for a tag. Errors when no repository or
 /// no tag is known.
-pub fn resolve_image(repo: Option<&str>, tag: Option<&str>, build: Option<&str>) -> Result<String, PluginError> {
-    let (mut repo, mut tag) = (repo.filter(|s| !s.is_empty()).map(str::to_string), tag.filter(|s| !s.is_empty()).map(str::to_string));
+pub fn resolve_image(
+    repo: Option<&str>,
+    tag: Option<&str>,
+    build: Option<&str>,
+) -> Result<String, PluginError> {
+    let (mut repo, mut tag) = (
+        repo.filter(|s| !s.is_empty()).map(str::to_string),
+        tag.filter(|s| !s.is_empty()).map(str::to_string),
+    );
     if let Some(b) = build.map(str::trim).filter(|s| !s.is_empty()) {
         if b.contains('@') {
             return Ok(b.to_string());
@@ -244,8 +271,12 @@ pub fn resolve_image(repo: Option<&str>, tag: Option<&str>, build: Option<&str>)
     }
     match (repo, tag) {
         (Some(r), Some(t)) if !t.is_empty() => Ok(format!("{r}:{t}")),
-        (None, _) => Err(PluginError::new("no image repository: set the spec's image repo or pass the build's image")),
-        (Some(_), _) => Err(PluginError::new("no image tag: set the spec's image tag or pass the build's REPO:TAG")),
+        (None, _) => Err(PluginError::new(
+            "no image repository: set the spec's image repo or pass the build's image",
+        )),
+        (Some(_), _) => Err(PluginError::new(
+            "no image tag: set the spec's image tag or pass the build's REPO:TAG",
+        )),
     }
 }
 
@@ -325,13 +356,20 @@ impl AwsRequest {
 /// `Key` member, printed as text, equals `text` (numbers and strings compare alike).
 /// Example: `${listeners.Listeners[Port=443].ListenerArn}`.
 /// Returns the references that could not be resolved (left in place), in order.
-pub fn resolve_output_refs(value: &mut Value, outputs: &serde_json::Map<String, Value>) -> Vec<String> {
+pub fn resolve_output_refs(
+    value: &mut Value,
+    outputs: &serde_json::Map<String, Value>,
+) -> Vec<String> {
     let mut unresolved = Vec::new();
     resolve_in(value, outputs, &mut unresolved);
     unresolved
 }
 
-fn resolve_in(value: &mut Value, outputs: &serde_json::Map<String, Value>, unresolved: &mut Vec<String>) {
+fn resolve_in(
+    value: &mut Value,
+    outputs: &serde_json::Map<String, Value>,
+    unresolved: &mut Vec<String>,
+) {
     match value {
         Value::String(s) => {
             if let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
@@ -341,8 +379,12 @@ fn resolve_in(value: &mut Value, outputs: &serde_json::Map<String, Value>, unres
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| resolve_in(v, outputs, unresolved)),
-        Value::Object(map) => map.values_mut().for_each(|v| resolve_in(v, outputs, unresolved)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| resolve_in(v, outputs, unresolved)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| resolve_in(v, outputs, unresolved)),
         _ => {}
     }
 }
@@ -425,22 +467,49 @@ mod tests {
 
     #[test]
     fn contract_types_are_camel_case() {
-        let req = ValidateRequest { manifest: json!({}), overlay: "prod".into(), local: false };
+        let req = ValidateRequest {
+            manifest: json!({}),
+            overlay: "prod".into(),
+            local: false,
+        };
         let v = serde_json::to_value(&req).unwrap_or_default();
-        assert_eq!(v, json!({"manifest": {}, "overlay": "prod", "local": false}));
-        let d = Describe { name: "x".into(), version: "1".into(), contract_version: CONTRACT_VERSION, kinds: vec![] };
+        assert_eq!(
+            v,
+            json!({"manifest": {}, "overlay": "prod", "local": false})
+        );
+        let d = Describe {
+            name: "x".into(),
+            version: "1".into(),
+            contract_version: CONTRACT_VERSION,
+            kinds: vec![],
+        };
         let v = serde_json::to_value(&d).unwrap_or_default();
         assert_eq!(v["contractVersion"], json!(1));
         let diag = Diagnostic::error("c", "/a", "m");
-        assert_eq!(serde_json::to_value(&diag).unwrap_or_default()["severity"], json!("error"));
+        assert_eq!(
+            serde_json::to_value(&diag).unwrap_or_default()["severity"],
+            json!("error")
+        );
     }
 
     #[test]
     fn image_is_completed_or_overridden_by_the_build() {
-        assert_eq!(resolve_image(Some("r/app"), None, Some("r/app:abc")), Ok("r/app:abc".into()));
-        assert_eq!(resolve_image(Some("r/app"), Some("1"), None), Ok("r/app:1".into()));
-        assert_eq!(resolve_image(Some("r/app"), Some("1"), Some("host:5000/app")), Ok("host:5000/app:1".into()));
-        assert_eq!(resolve_image(None, None, Some("r/app@sha256:ff")), Ok("r/app@sha256:ff".into()));
+        assert_eq!(
+            resolve_image(Some("r/app"), None, Some("r/app:abc")),
+            Ok("r/app:abc".into())
+        );
+        assert_eq!(
+            resolve_image(Some("r/app"), Some("1"), None),
+            Ok("r/app:1".into())
+        );
+        assert_eq!(
+            resolve_image(Some("r/app"), Some("1"), Some("host:5000/app")),
+            Ok("host:5000/app:1".into())
+        );
+        assert_eq!(
+            resolve_image(None, None, Some("r/app@sha256:ff")),
+            Ok("r/app@sha256:ff".into())
+        );
         assert!(resolve_image(Some("r/app"), None, None).is_err());
         assert!(resolve_image(None, Some("1"), None).is_err());
     }
@@ -452,7 +521,10 @@ mod tests {
             "listeners".into(),
             json!({"Listeners": [{"Port": 80, "ListenerArn": "a80"}, {"Port": 443, "ListenerArn": "a443"}]}),
         );
-        outputs.insert("tg".into(), json!({"TargetGroups": [{"TargetGroupArn": "tg-arn"}]}));
+        outputs.insert(
+            "tg".into(),
+            json!({"TargetGroups": [{"TargetGroupArn": "tg-arn"}]}),
+        );
         let mut v = json!({
             "ListenerArn": "${listeners.Listeners[Port=443].ListenerArn}",
             "Actions": [{"TargetGroupArn": "${tg.TargetGroups[0].TargetGroupArn}"}],

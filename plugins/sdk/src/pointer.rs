@@ -30,7 +30,10 @@ mod tests {
 
     #[test]
     fn escapes_slash_and_tilde() {
-        assert_eq!(child("/metadata/labels", "planton.ai/name"), "/metadata/labels/planton.ai~1name");
+        assert_eq!(
+            child("/metadata/labels", "planton.ai/name"),
+            "/metadata/labels/planton.ai~1name"
+        );
         assert_eq!(escape("a~b"), "a~0b");
         assert_eq!(from(&["spec", "container"]), "/spec/container");
         assert_eq!(index("/x", 3), "/x/3");

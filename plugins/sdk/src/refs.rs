@@ -44,7 +44,9 @@ pub struct GroupRef<'a> {
 /// Whether `value` starts like a group reference (`$variables-group/` or `$secrets-group/`),
 /// well-formed or not.
 pub fn looks_like_ref(value: &str) -> Option<GroupKind> {
-    [GroupKind::Variables, GroupKind::Secrets].into_iter().find(|k| value.starts_with(k.prefix()))
+    [GroupKind::Variables, GroupKind::Secrets]
+        .into_iter()
+        .find(|k| value.starts_with(k.prefix()))
 }
 
 /// Parses a well-formed reference; `None` for literals and for malformed references.
@@ -54,7 +56,11 @@ pub fn parse(value: &str) -> Option<GroupRef<'_>> {
     let kind = looks_like_ref(value)?;
     let rest = &value[kind.prefix().len()..];
     let (group, entry) = rest.split_once('/')?;
-    let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
     (ok(group) && ok(entry)).then_some(GroupRef { kind, group, entry })
 }
 
@@ -69,7 +75,12 @@ pub fn parse(value: &str) -> Option<GroupRef<'_>> {
 /// `env-secret-literal` (a literal secret value outside `local`), `env-reference-malformed`
 /// (starts like a reference but is not one), `env-secret-from-variables` (warning: a
 /// `$variables-group` reference used as a secret), `env-name-duplicate` (a name in both maps).
-pub fn check_env(env: &serde_json::Value, path: &str, local: bool, external_secret: &dyn Fn(&str) -> bool) -> Vec<Diagnostic> {
+pub fn check_env(
+    env: &serde_json::Value,
+    path: &str,
+    local: bool,
+    external_secret: &dyn Fn(&str) -> bool,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let variables = env.get("variables").and_then(serde_json::Value::as_object);
     let secrets = env.get("secrets").and_then(serde_json::Value::as_object);
@@ -127,7 +138,9 @@ fn malformed(at: &str, v: &str) -> Diagnostic {
     Diagnostic::error(
         "env-reference-malformed",
         at,
-        format!("{shown:?} is not a valid reference; expected `$<variables|secrets>-group/<group>/<entry>`"),
+        format!(
+            "{shown:?} is not a valid reference; expected `$<variables|secrets>-group/<group>/<entry>`"
+        ),
     )
 }
 
@@ -138,12 +151,25 @@ mod tests {
     #[test]
     fn parses_references_and_rejects_literals() {
         let r = parse("$secrets-group/database/prod.api-key");
-        assert_eq!(r, Some(GroupRef { kind: GroupKind::Secrets, group: "database", entry: "prod.api-key" }));
-        assert_eq!(parse("$variables-group/redis/port").map(|r| r.kind), Some(GroupKind::Variables));
+        assert_eq!(
+            r,
+            Some(GroupRef {
+                kind: GroupKind::Secrets,
+                group: "database",
+                entry: "prod.api-key"
+            })
+        );
+        assert_eq!(
+            parse("$variables-group/redis/port").map(|r| r.kind),
+            Some(GroupKind::Variables)
+        );
         assert_eq!(parse("costs $5"), None);
         assert_eq!(parse("$secrets-group/only-group"), None);
         assert_eq!(parse("$secrets-group/a/b/c"), None);
-        assert_eq!(looks_like_ref("$secrets-group/a/b/c"), Some(GroupKind::Secrets));
+        assert_eq!(
+            looks_like_ref("$secrets-group/a/b/c"),
+            Some(GroupKind::Secrets)
+        );
         assert_eq!(looks_like_ref("plain"), None);
     }
 
@@ -154,14 +180,20 @@ mod tests {
             "secrets": {"D": "literal", "E": "$secrets-group/db/pw", "F": "$variables-group/g/k", "C": "$secrets-group/a/b"}
         });
         let d = check_env(&env, "/spec/env", false, &|_| false);
-        let got: Vec<(&str, &str)> = d.iter().map(|d| (d.code.as_str(), d.path.as_str())).collect();
-        assert_eq!(got, vec![
-            ("env-variable-is-secret", "/spec/env/variables/A"),
-            ("env-reference-malformed", "/spec/env/variables/B"),
-            ("env-secret-literal", "/spec/env/secrets/D"),
-            ("env-secret-from-variables", "/spec/env/secrets/F"),
-            ("env-name-duplicate", "/spec/env/secrets/C"),
-        ]);
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.code.as_str(), d.path.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("env-variable-is-secret", "/spec/env/variables/A"),
+                ("env-reference-malformed", "/spec/env/variables/B"),
+                ("env-secret-literal", "/spec/env/secrets/D"),
+                ("env-secret-from-variables", "/spec/env/secrets/F"),
+                ("env-name-duplicate", "/spec/env/secrets/C"),
+            ]
+        );
         let local = check_env(&env, "/spec/env", true, &|_| false);
         assert!(!local.iter().any(|d| d.code == "env-secret-literal"));
     }

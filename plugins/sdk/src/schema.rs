@@ -46,7 +46,10 @@ pub fn check(schema: &Value, value: &Value) -> Vec<Diagnostic> {
 
 /// Checks `value` against `schema`; every problem, in document order.
 pub fn check_with(schema: &Value, value: &Value, options: CheckOptions) -> Vec<Diagnostic> {
-    let checker = Checker { root: schema, options };
+    let checker = Checker {
+        root: schema,
+        options,
+    };
     let mut out = Vec::new();
     checker.walk(schema, value, "", &mut out, 0);
     out
@@ -56,13 +59,20 @@ pub fn check_with(schema: &Value, value: &Value, options: CheckOptions) -> Vec<D
 ///
 /// Matches case-insensitively, treats `snake_case` and `kebab-case` as the camelCase name
 /// (`max_replicas` → `maxReplicas`) and otherwise uses Jaro-Winkler similarity above 0.85.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lowered = word.to_lowercase();
     let squashed: String = lowered.chars().filter(|c| *c != '_' && *c != '-').collect();
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let cl = c.to_lowercase();
-        let score = if cl == squashed { 2.0 } else { strsim::jaro_winkler(&lowered, &cl) };
+        let score = if cl == squashed {
+            2.0
+        } else {
+            strsim::jaro_winkler(&lowered, &cl)
+        };
         if score > 0.85 && best.is_none_or(|(s, _)| score > s) {
             best = Some((score, c));
         }
@@ -74,7 +84,11 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 /// no fractional part, or a string holding a decimal integer (`"8443"`).
 pub fn int_value(value: &Value) -> Option<i64> {
     match value {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -117,17 +131,33 @@ impl<'s> Checker<'s> {
             match current.get("$ref").and_then(Value::as_str) {
                 None => return Ok(current),
                 Some(r) => {
-                    let ptr = r.strip_prefix('#').ok_or_else(|| format!("unsupported $ref `{r}`"))?;
-                    current = self.root.pointer(ptr).ok_or_else(|| format!("dangling $ref `{r}`"))?;
+                    let ptr = r
+                        .strip_prefix('#')
+                        .ok_or_else(|| format!("unsupported $ref `{r}`"))?;
+                    current = self
+                        .root
+                        .pointer(ptr)
+                        .ok_or_else(|| format!("dangling $ref `{r}`"))?;
                 }
             }
         }
         Err("$ref chain too deep".to_string())
     }
 
-    fn walk(&self, schema: &'s Value, value: &Value, path: &str, out: &mut Vec<Diagnostic>, depth: usize) {
+    fn walk(
+        &self,
+        schema: &'s Value,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<Diagnostic>,
+        depth: usize,
+    ) {
         if depth > MAX_DEPTH {
-            out.push(Diagnostic::error("schema-invalid", path, "schema nesting too deep"));
+            out.push(Diagnostic::error(
+                "schema-invalid",
+                path,
+                "schema nesting too deep",
+            ));
             return;
         }
         let schema = match self.resolve(schema) {
@@ -143,13 +173,21 @@ impl<'s> Checker<'s> {
         let code_override = obj.get("x-planton-code").and_then(Value::as_str);
         let code = |generic: &'static str| code_override.unwrap_or(generic).to_string();
 
-        if let Some(branches) = obj.get("anyOf").or_else(|| obj.get("oneOf")).and_then(Value::as_array) {
+        if let Some(branches) = obj
+            .get("anyOf")
+            .or_else(|| obj.get("oneOf"))
+            .and_then(Value::as_array)
+        {
             self.any_of(branches, value, path, out, depth, code_override);
         }
 
         if value.is_null() {
             if obj.get("nullable").and_then(Value::as_bool) != Some(true) && depth == 0 {
-                out.push(Diagnostic::error(code("schema-type"), path, "expected a value, found null"));
+                out.push(Diagnostic::error(
+                    code("schema-type"),
+                    path,
+                    "expected a value, found null",
+                ));
             }
             return;
         }
@@ -173,7 +211,11 @@ impl<'s> Checker<'s> {
             out.push(Diagnostic::error(
                 code("schema-enum"),
                 path,
-                format!("{} is not one of {}", describe_value(value), list.join(", ")),
+                format!(
+                    "{} is not one of {}",
+                    describe_value(value),
+                    list.join(", ")
+                ),
             ));
         }
 
@@ -208,7 +250,11 @@ impl<'s> Checker<'s> {
             if diags.is_empty() {
                 return;
             }
-            let type_matches = self.resolve(b).ok().and_then(Value::as_object).is_some_and(|o| self.type_ok(o, value));
+            let type_matches = self
+                .resolve(b)
+                .ok()
+                .and_then(Value::as_object)
+                .is_some_and(|o| self.type_ok(o, value));
             results.push((type_matches, diags));
         }
         if let Some((_, diags)) = results.iter().find(|(m, _)| *m) {
@@ -236,12 +282,20 @@ impl<'s> Checker<'s> {
         out.push(Diagnostic::error(
             code_override.unwrap_or("schema-type"),
             path,
-            format!("expected {}, found {}", expected.join(" or "), describe_value(value)),
+            format!(
+                "expected {}, found {}",
+                expected.join(" or "),
+                describe_value(value)
+            ),
         ));
     }
 
     fn type_ok(&self, obj: &Map<String, Value>, value: &Value) -> bool {
-        if obj.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
+        if obj
+            .get("x-kubernetes-int-or-string")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
             return value.is_string() || is_integer(value);
         }
         let types: Vec<&str> = match obj.get("type") {
@@ -256,11 +310,17 @@ impl<'s> Checker<'s> {
             "boolean" => value.is_boolean(),
             "integer" => {
                 is_integer(value)
-                    || (self.options.protojson_scalars && value.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok()))
+                    || (self.options.protojson_scalars
+                        && value
+                            .as_str()
+                            .is_some_and(|s| s.trim().parse::<i64>().is_ok()))
             }
             "number" => {
                 value.is_number()
-                    || (self.options.protojson_scalars && value.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()))
+                    || (self.options.protojson_scalars
+                        && value
+                            .as_str()
+                            .is_some_and(|s| s.trim().parse::<f64>().is_ok()))
             }
             "null" => value.is_null(),
             _ => true,
@@ -284,7 +344,11 @@ impl<'s> Checker<'s> {
             return s.trim().parse::<i64>().ok().map(Value::from);
         }
         if types.contains(&"number") {
-            return s.trim().parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number));
+            return s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number));
         }
         None
     }
@@ -328,7 +392,11 @@ impl<'s> Checker<'s> {
                         ));
                     }
                 }
-                Err(e) => out.push(Diagnostic::error("schema-invalid", path, format!("bad pattern {p}: {e}"))),
+                Err(e) => out.push(Diagnostic::error(
+                    "schema-invalid",
+                    path,
+                    format!("bad pattern {p}: {e}"),
+                )),
             }
         }
     }
@@ -347,27 +415,51 @@ impl<'s> Checker<'s> {
         let excl_max_bool = obj.get("exclusiveMaximum").and_then(Value::as_bool) == Some(true);
         if let Some(min) = obj.get("minimum").and_then(Value::as_f64) {
             if excl_min_bool && n <= min {
-                out.push(Diagnostic::error(code("schema-minimum"), path, format!("{shown} must be greater than {}", num(min))));
+                out.push(Diagnostic::error(
+                    code("schema-minimum"),
+                    path,
+                    format!("{shown} must be greater than {}", num(min)),
+                ));
             } else if n < min {
-                out.push(Diagnostic::error(code("schema-minimum"), path, format!("{shown} is less than the minimum {}", num(min))));
+                out.push(Diagnostic::error(
+                    code("schema-minimum"),
+                    path,
+                    format!("{shown} is less than the minimum {}", num(min)),
+                ));
             }
         }
         if let Some(min) = obj.get("exclusiveMinimum").and_then(Value::as_f64)
             && n <= min
         {
-            out.push(Diagnostic::error(code("schema-minimum"), path, format!("{shown} must be greater than {}", num(min))));
+            out.push(Diagnostic::error(
+                code("schema-minimum"),
+                path,
+                format!("{shown} must be greater than {}", num(min)),
+            ));
         }
         if let Some(max) = obj.get("maximum").and_then(Value::as_f64) {
             if excl_max_bool && n >= max {
-                out.push(Diagnostic::error(code("schema-maximum"), path, format!("{shown} must be less than {}", num(max))));
+                out.push(Diagnostic::error(
+                    code("schema-maximum"),
+                    path,
+                    format!("{shown} must be less than {}", num(max)),
+                ));
             } else if n > max {
-                out.push(Diagnostic::error(code("schema-maximum"), path, format!("{shown} is greater than the maximum {}", num(max))));
+                out.push(Diagnostic::error(
+                    code("schema-maximum"),
+                    path,
+                    format!("{shown} is greater than the maximum {}", num(max)),
+                ));
             }
         }
         if let Some(max) = obj.get("exclusiveMaximum").and_then(Value::as_f64)
             && n >= max
         {
-            out.push(Diagnostic::error(code("schema-maximum"), path, format!("{shown} must be less than {}", num(max))));
+            out.push(Diagnostic::error(
+                code("schema-maximum"),
+                path,
+                format!("{shown} must be less than {}", num(max)),
+            ));
         }
         let range = match obj.get("format").and_then(Value::as_str) {
             Some("int32") => Some((i32::MIN as f64, i32::MAX as f64)),
@@ -377,7 +469,11 @@ impl<'s> Checker<'s> {
         if let Some((lo, hi)) = range
             && (n < lo || n > hi)
         {
-            out.push(Diagnostic::error(code("schema-format"), path, format!("{shown} is out of range for its integer type")));
+            out.push(Diagnostic::error(
+                code("schema-format"),
+                path,
+                format!("{shown} is out of range for its integer type"),
+            ));
         }
     }
 
@@ -393,13 +489,21 @@ impl<'s> Checker<'s> {
         if let Some(min) = obj.get("minItems").and_then(Value::as_u64)
             && (items.len() as u64) < min
         {
-            let msg = if min == 1 { "must not be empty".to_string() } else { format!("needs at least {min} items") };
+            let msg = if min == 1 {
+                "must not be empty".to_string()
+            } else {
+                format!("needs at least {min} items")
+            };
             out.push(Diagnostic::error(code("schema-min-items"), path, msg));
         }
         if let Some(max) = obj.get("maxItems").and_then(Value::as_u64)
             && (items.len() as u64) > max
         {
-            out.push(Diagnostic::error(code("schema-max-items"), path, format!("has more than {max} items")));
+            out.push(Diagnostic::error(
+                code("schema-max-items"),
+                path,
+                format!("has more than {max} items"),
+            ));
         }
         if obj.get("uniqueItems").and_then(Value::as_bool) == Some(true) {
             for (i, item) in items.iter().enumerate() {
@@ -446,7 +550,13 @@ impl<'s> Checker<'s> {
             let member_path = pointer::child(path, key);
             if let Some(ns) = names_schema {
                 let mut diags = Vec::new();
-                self.walk(ns, &Value::String(key.clone()), &member_path, &mut diags, depth + 1);
+                self.walk(
+                    ns,
+                    &Value::String(key.clone()),
+                    &member_path,
+                    &mut diags,
+                    depth + 1,
+                );
                 for mut d in diags {
                     d.message = format!("key {key:?}: {}", d.message);
                     if d.code == "schema-pattern" {
@@ -461,7 +571,9 @@ impl<'s> Checker<'s> {
             }
             match additional {
                 Some(Value::Bool(false)) => {
-                    let known = props.map(|p| p.keys().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default();
+                    let known = props
+                        .map(|p| p.keys().map(String::as_str).collect::<Vec<_>>())
+                        .unwrap_or_default();
                     let mut msg = format!("unknown field `{key}`");
                     match did_you_mean(key, known.iter().copied()) {
                         Some(s) => msg.push_str(&format!(": did you mean `{s}`?")),
@@ -470,7 +582,11 @@ impl<'s> Checker<'s> {
                         }
                         None => {}
                     }
-                    out.push(Diagnostic::error(code("schema-unknown-field"), member_path, msg));
+                    out.push(Diagnostic::error(
+                        code("schema-unknown-field"),
+                        member_path,
+                        msg,
+                    ));
                 }
                 Some(s @ Value::Object(_)) => self.walk(s, member, &member_path, out, depth + 1),
                 _ => {}
@@ -481,13 +597,22 @@ impl<'s> Checker<'s> {
 
 fn is_integer(value: &Value) -> bool {
     match value {
-        Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.is_finite()),
+        Value::Number(n) => {
+            n.is_i64()
+                || n.is_u64()
+                || n.as_f64()
+                    .is_some_and(|f| f.fract() == 0.0 && f.is_finite())
+        }
         _ => false,
     }
 }
 
 fn expected_types(obj: &Map<String, Value>) -> Vec<String> {
-    if obj.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
+    if obj
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
         return vec!["integer".into(), "string".into()];
     }
     match obj.get("type") {
@@ -513,14 +638,20 @@ fn describe_value(value: &Value) -> String {
     match value {
         Value::Object(_) => "an object".into(),
         Value::Array(_) => "a list".into(),
-        Value::String(s) if s.chars().count() > 40 => format!("string {:?}...", s.chars().take(40).collect::<String>()),
+        Value::String(s) if s.chars().count() > 40 => {
+            format!("string {:?}...", s.chars().take(40).collect::<String>())
+        }
         Value::String(s) => format!("string {s:?}"),
         other => format!("{} {other}", type_name(other)),
     }
 }
 
 fn num(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { f.to_string() }
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        f.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -589,27 +720,56 @@ mod tests {
     #[test]
     fn unknown_field_suggests_close_name() {
         let d = check(&sample(), &json!({"name": "a", "maxReplica": 1}));
-        assert_eq!(d[0].message, "unknown field `maxReplica`: did you mean `maxReplicas`?");
+        assert_eq!(
+            d[0].message,
+            "unknown field `maxReplica`: did you mean `maxReplicas`?"
+        );
         let d = check(&sample(), &json!({"name": "a", "max_replicas": 1}));
-        assert!(d[0].message.contains("did you mean `maxReplicas`"), "{}", d[0].message);
+        assert!(
+            d[0].message.contains("did you mean `maxReplicas`"),
+            "{}",
+            d[0].message
+        );
     }
 
     #[test]
     fn required_and_null_and_types() {
         let d = codes(&check(&sample(), &json!({"name": null, "port": "80"})));
-        assert_eq!(d, vec![("schema-required".into(), "/name".into()), ("schema-type".into(), "/port".into())]);
+        assert_eq!(
+            d,
+            vec![
+                ("schema-required".into(), "/name".into()),
+                ("schema-type".into(), "/port".into())
+            ]
+        );
         let d = codes(&check(&sample(), &json!({"name": "a", "ref": 5})));
         assert_eq!(d, vec![("schema-type".into(), "/ref".into())]);
-        assert_eq!(codes(&check(&sample(), &json!(null))), vec![("schema-type".into(), "".into())]);
+        assert_eq!(
+            codes(&check(&sample(), &json!(null))),
+            vec![("schema-type".into(), "".into())]
+        );
     }
 
     #[test]
     fn protojson_accepts_numeric_strings_and_checks_their_range() {
-        let opts = CheckOptions { protojson_scalars: true };
-        assert_eq!(check_with(&sample(), &json!({"name": "a", "port": "8443"}), opts), vec![]);
-        let d = codes(&check_with(&sample(), &json!({"name": "a", "port": "70000"}), opts));
+        let opts = CheckOptions {
+            protojson_scalars: true,
+        };
+        assert_eq!(
+            check_with(&sample(), &json!({"name": "a", "port": "8443"}), opts),
+            vec![]
+        );
+        let d = codes(&check_with(
+            &sample(),
+            &json!({"name": "a", "port": "70000"}),
+            opts,
+        ));
         assert_eq!(d, vec![("schema-maximum".into(), "/port".into())]);
-        let d = codes(&check_with(&sample(), &json!({"name": "a", "port": "eighty"}), opts));
+        let d = codes(&check_with(
+            &sample(),
+            &json!({"name": "a", "port": "eighty"}),
+            opts,
+        ));
         assert_eq!(d, vec![("schema-type".into(), "/port".into())]);
     }
 
@@ -617,9 +777,18 @@ mod tests {
     fn broken_schema_is_reported_not_panicked() {
         let s = json!({"type": "object", "properties": {"a": {"$ref": "#/nope"}, "b": {"type": "string", "pattern": "("}}});
         let d = codes(&check(&s, &json!({"a": 1, "b": "x"})));
-        assert_eq!(d, vec![("schema-invalid".into(), "/a".into()), ("schema-invalid".into(), "/b".into())]);
+        assert_eq!(
+            d,
+            vec![
+                ("schema-invalid".into(), "/a".into()),
+                ("schema-invalid".into(), "/b".into())
+            ]
+        );
         let cyclic = json!({"$ref": "#"});
-        assert_eq!(codes(&check(&cyclic, &json!(1))), vec![("schema-invalid".into(), "".into())]);
+        assert_eq!(
+            codes(&check(&cyclic, &json!(1))),
+            vec![("schema-invalid".into(), "".into())]
+        );
     }
 }
 

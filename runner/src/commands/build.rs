@@ -4,8 +4,8 @@ use super::Outcome;
 use crate::cli::BuildArgs;
 use crate::files::DiskFiles;
 use crate::output::write_atomic;
-use anyhow::{bail, Context, Result};
-use planton_core::kustomize::{build, Files};
+use anyhow::{Context, Result, bail};
+use planton_core::kustomize::{Files, build};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -15,14 +15,16 @@ pub fn run(args: &BuildArgs) -> Result<Outcome> {
         return run_all(args);
     }
     let files = DiskFiles::new();
-    let dir = DiskFiles::core_path(&args.dir).with_context(|| format!("cannot resolve {}", args.dir.display()))?;
+    let dir = DiskFiles::core_path(&args.dir)
+        .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
     match build(&files, &dir).and_then(|b| b.to_yaml().map(|y| (b, y))) {
         Ok((b, yaml)) => {
             for w in &b.warnings {
                 eprintln!("{w}");
             }
             let mut out = std::io::stdout().lock();
-            out.write_all(yaml.as_bytes()).context("cannot write to stdout")?;
+            out.write_all(yaml.as_bytes())
+                .context("cannot write to stdout")?;
             // The process ends right after this: freeing a large tree node by node would
             // only cost time (as rustc does, leave it to the OS).
             std::mem::forget(b);
@@ -39,7 +41,9 @@ pub fn run(args: &BuildArgs) -> Result<Outcome> {
 /// Makes absolute core paths in an error readable relative to the working directory.
 pub fn display_error(e: &planton_core::kustomize::BuildError) -> String {
     let text = e.to_string();
-    let Ok(cwd) = std::env::current_dir().and_then(|c| DiskFiles::core_path(&c)) else { return text };
+    let Ok(cwd) = std::env::current_dir().and_then(|c| DiskFiles::core_path(&c)) else {
+        return text;
+    };
     if cwd.is_empty() {
         return text;
     }
@@ -49,10 +53,18 @@ pub fn display_error(e: &planton_core::kustomize::BuildError) -> String {
 /// Where the overlays of a service live, given the service root, `_kustomize/`, or
 /// `overlays/` itself.
 pub fn overlays_dir(files: &DiskFiles, dir: &Path) -> Result<(String, PathBuf)> {
-    let base = DiskFiles::core_path(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
-    for candidate in [format!("{base}/_kustomize/overlays"), format!("{base}/overlays"), base.clone()] {
+    let base =
+        DiskFiles::core_path(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+    for candidate in [
+        format!("{base}/_kustomize/overlays"),
+        format!("{base}/overlays"),
+        base.clone(),
+    ] {
         if files.is_dir(&candidate)
-            && files.list_dir(&candidate).iter().any(|d| files.is_dir(&format!("{candidate}/{d}")) && has_kustomization(files, &format!("{candidate}/{d}")))
+            && files.list_dir(&candidate).iter().any(|d| {
+                files.is_dir(&format!("{candidate}/{d}"))
+                    && has_kustomization(files, &format!("{candidate}/{d}"))
+            })
         {
             let local = DiskFiles::local_path(&candidate);
             return Ok((candidate, local));
@@ -65,7 +77,9 @@ pub fn overlays_dir(files: &DiskFiles, dir: &Path) -> Result<(String, PathBuf)> 
 }
 
 fn has_kustomization(files: &DiskFiles, dir: &str) -> bool {
-    planton_core::kustomize::kustomization::FILE_NAMES.iter().any(|n| files.is_file(&format!("{dir}/{n}")))
+    planton_core::kustomize::kustomization::FILE_NAMES
+        .iter()
+        .any(|n| files.is_file(&format!("{dir}/{n}")))
 }
 
 fn run_all(args: &BuildArgs) -> Result<Outcome> {
@@ -79,7 +93,8 @@ fn run_all(args: &BuildArgs) -> Result<Outcome> {
     let mut failed = false;
     let mut stream = String::new();
     for (i, name) in names.iter().enumerate() {
-        match build(&files, &format!("{overlays}/{name}")).and_then(|b| b.to_yaml().map(|y| (b, y))) {
+        match build(&files, &format!("{overlays}/{name}")).and_then(|b| b.to_yaml().map(|y| (b, y)))
+        {
             Ok((b, yaml)) => {
                 for w in &b.warnings {
                     eprintln!("{name}: {w}");
@@ -102,7 +117,14 @@ fn run_all(args: &BuildArgs) -> Result<Outcome> {
         }
     }
     if args.out_dir.is_none() {
-        std::io::stdout().lock().write_all(stream.as_bytes()).context("cannot write to stdout")?;
+        std::io::stdout()
+            .lock()
+            .write_all(stream.as_bytes())
+            .context("cannot write to stdout")?;
     }
-    Ok(if failed { Outcome::Failed } else { Outcome::Success })
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }

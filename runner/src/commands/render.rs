@@ -6,11 +6,11 @@ use crate::cli::{PluginArgs, PluginCommand, RenderArgs, RenderFormat};
 use crate::files::DiskFiles;
 use crate::plugins::{Backend, Plugins};
 use crate::wasm;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use planton_core::kustomize::build;
 use planton_core::service::{Layout, ServiceConfig};
 use planton_core::validate::out_to_json;
-use planton_core::yaml::{emit_documents, to_output, Out};
+use planton_core::yaml::{Out, emit_documents, to_output};
 use planton_plugin_sdk::{DeployContext, RenderRequest};
 use serde_json::Value;
 use std::path::Path;
@@ -19,7 +19,11 @@ fn json_to_out(v: &Value) -> Out {
     match v {
         Value::Null => Out::Null,
         Value::Bool(b) => Out::Bool(*b),
-        Value::Number(n) => n.as_i64().map(Out::Int).or_else(|| n.as_u64().map(Out::Uint)).unwrap_or_else(|| Out::Float(n.as_f64().unwrap_or(0.0))),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Out::Int)
+            .or_else(|| n.as_u64().map(Out::Uint))
+            .unwrap_or_else(|| Out::Float(n.as_f64().unwrap_or(0.0))),
         Value::String(s) => Out::Str(s.clone()),
         Value::Array(a) => Out::Seq(a.iter().map(json_to_out).collect()),
         Value::Object(o) => Out::Map(o.iter().map(|(k, v)| (k.clone(), json_to_out(v))).collect()),
@@ -29,10 +33,14 @@ fn json_to_out(v: &Value) -> Out {
 /// Runs `planton render`.
 pub fn run(args: &RenderArgs) -> Result<Outcome> {
     let files = DiskFiles::new();
-    let path = DiskFiles::core_path(&args.overlay).with_context(|| format!("cannot resolve {}", args.overlay.display()))?;
+    let path = DiskFiles::core_path(&args.overlay)
+        .with_context(|| format!("cannot resolve {}", args.overlay.display()))?;
     let (layout, only) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
     let Some(overlay) = only else {
-        bail!("give one overlay directory, e.g. {}/_kustomize/overlays/prod", args.overlay.display());
+        bail!(
+            "give one overlay directory, e.g. {}/_kustomize/overlays/prod",
+            args.overlay.display()
+        );
     };
     let (config, _) = ServiceConfig::load(&files, &layout);
     let b = match build(&files, &layout.overlay_dir(&overlay)) {
@@ -53,16 +61,30 @@ pub fn run(args: &RenderArgs) -> Result<Outcome> {
         let Some(backend) = plugins.for_kind(api_version, kind) else {
             bail!("no target plugin serves `{api_version}/{kind}` (see `planton plugin list`)");
         };
-        let manifest = out_to_json(&to_output(&r.node).map_err(|e| anyhow::anyhow!("{}: {}", e.pos, e.message))?);
-        let env = r.node.get_path(&["metadata", "env"]).and_then(|n| n.scalar_text()).map(str::to_string);
+        let manifest = out_to_json(
+            &to_output(&r.node).map_err(|e| anyhow::anyhow!("{}: {}", e.pos, e.message))?,
+        );
+        let env = r
+            .node
+            .get_path(&["metadata", "env"])
+            .and_then(|n| n.scalar_text())
+            .map(str::to_string);
         let req = RenderRequest {
             manifest,
-            context: DeployContext { image: args.image.clone(), namespace: args.namespace.clone(), env },
+            context: DeployContext {
+                image: args.image.clone(),
+                namespace: args.namespace.clone(),
+                env,
+            },
         };
         match backend.render(&req) {
             Ok(resp) => objects.extend(resp.objects),
             Err(e) => {
-                eprintln!("Error: plugin `{}` cannot render {kind} `{}` of overlay {overlay}: {e}", backend.describe().name, r.name_str());
+                eprintln!(
+                    "Error: plugin `{}` cannot render {kind} `{}` of overlay {overlay}: {e}",
+                    backend.describe().name,
+                    r.name_str()
+                );
                 return Ok(Outcome::Failed);
             }
         }
@@ -77,8 +99,19 @@ pub fn run(args: &RenderArgs) -> Result<Outcome> {
 
 fn describe_line(b: &dyn Backend) -> String {
     let d = b.describe();
-    let kinds: Vec<String> = d.kinds.iter().map(|k| format!("{}/{}", k.api_version, k.kind)).collect();
-    format!("{:<12} {:<8} {:<8} {:<60} {}", d.name, d.version, d.contract_version, kinds.join(", "), b.origin())
+    let kinds: Vec<String> = d
+        .kinds
+        .iter()
+        .map(|k| format!("{}/{}", k.api_version, k.kind))
+        .collect();
+    format!(
+        "{:<12} {:<8} {:<8} {:<60} {}",
+        d.name,
+        d.version,
+        d.contract_version,
+        kinds.join(", "),
+        b.origin()
+    )
 }
 
 /// Runs `planton plugin ...`.
@@ -87,44 +120,69 @@ pub fn plugin(args: &PluginArgs) -> Result<Outcome> {
         PluginCommand::List { dir } => {
             let (pins, root) = service_pins(dir.as_deref())?;
             let plugins = Plugins::sandboxed(&pins, &root)?;
-            println!("{:<12} {:<8} {:<12} {:<60} ORIGIN", "NAME", "VERSION", "CONTRACT", "KINDS");
+            println!(
+                "{:<12} {:<8} {:<12} {:<60} ORIGIN",
+                "NAME", "VERSION", "CONTRACT", "KINDS"
+            );
             for b in plugins.all() {
                 println!("{}", describe_line(b.as_ref()));
             }
             for e in &plugins.load_errors {
                 eprintln!("error: {e}");
             }
-            Ok(if plugins.load_errors.is_empty() { Outcome::Success } else { Outcome::Failed })
+            Ok(if plugins.load_errors.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::Failed
+            })
         }
         PluginCommand::Inspect { plugin } => {
             let as_path = Path::new(plugin);
             let host = wasm::Host::new(wasm::HostConfig::default())?;
             let loaded = if as_path.is_file() {
-                let bytes = std::fs::read(as_path).with_context(|| format!("cannot read {}", as_path.display()))?;
-                host.compile(wasm::PluginSource::Bytes { label: as_path.display().to_string(), bytes })?
+                let bytes = std::fs::read(as_path)
+                    .with_context(|| format!("cannot read {}", as_path.display()))?;
+                host.compile(wasm::PluginSource::Bytes {
+                    label: as_path.display().to_string(),
+                    bytes,
+                })?
             } else if wasm::builtin_names().contains(&plugin.as_str()) {
                 host.compile(wasm::PluginSource::Builtin(plugin.clone()))?
             } else {
-                bail!("`{plugin}` is neither a .wasm file nor a built-in plugin ({})", wasm::builtin_names().join(", "));
+                bail!(
+                    "`{plugin}` is neither a .wasm file nor a built-in plugin ({})",
+                    wasm::builtin_names().join(", ")
+                );
             };
             let d = loaded.describe();
             println!("name:             {}", d.name);
             println!("version:          {}", d.version);
-            println!("contract version: {} (this host supports {:?})", d.contract_version, wasm::SUPPORTED_CONTRACT_VERSIONS);
+            println!(
+                "contract version: {} (this host supports {:?})",
+                d.contract_version,
+                wasm::SUPPORTED_CONTRACT_VERSIONS
+            );
             println!("sha256:           {}", loaded.sha256());
             println!("source:           {}", loaded.source());
             println!("limits:           {:?}", loaded.limits());
             for k in &d.kinds {
                 println!("kind:             {}/{}", k.api_version, k.kind);
             }
-            println!("pin it in planton.yaml:\n  plugins:\n    - path: <path to the .wasm>\n      sha256: {}", loaded.sha256());
+            println!(
+                "pin it in planton.yaml:\n  plugins:\n    - path: <path to the .wasm>\n      sha256: {}",
+                loaded.sha256()
+            );
             Ok(Outcome::Success)
         }
     }
 }
 
-fn service_pins(dir: Option<&Path>) -> Result<(Vec<planton_core::service::PluginPin>, std::path::PathBuf)> {
-    let Some(dir) = dir else { return Ok((Vec::new(), ".".into())) };
+fn service_pins(
+    dir: Option<&Path>,
+) -> Result<(Vec<planton_core::service::PluginPin>, std::path::PathBuf)> {
+    let Some(dir) = dir else {
+        return Ok((Vec::new(), ".".into()));
+    };
     let files = DiskFiles::new();
     let path = DiskFiles::core_path(dir)?;
     let (layout, _) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;

@@ -67,19 +67,27 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
         sets.push(dotenv::parse_set(s).map_err(anyhow::Error::msg)?);
     }
     let files = DiskFiles::new();
-    let root = DiskFiles::core_path(&args.dir).with_context(|| format!("cannot resolve {}", args.dir.display()))?;
+    let root = DiskFiles::core_path(&args.dir)
+        .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
     let (layout, _) = Layout::discover(&files, &root).map_err(anyhow::Error::msg)?;
     if !layout.overlays.contains(&args.env) {
         bail!(
             "no overlay `{}` under {}/overlays (overlays: {})",
             args.env,
             args.dir.join("_kustomize").display(),
-            if layout.overlays.is_empty() { "none".to_string() } else { layout.overlays.join(", ") }
+            if layout.overlays.is_empty() {
+                "none".to_string()
+            } else {
+                layout.overlays.join(", ")
+            }
         );
     }
     let (config, config_diags) = ServiceConfig::load(&files, &layout);
-    let config_errors: Vec<Diagnostic> =
-        config_diags.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+    let config_errors: Vec<Diagnostic> = config_diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .cloned()
+        .collect();
     print_diagnostics(&config_diags);
     if !config_errors.is_empty() {
         return Ok(Outcome::Failed);
@@ -95,7 +103,8 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
     let no_source;
     let groups: &dyn GroupSource = match &groups_dir {
         Some(d) if d.is_dir() => {
-            let core = DiskFiles::core_path(d).with_context(|| format!("cannot resolve {}", d.display()))?;
+            let core = DiskFiles::core_path(d)
+                .with_context(|| format!("cannot resolve {}", d.display()))?;
             match DirGroupSource::load(&files, &core) {
                 Ok(s) => {
                     dir_source = Described(s, format!("groups directory `{}`", d.display()));
@@ -118,7 +127,10 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
             }
         }
         Some(d) => {
-            no_source = NoGroups(format!("groups directory `{}` (it does not exist)", d.display()));
+            no_source = NoGroups(format!(
+                "groups directory `{}` (it does not exist)",
+                d.display()
+            ));
             &no_source
         }
         None => {
@@ -148,18 +160,31 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
     let (declared, mut diags) = dotenv::declared(doc, kind, &args.env, &layout);
     // The base build tells base from overlay for values the build made up (no position).
     let base_declared: Option<Vec<Declared>> =
-        build(&files, &format!("{}/base", layout.kustomize_dir)).ok().and_then(|b| {
-            dotenv::service_manifest(b.resources.iter().map(|r| &r.node))
-                .ok()
-                .map(|(k, d)| dotenv::declared(d, k, "base", &layout).0)
-        });
-    let provenance = Provenance { layout: &layout, overlay: &args.env, base: base_declared.as_deref() };
+        build(&files, &format!("{}/base", layout.kustomize_dir))
+            .ok()
+            .and_then(|b| {
+                dotenv::service_manifest(b.resources.iter().map(|r| &r.node))
+                    .ok()
+                    .map(|(k, d)| dotenv::declared(d, k, "base", &layout).0)
+            });
+    let provenance = Provenance {
+        layout: &layout,
+        overlay: &args.env,
+        base: base_declared.as_deref(),
+    };
     let (vars, choose_diags) = dotenv::choose(&declared, &provenance, groups, &sets);
     diags.extend(choose_diags);
     if diags.iter().any(|d| d.severity == Severity::Error) {
         print_diagnostics(&diags);
-        let n = diags.iter().filter(|d| d.severity == Severity::Error).count();
-        eprintln!("dot-env: {n} problem{} in overlay {}; nothing written", if n == 1 { "" } else { "s" }, args.env);
+        let n = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        eprintln!(
+            "dot-env: {n} problem{} in overlay {}; nothing written",
+            if n == 1 { "" } else { "s" },
+            args.env
+        );
         return Ok(Outcome::Failed);
     }
     print_diagnostics(&diags);
@@ -167,7 +192,10 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
     let command = format!("planton service dot-env --env {}", args.env);
     let (env_text, caveats) = dotenv::render_dotenv(&vars, &command);
     let export_text = dotenv::render_export(&vars, &command);
-    let out_dir = args.out_dir.clone().unwrap_or_else(|| DiskFiles::local_path(&layout.root));
+    let out_dir = args
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| DiskFiles::local_path(&layout.root));
     let env_path = out_dir.join(".env");
     let export_path = out_dir.join(".env_export");
     write_private(&env_path, env_text.as_bytes())?;
@@ -201,7 +229,11 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// Asks one question on stderr and reads a line from stdin; an empty answer takes
 /// `default`. Re-asks until `check` accepts the answer.
-fn ask(question: &str, default: Option<&str>, check: &dyn Fn(&str) -> Result<String, String>) -> Result<String> {
+fn ask(
+    question: &str,
+    default: Option<&str>,
+    check: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<String> {
     let stdin = std::io::stdin();
     loop {
         match default {
@@ -210,7 +242,12 @@ fn ask(question: &str, default: Option<&str>, check: &dyn Fn(&str) -> Result<Str
         }
         std::io::stderr().flush().ok();
         let mut line = String::new();
-        if stdin.lock().read_line(&mut line).context("cannot read from stdin")? == 0 {
+        if stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read from stdin")?
+            == 0
+        {
             bail!("no answer to `{question}` (end of input)");
         }
         let answer = match line.trim() {
@@ -252,12 +289,22 @@ fn new_service_values(args: &InitArgs) -> Result<NewService> {
         Some(PlatformArg::Kubernetes) => Platform::Kubernetes,
         Some(PlatformArg::AwsEcs) => Platform::AwsEcs,
         None => {
-            eprintln!("Deployment platform:\n  1) {}\n  2) {}", Platform::Kubernetes, Platform::AwsEcs);
-            let answer = ask("Platform (1, 2, kubernetes or aws-ecs)", Some("kubernetes"), &|v| {
-                Platform::parse(v)
-                    .map(|p| p.flag_value().to_string())
-                    .ok_or_else(|| format!("`{v}` is not a platform: answer 1, 2, kubernetes or aws-ecs"))
-            })?;
+            eprintln!(
+                "Deployment platform:\n  1) {}\n  2) {}",
+                Platform::Kubernetes,
+                Platform::AwsEcs
+            );
+            let answer = ask(
+                "Platform (1, 2, kubernetes or aws-ecs)",
+                Some("kubernetes"),
+                &|v| {
+                    Platform::parse(v)
+                        .map(|p| p.flag_value().to_string())
+                        .ok_or_else(|| {
+                            format!("`{v}` is not a platform: answer 1, 2, kubernetes or aws-ecs")
+                        })
+                },
+            )?;
             Platform::parse(&answer).unwrap_or(Platform::Kubernetes)
         }
     };
@@ -275,23 +322,37 @@ fn new_service_values(args: &InitArgs) -> Result<NewService> {
         .filter(|n| scaffold::check_name("name", n).is_ok());
     let name = match &args.name {
         Some(n) => n.clone(),
-        None => ask("Service name (metadata.name)", dir_name.as_deref(), &name_check("name"))?,
+        None => ask(
+            "Service name (metadata.name)",
+            dir_name.as_deref(),
+            &name_check("name"),
+        )?,
     };
     let org = match &args.org {
         Some(o) => o.clone(),
-        None => ask("Organization (metadata.org)", None, &name_check("organization"))?,
+        None => ask(
+            "Organization (metadata.org)",
+            None,
+            &name_check("organization"),
+        )?,
     };
     scaffold::check_name("environment", &env).map_err(anyhow::Error::msg)?;
     scaffold::check_name("name", &name).map_err(anyhow::Error::msg)?;
     scaffold::check_name("organization", &org).map_err(anyhow::Error::msg)?;
-    Ok(NewService { platform, env, name, org })
+    Ok(NewService {
+        platform,
+        env,
+        name,
+        org,
+    })
 }
 
 /// Runs `planton service kustomize init`.
 pub fn init(args: &InitArgs) -> Result<Outcome> {
     let mut planned: Vec<ScaffoldFile> = match &args.from {
         Some(from) => {
-            let text = std::fs::read_to_string(from).with_context(|| format!("cannot read {}", from.display()))?;
+            let text = std::fs::read_to_string(from)
+                .with_context(|| format!("cannot read {}", from.display()))?;
             if let Some(e) = &args.env {
                 scaffold::check_name("environment", e).map_err(anyhow::Error::msg)?;
             }
@@ -311,10 +372,19 @@ pub fn init(args: &InitArgs) -> Result<Outcome> {
     if kept_config {
         planned.retain(|(p, _)| p != CONFIG_FILE);
     }
-    let targets: Vec<(PathBuf, &str)> = planned.iter().map(|(p, c)| (args.dir.join(p), c.as_str())).collect();
-    let existing: Vec<&PathBuf> = targets.iter().map(|(p, _)| p).filter(|p| p.exists()).collect();
+    let targets: Vec<(PathBuf, &str)> = planned
+        .iter()
+        .map(|(p, c)| (args.dir.join(p), c.as_str()))
+        .collect();
+    let existing: Vec<&PathBuf> = targets
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.exists())
+        .collect();
     if !existing.is_empty() && !args.force {
-        eprintln!("Error: these files exist; nothing was written (pass --force to overwrite them):");
+        eprintln!(
+            "Error: these files exist; nothing was written (pass --force to overwrite them):"
+        );
         for p in &existing {
             eprintln!("  {}", p.display());
         }
@@ -323,11 +393,16 @@ pub fn init(args: &InitArgs) -> Result<Outcome> {
     let mut out = std::io::stdout().lock();
     for (path, content) in &targets {
         write_atomic(path, content.as_bytes())?;
-        let verb = if existing.contains(&path) { "overwrote" } else { "created" };
+        let verb = if existing.contains(&path) {
+            "overwrote"
+        } else {
+            "created"
+        };
         writeln!(out, "{verb} {}", path.display()).context("cannot write to stdout")?;
     }
     if kept_config {
-        writeln!(out, "kept {} (it exists)", config_path.display()).context("cannot write to stdout")?;
+        writeln!(out, "kept {} (it exists)", config_path.display())
+            .context("cannot write to stdout")?;
     }
     writeln!(
         out,

@@ -9,7 +9,7 @@ use planton_core::diag::{Diagnostic, Summary};
 use planton_core::plan::plan;
 use planton_core::refs::{DirGroupSource, GroupSource};
 use planton_core::service::{Layout, ServiceConfig};
-use planton_core::validate::{validate, Report};
+use planton_core::validate::{Report, validate};
 use std::io::Write;
 use std::path::Path;
 
@@ -28,12 +28,17 @@ pub struct Run {
 /// Loads and validates the service at `dir` (service root, `_kustomize`, or one overlay).
 pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
     let files = DiskFiles::new();
-    let path = DiskFiles::core_path(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let path =
+        DiskFiles::core_path(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
     let (layout, only) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
     let (config, mut diagnostics) = ServiceConfig::load(&files, &layout);
     let groups_dir = match (groups_flag, &config.groups_dir) {
         (Some(g), _) => Some(DiskFiles::core_path(g)?),
-        (None, Some(d)) => Some(if layout.root.is_empty() { d.clone() } else { format!("{}/{d}", layout.root) }),
+        (None, Some(d)) => Some(if layout.root.is_empty() {
+            d.clone()
+        } else {
+            format!("{}/{d}", layout.root)
+        }),
         (None, None) => None,
     };
     let source = match &groups_dir {
@@ -42,7 +47,11 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
             Ok(s) => Some(s),
             Err(errors) => {
                 for e in errors {
-                    diagnostics.push(Diagnostic::error("group-invalid", e.message).at(&layout.relative(&e.pos.file), e.pos.line, e.pos.col));
+                    diagnostics.push(Diagnostic::error("group-invalid", e.message).at(
+                        &layout.relative(&e.pos.file),
+                        e.pos.line,
+                        e.pos.col,
+                    ));
                 }
                 None
             }
@@ -51,16 +60,31 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
     let root = DiskFiles::local_path(&layout.root);
     let plugins = Plugins::sandboxed(&config.plugins, &root)?;
     for e in &plugins.load_errors {
-        diagnostics.push(Diagnostic::error("plugin-load-failed", e.clone()).at(planton_core::service::CONFIG_FILE, 0, 0));
+        diagnostics.push(Diagnostic::error("plugin-load-failed", e.clone()).at(
+            planton_core::service::CONFIG_FILE,
+            0,
+            0,
+        ));
     }
-    let report = validate(&files, &layout, only.as_deref(), &plugins, source.as_ref().map(|s| s as &dyn GroupSource));
+    let report = validate(
+        &files,
+        &layout,
+        only.as_deref(),
+        &plugins,
+        source.as_ref().map(|s| s as &dyn GroupSource),
+    );
     diagnostics.extend(report.diagnostics.iter().cloned());
     // Planning problems (a deployable overlay without metadata.env, two overlays deploying
     // the same thing) are validation errors too.
     let (_, mut plan_diags) = plan(&report.overlays, &config, None);
     layout.relativize(&mut plan_diags);
     diagnostics.extend(plan_diags.into_iter().filter(|d| d.code != "plan-build"));
-    Ok(Run { layout, config, diagnostics, report })
+    Ok(Run {
+        layout,
+        config,
+        diagnostics,
+        report,
+    })
 }
 
 /// Runs `planton validate`.
@@ -69,15 +93,23 @@ pub fn validate_cmd(args: &ValidateArgs) -> Result<Outcome> {
     let summary = Summary::of(&run.diagnostics);
     let text = match args.output {
         ValidateFormat::Text => render_text(&run.diagnostics, &summary),
-        ValidateFormat::Json => serde_json::to_string_pretty(&serde_json::json!({
-            "diagnostics": run.diagnostics,
-            "summary": summary,
-        }))? + "\n",
-        ValidateFormat::Sarif => serde_json::to_string_pretty(&crate::report::sarif(&run.diagnostics))? + "\n",
+        ValidateFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "diagnostics": run.diagnostics,
+                "summary": summary,
+            }))? + "\n"
+        }
+        ValidateFormat::Sarif => {
+            serde_json::to_string_pretty(&crate::report::sarif(&run.diagnostics))? + "\n"
+        }
         ValidateFormat::Junit => crate::report::junit(&run.diagnostics, &run.layout.overlays),
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
-    Ok(if summary.errors > 0 { Outcome::Failed } else { Outcome::Success })
+    Ok(if summary.errors > 0 {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }
 
 fn render_text(diags: &[Diagnostic], s: &Summary) -> String {
@@ -86,18 +118,31 @@ fn render_text(diags: &[Diagnostic], s: &Summary) -> String {
         out.push_str(&d.to_string());
         out.push('\n');
     }
-    out.push_str(&format!("{} error(s), {} warning(s)\n", s.errors, s.warnings));
+    out.push_str(&format!(
+        "{} error(s), {} warning(s)\n",
+        s.errors, s.warnings
+    ));
     out
 }
 
 /// Runs `planton plan`.
 pub fn plan_cmd(args: &PlanArgs) -> Result<Outcome> {
     let run = run_validation(&args.dir, args.groups.as_deref())?;
-    let filter: Option<Vec<String>> = args.environments.as_ref().map(|e| e.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+    let filter: Option<Vec<String>> = args.environments.as_ref().map(|e| {
+        e.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
     let (p, mut plan_diags) = plan(&run.report.overlays, &run.config, filter.as_deref());
     run.layout.relativize(&mut plan_diags);
     // Validation already includes the plan's problems for the configured environments.
-    let mut diags: Vec<Diagnostic> = run.diagnostics.iter().filter(|d| !d.code.starts_with("plan-")).cloned().collect();
+    let mut diags: Vec<Diagnostic> = run
+        .diagnostics
+        .iter()
+        .filter(|d| !d.code.starts_with("plan-"))
+        .cloned()
+        .collect();
     diags.extend(plan_diags.into_iter().filter(|d| d.code != "plan-build"));
     let summary = Summary::of(&diags);
     let mut stdout = std::io::stdout().lock();
@@ -118,7 +163,11 @@ pub fn plan_cmd(args: &PlanArgs) -> Result<Outcome> {
                     t.env,
                     t.kind,
                     t.resource_name,
-                    if t.requires_manual_gate { "  [manual gate]" } else { "" },
+                    if t.requires_manual_gate {
+                        "  [manual gate]"
+                    } else {
+                        ""
+                    },
                     t.manifest_digest
                 ));
             }
@@ -131,5 +180,9 @@ pub fn plan_cmd(args: &PlanArgs) -> Result<Outcome> {
     for d in diags.iter() {
         eprintln!("{d}");
     }
-    Ok(if summary.errors > 0 { Outcome::Failed } else { Outcome::Success })
+    Ok(if summary.errors > 0 {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }
