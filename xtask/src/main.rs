@@ -1,8 +1,10 @@
 //! `cargo xtask`: the project's build orchestration.
 //!
-//! - `cargo xtask ci`: everything CI checks (setup, formatting, the whole test suite, the
-//!   wasm32 build of core). This is the README's test command; `.ci/run` calls it.
-//! - `cargo xtask setup`: idempotent installs the tests need (rustup target, Python tools).
+//! - `cargo xtask ci`: everything CI checks (setup, formatting, the wasm32 build of core,
+//!   the whole test suite, the browser tests of the web editor). This is the README's test
+//!   command; `.ci/run` calls it.
+//! - `cargo xtask setup`: idempotent installs the tests need (rustup target, Python tools,
+//!   the SARIF schema, trunk, wasm-bindgen-cli, npm packages, Chromium).
 //! - `cargo xtask bench-kustomize`: planton vs `kubectl kustomize` on `../shared/bench`.
 //!
 //! Deliberately small: it shells out to cargo, rustup and the scripts in `scripts/`.
@@ -51,7 +53,8 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn setup(root: &Path) -> Result<()> {
-    run(Command::new("bash").arg(root.join("scripts/setup.sh")))
+    run(Command::new("bash").arg(root.join("scripts/setup.sh")))?;
+    run(Command::new("bash").arg(root.join("scripts/setup-web.sh")))
 }
 
 fn ci(root: &Path) -> Result<()> {
@@ -65,7 +68,9 @@ fn ci(root: &Path) -> Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
-    run(cargo().args(["test", "--workspace", "--locked"]))?;
+    // The web crate builds only for wasm32; its tests run in a real browser below.
+    run(cargo().args(["test", "--workspace", "--locked", "--exclude", "planton-web"]))?;
+    run(Command::new("bash").arg(root.join("scripts/test-web.sh")).env("PLANTON_WEB_SKIP_SETUP", "1"))?;
     Ok(())
 }
 
