@@ -8,11 +8,11 @@
 
 use planton_core::diag::Diagnostic;
 use planton_core::kustomize::FileTree;
-use planton_core::plan::{plan, Plan};
+use planton_core::plan::{Plan, plan};
 use planton_core::refs::{DirGroupSource, GroupSource};
 use planton_core::service::{Layout, ServiceConfig};
-use planton_core::validate::{out_to_json, validate, KindChecker, OverlayBuild};
-use planton_core::yaml::{to_output, Node};
+use planton_core::validate::{KindChecker, OverlayBuild, out_to_json, validate};
+use planton_core::yaml::{Node, to_output};
 use serde_json::Value;
 use std::rc::Rc;
 
@@ -28,14 +28,23 @@ pub fn tree_path(rel: &str) -> String {
 
 /// The service-relative path of a tree path.
 pub fn service_path(tree_path: &str) -> &str {
-    tree_path.strip_prefix(ROOT).and_then(|p| p.strip_prefix('/')).unwrap_or(tree_path)
+    tree_path
+        .strip_prefix(ROOT)
+        .and_then(|p| p.strip_prefix('/'))
+        .unwrap_or(tree_path)
 }
 
 /// What the page needs from the target plugins: core's [`KindChecker`] plus `render`.
 pub trait Plugins: KindChecker {
     /// Rendered objects of a manifest, or `None` when no plugin serves the kind. `image` is
     /// the build's `REPO:TAG`, when the user gave one.
-    fn render(&self, api_version: &str, kind: &str, manifest: &Value, image: Option<&str>) -> Option<Result<Vec<Value>, String>>;
+    fn render(
+        &self,
+        api_version: &str,
+        kind: &str,
+        manifest: &Value,
+        image: Option<&str>,
+    ) -> Option<Result<Vec<Value>, String>>;
 }
 
 /// Everything one run found.
@@ -77,18 +86,32 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
     };
     let (config, mut diagnostics) = ServiceConfig::load(tree, &layout);
     let groups = config.groups_dir.as_ref().and_then(|d| {
-        let dir = if layout.root.is_empty() { d.clone() } else { format!("{}/{d}", layout.root) };
+        let dir = if layout.root.is_empty() {
+            d.clone()
+        } else {
+            format!("{}/{d}", layout.root)
+        };
         match DirGroupSource::load(tree, &dir) {
             Ok(source) => Some(source),
             Err(errors) => {
                 for e in errors {
-                    diagnostics.push(Diagnostic::error("group-invalid", e.message).at(&layout.relative(&e.pos.file), e.pos.line, e.pos.col));
+                    diagnostics.push(Diagnostic::error("group-invalid", e.message).at(
+                        &layout.relative(&e.pos.file),
+                        e.pos.line,
+                        e.pos.col,
+                    ));
                 }
                 None
             }
         }
     });
-    let report = validate(tree, &layout, None, checker, groups.as_ref().map(|g| g as &dyn GroupSource));
+    let report = validate(
+        tree,
+        &layout,
+        None,
+        checker,
+        groups.as_ref().map(|g| g as &dyn GroupSource),
+    );
     diagnostics.extend(report.diagnostics);
     for d in &mut diagnostics {
         d.message = relative_message(&d.message);
@@ -100,7 +123,12 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
     for d in &mut plan_diagnostics {
         d.message = relative_message(&d.message);
     }
-    diagnostics.extend(plan_diagnostics.iter().filter(|d| d.code != "plan-build").cloned());
+    diagnostics.extend(
+        plan_diagnostics
+            .iter()
+            .filter(|d| d.code != "plan-build")
+            .cloned(),
+    );
     let validate_ms = now() - start;
     Analysis {
         overlays: layout.overlays.clone(),
@@ -122,7 +150,10 @@ pub fn relative_message(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
     while let Some(i) = rest.find(&needle) {
-        let boundary = rest[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || "-_./".contains(c)));
+        let boundary = rest[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || "-_./".contains(c)));
         out.push_str(&rest[..i]);
         if !boundary {
             out.push_str(&needle);
@@ -146,20 +177,41 @@ pub struct OverlayView {
 
 /// The view of overlay `name`: its built YAML and its rendered objects (`image`: the
 /// build's `REPO:TAG` for the render, as a deploy would pass it).
-pub fn overlay_view(analysis: &Analysis, name: &str, plugins: &dyn Plugins, image: Option<&str>) -> Option<OverlayView> {
+pub fn overlay_view(
+    analysis: &Analysis,
+    name: &str,
+    plugins: &dyn Plugins,
+    image: Option<&str>,
+) -> Option<OverlayView> {
     let ob = analysis.builds.iter().find(|b| b.name == name)?;
     let build = match &ob.build {
         Ok(b) => b,
         Err(e) => {
-            let msg = format!("{}:{}:{}: {}", e.file.as_deref().map(service_path).unwrap_or(""), e.line, e.col, relative_message(&e.message));
-            return Some(OverlayView { name: name.to_string(), yaml: Err(msg.clone()), rendered: Err(msg) });
+            let msg = format!(
+                "{}:{}:{}: {}",
+                e.file.as_deref().map(service_path).unwrap_or(""),
+                e.line,
+                e.col,
+                relative_message(&e.message)
+            );
+            return Some(OverlayView {
+                name: name.to_string(),
+                yaml: Err(msg.clone()),
+                rendered: Err(msg),
+            });
         }
     };
     let yaml = build.to_yaml().map_err(|e| e.message);
     let mut rendered = Ok(None);
     for r in &build.resources {
-        let api_version = r.node.get("apiVersion").and_then(Node::scalar_text).unwrap_or("");
-        let Ok(out) = to_output(&r.node) else { continue };
+        let api_version = r
+            .node
+            .get("apiVersion")
+            .and_then(Node::scalar_text)
+            .unwrap_or("");
+        let Ok(out) = to_output(&r.node) else {
+            continue;
+        };
         match plugins.render(api_version, &r.kind(), &out_to_json(&out), image) {
             None => {}
             Some(Ok(objects)) => {
@@ -176,5 +228,9 @@ pub fn overlay_view(analysis: &Analysis, name: &str, plugins: &dyn Plugins, imag
             }
         }
     }
-    Some(OverlayView { name: name.to_string(), yaml, rendered })
+    Some(OverlayView {
+        name: name.to_string(),
+        yaml,
+        rendered,
+    })
 }

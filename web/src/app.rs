@@ -3,33 +3,49 @@
 
 use crate::components::status_bar::StatusBar;
 use crate::components::toolbar::Toolbar;
+use crate::pages::Handlers;
 use crate::pages::welcome::Welcome;
 use crate::pages::workspace::Workspace;
-use crate::pages::Handlers;
 use crate::services::{assets, dom, fs, plugins::WasmPlugin};
 use crate::state::{Action, State};
 use crate::zip;
-use gloo::render::{request_animation_frame, AnimationFrame};
+use gloo::render::{AnimationFrame, request_animation_frame};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 /// The built-in plugins served with the app (copied next to `index.html` at build time).
-const BUILTIN_PLUGINS: &[&str] = &["plugins/planton_plugin_k8s.wasm", "plugins/planton_plugin_ecs.wasm"];
+const BUILTIN_PLUGINS: &[&str] = &[
+    "plugins/planton_plugin_k8s.wasm",
+    "plugins/planton_plugin_ecs.wasm",
+];
 
-fn load_plugin(dispatch: UseReducerDispatcher<State>, name: String, bytes: Vec<u8>) -> impl std::future::Future<Output = ()> {
+fn load_plugin(
+    dispatch: UseReducerDispatcher<State>,
+    name: String,
+    bytes: Vec<u8>,
+) -> impl std::future::Future<Output = ()> {
     async move {
-        dispatch.dispatch(Action::PluginLoaded(WasmPlugin::instantiate(&bytes, &name).await));
+        dispatch.dispatch(Action::PluginLoaded(
+            WasmPlugin::instantiate(&bytes, &name).await,
+        ));
     }
 }
 
 fn open_folder(dispatch: &UseReducerDispatcher<State>, folder: Option<fs::Folder>) {
     if let Some(f) = folder {
         if f.files.is_empty() {
-            dispatch.dispatch(Action::Notice(format!("{} has no planton.yaml and no _kustomize/ folder", f.name)));
+            dispatch.dispatch(Action::Notice(format!(
+                "{} has no planton.yaml and no _kustomize/ folder",
+                f.name
+            )));
         } else {
-            dispatch.dispatch(Action::Open { name: f.name, files: f.files, handle: f.handle });
+            dispatch.dispatch(Action::Open {
+                name: f.name,
+                files: f.files,
+                handle: f.handle,
+            });
         }
     }
 }
@@ -47,7 +63,9 @@ pub fn app() -> Html {
             spawn_local(async move {
                 for url in BUILTIN_PLUGINS {
                     match assets::fetch_bytes(url).await {
-                        Ok(bytes) => load_plugin(dispatch.clone(), format!("built-in {url}"), bytes).await,
+                        Ok(bytes) => {
+                            load_plugin(dispatch.clone(), format!("built-in {url}"), bytes).await
+                        }
                         Err(e) => dispatch.dispatch(Action::PluginLoaded(Err(e))),
                     }
                 }
@@ -85,7 +103,9 @@ pub fn app() -> Html {
                 spawn_local(async move {
                     match fs::pick_directory().await {
                         Ok(f) => open_folder(&d, f),
-                        Err(e) => d.dispatch(Action::Notice(format!("cannot open the folder: {e}"))),
+                        Err(e) => {
+                            d.dispatch(Action::Notice(format!("cannot open the folder: {e}")))
+                        }
                     }
                 });
             })
@@ -97,7 +117,9 @@ pub fn app() -> Html {
                 spawn_local(async move {
                     match fs::read_input_folder(&files).await {
                         Ok(f) => open_folder(&d, f),
-                        Err(e) => d.dispatch(Action::Notice(format!("cannot read the folder: {e}"))),
+                        Err(e) => {
+                            d.dispatch(Action::Notice(format!("cannot read the folder: {e}")))
+                        }
                     }
                 });
             })
@@ -110,19 +132,29 @@ pub fn app() -> Html {
             let d = d.clone();
             let state = state.clone();
             Callback::from(move |_| {
-                let Some(svc) = state.service.clone() else { return };
+                let Some(svc) = state.service.clone() else {
+                    return;
+                };
                 let d = d.clone();
                 let files = svc.files();
                 match svc.handle.clone() {
                     Some(h) => spawn_local(async move {
                         let deleted: Vec<String> = svc.deleted.iter().cloned().collect();
                         let r = fs::save_to_folder(&h, &files, &deleted).await;
-                        d.dispatch(Action::Saved(r.map(|n| format!("saved {n} file(s) to {}", svc.name))));
+                        d.dispatch(Action::Saved(
+                            r.map(|n| format!("saved {n} file(s) to {}", svc.name)),
+                        ));
                     }),
                     None => {
-                        let entries: Vec<(String, Vec<u8>)> =
-                            files.into_iter().map(|(p, t)| (format!("{}/{p}", svc.name), t.into_bytes())).collect();
-                        fs::download(&format!("{}.zip", svc.name), &zip::zip(&entries), "application/zip");
+                        let entries: Vec<(String, Vec<u8>)> = files
+                            .into_iter()
+                            .map(|(p, t)| (format!("{}/{p}", svc.name), t.into_bytes()))
+                            .collect();
+                        fs::download(
+                            &format!("{}.zip", svc.name),
+                            &zip::zip(&entries),
+                            "application/zip",
+                        );
                         d.dispatch(Action::Saved(Ok(format!("downloaded {}.zip", svc.name))));
                     }
                 }
@@ -139,7 +171,9 @@ pub fn app() -> Html {
                                 load_plugin(d.clone(), name, bytes).await;
                             }
                         }
-                        Err(e) => d.dispatch(Action::Notice(format!("cannot read the plugin: {e}"))),
+                        Err(e) => {
+                            d.dispatch(Action::Notice(format!("cannot read the plugin: {e}")))
+                        }
                     }
                 });
             })
@@ -164,13 +198,18 @@ pub fn app() -> Html {
         jump: {
             let d = d.clone();
             Callback::from(move |diag: planton_core::diag::Diagnostic| {
-                d.dispatch(Action::Jump { file: diag.file, line: diag.line, column: diag.column })
+                d.dispatch(Action::Jump {
+                    file: diag.file,
+                    line: diag.line,
+                    column: diag.column,
+                })
             })
         },
         new_file: {
             let d = d.clone();
             Callback::from(move |dir: String| {
-                if let Some(p) = dom::prompt("New file (path in the service):", &format!("{dir}/")) {
+                if let Some(p) = dom::prompt("New file (path in the service):", &format!("{dir}/"))
+                {
                     d.dispatch(Action::CreateFile(p));
                 }
             })
@@ -178,7 +217,10 @@ pub fn app() -> Html {
         new_overlay: {
             let d = d.clone();
             Callback::from(move |_| {
-                if let Some(n) = dom::prompt("New overlay name (a directory under _kustomize/overlays/):", "") {
+                if let Some(n) = dom::prompt(
+                    "New overlay name (a directory under _kustomize/overlays/):",
+                    "",
+                ) {
                     d.dispatch(Action::CreateOverlay(n));
                 }
             })

@@ -35,7 +35,12 @@ pub fn side_by_side(a: &str, b: &str) -> Vec<Row> {
     let a: Vec<&str> = a.lines().collect();
     let b: Vec<&str> = b.lines().collect();
     let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
     let (am, bm) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
     let mut rows = Vec::new();
     for i in 0..prefix {
@@ -80,13 +85,21 @@ pub fn side_by_side(a: &str, b: &str) -> Vec<Row> {
     }
     flush(&mut rows, &mut removed, &mut added);
     for k in 0..suffix {
-        rows.push(same(a.len() - suffix + k, b.len() - suffix + k, a[a.len() - suffix + k]));
+        rows.push(same(
+            a.len() - suffix + k,
+            b.len() - suffix + k,
+            a[a.len() - suffix + k],
+        ));
     }
     rows
 }
 
 fn same(i: usize, j: usize, line: &str) -> Row {
-    Row { kind: RowKind::Same, left: Some((i + 1, line.to_string())), right: Some((j + 1, line.to_string())) }
+    Row {
+        kind: RowKind::Same,
+        left: Some((i + 1, line.to_string())),
+        right: Some((j + 1, line.to_string())),
+    }
 }
 
 enum Op {
@@ -98,14 +111,21 @@ enum Op {
 fn middle(a: &[&str], b: &[&str]) -> Vec<Op> {
     let (n, m) = (a.len(), b.len());
     if n.saturating_mul(m) > MAX_CELLS {
-        return (0..n).map(|_| Op::Del).chain((0..m).map(|_| Op::Add)).collect();
+        return (0..n)
+            .map(|_| Op::Del)
+            .chain((0..m).map(|_| Op::Add))
+            .collect();
     }
     // lcs[i][j] = LCS length of a[i..] and b[j..].
     let w = m + 1;
     let mut lcs = vec![0u32; (n + 1) * w];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i * w + j] = if a[i] == b[j] { lcs[(i + 1) * w + j + 1] + 1 } else { lcs[(i + 1) * w + j].max(lcs[i * w + j + 1]) };
+            lcs[i * w + j] = if a[i] == b[j] {
+                lcs[(i + 1) * w + j + 1] + 1
+            } else {
+                lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+            };
         }
     }
     let (mut i, mut j) = (0, 0);
@@ -134,7 +154,15 @@ mod tests {
     fn changed_line_is_paired() {
         let rows = side_by_side("a\nb\nc\n", "a\nB\nc\nd\n");
         let kinds: Vec<RowKind> = rows.iter().map(|r| r.kind).collect();
-        assert_eq!(kinds, [RowKind::Same, RowKind::Changed, RowKind::Same, RowKind::Added]);
+        assert_eq!(
+            kinds,
+            [
+                RowKind::Same,
+                RowKind::Changed,
+                RowKind::Same,
+                RowKind::Added
+            ]
+        );
         assert_eq!(rows[1].left, Some((2, "b".into())));
         assert_eq!(rows[1].right, Some((2, "B".into())));
     }

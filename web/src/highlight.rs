@@ -64,9 +64,20 @@ fn scalar(s: &str, out: &mut Vec<(Class, String)>) {
         Class::Str
     } else if t.starts_with('$') {
         Class::Reference
-    } else if t.parse::<f64>().is_ok() || matches!(t, "true" | "false" | "null" | "~" | "True" | "False" | "yes" | "no") {
+    } else if t.parse::<f64>().is_ok()
+        || matches!(
+            t,
+            "true" | "false" | "null" | "~" | "True" | "False" | "yes" | "no"
+        )
+    {
         Class::Literal
-    } else if t.starts_with('|') || t.starts_with('>') || t.starts_with('&') || t.starts_with('*') || t.starts_with('[') || t.starts_with('{') {
+    } else if t.starts_with('|')
+        || t.starts_with('>')
+        || t.starts_with('&')
+        || t.starts_with('*')
+        || t.starts_with('[')
+        || t.starts_with('{')
+    {
         Class::Punct
     } else {
         Class::Plain
@@ -94,14 +105,22 @@ pub fn line(line: &str) -> Vec<(Class, String)> {
         let indent = body.len() - trimmed.len();
         out.push((Class::Plain, body[..indent].to_string()));
         let mut rest = trimmed;
-        while let Some(r) = rest.strip_prefix("- ").or_else(|| (rest == "-").then_some("")) {
+        while let Some(r) = rest
+            .strip_prefix("- ")
+            .or_else(|| (rest == "-").then_some(""))
+        {
             out.push((Class::Punct, "-".to_string()));
             let after = &rest[1..];
             let spaces = after.len() - after.trim_start().len();
             out.push((Class::Plain, after[..spaces].to_string()));
             rest = r.trim_start();
         }
-        let key_end = if rest.starts_with('"') || rest.starts_with('\'') { None } else { rest.find(": ").or_else(|| rest.strip_suffix(':').map(|k| k.len())) };
+        let key_end = if rest.starts_with('"') || rest.starts_with('\'') {
+            None
+        } else {
+            rest.find(": ")
+                .or_else(|| rest.strip_suffix(':').map(|k| k.len()))
+        };
         match key_end {
             Some(k) => {
                 out.push((Class::Key, rest[..k].to_string()));
@@ -124,7 +143,14 @@ mod tests {
 
     #[test]
     fn pieces_concatenate_back() {
-        for l in ["  - name: http  # the port", "key: \"a # b\"", "---", "  value: $secrets-group/x/y", "- - a", "plain"] {
+        for l in [
+            "  - name: http  # the port",
+            "key: \"a # b\"",
+            "---",
+            "  value: $secrets-group/x/y",
+            "- - a",
+            "plain",
+        ] {
             let joined: String = line(l).into_iter().map(|(_, t)| t).collect();
             assert_eq!(joined, l);
         }

@@ -8,10 +8,10 @@
 //! The state holds no browser objects except the opaque plugin instances and folder handle
 //! that `services` produced.
 
-use crate::analysis::{analyze, overlay_view, service_path, tree_path, Analysis, OverlayView};
+use crate::analysis::{Analysis, OverlayView, analyze, overlay_view, service_path, tree_path};
+use crate::services::clock;
 use crate::services::fs::FolderHandle;
 use crate::services::plugins::{PluginSet, WasmPlugin};
-use crate::services::clock;
 use planton_core::kustomize::FileTree;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -50,7 +50,10 @@ pub struct Service {
 impl Service {
     /// Service-relative paths of every file, sorted.
     pub fn paths(&self) -> Vec<String> {
-        self.tree.paths().map(|p| service_path(p).to_string()).collect()
+        self.tree
+            .paths()
+            .map(|p| service_path(p).to_string())
+            .collect()
     }
 
     /// The text of a file.
@@ -60,7 +63,10 @@ impl Service {
 
     /// Every `(path, text)`, for saving.
     pub fn files(&self) -> Vec<(String, String)> {
-        self.tree.paths().filter_map(|p| Some((service_path(p).to_string(), self.tree.read(p)?.to_string()))).collect()
+        self.tree
+            .paths()
+            .filter_map(|p| Some((service_path(p).to_string(), self.tree.read(p)?.to_string())))
+            .collect()
     }
 }
 
@@ -200,13 +206,25 @@ impl State {
     fn refresh_views(&mut self) {
         let overlays = &self.analysis.overlays;
         if self.overlay.as_ref().is_none_or(|o| !overlays.contains(o)) {
-            self.overlay = overlays.iter().find(|o| *o != "local").or(overlays.first()).cloned();
+            self.overlay = overlays
+                .iter()
+                .find(|o| *o != "local")
+                .or(overlays.first())
+                .cloned();
         }
         if self.compare.as_ref().is_none_or(|o| !overlays.contains(o)) {
-            self.compare = overlays.iter().find(|o| Some(*o) != self.overlay.as_ref() && *o != "local").or(overlays.first()).cloned();
+            self.compare = overlays
+                .iter()
+                .find(|o| Some(*o) != self.overlay.as_ref() && *o != "local")
+                .or(overlays.first())
+                .cloned();
         }
         let image = self.render_image.as_deref();
-        let view = |name: &Option<String>| name.as_ref().and_then(|n| overlay_view(&self.analysis, n, &self.plugins, image)).map(Rc::new);
+        let view = |name: &Option<String>| {
+            name.as_ref()
+                .and_then(|n| overlay_view(&self.analysis, n, &self.plugins, image))
+                .map(Rc::new)
+        };
         self.view = view(&self.overlay);
         self.compare_view = view(&self.compare);
     }
@@ -216,11 +234,19 @@ impl State {
         for (p, t) in &files {
             tree.insert(&tree_path(p), t.as_str());
         }
-        let svc = Service { name, tree, dirty: false, deleted: BTreeSet::new(), handle };
+        let svc = Service {
+            name,
+            tree,
+            dirty: false,
+            deleted: BTreeSet::new(),
+            handle,
+        };
         let paths = svc.paths();
         self.file = paths
             .iter()
-            .find(|p| p.starts_with("_kustomize/overlays/prod/") && !p.ends_with("kustomization.yaml"))
+            .find(|p| {
+                p.starts_with("_kustomize/overlays/prod/") && !p.ends_with("kustomization.yaml")
+            })
             .or_else(|| paths.iter().find(|p| p.ends_with("service.yaml")))
             .or(paths.first())
             .cloned();
@@ -240,7 +266,12 @@ impl Reducible for State {
         let mut s = (*self).clone();
         match action {
             Action::PluginLoaded(Ok(p)) => {
-                s.notice = Some(format!("plugin {} {} loaded ({})", p.describe().name, p.describe().version, p.origin()));
+                s.notice = Some(format!(
+                    "plugin {} {} loaded ({})",
+                    p.describe().name,
+                    p.describe().version,
+                    p.origin()
+                ));
                 s.plugins = s.plugins.with(p);
                 s.stale = s.service.is_some();
             }
@@ -252,9 +283,16 @@ impl Reducible for State {
                 s.plugins_ready = true;
                 s.stale = s.service.is_some();
             }
-            Action::Open { name, files, handle } => s.open(name, files, handle),
+            Action::Open {
+                name,
+                files,
+                handle,
+            } => s.open(name, files, handle),
             Action::OpenExample => {
-                let files = crate::example::FILES.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect();
+                let files = crate::example::FILES
+                    .iter()
+                    .map(|(p, t)| (p.to_string(), t.to_string()))
+                    .collect();
                 s.open(crate::example::NAME.to_string(), files, None);
             }
             Action::Edit { path, text } => {
@@ -291,7 +329,10 @@ impl Reducible for State {
                 s.refresh_views();
             }
             Action::Jump { file, line, column } => {
-                if s.service.as_ref().is_some_and(|svc| svc.text(&file).is_some()) {
+                if s.service
+                    .as_ref()
+                    .is_some_and(|svc| svc.text(&file).is_some())
+                {
                     s.file = Some(file);
                     let seq = s.jump.as_ref().map_or(1, |j| j.seq + 1);
                     s.jump = Some(Jump { line, column, seq });
@@ -320,7 +361,10 @@ impl Reducible for State {
                 }
                 let path = format!("_kustomize/overlays/{name}/kustomization.yaml");
                 s.with_service(|svc| {
-                    if svc.tree.is_dir(&tree_path(&format!("_kustomize/overlays/{name}"))) {
+                    if svc
+                        .tree
+                        .is_dir(&tree_path(&format!("_kustomize/overlays/{name}")))
+                    {
                         return Err(format!("overlay {name} already exists"));
                     }
                     svc.tree.insert(&tree_path(&path), NEW_OVERLAY);
@@ -343,7 +387,8 @@ impl Reducible for State {
                             if p == from {
                                 Some((p, to.clone()))
                             } else {
-                                p.strip_prefix(&format!("{from}/")).map(|rest| (p.clone(), format!("{to}/{rest}")))
+                                p.strip_prefix(&format!("{from}/"))
+                                    .map(|rest| (p.clone(), format!("{to}/{rest}")))
                             }
                         })
                         .collect();
@@ -373,8 +418,11 @@ impl Reducible for State {
             }
             Action::Delete(path) => {
                 s.with_service(|svc| {
-                    let doomed: Vec<String> =
-                        svc.paths().into_iter().filter(|p| *p == path || p.starts_with(&format!("{path}/"))).collect();
+                    let doomed: Vec<String> = svc
+                        .paths()
+                        .into_iter()
+                        .filter(|p| *p == path || p.starts_with(&format!("{path}/")))
+                        .collect();
                     if doomed.is_empty() {
                         return Err(format!("{path} does not exist"));
                     }
@@ -384,8 +432,14 @@ impl Reducible for State {
                     }
                     Ok(())
                 });
-                if s.file.as_ref().is_some_and(|f| *f == path || f.starts_with(&format!("{path}/"))) {
-                    s.file = s.service.as_ref().and_then(|svc| svc.paths().into_iter().next());
+                if s.file
+                    .as_ref()
+                    .is_some_and(|f| *f == path || f.starts_with(&format!("{path}/")))
+                {
+                    s.file = s
+                        .service
+                        .as_ref()
+                        .and_then(|svc| svc.paths().into_iter().next());
                 }
             }
             Action::Saved(Ok(msg)) => {

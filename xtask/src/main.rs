@@ -69,8 +69,16 @@ fn ci(root: &Path) -> Result<()> {
         "wasm32-unknown-unknown",
     ]))?;
     // The web crate builds only for wasm32; its tests run in a real browser below.
-    run(cargo().args(["test", "--workspace", "--locked", "--exclude", "planton-web"]))?;
-    run(Command::new("bash").arg(root.join("scripts/test-web.sh")).env("PLANTON_WEB_SKIP_SETUP", "1"))?;
+    run(cargo().args([
+        "test",
+        "--workspace",
+        "--locked",
+        "--exclude",
+        "planton-web",
+    ]))?;
+    run(Command::new("bash")
+        .arg(root.join("scripts/test-web.sh"))
+        .env("PLANTON_WEB_SKIP_SETUP", "1"))?;
     Ok(())
 }
 

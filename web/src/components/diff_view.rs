@@ -3,7 +3,7 @@
 use crate::analysis::OverlayView;
 use crate::components::overlay_select::OverlaySelect;
 use crate::components::yaml_block::line_pieces;
-use crate::diff::{side_by_side, RowKind};
+use crate::diff::{RowKind, side_by_side};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -37,7 +37,9 @@ pub fn diff_view(props: &DiffViewProps) -> Html {
     let rows = use_memo((a, b), |(a, b)| side_by_side(a, b));
     let changes = rows.iter().filter(|r| r.kind != RowKind::Same).count();
     let cell = |side: &Option<(usize, String)>| match side {
-        Some((n, t)) => html! { <><td class="dn">{*n}</td><td class="dt">{ line_pieces(t) }</td></> },
+        Some((n, t)) => {
+            html! { <><td class="dn">{*n}</td><td class="dt">{ line_pieces(t) }</td></> }
+        }
         None => html! { <><td class="dn"></td><td class="dt empty"></td></> },
     };
     html! {

@@ -40,7 +40,10 @@ pub struct EditorProps {
 
 /// Width (in characters) of the underline for a value starting at `column` (1-based).
 fn mark_width(line: &str, column: u32) -> usize {
-    let rest: String = line.chars().skip(column.saturating_sub(1) as usize).collect();
+    let rest: String = line
+        .chars()
+        .skip(column.saturating_sub(1) as usize)
+        .collect();
     let rest = rest.split(" #").next().unwrap_or("").trim_end();
     rest.chars().count().max(1)
 }
@@ -53,7 +56,12 @@ pub fn editor(props: &EditorProps) -> Html {
         let area = area.clone();
         let jump = props.jump.clone();
         let len = jump.as_ref().map(|j| {
-            props.text.lines().nth(j.line.saturating_sub(1) as usize).map(|l| mark_width(l, j.column)).unwrap_or(0) as u32
+            props
+                .text
+                .lines()
+                .nth(j.line.saturating_sub(1) as usize)
+                .map(|l| mark_width(l, j.column))
+                .unwrap_or(0) as u32
         });
         use_effect_with(jump.as_ref().map(|j| j.seq), move |_| {
             if let (Some(j), Some(el)) = (jump, area.cast::<HtmlTextAreaElement>()) {
@@ -77,7 +85,13 @@ pub fn editor(props: &EditorProps) -> Html {
         } else {
             "warning"
         };
-        (sev, ms.iter().map(|m| m.message.to_string()).collect::<Vec<_>>().join("\n"))
+        (
+            sev,
+            ms.iter()
+                .map(|m| m.message.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     };
     html! {
         <div class="editor" data-testid="editor-pane" data-path={props.path.clone()}>

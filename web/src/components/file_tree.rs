@@ -39,7 +39,11 @@ pub fn file_tree(props: &FileTreeProps) -> Html {
                 open_dirs.truncate(depth);
                 open_dirs.push(dir.clone());
                 let is_overlay = depth == 2 && parts[1] == "overlays";
-                let (on_rename, on_delete, on_new_file) = (props.on_rename.clone(), props.on_delete.clone(), props.on_new_file.clone());
+                let (on_rename, on_delete, on_new_file) = (
+                    props.on_rename.clone(),
+                    props.on_delete.clone(),
+                    props.on_new_file.clone(),
+                );
                 let (d1, d2, d3) = (dir.clone(), dir.clone(), dir.clone());
                 rows.push(html! {
                     <div class={classes!("dir", is_overlay.then_some("overlay-dir"))} style={format!("padding-left: {}em", depth as f32 * 0.9 + 0.3)}
@@ -59,7 +63,11 @@ pub fn file_tree(props: &FileTreeProps) -> Html {
         open_dirs.truncate(parts.len() - 1);
         let selected = props.selected.as_deref() == Some(path.as_str());
         let (errors, warnings) = props.counts.get(path).copied().unwrap_or((0, 0));
-        let (on_select, on_rename, on_delete) = (props.on_select.clone(), props.on_rename.clone(), props.on_delete.clone());
+        let (on_select, on_rename, on_delete) = (
+            props.on_select.clone(),
+            props.on_rename.clone(),
+            props.on_delete.clone(),
+        );
         let (p1, p2, p3) = (path.clone(), path.clone(), path.clone());
         rows.push(html! {
             <div class={classes!("file", selected.then_some("selected"))} style={format!("padding-left: {}em", (parts.len() - 1) as f32 * 0.9 + 0.3)}

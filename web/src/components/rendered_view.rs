@@ -21,7 +21,9 @@ pub struct RenderedViewProps {
 pub fn rendered_view(props: &RenderedViewProps) -> Html {
     let body = match props.view.as_deref().map(|v| &v.rendered) {
         None => html! { <p class="muted">{"No overlay selected."}</p> },
-        Some(Ok(None)) => html! { <p class="muted" data-testid="rendered-none">{"No plugin serves this overlay's kind: drop a plugin .wasm to add one."}</p> },
+        Some(Ok(None)) => {
+            html! { <p class="muted" data-testid="rendered-none">{"No plugin serves this overlay's kind: drop a plugin .wasm to add one."}</p> }
+        }
         Some(Ok(Some(objects))) => html! {
             <>
                 <p class="muted" data-testid="rendered-count">{format!("{} object(s), in apply order", objects.len())}</p>
@@ -37,7 +39,9 @@ pub fn rendered_view(props: &RenderedViewProps) -> Html {
                 }) }
             </>
         },
-        Some(Err(e)) => html! { <p class="error-text" data-testid="rendered-error">{e.clone()}</p> },
+        Some(Err(e)) => {
+            html! { <p class="error-text" data-testid="rendered-error">{e.clone()}</p> }
+        }
     };
     let on_image = props.on_image.clone();
     let onchange = Callback::from(move |e: Event| {

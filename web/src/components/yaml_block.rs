@@ -15,7 +15,10 @@ pub struct YamlBlockProps {
 
 /// Renders one highlighted line's pieces.
 pub fn line_pieces(line: &str) -> Html {
-    highlight::line(line).into_iter().map(|(c, t)| html! { <span class={c.css()}>{t}</span> }).collect()
+    highlight::line(line)
+        .into_iter()
+        .map(|(c, t)| html! { <span class={c.css()}>{t}</span> })
+        .collect()
 }
 
 /// A read-only YAML block.

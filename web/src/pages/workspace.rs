@@ -38,15 +38,27 @@ impl PartialEq for WorkspaceProps {
 pub fn workspace(props: &WorkspaceProps) -> Html {
     let s = &*props.state;
     let h = &props.handlers;
-    let Some(svc) = &s.service else { return html! {} };
+    let Some(svc) = &s.service else {
+        return html! {};
+    };
     let a = &s.analysis;
     let diags = Rc::new(a.diagnostics.clone());
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for d in a.diagnostics.iter().filter(|d| !d.file.is_empty()) {
-        if seen.insert((d.file.clone(), d.line, d.column, d.code.clone(), d.message.clone())) {
+        if seen.insert((
+            d.file.clone(),
+            d.line,
+            d.column,
+            d.code.clone(),
+            d.message.clone(),
+        )) {
             let c = counts.entry(d.file.clone()).or_default();
-            if d.severity == Severity::Error { c.0 += 1 } else { c.1 += 1 }
+            if d.severity == Severity::Error {
+                c.0 += 1
+            } else {
+                c.1 += 1
+            }
         }
     }
     let file = s.file.clone().filter(|f| svc.text(f).is_some());
@@ -60,7 +72,11 @@ pub fn workspace(props: &WorkspaceProps) -> Html {
                 .map(|d| Mark {
                     line: d.line,
                     column: d.column.max(1),
-                    severity: if d.severity == Severity::Error { "error".into() } else { "warning".into() },
+                    severity: if d.severity == Severity::Error {
+                        "error".into()
+                    } else {
+                        "warning".into()
+                    },
                     message: format!("{}[{}]: {}", d.severity, d.code, d.message).into(),
                 })
                 .collect()
@@ -82,7 +98,9 @@ pub fn workspace(props: &WorkspaceProps) -> Html {
         Tab::Rendered => html! {
             <>{overlay_select}<RenderedView view={s.view.clone()} image={s.render_image.clone().map(AttrValue::from)} on_image={h.render_image.clone()} /></>
         },
-        Tab::Plan => html! { <PlanView plan={a.plan.clone()} diagnostics={Rc::new(a.plan_diagnostics.clone())} on_jump={h.jump.clone()} /> },
+        Tab::Plan => {
+            html! { <PlanView plan={a.plan.clone()} diagnostics={Rc::new(a.plan_diagnostics.clone())} on_jump={h.jump.clone()} /> }
+        }
         Tab::Diff => html! {
             <DiffView overlays={overlays.clone()} left={s.view.clone()} right={s.compare_view.clone()}
                 on_left={h.select_overlay.clone()} on_right={h.select_compare.clone()} />

@@ -2,5 +2,8 @@
 
 /// Milliseconds since the page started (0 where `performance` is missing).
 pub fn now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }

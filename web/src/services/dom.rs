@@ -4,12 +4,17 @@ use wasm_bindgen::JsCast;
 
 /// `window.prompt`; `None` when cancelled.
 pub fn prompt(message: &str, default: &str) -> Option<String> {
-    web_sys::window()?.prompt_with_message_and_default(message, default).ok().flatten()
+    web_sys::window()?
+        .prompt_with_message_and_default(message, default)
+        .ok()
+        .flatten()
 }
 
 /// `window.confirm`.
 pub fn confirm(message: &str) -> bool {
-    web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(message).ok())
+        .unwrap_or(false)
 }
 
 /// Selects `line:column` (1-based) in a textarea, focuses it and scrolls it into view.
@@ -19,7 +24,11 @@ pub fn select_in_textarea(el: &web_sys::HtmlTextAreaElement, line: u32, column: 
     let mut offset = 0usize;
     for (i, l) in text.split('\n').enumerate() {
         if i + 1 == line as usize {
-            let col: usize = l.chars().take(column.saturating_sub(1) as usize).map(char::len_utf16).sum();
+            let col: usize = l
+                .chars()
+                .take(column.saturating_sub(1) as usize)
+                .map(char::len_utf16)
+                .sum();
             offset += col;
             break;
         }
@@ -30,7 +39,9 @@ pub fn select_in_textarea(el: &web_sys::HtmlTextAreaElement, line: u32, column: 
     let _ = el.set_selection_range(start, start + len);
     // The textarea does not scroll itself (the editor's container does): scroll the marked line.
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        if let Ok(Some(row)) = doc.query_selector(&format!("[data-testid=\"editor-line\"][data-line=\"{line}\"]")) {
+        if let Ok(Some(row)) = doc.query_selector(&format!(
+            "[data-testid=\"editor-line\"][data-line=\"{line}\"]"
+        )) {
             if let Some(row) = row.dyn_ref::<web_sys::Element>() {
                 let opts = web_sys::ScrollIntoViewOptions::new();
                 opts.set_block(web_sys::ScrollLogicalPosition::Center);

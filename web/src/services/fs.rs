@@ -23,7 +23,12 @@ extern "C" {
     #[wasm_bindgen(js_name = readWasmFiles)]
     fn read_wasm_files_js(files: &web_sys::FileList) -> js_sys::Promise;
     #[wasm_bindgen(js_name = saveToHandle)]
-    fn save_to_handle_js(handle: &JsValue, strip: &str, files: &Array, deleted: &Array) -> js_sys::Promise;
+    fn save_to_handle_js(
+        handle: &JsValue,
+        strip: &str,
+        files: &Array,
+        deleted: &Array,
+    ) -> js_sys::Promise;
     #[wasm_bindgen(js_name = download)]
     fn download_js(name: &str, bytes: &Uint8Array, mime: &str);
 }
@@ -63,7 +68,9 @@ pub struct Dropped {
 }
 
 fn err(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| format!("{e:?}"))
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 fn get(v: &JsValue, key: &str) -> JsValue {
@@ -71,17 +78,29 @@ fn get(v: &JsValue, key: &str) -> JsValue {
 }
 
 fn pairs_text(v: &JsValue) -> Vec<(String, String)> {
-    Array::from(v).iter().map(|p| {
-        let p = Array::from(&p);
-        (p.get(0).as_string().unwrap_or_default(), p.get(1).as_string().unwrap_or_default())
-    }).collect()
+    Array::from(v)
+        .iter()
+        .map(|p| {
+            let p = Array::from(&p);
+            (
+                p.get(0).as_string().unwrap_or_default(),
+                p.get(1).as_string().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 fn pairs_bytes(v: &JsValue) -> Vec<(String, Vec<u8>)> {
-    Array::from(v).iter().map(|p| {
-        let p = Array::from(&p);
-        (p.get(0).as_string().unwrap_or_default(), Uint8Array::new(&p.get(1)).to_vec())
-    }).collect()
+    Array::from(v)
+        .iter()
+        .map(|p| {
+            let p = Array::from(&p);
+            (
+                p.get(0).as_string().unwrap_or_default(),
+                Uint8Array::new(&p.get(1)).to_vec(),
+            )
+        })
+        .collect()
 }
 
 fn folder(v: &JsValue) -> Option<Folder> {
@@ -90,10 +109,14 @@ fn folder(v: &JsValue) -> Option<Folder> {
     }
     let handle = get(v, "handle");
     Some(Folder {
-        name: get(v, "name").as_string().unwrap_or_else(|| "service".into()),
+        name: get(v, "name")
+            .as_string()
+            .unwrap_or_else(|| "service".into()),
         files: pairs_text(&get(v, "files")),
-        handle: (!handle.is_null() && !handle.is_undefined())
-            .then(|| FolderHandle { handle, strip: get(v, "strip").as_string().unwrap_or_default() }),
+        handle: (!handle.is_null() && !handle.is_undefined()).then(|| FolderHandle {
+            handle,
+            strip: get(v, "strip").as_string().unwrap_or_default(),
+        }),
     })
 }
 
@@ -110,32 +133,52 @@ pub async fn pick_directory() -> Result<Option<Folder>, String> {
 
 /// Reads what was dropped on the page. Call it inside the drop handler: the drop's items
 /// are taken at once (they are gone when the handler returns); only the reading is awaited.
-pub fn read_drop(dt: &web_sys::DataTransfer) -> impl std::future::Future<Output = Result<Dropped, String>> + use<> {
+pub fn read_drop(
+    dt: &web_sys::DataTransfer,
+) -> impl std::future::Future<Output = Result<Dropped, String>> + use<> {
     let promise = read_drop_js(dt);
     async move {
         let v = JsFuture::from(promise).await.map_err(err)?;
-        Ok(Dropped { wasm: pairs_bytes(&get(&v, "wasm")), folder: folder(&get(&v, "folder")) })
+        Ok(Dropped {
+            wasm: pairs_bytes(&get(&v, "wasm")),
+            folder: folder(&get(&v, "folder")),
+        })
     }
 }
 
 /// Reads the files of an `<input type=file webkitdirectory>`.
 pub async fn read_input_folder(files: &web_sys::FileList) -> Result<Option<Folder>, String> {
-    let v = JsFuture::from(read_input_folder_js(files)).await.map_err(err)?;
+    let v = JsFuture::from(read_input_folder_js(files))
+        .await
+        .map_err(err)?;
     Ok(folder(&v))
 }
 
 /// Reads `.wasm` files picked in an `<input type=file>`.
 pub async fn read_wasm_files(files: &web_sys::FileList) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let v = JsFuture::from(read_wasm_files_js(files)).await.map_err(err)?;
+    let v = JsFuture::from(read_wasm_files_js(files))
+        .await
+        .map_err(err)?;
     Ok(pairs_bytes(&v))
 }
 
 /// Writes `files` and removes `deleted` (service-relative paths) in the folder. Returns the
 /// number of files written.
-pub async fn save_to_folder(h: &FolderHandle, files: &[(String, String)], deleted: &[String]) -> Result<u32, String> {
-    let f: Array = files.iter().map(|(p, t)| -> JsValue { Array::of2(&JsValue::from_str(p), &JsValue::from_str(t)).into() }).collect();
+pub async fn save_to_folder(
+    h: &FolderHandle,
+    files: &[(String, String)],
+    deleted: &[String],
+) -> Result<u32, String> {
+    let f: Array = files
+        .iter()
+        .map(|(p, t)| -> JsValue {
+            Array::of2(&JsValue::from_str(p), &JsValue::from_str(t)).into()
+        })
+        .collect();
     let d: Array = deleted.iter().map(|p| JsValue::from_str(p)).collect();
-    let n = JsFuture::from(save_to_handle_js(&h.handle, &h.strip, &f, &d)).await.map_err(err)?;
+    let n = JsFuture::from(save_to_handle_js(&h.handle, &h.strip, &f, &d))
+        .await
+        .map_err(err)?;
     Ok(n.as_f64().unwrap_or(0.0) as u32)
 }
 
