@@ -204,8 +204,14 @@ pub fn check_overlay(
                 .as_deref()
                 .map(|f| layout.relative(f))
                 .unwrap_or_default();
+            // Paths inside the message are shown relative to the service root, like `file`.
+            let message = if layout.root.is_empty() {
+                e.message.clone()
+            } else {
+                e.message.replace(&format!("{}/", layout.root), "")
+            };
             out.push(
-                Diagnostic::error("build", e.message.clone())
+                Diagnostic::error("build", message)
                     .at(&file, e.line, e.col)
                     .in_overlay(&ob.name),
             );
