@@ -8,25 +8,11 @@
 
 use planton_core::kustomize::FileTree;
 use planton_core::service::Layout;
-use planton_core::validate::{out_to_json, validate};
-use planton_core::yaml::{Out, emit};
+use planton_core::validate::{out_from_json, out_to_json, validate};
+use planton_core::yaml::emit;
+use planton_plugin_sdk::testing::{RuleCase, rule_cases, set};
 use planton_runner::plugins::Plugins;
 use serde_json::Value;
-
-fn json_to_out(v: &Value) -> Out {
-    match v {
-        Value::Null => Out::Null,
-        Value::Bool(b) => Out::Bool(*b),
-        Value::Number(n) => n
-            .as_i64()
-            .map(Out::Int)
-            .or_else(|| n.as_u64().map(Out::Uint))
-            .unwrap_or_else(|| Out::Float(n.as_f64().unwrap_or(0.0))),
-        Value::String(s) => Out::Str(s.clone()),
-        Value::Array(a) => Out::Seq(a.iter().map(json_to_out).collect()),
-        Value::Object(o) => Out::Map(o.iter().map(|(k, v)| (k.clone(), json_to_out(v))).collect()),
-    }
-}
 
 fn segments(pointer: &str) -> Vec<String> {
     pointer
@@ -36,62 +22,8 @@ fn segments(pointer: &str) -> Vec<String> {
         .collect()
 }
 
-/// Sets a JSON Pointer, creating objects on the way.
-fn set(doc: &mut Value, pointer: &str, value: Value) {
-    let segs = segments(pointer);
-    let mut cur = doc;
-    for (i, seg) in segs.iter().enumerate() {
-        let last = i + 1 == segs.len();
-        cur = match cur {
-            Value::Object(m) => {
-                if last {
-                    m.insert(seg.clone(), value);
-                    return;
-                }
-                m.entry(seg.clone())
-                    .or_insert_with(|| Value::Object(Default::default()))
-            }
-            Value::Array(a) => {
-                let idx: usize = seg.parse().expect("array index");
-                if last {
-                    if idx < a.len() {
-                        a[idx] = value
-                    } else {
-                        a.push(value)
-                    }
-                    return;
-                }
-                &mut a[idx]
-            }
-            _ => panic!("cannot set {pointer}"),
-        };
-    }
-}
-
-fn remove(doc: &mut Value, pointer: &str) {
-    let segs = segments(pointer);
-    let (last, parents) = segs.split_last().expect("non-empty pointer");
-    let mut cur = doc;
-    for seg in parents {
-        cur = match cur {
-            Value::Object(m) => m.get_mut(seg).expect("parent exists"),
-            Value::Array(a) => &mut a[seg.parse::<usize>().expect("index")],
-            _ => panic!("cannot remove {pointer}"),
-        };
-    }
-    match cur {
-        Value::Object(m) => {
-            m.remove(last);
-        }
-        Value::Array(a) => {
-            a.remove(last.parse::<usize>().expect("index"));
-        }
-        _ => {}
-    }
-}
-
 fn yaml(v: &Value) -> String {
-    emit(&json_to_out(v))
+    emit(&out_from_json(v))
 }
 
 fn tree(base: &str, overlay: &str, overlay_patch: Option<&str>) -> FileTree {
@@ -135,37 +67,19 @@ fn expected_text(manifest: &Value, code: &str, path: &str) -> Option<String> {
 
 fn check_case(
     plugin: &str,
-    case: &Value,
+    case: &RuleCase,
     base_manifest: &Value,
     failures: &mut Vec<String>,
     checked: &mut usize,
 ) {
-    let name = case["name"].as_str().unwrap_or("?");
-    let expect = case["expect"].as_array().cloned().unwrap_or_default();
+    let name = case.name.as_str();
+    let expect = &case.expect;
     if expect.is_empty() {
         return;
     }
-    let local = case["local"].as_bool().unwrap_or(false);
-    let overlay = if local { "local" } else { "prod" };
-    let mut manifest = base_manifest.clone();
-    let sets: Vec<(String, Value)> = case["set"]
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    for (p, v) in &sets {
-        set(&mut manifest, p, v.clone());
-    }
-    let removes: Vec<String> = case["remove"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    for p in &removes {
-        remove(&mut manifest, p);
-    }
+    let overlay = if case.local { "local" } else { "prod" };
+    let manifest = case.manifest.clone();
+    let (sets, removes) = (&case.set, &case.remove);
     // Overlay variant: only map paths (lists are replaced wholesale for custom kinds) and
     // only additions.
     let same_type = |p: &str, v: &Value| {
@@ -197,7 +111,7 @@ fn check_case(
             "kind": base_manifest["kind"],
             "metadata": {"name": base_manifest["metadata"]["name"]},
         });
-        for (p, v) in &sets {
+        for (p, v) in sets {
             set(&mut patch, p, v.clone());
         }
         let overlay_file = format!("_kustomize/overlays/{overlay}/service.yaml");
@@ -232,8 +146,8 @@ fn check_case(
                 continue;
             }
         };
-        for e in &expect {
-            let (code, path) = (e[0].as_str().unwrap_or(""), e[1].as_str().unwrap_or(""));
+        for (code, path) in expect {
+            let (code, path) = (code.as_str(), path.as_str());
             let Some(d) = report
                 .diagnostics
                 .iter()
@@ -291,10 +205,9 @@ fn every_rule_points_at_the_base_or_overlay_line_that_wrote_the_value() {
         let text =
             std::fs::read_to_string(root.join(format!("plugins/{plugin}/testdata/rules.json")))
                 .expect("rules.json");
-        let rules: Value = serde_json::from_str(&text).expect("valid JSON");
-        let base = &rules["base"];
-        for case in rules["cases"].as_array().expect("cases") {
-            check_case(plugin, case, base, &mut failures, &mut checked);
+        let (base, cases) = rule_cases(&text).expect("valid rules file");
+        for case in &cases {
+            check_case(plugin, case, &base, &mut failures, &mut checked);
         }
     }
     eprintln!(

@@ -113,6 +113,27 @@ pub fn out_to_json(o: &Out) -> serde_json::Value {
     }
 }
 
+/// Converts JSON back to an output value (to print plugin results as kustomize-style YAML).
+pub fn out_from_json(v: &serde_json::Value) -> Out {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Out::Null,
+        J::Bool(b) => Out::Bool(*b),
+        J::Number(n) => n
+            .as_i64()
+            .map(Out::Int)
+            .or_else(|| n.as_u64().map(Out::Uint))
+            .unwrap_or_else(|| Out::Float(n.as_f64().unwrap_or(0.0))),
+        J::String(s) => Out::Str(s.clone()),
+        J::Array(a) => Out::Seq(a.iter().map(out_from_json).collect()),
+        J::Object(o) => Out::Map(
+            o.iter()
+                .map(|(k, v)| (k.clone(), out_from_json(v)))
+                .collect(),
+        ),
+    }
+}
+
 /// The node a JSON Pointer addresses, or its deepest existing ancestor. For a map entry the
 /// value's position is returned (where the value was written).
 pub fn locate<'a>(root: &'a Node, pointer: &str) -> &'a Node {

@@ -9,26 +9,10 @@ use crate::wasm;
 use anyhow::{Context, Result, bail};
 use planton_core::kustomize::build;
 use planton_core::service::{Layout, ServiceConfig};
-use planton_core::validate::out_to_json;
-use planton_core::yaml::{Out, emit_documents, to_output};
+use planton_core::validate::{out_from_json, out_to_json};
+use planton_core::yaml::{emit_documents, to_output};
 use planton_plugin_sdk::{DeployContext, RenderRequest};
-use serde_json::Value;
 use std::path::Path;
-
-fn json_to_out(v: &Value) -> Out {
-    match v {
-        Value::Null => Out::Null,
-        Value::Bool(b) => Out::Bool(*b),
-        Value::Number(n) => n
-            .as_i64()
-            .map(Out::Int)
-            .or_else(|| n.as_u64().map(Out::Uint))
-            .unwrap_or_else(|| Out::Float(n.as_f64().unwrap_or(0.0))),
-        Value::String(s) => Out::Str(s.clone()),
-        Value::Array(a) => Out::Seq(a.iter().map(json_to_out).collect()),
-        Value::Object(o) => Out::Map(o.iter().map(|(k, v)| (k.clone(), json_to_out(v))).collect()),
-    }
-}
 
 /// Runs `planton render`.
 pub fn run(args: &RenderArgs) -> Result<Outcome> {
@@ -91,7 +75,9 @@ pub fn run(args: &RenderArgs) -> Result<Outcome> {
     }
     let text = match args.output {
         RenderFormat::Json => serde_json::to_string_pretty(&objects)? + "\n",
-        RenderFormat::Yaml => emit_documents(&objects.iter().map(json_to_out).collect::<Vec<_>>()),
+        RenderFormat::Yaml => {
+            emit_documents(&objects.iter().map(out_from_json).collect::<Vec<_>>())
+        }
     };
     print!("{text}");
     Ok(Outcome::Success)

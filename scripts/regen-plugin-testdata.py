@@ -6,12 +6,14 @@ Sources: the seed user guide's examples (copied verbatim) and the conformance co
 built outputs (shared/conformance/kustomize/*/expected.yaml). Built overlays of the seed's
 patches are merged here the way kustomize merges a custom kind: maps merge key by key,
 lists and scalars are replaced, null deletes.
-Run from anywhere: python3 plugins/<crate>/testdata/regen.py
+Run from anywhere: python3 scripts/regen-plugin-testdata.py plugins/<crate>
 """
 import json, os, sys
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+if len(sys.argv) != 2:
+    sys.exit("usage: regen-plugin-testdata.py plugins/<crate>")
+HERE = os.path.join(os.path.abspath(sys.argv[1]), "testdata")
 
 def merge(base, patch):
     if not isinstance(base, dict) or not isinstance(patch, dict):
