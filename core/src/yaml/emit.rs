@@ -215,6 +215,30 @@ impl Emitter {
     }
 
     fn scalar(&mut self, value: &str, requested: ScalarStyle, ctx: Ctx) {
+        // Fast path, same result: a plain scalar of only `[A-Za-z0-9_./-]` that does not
+        // start with `-` or `.` has no indicators, breaks or spaces, so the analysis allows
+        // plain style and there is nowhere to wrap.
+        if requested == ScalarStyle::Plain
+            && !value.is_empty()
+            && !value.starts_with(['-', '.'])
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'))
+        {
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.out.push_str(value);
+            self.column += value.len() as i32;
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
+        self.scalar_analyzed(value, requested, ctx);
+    }
+
+    /// The general scalar path: libyaml's analysis and style selection.
+    fn scalar_analyzed(&mut self, value: &str, requested: ScalarStyle, ctx: Ctx) {
         let a = analyze(value);
         let mut style = requested;
         if ctx.simple_key && a.multiline {
@@ -645,6 +669,50 @@ mod tests {
 
     fn s(v: &str) -> Out {
         Out::Str(v.into())
+    }
+
+    /// The plain fast path writes exactly what the full analysis writes.
+    #[test]
+    fn fast_plain_path_agrees_with_the_analysis() {
+        let alphabet = ['a', 'Z', '0', '9', '_', '.', '/', '-'];
+        let mut seed: u64 = 7;
+        for _ in 0..5000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 1 + (seed % 12) as usize;
+            let v: String = (0..len)
+                .map(|i| alphabet[((seed >> (i * 3)) % 8) as usize])
+                .collect();
+            for ctx in [
+                Ctx {
+                    mapping: true,
+                    simple_key: true,
+                },
+                Ctx {
+                    mapping: true,
+                    simple_key: false,
+                },
+            ] {
+                let mut fast = Emitter {
+                    out: String::new(),
+                    column: 3,
+                    indent: 2,
+                    whitespace: false,
+                    indention: false,
+                };
+                let mut slow = Emitter {
+                    out: String::new(),
+                    column: 3,
+                    indent: 2,
+                    whitespace: false,
+                    indention: false,
+                };
+                fast.scalar(&v, ScalarStyle::Plain, ctx);
+                slow.scalar_analyzed(&v, ScalarStyle::Plain, ctx);
+                assert_eq!((fast.out, fast.column), (slow.out, slow.column), "{v:?}");
+            }
+        }
     }
 
     #[test]
