@@ -1,17 +1,16 @@
-//! One run of the checks over the open service, composed from `planton-core` calls in the
-//! same order as `planton validate` and `planton plan` (`runner/src/commands/validate.rs`):
-//! discover the layout, load `planton.yaml`, load the groups it names, validate every
-//! overlay (build, kind rules through the plugins, references), then plan.
+//! One run of the checks over the open service: discover the layout, load `planton.yaml`,
+//! then core's `check::check_service` (groups, every overlay built and validated, the
+//! plan), the very function `planton validate` calls.
 //!
 //! Nothing here decides what is valid: every diagnostic comes from core or a plugin.
 //! The module only keeps what the views need (built YAML, rendered objects, the plan).
 
+use planton_core::check::check_service;
 use planton_core::diag::Diagnostic;
 use planton_core::kustomize::FileTree;
-use planton_core::plan::{Plan, plan};
-use planton_core::refs::{DirGroupSource, GroupSource};
+use planton_core::plan::Plan;
 use planton_core::service::{Layout, ServiceConfig};
-use planton_core::validate::{KindChecker, OverlayBuild, out_to_json, validate};
+use planton_core::validate::{KindChecker, OverlayBuild, out_to_json};
 use planton_core::yaml::{Node, to_output};
 use serde_json::Value;
 use std::rc::Rc;
@@ -85,50 +84,16 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
         }
     };
     let (config, mut diagnostics) = ServiceConfig::load(tree, &layout);
-    let groups = config.groups_dir.as_ref().and_then(|d| {
-        let dir = if layout.root.is_empty() {
-            d.clone()
-        } else {
-            format!("{}/{d}", layout.root)
-        };
-        match DirGroupSource::load(tree, &dir) {
-            Ok(source) => Some(source),
-            Err(errors) => {
-                for e in errors {
-                    diagnostics.push(Diagnostic::error("group-invalid", e.message).at(
-                        &layout.relative(&e.pos.file),
-                        e.pos.line,
-                        e.pos.col,
-                    ));
-                }
-                None
-            }
-        }
-    });
-    let report = validate(
-        tree,
-        &layout,
-        None,
-        checker,
-        groups.as_ref().map(|g| g as &dyn GroupSource),
-    );
-    diagnostics.extend(report.diagnostics);
+    // The same composition as `planton validate` (core's `check_service`).
+    let check = check_service(tree, &layout, None, &config, checker, None);
+    diagnostics.extend(check.diagnostics);
     for d in &mut diagnostics {
         d.message = relative_message(&d.message);
     }
-    // As `planton validate`: planning problems (a deployable overlay without metadata.env,
-    // two overlays deploying the same thing) are validation errors too.
-    let (plan, mut plan_diagnostics) = plan(&report.overlays, &config, None);
-    layout.relativize(&mut plan_diagnostics);
+    let (plan, mut plan_diagnostics, report) = (check.plan, check.plan_diagnostics, check.report);
     for d in &mut plan_diagnostics {
         d.message = relative_message(&d.message);
     }
-    diagnostics.extend(
-        plan_diagnostics
-            .iter()
-            .filter(|d| d.code != "plan-build")
-            .cloned(),
-    );
     let validate_ms = now() - start;
     Analysis {
         overlays: layout.overlays.clone(),

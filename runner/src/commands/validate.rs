@@ -5,11 +5,11 @@ use crate::cli::{PlanArgs, PlanFormat, ValidateArgs, ValidateFormat};
 use crate::files::DiskFiles;
 use crate::plugins::Plugins;
 use anyhow::{Context, Result};
+use planton_core::check::check_service;
 use planton_core::diag::{Diagnostic, Summary};
 use planton_core::plan::plan;
-use planton_core::refs::{DirGroupSource, GroupSource};
 use planton_core::service::{Layout, ServiceConfig};
-use planton_core::validate::{Report, validate};
+use planton_core::validate::Report;
 use std::io::Write;
 use std::path::Path;
 
@@ -32,30 +32,9 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
         DiskFiles::core_path(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
     let (layout, only) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
     let (config, mut diagnostics) = ServiceConfig::load(&files, &layout);
-    let groups_dir = match (groups_flag, &config.groups_dir) {
-        (Some(g), _) => Some(DiskFiles::core_path(g)?),
-        (None, Some(d)) => Some(if layout.root.is_empty() {
-            d.clone()
-        } else {
-            format!("{}/{d}", layout.root)
-        }),
-        (None, None) => None,
-    };
-    let source = match &groups_dir {
+    let groups_dir = match groups_flag {
+        Some(g) => Some(DiskFiles::core_path(g)?),
         None => None,
-        Some(d) => match DirGroupSource::load(&files, d) {
-            Ok(s) => Some(s),
-            Err(errors) => {
-                for e in errors {
-                    diagnostics.push(Diagnostic::error("group-invalid", e.message).at(
-                        &layout.relative(&e.pos.file),
-                        e.pos.line,
-                        e.pos.col,
-                    ));
-                }
-                None
-            }
-        },
     };
     let root = DiskFiles::local_path(&layout.root);
     let plugins = Plugins::sandboxed(&config.plugins, &root)?;
@@ -66,19 +45,16 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
             0,
         ));
     }
-    let report = validate(
+    let check = check_service(
         &files,
         &layout,
         only.as_deref(),
+        &config,
         &plugins,
-        source.as_ref().map(|s| s as &dyn GroupSource),
+        groups_dir.as_deref(),
     );
-    diagnostics.extend(report.diagnostics.iter().cloned());
-    // Planning problems (a deployable overlay without metadata.env, two overlays deploying
-    // the same thing) are validation errors too.
-    let (_, mut plan_diags) = plan(&report.overlays, &config, None);
-    layout.relativize(&mut plan_diags);
-    diagnostics.extend(plan_diags.into_iter().filter(|d| d.code != "plan-build"));
+    diagnostics.extend(check.diagnostics);
+    let report = check.report;
     Ok(Run {
         layout,
         config,

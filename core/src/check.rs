@@ -1,0 +1,86 @@
+//! One full check of a service, exactly as `planton validate` reports it and as the web
+//! editor shows it: groups named by the config, every overlay built and validated (kind
+//! rules through a [`KindChecker`], references), then the plan, whose problems (a
+//! deployable overlay without `metadata.env`, two overlays deploying the same thing) are
+//! validation errors too. The CLI and the browser both call [`check_service`], so they
+//! cannot drift apart.
+
+use crate::diag::Diagnostic;
+use crate::kustomize::Files;
+use crate::plan::{Plan, plan};
+use crate::refs::{DirGroupSource, GroupSource};
+use crate::service::{Layout, ServiceConfig};
+use crate::validate::{KindChecker, Report, validate};
+
+/// What one check found.
+#[derive(Clone, Debug)]
+pub struct ServiceCheck {
+    /// Every problem: groups, builds, kinds, references, planning. (The config's own
+    /// problems are the caller's, from [`ServiceConfig::load`].)
+    pub diagnostics: Vec<Diagnostic>,
+    /// The builds.
+    pub report: Report,
+    /// The plan for the configured environments.
+    pub plan: Plan,
+    /// The plan's own problems (also included in `diagnostics`, except build failures,
+    /// which validation already reports).
+    pub plan_diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks the overlays of `layout` (all, or only `only`). Groups come from `groups_dir`
+/// (a core path) when given, else from the config's `groups.dir`, else none (references
+/// are then only syntax-checked).
+pub fn check_service(
+    files: &dyn Files,
+    layout: &Layout,
+    only: Option<&str>,
+    config: &ServiceConfig,
+    checker: &dyn KindChecker,
+    groups_dir: Option<&str>,
+) -> ServiceCheck {
+    let mut diagnostics = Vec::new();
+    let dir = groups_dir.map(str::to_string).or_else(|| {
+        config.groups_dir.as_ref().map(|d| {
+            if layout.root.is_empty() {
+                d.clone()
+            } else {
+                format!("{}/{d}", layout.root)
+            }
+        })
+    });
+    let source = dir.and_then(|d| match DirGroupSource::load(files, &d) {
+        Ok(s) => Some(s),
+        Err(errors) => {
+            for e in errors {
+                diagnostics.push(Diagnostic::error("group-invalid", e.message).at(
+                    &layout.relative(&e.pos.file),
+                    e.pos.line,
+                    e.pos.col,
+                ));
+            }
+            None
+        }
+    });
+    let report = validate(
+        files,
+        layout,
+        only,
+        checker,
+        source.as_ref().map(|s| s as &dyn GroupSource),
+    );
+    diagnostics.extend(report.diagnostics.iter().cloned());
+    let (plan, mut plan_diagnostics) = plan(&report.overlays, config, None);
+    layout.relativize(&mut plan_diagnostics);
+    diagnostics.extend(
+        plan_diagnostics
+            .iter()
+            .filter(|d| d.code != "plan-build")
+            .cloned(),
+    );
+    ServiceCheck {
+        diagnostics,
+        report,
+        plan,
+        plan_diagnostics,
+    }
+}
