@@ -4,7 +4,7 @@
 //! `scripts/check_rendered.py` validates the golden files against the botocore service models.
 
 use planton_plugin_ecs::EcsPlugin;
-use planton_plugin_sdk::{DeployContext, Plugin, RenderRequest};
+use planton_plugin_sdk::{Plugin, RenderRequest};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -12,55 +12,13 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
 }
 
-fn read_json(p: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 fn request(input: &Value) -> RenderRequest {
-    let manifest = match &input["manifest"] {
-        Value::String(name) => read_json(&dir().join("manifests").join(format!("{name}.json"))),
-        other => other.clone(),
-    };
-    let context: DeployContext = serde_json::from_value(input["context"].clone()).unwrap();
-    RenderRequest { manifest, context }
+    planton_plugin_sdk::testing::golden::request(&dir(), input).unwrap()
 }
 
 #[test]
 fn renders_match_golden_files() {
-    let render_dir = dir().join("render");
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&render_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".input.json"))
-        .collect();
-    inputs.sort();
-    assert!(!inputs.is_empty());
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let mut failures = Vec::new();
-    for input_path in inputs {
-        let req = request(&read_json(&input_path));
-        let first = EcsPlugin::render(req.clone())
-            .unwrap_or_else(|e| panic!("{}: {e}", input_path.display()));
-        let again = EcsPlugin::render(req).unwrap();
-        assert_eq!(first, again, "render is not deterministic");
-        let text = serde_json::to_string_pretty(&first.objects).unwrap() + "\n";
-        let golden = PathBuf::from(
-            input_path
-                .to_string_lossy()
-                .replace(".input.json", ".golden.json"),
-        );
-        if update {
-            std::fs::write(&golden, &text).unwrap();
-        } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
-            failures.push(format!(
-                "{} differs from {}:\n{text}",
-                input_path.display(),
-                golden.display()
-            ));
-        }
-    }
+    let failures = planton_plugin_sdk::testing::golden::check::<EcsPlugin>(&dir());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

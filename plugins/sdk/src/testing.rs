@@ -216,3 +216,94 @@ mod tests {
         assert_eq!(doc, json!({"a": [3], "b": {"c/d": 2}}));
     }
 }
+
+/// Golden render files, for plugin test suites (needs the `testing` feature: it reads files).
+#[cfg(feature = "testing")]
+pub mod golden {
+    use crate::{DeployContext, Plugin, RenderRequest};
+    use serde_json::Value;
+    use std::path::{Path, PathBuf};
+
+    fn read_json(p: &Path) -> Result<Value, String> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    /// A render request from a test input: `{"manifest": <object or fixture name under
+    /// testdata/manifests/>, "context": <DeployContext>}`.
+    pub fn request(testdata: &Path, input: &Value) -> Result<RenderRequest, String> {
+        let manifest = match &input["manifest"] {
+            Value::String(name) => {
+                read_json(&testdata.join("manifests").join(format!("{name}.json")))?
+            }
+            other => other.clone(),
+        };
+        let context: DeployContext = serde_json::from_value(input["context"].clone())
+            .map_err(|e| format!("bad context: {e}"))?;
+        Ok(RenderRequest { manifest, context })
+    }
+
+    /// Renders every `testdata/render/<case>.input.json` twice (it must be deterministic)
+    /// and compares with `<case>.golden.json`; with `UPDATE_GOLDEN` set, rewrites the golden
+    /// files instead. Returns one message per problem (empty when all match).
+    pub fn check<P: Plugin>(testdata: &Path) -> Vec<String> {
+        let render_dir = testdata.join("render");
+        let mut inputs: Vec<PathBuf> = match std::fs::read_dir(&render_dir) {
+            Ok(rd) => rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".input.json"))
+                .collect(),
+            Err(e) => return vec![format!("cannot list {}: {e}", render_dir.display())],
+        };
+        inputs.sort();
+        if inputs.is_empty() {
+            return vec![format!("no *.input.json under {}", render_dir.display())];
+        }
+        let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+        let mut failures = Vec::new();
+        for input_path in inputs {
+            let req = match read_json(&input_path).and_then(|i| request(testdata, &i)) {
+                Ok(r) => r,
+                Err(e) => {
+                    failures.push(e);
+                    continue;
+                }
+            };
+            let (first, again) = (P::render(req.clone()), P::render(req));
+            let first = match (first, again) {
+                (Ok(a), Ok(b)) if a == b => a,
+                (Ok(_), Ok(_)) => {
+                    failures.push(format!(
+                        "{}: render is not deterministic",
+                        input_path.display()
+                    ));
+                    continue;
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    failures.push(format!("{}: {e}", input_path.display()));
+                    continue;
+                }
+            };
+            let text = serde_json::to_string_pretty(&first.objects).unwrap_or_default() + "\n";
+            let golden = PathBuf::from(
+                input_path
+                    .to_string_lossy()
+                    .replace(".input.json", ".golden.json"),
+            );
+            if update {
+                if let Err(e) = std::fs::write(&golden, &text) {
+                    failures.push(format!("cannot write {}: {e}", golden.display()));
+                }
+            } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
+                failures.push(format!(
+                    "{} differs from {}:\n{text}",
+                    input_path.display(),
+                    golden.display()
+                ));
+            }
+        }
+        failures
+    }
+}
