@@ -53,8 +53,6 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
         stack: Vec::new(),
         docs: Vec::new(),
         expanded: 0,
-        text,
-        cursor: (0, 0),
     };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -86,21 +84,15 @@ enum Frame {
         merges: Vec<Node>,
         pos: Pos,
         anchor: usize,
-        /// A `{...}` mapping: there, go-yaml reads a missing value as `""`, not null.
-        flow: bool,
     },
 }
 
-struct Builder<'t> {
+struct Builder {
     file: Arc<str>,
     anchors: HashMap<usize, Node>,
     stack: Vec<Frame>,
     docs: Vec<Node>,
     expanded: usize,
-    text: &'t str,
-    /// (char index, byte index) of the last lookup: events arrive in source order, so
-    /// char-to-byte conversion walks forward only.
-    cursor: (usize, usize),
 }
 
 fn tag_name(tag: &Tag) -> String {
@@ -119,25 +111,7 @@ fn count_nodes(n: &Node) -> usize {
     }
 }
 
-impl Builder<'_> {
-    /// The character at a char index (moving a forward-only cursor; going back restarts).
-    fn char_at(&mut self, index: usize) -> Option<char> {
-        if index < self.cursor.0 {
-            self.cursor = (0, 0);
-        }
-        let (mut ci, mut bi) = self.cursor;
-        let rest = self.text.get(bi..)?;
-        for c in rest.chars() {
-            if ci == index {
-                self.cursor = (ci, bi);
-                return Some(c);
-            }
-            ci += 1;
-            bi += c.len_utf8();
-        }
-        None
-    }
-
+impl Builder {
     fn pos(&self, span: &Span) -> Pos {
         Pos {
             file: self.file.clone(),
@@ -204,14 +178,12 @@ impl Builder<'_> {
             }
             Event::MappingStart(anchor, _) => {
                 let pos = self.pos(&span);
-                let flow = self.char_at(span.start.index()) == Some('{');
                 self.push(Frame::Map {
                     map: Map::new(),
                     pending_key: None,
                     merges: Vec::new(),
                     pos,
                     anchor,
-                    flow,
                 })
             }
             Event::SequenceEnd => match self.stack.pop() {
@@ -278,7 +250,6 @@ impl Builder<'_> {
                 map,
                 pending_key,
                 merges,
-                flow,
                 ..
             }) => match pending_key.take() {
                 None => {
@@ -286,14 +257,6 @@ impl Builder<'_> {
                     Ok(())
                 }
                 Some(key) => {
-                    let mut node = node;
-                    if *flow {
-                        if let Value::Scalar(sc) = &mut node.value {
-                            if sc.value.is_empty() && sc.style.is_plain() && sc.tag.is_none() {
-                                sc.style = Style::DoubleQuoted;
-                            }
-                        }
-                    }
                     let key_scalar = match &key.value {
                         Value::Scalar(s) => s.clone(),
                         _ => {
@@ -380,27 +343,6 @@ mod tests {
         let other = docs[0].get("other").unwrap().as_map().unwrap();
         assert_eq!(other.get("x").unwrap().scalar_text(), Some("1"));
         assert_eq!(other.get("y").unwrap().scalar_text(), Some("3"));
-    }
-
-    #[test]
-    fn empty_values_in_flow_maps_are_empty_strings() {
-        // As kubectl kustomize prints `{a: , k}`: `a: ""` and `k: ""`; in block style null.
-        let docs = parse_stream("f: {a: , k}\nb:\n", "f").unwrap();
-        assert_eq!(
-            docs[0].get_path(&["f", "a"]).and_then(Node::as_str),
-            Some("")
-        );
-        assert_eq!(
-            docs[0].get_path(&["f", "k"]).and_then(Node::as_str),
-            Some("")
-        );
-        assert!(docs[0].get("b").is_some_and(Node::is_null));
-        // Non-ASCII before the mapping does not confuse the position lookup.
-        let docs = parse_stream("é: ü\nf: {a: }\n", "f").unwrap();
-        assert_eq!(
-            docs[0].get_path(&["f", "a"]).and_then(Node::as_str),
-            Some("")
-        );
     }
 
     #[test]
