@@ -28,26 +28,10 @@ fn every_rule_reports_its_code_and_path() {
 
 #[test]
 fn seed_and_conformance_manifests_validate_clean() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/manifests");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 8, "fixtures missing: {names:?}");
-    for name in names {
-        let manifest: Value =
-            serde_json::from_str(&testdata(&format!("manifests/{name}"))).unwrap();
-        let local = name.contains("local");
-        let overlay = if local { "local" } else { "prod" };
-        let res = KubernetesPlugin::validate(ValidateRequest {
-            manifest,
-            overlay: overlay.into(),
-            local,
-        });
-        assert!(res.diagnostics.is_empty(), "{name}: {:#?}", res.diagnostics);
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let failures =
+        planton_plugin_sdk::testing::golden::check_clean_manifests::<KubernetesPlugin>(&dir, 8);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

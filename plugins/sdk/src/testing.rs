@@ -244,6 +244,49 @@ pub mod golden {
         Ok(RenderRequest { manifest, context })
     }
 
+    /// Validates every `testdata/manifests/*.json` (a `*local*` file as the `local`
+    /// overlay) and expects no diagnostic at all; at least `min_files` must exist.
+    /// Returns one message per problem (empty when all are clean).
+    pub fn check_clean_manifests<P: Plugin>(testdata: &Path, min_files: usize) -> Vec<String> {
+        let dir = testdata.join("manifests");
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect(),
+            Err(e) => return vec![format!("cannot list {}: {e}", dir.display())],
+        };
+        files.sort();
+        if files.len() < min_files {
+            return vec![format!(
+                "fixtures missing under {}: {files:?}",
+                dir.display()
+            )];
+        }
+        let mut failures = Vec::new();
+        for f in files {
+            let manifest = match read_json(&f) {
+                Ok(m) => m,
+                Err(e) => {
+                    failures.push(e);
+                    continue;
+                }
+            };
+            let local = f.to_string_lossy().contains("local");
+            let overlay = if local { "local" } else { "prod" };
+            let res = P::validate(crate::ValidateRequest {
+                manifest,
+                overlay: overlay.into(),
+                local,
+            });
+            if !res.diagnostics.is_empty() {
+                failures.push(format!("{}: {:#?}", f.display(), res.diagnostics));
+            }
+        }
+        failures
+    }
+
     /// Renders every `testdata/render/<case>.input.json` twice (it must be deterministic)
     /// and compares with `<case>.golden.json`; with `UPDATE_GOLDEN` set, rewrites the golden
     /// files instead. Returns one message per problem (empty when all match).
