@@ -15,13 +15,21 @@
 //! patch value are booleans and a plain date stays a string; [`apply`] re-types inserted values
 //! accordingly. Inserted values keep the positions they had in the patch file.
 
-use crate::yaml::{Node, Out, Resolved, Style, Value, resolve_plain, to_output};
+use super::CopyBudget;
+use crate::yaml::{
+    Extent, MAX_DEPTH, Node, Out, Resolved, Style, Value, extent, resolve_plain, to_output,
+};
 
 /// Applies the operations in `ops` (a sequence of `{op, path, value, from}` maps) to `target`.
 ///
 /// Errors are worded as kustomize words them, e.g.
 /// `testing value /spec/container/cpu failed: test failed`.
-pub fn apply(target: &mut Node, ops: &Node) -> Result<(), String> {
+///
+/// Every value put into the tree must fit in [`MAX_DEPTH`] where it lands, and the nodes that
+/// `copy` duplicates are spent from `budget` (json-patch's accumulated copy size limit, here
+/// for the whole build), so that operations that double a value refuse instead of taking all
+/// memory.
+pub fn apply(target: &mut Node, ops: &Node, budget: &CopyBudget) -> Result<(), String> {
     let Some(items) = ops.as_seq() else {
         return Err(format!(
             "json: cannot unmarshal {} into Go value of type jsonpatch.Patch",
@@ -29,7 +37,7 @@ pub fn apply(target: &mut Node, ops: &Node) -> Result<(), String> {
         ));
     };
     for op in items {
-        apply_one(target, op)?;
+        apply_one(target, op, budget)?;
     }
     through_float64(target);
     Ok(())
@@ -58,7 +66,7 @@ fn through_float64(node: &mut Node) {
 }
 
 /// Applies one operation.
-fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
+fn apply_one(doc: &mut Node, op: &Node, budget: &CopyBudget) -> Result<(), String> {
     if op.as_map().is_none() {
         return Err(format!(
             "json: cannot unmarshal {} into Go value of type jsonpatch.Operation",
@@ -78,8 +86,9 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
                     "add operation does not apply: doc is missing path: \"{path}\": missing value"
                 )
             })?;
-            add(con, &key, patch_value(op))
-                .map_err(|e| format!("error in add for path: '{path}': {e}"))
+            let value = patch_value(op);
+            fits(&path, &value)?;
+            add(con, &key, value).map_err(|e| format!("error in add for path: '{path}': {e}"))
         }
         "remove" => {
             let path =
@@ -106,8 +115,9 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
                     "replace operation does not apply: doc is missing key: {path}: missing value"
                 ));
             }
-            set(con, &key, patch_value(op))
-                .map_err(|e| format!("error in remove for path: '{path}': {e}"))
+            let value = patch_value(op);
+            fits(&path, &value)?;
+            set(con, &key, value).map_err(|e| format!("error in remove for path: '{path}': {e}"))
         }
         "move" => {
             let from = field(op, "from")
@@ -123,6 +133,7 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
             let path = field(op, "path").ok_or(
                 "move operation failed to decode path: operation missing path field: missing value",
             )?;
+            fits(&path, &moved)?;
             let (con, key) = find_object(doc, &path).ok_or_else(|| {
                 format!("move operation does not apply: doc is missing destination path: {path}: missing value")
             })?;
@@ -142,6 +153,10 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
                 .unwrap_or_else(Node::null);
             let path =
                 field(op, "path").ok_or("copy operation failed to decode path: missing value")?;
+            let size = fits(&path, &copied)?;
+            budget
+                .spend(size.nodes)
+                .map_err(|e| format!("error in copy for path: '{path}': {e}"))?;
             let (con, key) = find_object(doc, &path).ok_or_else(|| {
                 format!("copy operation does not apply: doc is missing destination path: {path}: missing value")
             })?;
@@ -173,6 +188,20 @@ fn apply_one(doc: &mut Node, op: &Node) -> Result<(), String> {
         }
         other => Err(format!("Unexpected kind: {other}")),
     }
+}
+
+/// Refuses a value that would nest deeper than [`MAX_DEPTH`] at `path` (each pointer segment
+/// is one collection above it); returns the value's size.
+fn fits(path: &str, value: &Node) -> Result<Extent, String> {
+    let size = extent(value);
+    let above = path.matches('/').count();
+    if above + size.depth > MAX_DEPTH {
+        return Err(format!(
+            "cannot put a value {} levels deep at path '{path}': exceeded max depth of {MAX_DEPTH}",
+            size.depth
+        ));
+    }
+    Ok(size)
 }
 
 /// `replace` at the root: an object or array value replaces the document; anything else is
@@ -480,7 +509,7 @@ spec:
     fn run(ops: &str) -> String {
         let mut doc = parse_stream(DOC, "r.yaml").unwrap().remove(0);
         let ops = parse_stream(ops, "p.yaml").unwrap().remove(0);
-        match apply(&mut doc, &ops) {
+        match apply(&mut doc, &ops, &super::super::CopyBudget::default()) {
             Ok(()) => emit(&to_output(&doc).unwrap()),
             Err(e) => format!("ERR {e}"),
         }
@@ -682,7 +711,7 @@ spec:
         let ops = parse_stream("[{op: add, path: /x, value: 1}]", "p.yaml")
             .unwrap()
             .remove(0);
-        apply(&mut doc, &ops).unwrap();
+        apply(&mut doc, &ops, &super::super::CopyBudget::default()).unwrap();
         assert_eq!(
             emit(&to_output(&doc).unwrap()),
             "big: 12345678901234567000\nf: 1e+300\nmid: 9007199254740992\nneg: -9007199254740992\nsmall: 9007199254740992\nx: 1\n"

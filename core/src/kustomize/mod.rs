@@ -78,8 +78,10 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
             display_dir(&dir)
         )));
     }
+    let budget = CopyBudget::default();
     let mut b = Builder {
         tree,
+        budget: &budget,
         warnings: Vec::new(),
         stack: Vec::new(),
         built: HashMap::new(),
@@ -114,6 +116,37 @@ pub struct Loader<'a> {
     pub tree: &'a dyn Files,
     /// The kustomization's directory.
     pub dir: &'a str,
+    /// What copying may still create in this build.
+    pub(crate) budget: &'a CopyBudget,
+}
+
+/// The most nodes that copying (JSON patch `copy`, replacements) may create in one build:
+/// far beyond any real use (a large CRD has some tens of thousands of nodes), and small enough
+/// that a build stays well inside 2 GB of memory.
+pub const MAX_COPIED_NODES: usize = 2_000_000;
+
+/// What copying may still create in one build (see [`MAX_COPIED_NODES`]).
+#[derive(Debug)]
+pub struct CopyBudget(std::cell::Cell<usize>);
+
+impl Default for CopyBudget {
+    fn default() -> CopyBudget {
+        CopyBudget(std::cell::Cell::new(MAX_COPIED_NODES))
+    }
+}
+
+impl CopyBudget {
+    /// Spends `nodes`, or refuses when the build would exceed [`MAX_COPIED_NODES`].
+    pub fn spend(&self, nodes: usize) -> std::result::Result<(), String> {
+        let left = self.0.get();
+        if nodes > left {
+            return Err(format!(
+                "copying {nodes} more nodes would exceed the {MAX_COPIED_NODES} nodes a build may create by copying"
+            ));
+        }
+        self.0.set(left - nodes);
+        Ok(())
+    }
 }
 
 impl Loader<'_> {
@@ -167,6 +200,7 @@ fn check_not_remote(path: &str) -> Result<()> {
 
 struct Builder<'a> {
     tree: &'a dyn Files,
+    budget: &'a CopyBudget,
     warnings: Vec<String>,
     /// Directories being built, to refuse cycles.
     stack: Vec<String>,
@@ -175,7 +209,21 @@ struct Builder<'a> {
     built: HashMap<String, Option<(Kustomization, Vec<Resource>)>>,
 }
 
+/// How deeply kustomizations and components may nest (each level one recursion of the
+/// build, so the bound also protects the stack, the browser's included).
+const MAX_NESTING: usize = 100;
+
 impl Builder<'_> {
+    /// Refuses one more level of resources or components beyond [`MAX_NESTING`].
+    fn check_nesting(&self) -> Result<()> {
+        if self.stack.len() >= MAX_NESTING {
+            return Err(BuildError::msg(format!(
+                "kustomizations and components are nested more than {MAX_NESTING} levels deep"
+            )));
+        }
+        Ok(())
+    }
+
     /// Builds one kustomization directory into a fresh resource list.
     fn target(&mut self, dir: &str) -> Result<(Kustomization, Vec<Resource>)> {
         if self.stack.iter().any(|d| d == dir) {
@@ -185,11 +233,7 @@ impl Builder<'_> {
                 self.stack.join(" -> ")
             )));
         }
-        if self.stack.len() > 100 {
-            return Err(BuildError::msg(
-                "kustomizations are nested more than 100 levels deep",
-            ));
-        }
+        self.check_nesting()?;
         if let Some(Some((k, ra))) = self.built.get(dir) {
             // The same directory always builds the same way (its warnings were already
             // recorded the first time).
@@ -218,6 +262,7 @@ impl Builder<'_> {
         let loader = Loader {
             tree: self.tree,
             dir: &k.dir,
+            budget: self.budget,
         };
         let mut entries = k.string_list("resources")?;
         entries.extend(k.string_list("bases")?);
@@ -274,6 +319,7 @@ impl Builder<'_> {
             let loader = Loader {
                 tree: self.tree,
                 dir: &k.dir,
+                budget: self.budget,
             };
             let (path, docs) = loader.read_yaml(entry)?;
             seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
@@ -309,6 +355,7 @@ impl Builder<'_> {
                 "cycle detected: component '{path}' includes itself"
             )));
         }
+        self.check_nesting()?;
         let c = Kustomization::load(self.tree, &path)?;
         if !c.is_component() {
             return Err(BuildError::in_file(

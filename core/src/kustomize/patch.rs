@@ -4,7 +4,7 @@
 
 use super::error::{BuildError, Result};
 use super::resource::{ResId, Resource, is_cluster_scoped};
-use super::{Kustomization, Loader, json6902, smp};
+use super::{CopyBudget, Kustomization, Loader, json6902, smp};
 use crate::yaml::{Node, Value, parse_stream};
 
 /// `patchesStrategicMerge:` entries are file paths or inline YAML.
@@ -93,7 +93,7 @@ pub(super) fn patches(
             };
             let selector = Selector::from_node(target)?;
             for r in ra.iter_mut().filter(|r| selector.matches(r)) {
-                apply_json6902(r, &docs[0])?;
+                apply_json6902(r, &docs[0], loader.budget)?;
             }
             continue;
         }
@@ -172,15 +172,15 @@ pub(super) fn patches_json6902(
             .unwrap_or_else(|| Node::seq(Vec::new()));
         let selector = Selector::from_node(target)?;
         for r in ra.iter_mut().filter(|r| selector.matches(r)) {
-            apply_json6902(r, &ops)?;
+            apply_json6902(r, &ops, loader.budget)?;
         }
     }
     Ok(())
 }
 
-fn apply_json6902(r: &mut Resource, ops: &Node) -> Result<()> {
+fn apply_json6902(r: &mut Resource, ops: &Node, budget: &CopyBudget) -> Result<()> {
     let before = (r.name(), r.namespace());
-    json6902::apply(&mut r.node, ops).map_err(|m| BuildError::at(&ops.pos, m))?;
+    json6902::apply(&mut r.node, ops, budget).map_err(|m| BuildError::at(&ops.pos, m))?;
     let after = (r.name(), r.namespace());
     if before != after {
         r.previous.push(before);

@@ -26,8 +26,8 @@ use super::error::{BuildError, Result};
 use super::images::{flow, json_type, string_value, type_error, wrong_kind};
 use super::patch::LabelSelector;
 use super::resource::is_cluster_scoped;
-use super::{Kustomization, Loader, Resource};
-use crate::yaml::{Node, Resolved, Scalar, Style, Value, resolve_plain};
+use super::{CopyBudget, Kustomization, Loader, Resource};
+use crate::yaml::{MAX_DEPTH, Node, Resolved, Scalar, Style, Value, extent, resolve_plain};
 
 /// The field path used when none is given.
 const DEFAULT_FIELD_PATH: &str = "metadata.name";
@@ -123,13 +123,17 @@ pub(super) fn apply(loader: &Loader<'_>, k: &Kustomization, ra: &mut [Resource])
         }
     }
     for rep in &reps {
-        run(rep, ra).map_err(|e| BuildError::at(&rep.pos, e))?;
+        run(rep, ra, loader.budget).map_err(|e| BuildError::at(&rep.pos, e))?;
     }
     Ok(())
 }
 
 /// Runs one replacement over the resources.
-fn run(rep: &Replacement, ra: &mut [Resource]) -> std::result::Result<(), String> {
+fn run(
+    rep: &Replacement,
+    ra: &mut [Resource],
+    budget: &CopyBudget,
+) -> std::result::Result<(), String> {
     let (Some(source), Some(targets)) = (&rep.source, &rep.targets) else {
         return Err("replacements must specify a source and at least one target".into());
     };
@@ -175,7 +179,7 @@ fn run(rep: &Replacement, ra: &mut [Resource]) -> std::result::Result<(), String
                 continue;
             }
             for fp in field_paths {
-                copy_to_target(&mut r.node, &value, fp, &target.options)?;
+                copy_to_target(&mut r.node, &value, fp, &target.options, budget)?;
             }
         }
     }
@@ -669,23 +673,28 @@ fn copy_to_target(
     value: &Node,
     fp: &str,
     opts: &Options,
+    budget: &CopyBudget,
 ) -> std::result::Result<(), String> {
     let create = opts.create.then(|| kind_of(value));
+    let path = split_path(fp);
+    let size = extent(value);
+    // Each segment may create one level: refused before anything is created (the matcher
+    // recurses once per segment). kustomize fails later, printing the whole resource.
+    if path.len() + size.depth > MAX_DEPTH {
+        return Err(format!(
+            "fieldPath {:?} has {} segments: exceeded max depth of {MAX_DEPTH}",
+            fp.chars().take(80).collect::<String>(),
+            path.len()
+        ));
+    }
     let prefix = if create.is_some() {
         format!("unable to find or create field {fp:?} in replacement target")
     } else {
         format!("unable to find field {fp:?} in replacement target")
     };
     let mut hits = Vec::new();
-    matcher(
-        target,
-        &split_path(fp),
-        create,
-        &mut Vec::new(),
-        false,
-        &mut hits,
-    )
-    .map_err(|e| format!("{prefix}: {e}"))?;
+    matcher(target, &path, create, &mut Vec::new(), false, &mut hits)
+        .map_err(|e| format!("{prefix}: {e}"))?;
     if hits.is_empty() {
         return Err(prefix);
     }
@@ -694,6 +703,9 @@ fn copy_to_target(
         let Some(field) = node_at(target, &path) else {
             continue;
         };
+        if !matches!(value.value, Value::Scalar(_)) {
+            budget.spend(size.nodes)?;
+        }
         set_field(field, value, opts, hit.fresh)?;
     }
     Ok(())

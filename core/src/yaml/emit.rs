@@ -161,7 +161,7 @@ impl Emitter {
         let saved = self.indent;
         self.increase_indent(false, false);
         let mut sorted: Vec<&(String, Out)> = entries.iter().collect();
-        sorted.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+        sort_keys(&mut sorted, |e| e.0.as_str());
         for (k, v) in sorted {
             self.write_indent();
             let key = Out::Str(k.clone());
@@ -590,7 +590,67 @@ fn is_simple_key(k: &str) -> bool {
     k.len() <= 128 && !k.chars().any(is_break)
 }
 
-/// go-yaml v2's `keyList.Less`: natural order for map keys.
+/// Puts map entries in go-yaml v2's natural key order, deterministically and without
+/// panicking.
+///
+/// v2's `keyList.Less` is not transitive once keys hold digits (`v9 < v11 < v1beta1 < v9`),
+/// and kustomize sorts the keys of a Go map, whose iteration order is random: for such a set
+/// of keys kustomize prints a different order from run to run.
+/// So the entries are first put in byte order, which makes the result a function of the set of
+/// keys alone, and then merge-sorted with v2's comparison, which never panics on an
+/// inconsistent order. Whenever v2's order is transitive on the set (always, when no key holds
+/// an ASCII digit), that yields the one order kustomize prints.
+pub(crate) fn sort_keys<T: Copy>(items: &mut [T], key: impl Fn(&T) -> &str) {
+    if items.len() < 2 {
+        return;
+    }
+    if items
+        .iter()
+        .any(|t| key(t).bytes().any(|b| b.is_ascii_digit()))
+    {
+        items.sort_unstable_by(|a, b| key(a).cmp(key(b)));
+    }
+    let less = |a: &T, b: &T| natural_cmp(key(a), key(b)) == Ordering::Less;
+    let mut scratch = items.to_vec();
+    merge_sort(items, &mut scratch, &less);
+}
+
+/// A stable top-down merge sort (insertion sort on short runs) that only asks `less` and so
+/// terminates, without panicking, whatever `less` answers.
+fn merge_sort<T: Copy>(items: &mut [T], scratch: &mut [T], less: &impl Fn(&T, &T) -> bool) {
+    let n = items.len();
+    if n <= 16 {
+        for i in 1..n {
+            let mut j = i;
+            while j > 0 && less(&items[j], &items[j - 1]) {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    let mid = n / 2;
+    {
+        let (lo, hi) = items.split_at_mut(mid);
+        let (slo, shi) = scratch.split_at_mut(mid);
+        merge_sort(lo, slo, less);
+        merge_sort(hi, shi, less);
+    }
+    scratch[..n].copy_from_slice(items);
+    let (mut i, mut j) = (0, mid);
+    for slot in items.iter_mut() {
+        let take_right = j < n && (i >= mid || less(&scratch[j], &scratch[i]));
+        if take_right {
+            *slot = scratch[j];
+            j += 1;
+        } else {
+            *slot = scratch[i];
+            i += 1;
+        }
+    }
+}
+
+/// go-yaml v2's `keyList.Less`: natural order for map keys (not transitive: see [`sort_keys`]).
 pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     if a.is_ascii() && b.is_ascii() {
         // The common case, on bytes: no allocation.

@@ -27,6 +27,45 @@ pub use emit::{emit, emit_documents};
 pub use parse::{YamlError, parse_stream};
 pub use resolve::{Out, OutputError, Resolved, resolve_plain, to_output};
 
+/// The deepest nesting of collections that core reads, builds or prints, counted after alias
+/// expansion; deeper input is refused with go-yaml's words, "exceeded max depth of N".
+///
+/// go-yaml (and so kustomize) allows 10,000. core allows less because its tree walks
+/// (copy, merge, conversion, emission) recurse, and in the browser WebAssembly runs on the
+/// JavaScript engine's stack, about 1 MB: `tests/robustness.rs` runs the deepest shapes in V8
+/// (node) to show they fit. No real resource comes near this depth.
+pub const MAX_DEPTH: usize = 1000;
+
+/// The size of a node tree: how many nodes, and how deeply collections nest (0 for a scalar).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extent {
+    /// Every node, collections and scalars (mapping keys not counted).
+    pub nodes: usize,
+    /// Collections nested in the deepest path, the root included.
+    pub depth: usize,
+}
+
+/// Measures a tree without recursion, so any depth is safe to measure.
+pub fn extent(node: &Node) -> Extent {
+    let mut out = Extent::default();
+    let mut stack: Vec<(&Node, usize)> = vec![(node, 0)];
+    while let Some((n, d)) = stack.pop() {
+        out.nodes += 1;
+        match &n.value {
+            Value::Scalar(_) => out.depth = out.depth.max(d),
+            Value::Seq(items) => {
+                out.depth = out.depth.max(d + 1);
+                stack.extend(items.iter().map(|i| (i, d + 1)));
+            }
+            Value::Map(m) => {
+                out.depth = out.depth.max(d + 1);
+                stack.extend(m.entries.iter().map(|(_, v)| (v, d + 1)));
+            }
+        }
+    }
+    out
+}
+
 /// Where a value was written: file (as given to the parser), 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Pos {

@@ -5,7 +5,7 @@
 //! (explicit keys win, earlier merge sources win over later ones), duplicate keys are an
 //! error (as in go-yaml v3), and empty documents are dropped (as kustomize drops them).
 
-use super::{Key, Map, Node, Pos, Scalar, Style, Value};
+use super::{Key, MAX_DEPTH, Map, Node, Pos, Scalar, Style, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::HashMap;
 use std::fmt;
@@ -36,10 +36,19 @@ impl fmt::Display for YamlError {
 
 impl std::error::Error for YamlError {}
 
-/// Nesting deeper than this is refused rather than risking the stack.
-const MAX_DEPTH: usize = 512;
-/// Alias expansion beyond this many nodes is refused ("billion laughs").
-const MAX_EXPANDED_NODES: usize = 5_000_000;
+/// go-yaml v3's `allowedAliasRatio`: the share of a document's decoded nodes that may come
+/// from alias expansion, shrinking from 99% up to 400,000 nodes to 10% from 4,000,000 on.
+fn allowed_alias_ratio(decoded: usize) -> f64 {
+    const LOW: usize = 400_000;
+    const HIGH: usize = 4_000_000;
+    if decoded <= LOW {
+        0.99
+    } else if decoded >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decoded - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
 
 /// Parses every document of `text`; `file` names the source in positions and errors.
 /// Documents that are empty or only `null` are dropped.
@@ -52,7 +61,8 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
         anchors: HashMap::new(),
         stack: Vec::new(),
         docs: Vec::new(),
-        expanded: 0,
+        decoded: 0,
+        aliased: 0,
     };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -77,6 +87,7 @@ enum Frame {
         items: Vec<Node>,
         pos: Pos,
         anchor: usize,
+        size: Size,
     },
     Map {
         map: Map,
@@ -84,15 +95,49 @@ enum Frame {
         merges: Vec<Node>,
         pos: Pos,
         anchor: usize,
+        size: Size,
     },
+}
+
+/// The height (collections nested in it, counting itself; 0 for a scalar) and node count of a finished node, after alias expansion.
+#[derive(Clone, Copy, Default)]
+struct Size {
+    height: usize,
+    nodes: usize,
+}
+
+impl Size {
+    const SCALAR: Size = Size {
+        height: 0,
+        nodes: 1,
+    };
+
+    /// Adds a child to a collection's running size.
+    fn add(&mut self, child: Size) {
+        self.height = self.height.max(child.height);
+        self.nodes = self.nodes.saturating_add(child.nodes);
+    }
+
+    /// The size of a collection with these children.
+    fn collection(self) -> Size {
+        Size {
+            height: self.height + 1,
+            nodes: self.nodes.saturating_add(1),
+        }
+    }
 }
 
 struct Builder {
     file: Arc<str>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes with their sizes (aliases copy them).
+    anchors: HashMap<usize, (Node, Size)>,
     stack: Vec<Frame>,
     docs: Vec<Node>,
-    expanded: usize,
+    /// Nodes of the current document, counting every copy an alias makes (go-yaml v3's
+    /// `decodeCount`).
+    decoded: usize,
+    /// Of those, the nodes that alias expansion made (go-yaml v3's `aliasCount`).
+    aliased: usize,
 }
 
 fn tag_name(tag: &Tag) -> String {
@@ -100,14 +145,6 @@ fn tag_name(tag: &Tag) -> String {
         format!("!!{}", tag.suffix)
     } else {
         format!("{}{}", tag.handle, tag.suffix)
-    }
-}
-
-fn count_nodes(n: &Node) -> usize {
-    match &n.value {
-        Value::Scalar(_) => 1,
-        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Map(m) => 1 + m.entries.iter().map(|(_, v)| count_nodes(v)).sum::<usize>(),
     }
 }
 
@@ -134,19 +171,30 @@ impl Builder {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => Ok(()),
             Event::DocumentStart(_) => {
                 self.anchors.clear();
+                self.decoded = 0;
+                self.aliased = 0;
                 Ok(())
             }
             Event::Alias(id) => {
                 let pos = self.pos(&span);
-                let node = match self.anchors.get(&id) {
-                    Some(n) => n.clone(),
-                    None => return Err(self.error(&pos, "unknown anchor".into())),
+                let Some((anchored, size)) = self.anchors.get(&id) else {
+                    return Err(self.error(&pos, "unknown anchor".into()));
                 };
-                self.expanded += count_nodes(&node);
-                if self.expanded > MAX_EXPANDED_NODES {
+                let size = *size;
+                // Refused before the copy is made: go-yaml v3's depth and aliasing limits.
+                if self.stack.len() + size.height > MAX_DEPTH {
+                    return Err(self.error(&pos, depth_message()));
+                }
+                self.decoded = self.decoded.saturating_add(size.nodes);
+                self.aliased = self.aliased.saturating_add(size.nodes);
+                if self.aliased > 100
+                    && self.decoded > 1000
+                    && self.aliased as f64 / self.decoded as f64 > allowed_alias_ratio(self.decoded)
+                {
                     return Err(self.error(&pos, "document contains excessive aliasing".into()));
                 }
-                self.finish(node, 0, true)
+                let node = anchored.clone();
+                self.finish(node, 0, size)
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let pos = self.pos(&span);
@@ -166,34 +214,44 @@ impl Builder {
                     }),
                     pos,
                 };
-                self.finish(node, anchor, false)
+                self.decoded = self.decoded.saturating_add(1);
+                self.finish(node, anchor, Size::SCALAR)
             }
             Event::SequenceStart(anchor, _) => {
                 let pos = self.pos(&span);
+                self.decoded = self.decoded.saturating_add(1);
                 self.push(Frame::Seq {
                     items: Vec::new(),
                     pos,
                     anchor,
+                    size: Size::default(),
                 })
             }
             Event::MappingStart(anchor, _) => {
                 let pos = self.pos(&span);
+                self.decoded = self.decoded.saturating_add(1);
                 self.push(Frame::Map {
                     map: Map::new(),
                     pending_key: None,
                     merges: Vec::new(),
                     pos,
                     anchor,
+                    size: Size::default(),
                 })
             }
             Event::SequenceEnd => match self.stack.pop() {
-                Some(Frame::Seq { items, pos, anchor }) => self.finish(
+                Some(Frame::Seq {
+                    items,
+                    pos,
+                    anchor,
+                    size,
+                }) => self.finish(
                     Node {
                         value: Value::Seq(items),
                         pos,
                     },
                     anchor,
-                    false,
+                    size.collection(),
                 ),
                 _ => Ok(()),
             },
@@ -203,6 +261,7 @@ impl Builder {
                     merges,
                     pos,
                     anchor,
+                    size,
                     ..
                 }) => {
                     apply_merges(&mut map, merges);
@@ -212,7 +271,7 @@ impl Builder {
                             pos,
                         },
                         anchor,
-                        false,
+                        size.collection(),
                     )
                 }
                 _ => Ok(()),
@@ -225,15 +284,15 @@ impl Builder {
             let pos = match &frame {
                 Frame::Seq { pos, .. } | Frame::Map { pos, .. } => pos.clone(),
             };
-            return Err(self.error(&pos, "document is nested too deeply".into()));
+            return Err(self.error(&pos, depth_message()));
         }
         self.stack.push(frame);
         Ok(())
     }
 
-    fn finish(&mut self, node: Node, anchor: usize, from_alias: bool) -> Result<(), YamlError> {
+    fn finish(&mut self, node: Node, anchor: usize, size: Size) -> Result<(), YamlError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => {
@@ -242,7 +301,8 @@ impl Builder {
                 }
                 Ok(())
             }
-            Some(Frame::Seq { items, .. }) => {
+            Some(Frame::Seq { items, size: s, .. }) => {
+                s.add(size);
                 items.push(node);
                 Ok(())
             }
@@ -250,6 +310,7 @@ impl Builder {
                 map,
                 pending_key,
                 merges,
+                size: s,
                 ..
             }) => match pending_key.take() {
                 None => {
@@ -257,6 +318,7 @@ impl Builder {
                     Ok(())
                 }
                 Some(key) => {
+                    s.add(size);
                     let key_scalar = match &key.value {
                         Value::Scalar(s) => s.clone(),
                         _ => {
@@ -285,7 +347,6 @@ impl Builder {
                                 ));
                             }
                         }
-                        let _ = from_alias;
                         return Ok(());
                     }
                     if let Some(prev) = map.get_key(&key_scalar.value) {
@@ -308,6 +369,11 @@ impl Builder {
             },
         }
     }
+}
+
+/// go-yaml's words for a document nested deeper than [`MAX_DEPTH`].
+fn depth_message() -> String {
+    format!("exceeded max depth of {MAX_DEPTH}")
 }
 
 /// Merge keys: explicit keys win; among merge sources the first one that has a key wins.

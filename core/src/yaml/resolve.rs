@@ -498,7 +498,14 @@ pub fn to_output(node: &Node) -> Result<Out, OutputError> {
             Resolved::Str => Out::Str(s.value.clone()),
             Resolved::Timestamp(t) | Resolved::Binary(t) => Out::Str(t),
         },
-        Value::Seq(items) => Out::Seq(items.iter().map(to_output).collect::<Result<_, _>>()?),
+        Value::Seq(items) => {
+            // A plain loop: one stack frame per level, even in debug builds.
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(to_output(item)?);
+            }
+            Out::Seq(out)
+        }
         Value::Map(m) => {
             let mut entries = Vec::with_capacity(m.entries.len());
             for (k, v) in &m.entries {
