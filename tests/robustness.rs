@@ -182,12 +182,12 @@ mod shapes {
         ]
     }
 
-    /// Anchors chained through aliases into a tree `chunks` × 200 levels deep: each anchor
-    /// wraps an alias of the previous one in 200 literal levels (so that the aliasing stays
+    /// Anchors chained through aliases into a tree `chunks` × 100 levels deep: each anchor
+    /// wraps an alias of the previous one in 100 literal levels (so that the aliasing stays
     /// within go-yaml's ratio and only the depth is at stake).
     pub fn alias_chain(chunks: usize) -> Vec<(String, String)> {
-        let open = "[".repeat(200);
-        let close = "]".repeat(200);
+        let open = "[".repeat(100);
+        let close = "]".repeat(100);
         let mut doc = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\nx:\n  c0: &c0 {open}x{close}\n"
         );
@@ -390,7 +390,7 @@ fn component_chains_are_bounded() {
 fn deep_created_field_paths_are_refused() {
     let err = build_text(&shapes::deep_create(100_000)).unwrap_err();
     assert!(
-        err.contains("exceeded max depth of 1000"),
+        err.contains("exceeded max depth of 512"),
         "{}",
         &err[..err.len().min(400)]
     );
@@ -400,9 +400,9 @@ fn deep_created_field_paths_are_refused() {
         err.len()
     );
     assert!(err.starts_with("kustomization.yaml:4:3: "), "{err}");
-    let ok = build_text(&shapes::deep_create(900)).expect("900 levels build");
+    let ok = build_text(&shapes::deep_create(450)).expect("450 levels build");
     assert!(
-        ok.contains(&format!("\n{}a: \"y\"\n", " ".repeat(2 * 900))),
+        ok.contains(&format!("\n{}a: \"y\"\n", " ".repeat(2 * 450))),
         "the leaf is there"
     );
 }
@@ -411,10 +411,10 @@ fn deep_created_field_paths_are_refused() {
 /// go-yaml's words and the line of the alias.
 #[test]
 fn alias_expansion_is_bounded() {
-    let err = build_text(&shapes::alias_chain(5)).unwrap_err();
-    assert!(err.contains("exceeded max depth of 1000"), "{err}");
-    assert!(err.starts_with("cm.yaml:10:"), "{err}");
-    build_text(&shapes::alias_chain(4)).expect("802 levels build");
+    let err = build_text(&shapes::alias_chain(6)).unwrap_err();
+    assert!(err.contains("exceeded max depth of 512"), "{err}");
+    assert!(err.starts_with("cm.yaml:11:"), "{err}");
+    build_text(&shapes::alias_chain(5)).expect("502 levels build");
     let err = build_text(&shapes::billion_laughs()).unwrap_err();
     assert!(
         err.contains("document contains excessive aliasing"),
@@ -449,9 +449,9 @@ fn bad_shapes_end_cleanly_in_v8() {
         ("component chain 5000", shapes::component_chain(5000)),
         ("component chain 99", shapes::component_chain(99)),
         ("create 100000 deep", shapes::deep_create(100_000)),
-        ("create 990 deep", shapes::deep_create(990)),
-        ("alias chain 1002 deep", shapes::alias_chain(5)),
-        ("alias chain 802 deep", shapes::alias_chain(4)),
+        ("create 500 deep", shapes::deep_create(500)),
+        ("alias chain 602 deep", shapes::alias_chain(6)),
+        ("alias chain 502 deep", shapes::alias_chain(5)),
         ("billion laughs", shapes::billion_laughs()),
         ("doubling copies", shapes::doubling_copies(40)),
         ("self-copy replacements", shapes::self_copy_replacements(40)),

@@ -516,9 +516,12 @@ fn matcher(
             }
             return Err(format!("index {idx} specified but only 0 elements found"));
         }
-        let node_err = wrong_kind("SequenceNode", node);
+        // The message (which prints the node) only when it is needed.
+        if node.as_seq().is_none() {
+            return Err(wrong_kind("SequenceNode", node));
+        }
         let Some(items) = node.as_seq_mut() else {
-            return Err(node_err);
+            return Ok(());
         };
         let mut created = false;
         if let Some(leaf) = create
@@ -546,9 +549,12 @@ fn matcher(
         if node.is_null() {
             return Ok(());
         }
-        let node_err = wrong_kind("SequenceNode", node);
+        // The message (which prints the node) only when it is needed.
+        if node.as_seq().is_none() {
+            return Err(wrong_kind("SequenceNode", node));
+        }
         let Some(items) = node.as_seq_mut() else {
-            return Err(node_err);
+            return Ok(());
         };
         for (i, item) in items.iter_mut().enumerate() {
             here.push(Step::Idx(i));
@@ -567,9 +573,12 @@ fn matcher(
         }
         return Ok(());
     }
-    let node_err = wrong_kind("MappingNode", node);
+    // The message (which prints the node) only when it is needed.
+    if node.as_map().is_none() {
+        return Err(wrong_kind("MappingNode", node));
+    }
     let Some(map) = node.as_map_mut() else {
-        return Err(node_err);
+        return Ok(());
     };
     let mut created = false;
     if !map.contains_key(part) {
@@ -607,9 +616,12 @@ fn match_seq(
         }
         return Ok(());
     }
-    let node_err = wrong_kind("SequenceNode", node);
+    // The message (which prints the node) only when it is needed.
+    if node.as_seq().is_none() {
+        return Err(wrong_kind("SequenceNode", node));
+    }
     let Some(items) = node.as_seq_mut() else {
-        return Err(node_err);
+        return Ok(());
     };
     let before = out.len();
     if !items.is_empty() {

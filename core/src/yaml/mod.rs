@@ -34,7 +34,7 @@ pub use resolve::{Out, OutputError, Resolved, resolve_plain, to_output};
 /// (copy, merge, conversion, emission) recurse, and in the browser WebAssembly runs on the
 /// JavaScript engine's stack, about 1 MB: `tests/robustness.rs` runs the deepest shapes in V8
 /// (node) to show they fit. No real resource comes near this depth.
-pub const MAX_DEPTH: usize = 1000;
+pub const MAX_DEPTH: usize = 512;
 
 /// The size of a node tree: how many nodes, and how deeply collections nest (0 for a scalar).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
