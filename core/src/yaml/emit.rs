@@ -726,6 +726,7 @@ fn natural_less<T: Copy + Into<char>>(a: &[T], b: &[T]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn s(v: &str) -> Out {
         Out::Str(v.into())
@@ -788,6 +789,84 @@ mod tests {
                 "_x", "07", "007", "9", "10", "B", "a1", "b", "item9", "item10"
             ]
         );
+    }
+
+    fn order_of(keys: &[String]) -> Vec<String> {
+        let mut refs: Vec<&String> = keys.iter().collect();
+        sort_keys(&mut refs, |k| k.as_str());
+        refs.into_iter().cloned().collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        /// The order of a set of keys does not depend on the order they come in, and it
+        /// agrees with v2's comparison on every pair wherever that comparison is transitive
+        /// on the set (then it is the one order kustomize prints).
+        #[test]
+        fn key_order_is_a_function_of_the_set(
+            keys in proptest::collection::btree_set("[a-c0-2._]{0,4}|v[0-9]{1,2}(beta|alpha)?[0-9]?", 0..40),
+            rotate in 0usize..40,
+        ) {
+            let keys: Vec<String> = keys.into_iter().collect();
+            let mut other: Vec<String> = keys.iter().rev().cloned().collect();
+            if !other.is_empty() {
+                let n = rotate % other.len();
+                other.rotate_left(n);
+            }
+            let sorted = order_of(&keys);
+            proptest::prop_assert_eq!(&sorted, &order_of(&other));
+            let less = |a: &String, b: &String| natural_cmp(a, b) == Ordering::Less;
+            let transitive = keys.iter().all(|a| keys.iter().all(|b| keys.iter().all(|c| {
+                !(less(a, b) && less(b, c)) || less(a, c)
+            })));
+            if transitive {
+                for (i, a) in sorted.iter().enumerate() {
+                    for b in &sorted[i + 1..] {
+                        proptest::prop_assert!(less(a, b), "{a:?} before {b:?}");
+                    }
+                }
+            }
+        }
+
+        /// Without ASCII digits, v2's comparison itself is a total order: antisymmetric and
+        /// transitive on every triple.
+        #[test]
+        fn natural_order_without_digits_is_total(
+            a in "[a-cA-C._/é-]{0,5}", b in "[a-cA-C._/é-]{0,5}", c in "[a-cA-C._/é-]{0,5}",
+        ) {
+            proptest::prop_assert_eq!(natural_cmp(&a, &b), natural_cmp(&b, &a).reverse());
+            proptest::prop_assert_eq!(natural_cmp(&a, &b) == Ordering::Equal, a == b);
+            if natural_cmp(&a, &b) == Ordering::Less && natural_cmp(&b, &c) == Ordering::Less {
+                proptest::prop_assert_eq!(natural_cmp(&a, &c), Ordering::Less);
+            }
+        }
+
+        /// Emitted output parses back to the same value (through the same output conversion).
+        #[test]
+        fn emitted_output_reads_back(
+            entries in proptest::collection::btree_map(
+                "[a-z0-9 ._:#-]{0,6}",
+                proptest::prop_oneof![
+                    proptest::prelude::any::<i64>().prop_map(Out::Int),
+                    proptest::prelude::any::<bool>().prop_map(Out::Bool),
+                    "[ -~\n\t]{0,40}".prop_map(Out::Str),
+                    proptest::collection::vec("[ -~]{0,10}".prop_map(Out::Str), 0..4).prop_map(Out::Seq),
+                ],
+                0..8,
+            ),
+        ) {
+            let value = Out::Map(entries.into_iter().collect());
+            let text = emit(&value);
+            let docs = crate::yaml::parse_stream(&text, "emitted.yaml")
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}\n{text}")))?;
+            let back = match docs.first() {
+                Some(d) => crate::yaml::to_output(d)
+                    .map_err(|e| proptest::test_runner::TestCaseError::fail(e.message))?,
+                None => Out::Null,
+            };
+            proptest::prop_assert_eq!(emit(&back), text);
+        }
     }
 
     #[test]
