@@ -6,7 +6,7 @@ use crate::components::toolbar::Toolbar;
 use crate::pages::Handlers;
 use crate::pages::welcome::Welcome;
 use crate::pages::workspace::Workspace;
-use crate::services::{assets, dom, fs, plugins::WasmPlugin};
+use crate::services::{assets, dom, fs, plugins::WasmPlugin, recovery};
 use crate::state::{Action, State};
 use crate::zip;
 use gloo::render::{AnimationFrame, request_animation_frame};
@@ -60,6 +60,7 @@ pub fn app() -> Html {
     {
         let dispatch = state.dispatcher();
         use_effect_with((), move |_| {
+            recovery::install_handler();
             spawn_local(async move {
                 for url in BUILTIN_PLUGINS {
                     match assets::fetch_bytes(url).await {
@@ -70,6 +71,9 @@ pub fn app() -> Html {
                     }
                 }
                 dispatch.dispatch(Action::PluginsReady);
+                if let Some(r) = recovery::take_recovered() {
+                    dispatch.dispatch(Action::Recovered(r));
+                }
             });
         });
     }

@@ -180,6 +180,9 @@ pub enum Action {
     Saved(Result<String, String>),
     /// Show a message.
     Notice(String),
+    /// The page restarted after a trap: reopen the files, say what happened, and hold the
+    /// checks until the next edit.
+    Recovered(crate::services::recovery::Recovered),
 }
 
 /// The kustomization of a new overlay: the base, ready for patches.
@@ -306,12 +309,23 @@ impl Reducible for State {
                     return self;
                 }
                 let Some(svc) = &s.service else { return self };
+                crate::services::recovery::snapshot(&svc.name, &svc.files());
                 let start = clock::now();
                 s.analysis = Rc::new(analyze(&svc.tree, &s.plugins, &clock::now));
                 s.stale = false;
                 s.runs += 1;
                 s.refresh_views();
                 Rc::make_mut(&mut s.analysis).total_ms = clock::now() - start;
+            }
+            Action::Recovered(r) => {
+                if let Some((name, files)) = r.files {
+                    s.open(name, files, None);
+                    s.stale = false;
+                }
+                s.notice = Some(format!(
+                    "the checks crashed ({}); the editor restarted with the files as they were, and checks again at your next edit",
+                    r.message
+                ));
             }
             Action::SelectFile(f) => s.file = Some(f),
             Action::SelectOverlay(o) => {

@@ -5,10 +5,12 @@
 //! - [`fs`]: folder pickers, drag and drop, the File System Access API, downloads;
 //! - [`dom`]: prompts, confirmations, editor caret and scrolling;
 //! - [`clock`]: `performance.now()`;
-//! - [`assets`]: fetching the files served with the app (the built-in plugins).
+//! - [`assets`]: fetching the files served with the app (the built-in plugins);
+//! - [`recovery`]: surviving a trap of the page's WebAssembly instance.
 
 pub mod assets;
 pub mod clock;
 pub mod dom;
 pub mod fs;
 pub mod plugins;
+pub mod recovery;
