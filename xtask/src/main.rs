@@ -1,8 +1,8 @@
 //! `cargo xtask`: the project's build orchestration.
 //!
 //! - `cargo xtask ci`: everything CI checks (setup, formatting, the wasm32 build of core,
-//!   the whole test suite, the browser tests of the web editor). This is the README's test
-//!   command; `.ci/run` calls it.
+//!   the whole test suite, the browser tests of the web editor, a one-minute fuzz run per
+//!   cargo-fuzz target). This is the README's test command; `.ci/run` calls it.
 //! - `cargo xtask setup`: idempotent installs the tests need (rustup target, Python tools,
 //!   the SARIF schema, trunk, wasm-bindgen-cli, npm packages, Chromium).
 //! - `cargo xtask bench-kustomize`: planton vs `kubectl kustomize` on `../shared/bench`.
@@ -79,6 +79,11 @@ fn ci(root: &Path) -> Result<()> {
     run(Command::new("bash")
         .arg(root.join("scripts/test-web.sh"))
         .env("PLANTON_WEB_SKIP_SETUP", "1"))?;
+    // A short fuzz run of every cargo-fuzz target from the fixed seed corpus (the longer
+    // local run is documented in scripts/fuzz.sh).
+    run(Command::new("bash")
+        .arg(root.join("scripts/fuzz.sh"))
+        .env("FUZZ_SECONDS", "60"))?;
     Ok(())
 }
 
@@ -136,7 +141,14 @@ mod tidy {
     fn modules_have_docs() {
         let root = super::workspace_root();
         let mut files = Vec::new();
-        for dir in ["core/src", "runner/src", "plugins", "tests", "xtask/src"] {
+        for dir in [
+            "core/src",
+            "runner/src",
+            "plugins",
+            "tests",
+            "xtask/src",
+            "fuzz/fuzz_targets",
+        ] {
             let d = root.join(dir);
             if d.is_dir() {
                 rust_files(&d, &mut files);
