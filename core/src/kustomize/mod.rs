@@ -84,15 +84,11 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
         stack: Vec::new(),
         built: HashMap::new(),
     };
+    // A directory whose kustomization is a Component builds like a Kustomization.
     let (k, mut ra) = b.target(&dir)?;
-    if k.is_component() {
-        return Err(BuildError::in_file(
-            &k.path,
-            "a Component cannot be built on its own; list it under 'components:'",
-        ));
-    }
     generators::add_hashes(&mut ra)?;
     namereference::fix_back_references(&mut ra)?;
+    drop_empty_annotations(&mut ra);
     let fifo = k
         .field("sortOptions")
         .and_then(|s| s.get("order"))
@@ -105,6 +101,23 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
         resources: ra,
         warnings: b.warnings,
     })
+}
+
+/// kustomize rewrites every resource's annotations when it removes its internal build
+/// annotations, and kyaml clears an empty annotation map: `annotations: {}` (or null) is
+/// not printed, while an empty `labels` is.
+fn drop_empty_annotations(ra: &mut [Resource]) {
+    for r in ra {
+        let Some(meta) = r.node.get_mut("metadata").and_then(Node::as_map_mut) else {
+            continue;
+        };
+        let empty = meta
+            .get("annotations")
+            .is_some_and(|a| a.is_null() || a.as_map().is_some_and(|m| m.is_empty()));
+        if empty {
+            meta.remove("annotations");
+        }
+    }
 }
 
 /// Reads files on behalf of one kustomization, enforcing kustomize's load restriction:
@@ -198,6 +211,7 @@ impl Builder<'_> {
         // Keep a copy only from the second request on: most directories are built once.
         let keep = self.built.contains_key(dir);
         let k = Kustomization::load(self.tree, dir)?;
+        k.check_empty()?;
         self.stack.push(dir.to_string());
         let mut ra = Vec::new();
         let result = self.accumulate(&k, &mut ra);
@@ -310,6 +324,7 @@ impl Builder<'_> {
             )));
         }
         let c = Kustomization::load(self.tree, &path)?;
+        c.check_empty()?;
         if !c.is_component() {
             return Err(BuildError::in_file(
                 &c.path,
