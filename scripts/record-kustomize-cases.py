@@ -45,6 +45,15 @@ def record(case):
         except FileNotFoundError:
             pass
     stderr = p.stderr.decode("utf-8", "replace")
+    # klog info lines (kustomize's log.Printf) carry a timestamp and pid: keep the message,
+    # and sort the comma-separated list of unused vars (kustomize prints it in map order).
+    def klog_info(m):
+        msg = m.group(1)
+        unused = "well-defined vars that were never replaced: "
+        if msg.startswith(unused):
+            msg = unused + ",".join(sorted(msg[len(unused):].split(",")))
+        return msg
+    stderr = re.sub(r"(?m)^I\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+\] (.*)$", klog_info, stderr)
     if p.returncode == 0:
         open(os.path.join(d, "expected.yaml"), "wb").write(p.stdout)
         if stderr:

@@ -16,17 +16,20 @@ pub mod fs;
 pub mod kustomization;
 pub mod resource;
 
+mod configurations;
 mod generators;
 mod images;
 mod json6902;
 mod merge_keys;
 mod namereference;
 mod patch;
+mod plugins;
 mod replacements;
 mod replicas;
 pub mod smp;
 mod sort;
 mod transformers;
+mod vars;
 
 pub use error::{BuildError, Result};
 pub use fs::{FileTree, Files};
@@ -85,9 +88,16 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
         built: HashMap::new(),
     };
     // A directory whose kustomization is a Component builds like a Kustomization.
-    let (k, mut ra) = b.target(&dir)?;
+    let (k, mut ra, extras) = b.target(&dir)?;
     generators::add_hashes(&mut ra)?;
-    namereference::fix_back_references(&mut ra)?;
+    namereference::fix_back_references(&mut ra, &extras.config.name_reference)?;
+    let unused = vars::resolve(&mut ra, &extras.vars, &extras.config.var_reference)?;
+    if !unused.is_empty() {
+        b.warnings.push(format!(
+            "well-defined vars that were never replaced: {}",
+            unused.join(",")
+        ));
+    }
     drop_empty_annotations(&mut ra);
     let fifo = k
         .field("sortOptions")
@@ -178,6 +188,22 @@ fn check_not_remote(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// What an accumulation carries besides its resources: the field specs added by
+/// `configurations:` and the `vars` defined so far (kustomize's `ResAccumulator`).
+#[derive(Clone, Debug, Default)]
+struct Extras {
+    config: configurations::Config,
+    vars: Vec<vars::Var>,
+}
+
+impl Extras {
+    /// kustomize's `MergeAccumulator` (without the resources).
+    fn absorb(&mut self, other: &Extras) -> Result<()> {
+        self.config.merge(&other.config)?;
+        vars::merge_set(&mut self.vars, &other.vars)
+    }
+}
+
 struct Builder<'a> {
     tree: &'a dyn Files,
     warnings: Vec<String>,
@@ -185,12 +211,12 @@ struct Builder<'a> {
     stack: Vec<String>,
     /// Finished sub-builds by directory: a base shared by many overlays is built once.
     /// `None` marks a directory built once and not kept.
-    built: HashMap<String, Option<(Kustomization, Vec<Resource>)>>,
+    built: HashMap<String, Option<(Kustomization, Vec<Resource>, Extras)>>,
 }
 
 impl Builder<'_> {
     /// Builds one kustomization directory into a fresh resource list.
-    fn target(&mut self, dir: &str) -> Result<(Kustomization, Vec<Resource>)> {
+    fn target(&mut self, dir: &str) -> Result<(Kustomization, Vec<Resource>, Extras)> {
         if self.stack.iter().any(|d| d == dir) {
             return Err(BuildError::msg(format!(
                 "cycle detected: '{}' includes itself (via {})",
@@ -203,10 +229,10 @@ impl Builder<'_> {
                 "kustomizations are nested more than 100 levels deep",
             ));
         }
-        if let Some(Some((k, ra))) = self.built.get(dir) {
+        if let Some(Some((k, ra, ex))) = self.built.get(dir) {
             // The same directory always builds the same way (its warnings were already
             // recorded the first time).
-            return Ok((k.clone(), ra.clone()));
+            return Ok((k.clone(), ra.clone(), ex.clone()));
         }
         // Keep a copy only from the second request on: most directories are built once.
         let keep = self.built.contains_key(dir);
@@ -214,20 +240,26 @@ impl Builder<'_> {
         k.check_empty()?;
         self.stack.push(dir.to_string());
         let mut ra = Vec::new();
-        let result = self.accumulate(&k, &mut ra);
+        let mut ex = Extras::default();
+        let result = self.accumulate(&k, &mut ra, &mut ex);
         self.stack.pop();
         result?;
         let copy = if keep {
-            Some((k.clone(), ra.clone()))
+            Some((k.clone(), ra.clone(), ex.clone()))
         } else {
             None
         };
         self.built.insert(dir.to_string(), copy);
-        Ok((k, ra))
+        Ok((k, ra, ex))
     }
 
     /// kustomize's `accumulateTarget`, into `ra`.
-    fn accumulate(&mut self, k: &Kustomization, ra: &mut Vec<Resource>) -> Result<()> {
+    fn accumulate(
+        &mut self,
+        k: &Kustomization,
+        ra: &mut Vec<Resource>,
+        ex: &mut Extras,
+    ) -> Result<()> {
         self.warnings.extend(k.warnings());
         let loader = Loader {
             tree: self.tree,
@@ -238,23 +270,29 @@ impl Builder<'_> {
         // Ids already present, so that duplicate checks stay O(1) per resource.
         let mut seen = IdSet::of(ra);
         for (entry, node) in entries {
-            self.resource_entry(k, &entry, ra, &mut seen).map_err(|e| {
-                let e = e.context(format!("accumulating resources from '{entry}'"));
-                if e.file.is_none() {
-                    BuildError {
-                        file: Some(k.path.as_str().into()),
-                        line: node.pos.line,
-                        col: node.pos.col,
-                        ..e
+            self.resource_entry(k, &entry, ra, &mut seen, ex)
+                .map_err(|e| {
+                    let e = e.context(format!("accumulating resources from '{entry}'"));
+                    if e.file.is_none() {
+                        BuildError {
+                            file: Some(k.path.as_str().into()),
+                            line: node.pos.line,
+                            col: node.pos.col,
+                            ..e
+                        }
+                    } else {
+                        e
                     }
-                } else {
-                    e
-                }
-            })?;
+                })?;
         }
+        let config = configurations::Config::load(&loader, k)?;
+        ex.config.merge(&config).map_err(|e| e.or_file(&k.path))?;
+        plugins::refuse_helm(k)?;
         generators::run(&loader, k, ra).map_err(|e| e.or_file(&k.path))?;
+        let configs = self.plugin_configs(k, "generators")?;
+        plugins::generators(&loader, k, &configs, ra).map_err(|e| e.or_file(&k.path))?;
         for (entry, node) in k.string_list("components")? {
-            self.component(k, &entry, ra).map_err(|e| {
+            self.component(k, &entry, ra, ex).map_err(|e| {
                 let e = e.context(format!("accumulating components from '{entry}'"));
                 if e.file.is_none() {
                     BuildError {
@@ -268,7 +306,42 @@ impl Builder<'_> {
                 }
             })?;
         }
-        transform(&loader, k, ra)
+        transform(&loader, k, ra, &ex.config)?;
+        let configs = self.plugin_configs(k, "transformers")?;
+        plugins::transformers(&loader, k, &configs, ra).map_err(|e| e.or_file(&k.path))?;
+        let configs = self.plugin_configs(k, "validators")?;
+        plugins::validators(&configs)?;
+        vars::merge_level(k, ra, &mut ex.vars).map_err(|e| e.or_file(&k.path))
+    }
+
+    /// The plugin configurations listed under `generators:`, `transformers:` or
+    /// `validators:`: inline YAML objects, files, or kustomization directories (whose
+    /// built output is the list of configurations), as kustomize reads them.
+    fn plugin_configs(&mut self, k: &Kustomization, field: &str) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        for (entry, node) in k.string_list(field)? {
+            if let Some(inline) = plugins::inline(&entry, &k.path)? {
+                out.extend(inline);
+                continue;
+            }
+            let mut seen = IdSet::of(&out);
+            let mut ex = Extras::default();
+            self.resource_entry(k, &entry, &mut out, &mut seen, &mut ex)
+                .map_err(|e| {
+                    let e = e.context(format!("accumulating resources from '{entry}'"));
+                    if e.file.is_none() {
+                        BuildError {
+                            file: Some(k.path.as_str().into()),
+                            line: node.pos.line,
+                            col: node.pos.col,
+                            ..e
+                        }
+                    } else {
+                        e
+                    }
+                })?;
+        }
+        Ok(out)
     }
 
     fn resource_entry(
@@ -277,6 +350,7 @@ impl Builder<'_> {
         entry: &str,
         ra: &mut Vec<Resource>,
         seen: &mut IdSet,
+        ex: &mut Extras,
     ) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry) else {
@@ -292,7 +366,7 @@ impl Builder<'_> {
             let (path, docs) = loader.read_yaml(entry)?;
             seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
         } else if self.tree.is_dir(&path) {
-            let (sub, sub_ra) = self.target(&path)?;
+            let (sub, sub_ra, sub_ex) = self.target(&path)?;
             if sub.is_component() {
                 return Err(BuildError::in_file(
                     &sub.path,
@@ -303,7 +377,9 @@ impl Builder<'_> {
             }
             seen.append_all(ra, sub_ra, |e| {
                 e.context(format!("recursed merging from path '{path}'"))
-            })
+            })?;
+            ex.absorb(&sub_ex)
+                .map_err(|e| e.context(format!("recursed merging from path '{path}'")))
         } else {
             Err(BuildError::msg(format!(
                 "'{path}': no such file or directory"
@@ -311,7 +387,13 @@ impl Builder<'_> {
         }
     }
 
-    fn component(&mut self, k: &Kustomization, entry: &str, ra: &mut Vec<Resource>) -> Result<()> {
+    fn component(
+        &mut self,
+        k: &Kustomization,
+        entry: &str,
+        ra: &mut Vec<Resource>,
+        ex: &mut Extras,
+    ) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry).filter(|p| self.tree.is_dir(p)) else {
             return Err(BuildError::msg(format!(
@@ -332,7 +414,7 @@ impl Builder<'_> {
             ));
         }
         self.stack.push(path);
-        let result = self.accumulate(&c, ra);
+        let result = self.accumulate(&c, ra, ex);
         self.stack.pop();
         result
     }
@@ -442,23 +524,30 @@ pub fn append(ra: &mut Vec<Resource>, r: Resource) -> Result<()> {
 }
 
 /// This level's transformers, in kustomize's fixed order.
-fn transform(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>) -> Result<()> {
+fn transform(
+    loader: &Loader<'_>,
+    k: &Kustomization,
+    ra: &mut Vec<Resource>,
+    config: &configurations::Config,
+) -> Result<()> {
     let at_file = |e: BuildError| e.or_file(&k.path);
     patch::patches_strategic_merge(loader, k, ra).map_err(at_file)?;
     patch::patches(loader, k, ra).map_err(at_file)?;
     if let Some(ns) = k.string("namespace") {
-        transformers::namespace(ns, ra).map_err(at_file)?;
+        transformers::namespace(ns, ra, &config.namespace).map_err(at_file)?;
     }
     transformers::prefix_suffix(
         k.string("namePrefix").unwrap_or(""),
         k.string("nameSuffix").unwrap_or(""),
         ra,
-    );
-    transformers::labels(k, ra).map_err(at_file)?;
-    transformers::annotations(k, ra).map_err(at_file)?;
+        config,
+    )
+    .map_err(at_file)?;
+    transformers::labels(k, ra, config).map_err(at_file)?;
+    transformers::annotations(k, ra, &config.common_annotations).map_err(at_file)?;
     patch::patches_json6902(loader, k, ra).map_err(at_file)?;
     replicas::apply(k, ra).map_err(at_file)?;
-    images::apply(k, ra).map_err(at_file)?;
+    images::apply(k, ra, &config.images).map_err(at_file)?;
     replacements::apply(loader, k, ra).map_err(at_file)?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! version and kind, optionally creating what is missing. Paths step through every item of
 //! a list they meet.
 
+use super::configurations::{Config, beyond};
 use super::error::{BuildError, Result};
 use super::resource::is_cluster_scoped;
 use super::{Kustomization, Resource};
@@ -221,7 +222,7 @@ fn set_scalar(node: &mut Node, value: &str) -> Result<()> {
 
 /// Sets the namespace of every namespaced resource (kustomize's NamespaceTransformer
 /// with its default `setRoleBindingSubjects: defaultOnly`).
-pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
+pub(super) fn namespace(ns: &str, ra: &mut [Resource], extra: &[FieldSpec]) -> Result<()> {
     if ns.is_empty() {
         return Ok(());
     }
@@ -276,6 +277,11 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
         if api_version == "v1" {
             specs.push(FieldSpec::new("", "", "Namespace", "metadata/name", true));
         }
+        if !extra.is_empty() {
+            let mut defaults = specs.clone();
+            defaults.push(FieldSpec::new("", "", "", "metadata/namespace", true));
+            specs.extend(beyond(&defaults, extra));
+        }
         apply_specs(&mut r.node, &specs, Create::Scalar, &mut |n| {
             set_scalar(n, ns)
         })
@@ -314,7 +320,15 @@ fn skip_rename(r: &Resource) -> bool {
 
 /// Adds a name prefix and suffix to every resource (prefix transformer, then suffix
 /// transformer, each only when set), remembering the previous names.
-pub(super) fn prefix_suffix(prefix: &str, suffix: &str, ra: &mut [Resource]) {
+pub(super) fn prefix_suffix(
+    prefix: &str,
+    suffix: &str,
+    ra: &mut [Resource],
+    config: &Config,
+) -> Result<()> {
+    let name = [FieldSpec::new("", "", "", "metadata/name", false)];
+    let extra_prefix = beyond(&name, &config.name_prefix);
+    let extra_suffix = beyond(&name, &config.name_suffix);
     if !prefix.is_empty() {
         for r in ra.iter_mut().filter(|r| !skip_rename(r)) {
             r.prefixes.push(prefix.to_string());
@@ -331,6 +345,26 @@ pub(super) fn prefix_suffix(prefix: &str, suffix: &str, ra: &mut [Resource]) {
             set_name_raw(r, &format!("{name}{suffix}"));
         }
     }
+    for (affix, specs, is_prefix) in [
+        (prefix, &extra_prefix, true),
+        (suffix, &extra_suffix, false),
+    ] {
+        if affix.is_empty() || specs.is_empty() {
+            continue;
+        }
+        for r in ra.iter_mut().filter(|r| !skip_rename(r)) {
+            apply_specs(&mut r.node, specs, Create::Scalar, &mut |n| {
+                let old = n.scalar_text().unwrap_or_default();
+                let new = if is_prefix {
+                    format!("{affix}{old}")
+                } else {
+                    format!("{old}{affix}")
+                };
+                set_scalar(n, &new)
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn set_name_raw(r: &mut Resource, name: &str) {
@@ -484,7 +518,7 @@ fn common_annotation_specs() -> Vec<FieldSpec> {
 }
 
 /// Reads a `map[string]string` field of the kustomization.
-fn string_pairs(node: &Node, what: &str) -> Result<Vec<(String, String)>> {
+pub(super) fn string_pairs(node: &Node, what: &str) -> Result<Vec<(String, String)>> {
     if node.is_null() {
         return Ok(Vec::new());
     }
@@ -567,7 +601,11 @@ fn merge_specs(mut a: Vec<FieldSpec>, b: Vec<FieldSpec>) -> Vec<FieldSpec> {
     a
 }
 
-fn apply_pairs(ra: &mut [Resource], pairs: &[(String, String)], specs: &[FieldSpec]) -> Result<()> {
+pub(super) fn apply_pairs(
+    ra: &mut [Resource],
+    pairs: &[(String, String)],
+    specs: &[FieldSpec],
+) -> Result<()> {
     if pairs.is_empty() {
         return Ok(());
     }
@@ -580,7 +618,8 @@ fn apply_pairs(ra: &mut [Resource], pairs: &[(String, String)], specs: &[FieldSp
 }
 
 /// Applies `labels` entries, then `commonLabels`.
-pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
+pub(super) fn labels(k: &Kustomization, ra: &mut [Resource], config: &Config) -> Result<()> {
+    let common_specs = merge_specs(common_label_specs(), config.common_labels.clone());
     if let Some(list) = k.field("labels") {
         let Some(items) = list.as_seq() else {
             return Err(BuildError::at(
@@ -617,7 +656,7 @@ pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
                 None => Vec::new(),
             };
             if read_bool(map.get("includeSelectors")) {
-                specs = merge_specs(specs, common_label_specs());
+                specs = merge_specs(specs, common_specs.clone());
             } else {
                 specs = merge_specs(
                     specs,
@@ -625,6 +664,7 @@ pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
                 );
                 if read_bool(map.get("includeTemplates")) {
                     specs = merge_specs(specs, metadata_label_specs());
+                    specs = merge_specs(specs, config.template_labels.clone());
                 }
             }
             apply_pairs(ra, &pairs, &specs)?;
@@ -632,16 +672,21 @@ pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
     }
     if let Some(common) = k.field("commonLabels") {
         let pairs = string_pairs(common, "commonLabels")?;
-        apply_pairs(ra, &pairs, &common_label_specs())?;
+        apply_pairs(ra, &pairs, &common_specs)?;
     }
     Ok(())
 }
 
 /// Applies `commonAnnotations`.
-pub(super) fn annotations(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
+pub(super) fn annotations(
+    k: &Kustomization,
+    ra: &mut [Resource],
+    extra: &[FieldSpec],
+) -> Result<()> {
     if let Some(common) = k.field("commonAnnotations") {
         let pairs = string_pairs(common, "commonAnnotations")?;
-        apply_pairs(ra, &pairs, &common_annotation_specs())?;
+        let specs = merge_specs(common_annotation_specs(), extra.to_vec());
+        apply_pairs(ra, &pairs, &specs)?;
     }
     Ok(())
 }
