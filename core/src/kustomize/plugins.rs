@@ -37,7 +37,8 @@ fn helm_refusal(at: &Node, config: &str) -> BuildError {
     )
 }
 
-/// Refuses `helmCharts` and `helmChartInflationGenerator` entries.
+/// Refuses `helmCharts` and `helmChartInflationGenerator` entries, echoing the chart's
+/// settings as kustomize does (its `HelmChart` fields, sorted).
 pub(super) fn refuse_helm(k: &Kustomization) -> Result<()> {
     for field in ["helmCharts", "helmChartInflationGenerator"] {
         if let Some(first) = k
@@ -45,12 +46,24 @@ pub(super) fn refuse_helm(k: &Kustomization) -> Result<()> {
             .and_then(Node::as_seq)
             .and_then(|s| s.first())
         {
-            let name = first
-                .get("name")
-                .or_else(|| first.get("chartName"))
-                .and_then(Node::scalar_text)
+            let mut lines: Vec<String> = first
+                .as_map()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(key, v)| {
+                            let key = match (field, key) {
+                                ("helmChartInflationGenerator", "chartName") => "name",
+                                ("helmChartInflationGenerator", "chartRepoUrl") => "repo",
+                                ("helmChartInflationGenerator", "chartVersion") => "version",
+                                _ => key,
+                            };
+                            v.scalar_text().map(|t| format!("{key}: {t}\n"))
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
-            return Err(helm_refusal(first, &format!("name: {name}\n")).or_file(&k.path));
+            lines.sort();
+            return Err(helm_refusal(first, &lines.concat()).or_file(&k.path));
         }
     }
     Ok(())
