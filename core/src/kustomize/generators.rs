@@ -555,7 +555,8 @@ fn absorb(ra: &mut Vec<Resource>, mut res: Resource, behavior: Behavior) -> Resu
 }
 
 /// kustomize's `CopyMergeMetaDataFieldsFrom`: labels and annotations merged (the new
-/// object's win), name, namespace and build bookkeeping taken from the old object.
+/// object's win), name, namespace and build bookkeeping taken from the old object, except
+/// the hash suffix, which needs both objects to want it.
 fn copy_merge_meta(res: &mut Resource, old: &Resource) {
     for field in ["labels", "annotations"] {
         let mut merged = pairs_at(&old.node, field);
@@ -592,7 +593,14 @@ fn copy_merge_meta(res: &mut Resource, old: &Resource) {
         }
     }
     res.previous = old.previous.clone();
-    res.generated = old.generated.clone();
+    // The hash marker is a build annotation: taken from the old object, and dropped when
+    // the new generator's options (merged with its own kustomization's generatorOptions)
+    // disable the hash. So the name gets a hash only when both want one.
+    let old_hash = old.generated.as_ref().is_some_and(|g| g.needs_hash);
+    if let Some(g) = res.generated.as_mut() {
+        g.needs_hash &= old_hash;
+    }
+    res.vars = old.vars.clone();
     res.prefixes = old.prefixes.clone();
     res.suffixes = old.suffixes.clone();
 }
