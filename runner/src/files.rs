@@ -61,6 +61,13 @@ impl Files for DiskFiles {
         text
     }
 
+    fn read_bytes(&self, path: &str) -> Option<Arc<[u8]>> {
+        // Only generator file sources ask for bytes; they are read once, so no cache.
+        std::fs::read(DiskFiles::local_path(path))
+            .ok()
+            .map(Arc::from)
+    }
+
     fn is_dir(&self, path: &str) -> bool {
         DiskFiles::local_path(path).is_dir()
     }

@@ -20,6 +20,11 @@ pub trait Files {
     fn is_file(&self, path: &str) -> bool;
     /// Names of the direct children of a directory, sorted.
     fn list_dir(&self, dir: &str) -> Vec<String>;
+    /// The bytes of the file at `path` (differs from [`Files::read`] only for a file that
+    /// is not UTF-8, which a ConfigMap generator keeps as `binaryData`).
+    fn read_bytes(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.read(path).map(|t| Arc::from(t.as_bytes()))
+    }
 }
 
 impl Files for FileTree {
@@ -35,12 +40,20 @@ impl Files for FileTree {
     fn list_dir(&self, dir: &str) -> Vec<String> {
         FileTree::list_dir(self, dir)
     }
+    fn read_bytes(&self, path: &str) -> Option<Arc<[u8]>> {
+        match self.binary.get(path) {
+            Some(b) => Some(b.clone()),
+            None => self.read(path).map(|t| Arc::from(t.as_bytes())),
+        }
+    }
 }
 
 /// Files by normalised tree-relative path.
 #[derive(Clone, Debug, Default)]
 pub struct FileTree {
     files: BTreeMap<String, Arc<str>>,
+    /// The original bytes of files that are not UTF-8.
+    binary: BTreeMap<String, Arc<[u8]>>,
 }
 
 impl FileTree {
@@ -53,18 +66,30 @@ impl FileTree {
     /// [`FileTree::insert_bytes`] to have it replaced.
     pub fn insert(&mut self, path: &str, content: impl Into<Arc<str>>) {
         if let Some(p) = normalize(path) {
+            self.binary.remove(&p);
             self.files.insert(p, content.into());
         }
     }
 
-    /// Adds a file from bytes (invalid UTF-8 sequences become U+FFFD).
+    /// Adds a file from bytes (as text, invalid UTF-8 sequences become U+FFFD; the bytes
+    /// stay available through [`Files::read_bytes`]).
     pub fn insert_bytes(&mut self, path: &str, content: &[u8]) {
-        self.insert(path, String::from_utf8_lossy(content).into_owned());
+        match std::str::from_utf8(content) {
+            Ok(text) => self.insert(path, text),
+            Err(_) => {
+                self.insert(path, String::from_utf8_lossy(content).into_owned());
+                if let Some(p) = normalize(path) {
+                    self.binary.insert(p, Arc::from(content));
+                }
+            }
+        }
     }
 
     /// Removes a file.
     pub fn remove(&mut self, path: &str) -> Option<Arc<str>> {
-        self.files.remove(&normalize(path)?)
+        let p = normalize(path)?;
+        self.binary.remove(&p);
+        self.files.remove(&p)
     }
 
     /// The file at `path`, if it exists.
