@@ -92,10 +92,17 @@ pub struct Kustomization {
 impl Kustomization {
     /// Finds and parses the kustomization in `dir`.
     pub fn load(tree: &dyn Files, dir: &str) -> Result<Kustomization> {
+        // A kustomization file that is a link leading out of its directory cannot be
+        // loaded (kustomize's load restrictor), so it counts as missing.
+        let root = tree.real_path(dir);
         let mut found = FILE_NAMES
             .iter()
             .filter_map(|n| join(dir, n))
-            .filter(|p| tree.is_file(p));
+            .filter(|p| tree.is_file(p))
+            .filter(|p| match (tree.real_path(p), &root) {
+                (Some(real), Some(root)) => super::fs::is_within(&real, root),
+                _ => false,
+            });
         let first = found.next();
         if first.is_some() && found.next().is_some() {
             return Err(BuildError::msg(format!(

@@ -87,6 +87,8 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
         stack: Vec::new(),
         built: HashMap::new(),
     };
+    // The root is the directory's real path (kustomize evaluates its symlinks).
+    let dir = tree.real_path(&dir).unwrap_or(dir);
     // A directory whose kustomization is a Component builds like a Kustomization.
     let (k, mut ra, extras) = b.target(&dir)?;
     generators::add_hashes(&mut ra)?;
@@ -149,7 +151,14 @@ impl Loader<'_> {
                 "'{rel}': no such file or directory (it is outside the tree)"
             )));
         };
-        if !is_within(&path, self.dir) {
+        // kustomize's load restrictor compares real paths: a link that leads out of the
+        // kustomization root is refused like a path that does.
+        let inside = is_within(&path, self.dir)
+            && match (self.tree.real_path(&path), self.tree.real_path(self.dir)) {
+                (Some(real), Some(root)) => is_within(&real, &root),
+                _ => false,
+            };
+        if !inside && (self.tree.is_file(&path) || !is_within(&path, self.dir)) {
             return Err(BuildError::msg(format!(
                 "security; file '{path}' is not in or below '{}'",
                 display_dir(self.dir)
@@ -366,6 +375,8 @@ impl Builder<'_> {
             let (path, docs) = loader.read_yaml(entry)?;
             seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
         } else if self.tree.is_dir(&path) {
+            // A directory may be anywhere (it is a root of its own), at its real path.
+            let path = self.tree.real_path(&path).unwrap_or(path);
             let (sub, sub_ra, sub_ex) = self.target(&path)?;
             if sub.is_component() {
                 return Err(BuildError::in_file(
@@ -400,6 +411,7 @@ impl Builder<'_> {
                 "'{entry}': component must be a directory"
             )));
         };
+        let path = self.tree.real_path(&path).unwrap_or(path);
         if self.stack.iter().any(|d| *d == path) {
             return Err(BuildError::msg(format!(
                 "cycle detected: component '{path}' includes itself"
