@@ -226,8 +226,23 @@ pub(super) fn transformers(
                 }
             }
             "NamespaceTransformer" => {
+                use super::transformers::Subjects;
                 let ns = c.namespace_str().to_string();
-                super::transformers::namespace(&ns, ra, &specs)?;
+                let unset_only = text(&b, "unsetOnly") == "true";
+                let subjects = match text(&b, "setRoleBindingSubjects").as_str() {
+                    "" | "defaultOnly" => Subjects::DefaultOnly,
+                    "allServiceAccounts" => Subjects::AllServiceAccounts,
+                    "none" => Subjects::No,
+                    other => {
+                        return Err(BuildError::at(
+                            c.pos(),
+                            format!(
+                                "invalid value \"{other}\" for setRoleBindingSubjects: must be one of \"defaultOnly\", \"none\" or \"allServiceAccounts\""
+                            ),
+                        ));
+                    }
+                };
+                super::transformers::namespace_with(&ns, ra, &specs, unset_only, subjects)?;
             }
             "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
                 let (prefix, suffix) = (text(&b, "prefix"), text(&b, "suffix"));

@@ -220,12 +220,71 @@ fn set_scalar(node: &mut Node, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Which RoleBinding subjects get the namespace (kustomize's `setRoleBindingSubjects`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Subjects {
+    /// Subjects named `default` (the default).
+    DefaultOnly,
+    /// Every ServiceAccount subject.
+    AllServiceAccounts,
+    /// None.
+    No,
+}
+
+/// kustomize's built-in namespace field specs (besides `metadata/namespace`, which the
+/// transformer always sets on namespaced objects).
+fn namespace_specs() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::new("", "", "Namespace", "metadata/name", true),
+        FieldSpec::new(
+            "apiregistration.k8s.io",
+            "",
+            "APIService",
+            "spec/service/namespace",
+            true,
+        ),
+        FieldSpec::new(
+            "apiextensions.k8s.io",
+            "",
+            "CustomResourceDefinition",
+            "spec/conversion/webhook/clientConfig/service/namespace",
+            false,
+        ),
+    ]
+}
+
 /// Sets the namespace of every namespaced resource (kustomize's NamespaceTransformer
-/// with its default `setRoleBindingSubjects: defaultOnly`).
+/// with the built-in field specs plus those `configurations:` add, and its default
+/// `setRoleBindingSubjects: defaultOnly`).
 pub(super) fn namespace(ns: &str, ra: &mut [Resource], extra: &[FieldSpec]) -> Result<()> {
+    let mut specs = namespace_specs();
+    let mut defaults = specs.clone();
+    defaults.push(FieldSpec::new("", "", "", "metadata/namespace", true));
+    specs.extend(beyond(&defaults, extra));
+    namespace_with(ns, ra, &specs, false, Subjects::DefaultOnly)
+}
+
+/// kustomize's namespace filter with explicit field specs (a builtin
+/// `NamespaceTransformer` configuration): `metadata/namespace` of every namespaced
+/// object, `metadata/name` specs only on `v1` objects, RoleBinding subjects per `subjects`;
+/// with `unset_only`, fields that already have a value are left alone.
+pub(super) fn namespace_with(
+    ns: &str,
+    ra: &mut [Resource],
+    specs: &[FieldSpec],
+    unset_only: bool,
+    subjects: Subjects,
+) -> Result<()> {
     if ns.is_empty() {
         return Ok(());
     }
+    let mut set = |n: &mut Node| {
+        let has_value = n.scalar_text().is_some_and(|t| !t.is_empty());
+        if unset_only && has_value {
+            return Ok(());
+        }
+        set_scalar(n, ns)
+    };
     for i in 0..ra.len() {
         let r = &mut ra[i];
         if r.node.as_map().is_none_or(|m| m.is_empty()) {
@@ -240,16 +299,32 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource], extra: &[FieldSpec]) -> R
                 .ensure_map_path(&["metadata"])
                 .and_then(Node::as_map_mut)
         {
-            meta.insert("namespace", Node::string(ns));
+            if meta.get("namespace").is_none() {
+                meta.insert("namespace", Node::null());
+            }
+            if let Some(n) = meta.get_mut("namespace") {
+                set(n)?;
+            }
         }
-        // The default `setRoleBindingSubjects: defaultOnly`: subjects named "default".
-        if (kind == "RoleBinding" || kind == "ClusterRoleBinding")
-            && let Some(subjects) = r.node.get_mut("subjects").and_then(Node::as_seq_mut)
+        let is_binding = kind == "RoleBinding" || kind == "ClusterRoleBinding";
+        if is_binding
+            && subjects != Subjects::No
+            && let Some(items) = r.node.get_mut("subjects").and_then(Node::as_seq_mut)
         {
-            for s in subjects.iter_mut() {
-                let named_default = s.get("name").and_then(Node::scalar_text) == Some("default");
-                if named_default && let Some(m) = s.as_map_mut() {
-                    m.insert("namespace", Node::string(ns));
+            for s in items.iter_mut() {
+                let field = if subjects == Subjects::DefaultOnly {
+                    ("name", "default")
+                } else {
+                    ("kind", "ServiceAccount")
+                };
+                let selected = s.get(field.0).and_then(Node::scalar_text) == Some(field.1);
+                if selected && let Some(m) = s.as_map_mut() {
+                    if m.get("namespace").is_none() {
+                        m.insert("namespace", Node::null());
+                    }
+                    if let Some(n) = m.get_mut("namespace") {
+                        set(n)?;
+                    }
                 }
             }
         }
@@ -258,34 +333,19 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource], extra: &[FieldSpec]) -> R
         } else {
             format!("{group}/{version}")
         };
-        let mut specs = vec![
-            FieldSpec::new(
-                "apiregistration.k8s.io",
-                "",
-                "APIService",
-                "spec/service/namespace",
-                true,
-            ),
-            FieldSpec::new(
-                "apiextensions.k8s.io",
-                "",
-                "CustomResourceDefinition",
-                "spec/conversion/webhook/clientConfig/service/namespace",
-                false,
-            ),
-        ];
-        if api_version == "v1" {
-            specs.push(FieldSpec::new("", "", "Namespace", "metadata/name", true));
-        }
-        if !extra.is_empty() {
-            let mut defaults = specs.clone();
-            defaults.push(FieldSpec::new("", "", "", "metadata/namespace", true));
-            specs.extend(beyond(&defaults, extra));
-        }
-        apply_specs(&mut r.node, &specs, Create::Scalar, &mut |n| {
-            set_scalar(n, ns)
-        })
-        .map_err(|e| e.context("namespace transformation failed"))?;
+        let specs: Vec<FieldSpec> = specs
+            .iter()
+            .filter(|fs| fs.path != "metadata/namespace")
+            .filter(|fs| api_version == "v1" || fs.path != "metadata/name")
+            .filter(|fs| {
+                !(is_binding
+                    && (fs.kind == "RoleBinding" || fs.kind == "ClusterRoleBinding")
+                    && fs.path == "subjects")
+            })
+            .cloned()
+            .collect();
+        apply_specs(&mut r.node, &specs, Create::Scalar, &mut set)
+            .map_err(|e| e.context("namespace transformation failed"))?;
         let id = ra[i].id();
         let same = ra
             .iter()
