@@ -100,6 +100,14 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
             unused.join(",")
         ));
     }
+    // kustomize's IgnoreLocal: objects annotated `config.kubernetes.io/local-config`
+    // (with any value but "false") served the build (e.g. as replacement sources) and are
+    // not printed.
+    ra.retain(|r| {
+        r.node
+            .get_path(&["metadata", "annotations", "config.kubernetes.io/local-config"])
+            .is_none_or(|v| v.scalar_text() == Some("false"))
+    });
     drop_empty_annotations(&mut ra);
     let fifo = k
         .field("sortOptions")
