@@ -1,13 +1,27 @@
-//! Walks `../shared/conformance/kustomize/<case>/` in sorted order: an `expected.yaml` case
-//! must build byte-identically; an `expected-error.txt` case must be refused.
+//! Walks `../shared/conformance/kustomize/<case>/` (the shared corpus) and
+//! `tests/kustomize-cases/<case>/` (the project's own cases, recorded with
+//! `scripts/record-kustomize-cases.py`) in sorted order: an `expected.yaml` case must build
+//! byte-identically; an `expected-error.txt` case must be refused; where the project's own
+//! case has `expected-warnings.txt`, the build's warnings must be exactly those lines.
 //! Case names are never special-cased: unseen cases are checked the same way.
 
-use crate::util::{load_tree, shared};
+use crate::util::{load_tree, shared, workspace};
 use planton_core::kustomize::build;
+use std::path::Path;
 
 #[test]
 fn kustomize_conformance_corpus() {
-    let root = shared().join("conformance/kustomize");
+    check_cases(&shared().join("conformance/kustomize"), false);
+}
+
+/// The project's own cases: behaviours found on real repositories (vars, configurations,
+/// builtin transformer configs, symlinks, ...), each recorded from `kubectl kustomize`.
+#[test]
+fn kustomize_project_cases() {
+    check_cases(&workspace().join("tests/kustomize-cases"), true);
+}
+
+fn check_cases(root: &Path, check_warnings: bool) {
     let mut cases: Vec<_> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("conformance corpus missing at {}: {e}", root.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -28,7 +42,20 @@ fn kustomize_conformance_corpus() {
             .trim()
             .to_string();
         let tree = load_tree(&case.join("input"));
-        let result = build(&tree, &build_dir).and_then(|b| b.to_yaml());
+        let built = build(&tree, &build_dir);
+        if check_warnings
+            && let (Ok(b), Ok(want)) = (
+                &built,
+                std::fs::read_to_string(case.join("expected-warnings.txt")),
+            )
+        {
+            let got: String = b.warnings.iter().map(|w| format!("{w}\n")).collect();
+            if got != want {
+                failures.push(format!("{name}: warnings differ\n{}", diff(&want, &got)));
+                continue;
+            }
+        }
+        let result = built.and_then(|b| b.to_yaml());
         if let Ok(expected) = std::fs::read_to_string(case.join("expected.yaml")) {
             match result {
                 Ok(got) if got == expected => ok_builds += 1,

@@ -19,13 +19,23 @@ pub fn shared() -> PathBuf {
         .unwrap_or_else(|| workspace().join("../shared"))
 }
 
-/// Reads every file under `dir` into a tree keyed by path relative to `dir`.
+/// Reads every file under `dir` into a tree keyed by path relative to `dir`, following
+/// symbolic links and recording them (so the build sees where they lead).
 pub fn load_tree(dir: &Path) -> FileTree {
     let mut tree = FileTree::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("read {}: {e}", d.display())) {
             let path = entry.expect("dir entry").path();
+            if path.is_symlink() {
+                let rel = path
+                    .strip_prefix(dir)
+                    .expect("under dir")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let target = std::fs::read_link(&path).expect("read link");
+                tree.insert_link(&rel, &target.to_string_lossy().replace('\\', "/"));
+            }
             if path.is_dir() {
                 stack.push(path);
             } else {

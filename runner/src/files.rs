@@ -15,6 +15,7 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct DiskFiles {
     cache: RefCell<HashMap<String, Option<Arc<str>>>>,
+    real: RefCell<HashMap<String, Option<String>>>,
 }
 
 impl DiskFiles {
@@ -59,6 +60,28 @@ impl Files for DiskFiles {
             .borrow_mut()
             .insert(path.to_string(), text.clone());
         text
+    }
+
+    fn real_path(&self, path: &str) -> Option<String> {
+        if let Some(hit) = self.real.borrow().get(path) {
+            return hit.clone();
+        }
+        // A path that does not exist (yet) has no links to resolve: the caller reports it.
+        let real = match std::fs::canonicalize(DiskFiles::local_path(path)) {
+            Ok(p) => DiskFiles::core_path(&p).ok(),
+            Err(_) => Some(path.to_string()),
+        };
+        self.real
+            .borrow_mut()
+            .insert(path.to_string(), real.clone());
+        real
+    }
+
+    fn read_bytes(&self, path: &str) -> Option<Arc<[u8]>> {
+        // Only generator file sources ask for bytes; they are read once, so no cache.
+        std::fs::read(DiskFiles::local_path(path))
+            .ok()
+            .map(Arc::from)
     }
 
     fn is_dir(&self, path: &str) -> bool {

@@ -20,6 +20,17 @@ pub trait Files {
     fn is_file(&self, path: &str) -> bool;
     /// Names of the direct children of a directory, sorted.
     fn list_dir(&self, dir: &str) -> Vec<String>;
+    /// The bytes of the file at `path` (differs from [`Files::read`] only for a file that
+    /// is not UTF-8, which a ConfigMap generator keeps as `binaryData`).
+    fn read_bytes(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.read(path).map(|t| Arc::from(t.as_bytes()))
+    }
+    /// The path with every symbolic link on the way resolved (kustomize's
+    /// `EvalSymlinks`); `None` when a link leads out of the tree or nowhere. Without
+    /// links, the path itself.
+    fn real_path(&self, path: &str) -> Option<String> {
+        Some(path.to_string())
+    }
 }
 
 impl Files for FileTree {
@@ -35,12 +46,28 @@ impl Files for FileTree {
     fn list_dir(&self, dir: &str) -> Vec<String> {
         FileTree::list_dir(self, dir)
     }
+    fn real_path(&self, path: &str) -> Option<String> {
+        FileTree::real_path(self, path)
+    }
+    fn read_bytes(&self, path: &str) -> Option<Arc<[u8]>> {
+        match self.binary.get(path) {
+            Some(b) => Some(b.clone()),
+            None => self.read(path).map(|t| Arc::from(t.as_bytes())),
+        }
+    }
 }
 
 /// Files by normalised tree-relative path.
 #[derive(Clone, Debug, Default)]
 pub struct FileTree {
     files: BTreeMap<String, Arc<str>>,
+    /// The original bytes of files that are not UTF-8.
+    binary: BTreeMap<String, Arc<[u8]>>,
+    /// Symbolic links: path of the link -> its target as written (relative to the link's
+    /// directory). The link's content is inserted separately (as a file, or the files
+    /// below a linked directory), so reading through a link works; links matter only for
+    /// [`Files::real_path`].
+    links: BTreeMap<String, String>,
 }
 
 impl FileTree {
@@ -53,18 +80,65 @@ impl FileTree {
     /// [`FileTree::insert_bytes`] to have it replaced.
     pub fn insert(&mut self, path: &str, content: impl Into<Arc<str>>) {
         if let Some(p) = normalize(path) {
+            self.binary.remove(&p);
             self.files.insert(p, content.into());
         }
     }
 
-    /// Adds a file from bytes (invalid UTF-8 sequences become U+FFFD).
+    /// Adds a file from bytes (as text, invalid UTF-8 sequences become U+FFFD; the bytes
+    /// stay available through [`Files::read_bytes`]).
     pub fn insert_bytes(&mut self, path: &str, content: &[u8]) {
-        self.insert(path, String::from_utf8_lossy(content).into_owned());
+        match std::str::from_utf8(content) {
+            Ok(text) => self.insert(path, text),
+            Err(_) => {
+                self.insert(path, String::from_utf8_lossy(content).into_owned());
+                if let Some(p) = normalize(path) {
+                    self.binary.insert(p, Arc::from(content));
+                }
+            }
+        }
+    }
+
+    /// Records a symbolic link at `path` pointing to `target` (relative to the link's
+    /// directory; an absolute target leads out of the tree).
+    pub fn insert_link(&mut self, path: &str, target: &str) {
+        if let Some(p) = normalize(path) {
+            self.links.insert(p, target.to_string());
+        }
+    }
+
+    /// [`Files::real_path`] over the recorded links.
+    pub fn real_path(&self, path: &str) -> Option<String> {
+        let mut cur = normalize(path)?;
+        // Like the kernel, give up on long chains of links (and loops).
+        for _ in 0..40 {
+            let parts: Vec<&str> = cur.split('/').collect();
+            let hit = (1..=parts.len()).find_map(|n| {
+                let prefix = parts[..n].join("/");
+                self.links.get(&prefix).map(|t| (n, prefix, t))
+            });
+            let Some((n, prefix, target)) = hit else {
+                return Some(cur);
+            };
+            if target.starts_with('/') {
+                return None;
+            }
+            let resolved = join(parent(&prefix), target)?;
+            let rest = parts[n..].join("/");
+            cur = if rest.is_empty() {
+                resolved
+            } else {
+                join(&resolved, &rest)?
+            };
+        }
+        None
     }
 
     /// Removes a file.
     pub fn remove(&mut self, path: &str) -> Option<Arc<str>> {
-        self.files.remove(&normalize(path)?)
+        let p = normalize(path)?;
+        self.binary.remove(&p);
+        self.files.remove(&p)
     }
 
     /// The file at `path`, if it exists.

@@ -287,16 +287,24 @@ fn generate(
     )
     .map_err(|e| e.or_file(&k.path))?;
     let mut data: Vec<(String, String)> = Vec::new();
+    // Files that are not UTF-8 (a ConfigMap's `binaryData`), base64-encoded.
+    let mut binary: Vec<(String, String)> = Vec::new();
     for (key, value) in pairs {
-        if data.iter().any(|(k, _)| *k == key) {
+        if data.iter().chain(&binary).any(|(k, _)| *k == key) {
             return Err(BuildError::at(
                 &item.pos,
                 format!("configmap {name} illegally repeats the key `{key}`"),
             ));
         }
-        data.push((key, value));
+        match (value, gk) {
+            (Payload::Text(t), GenKind::ConfigMap) => data.push((key, t)),
+            (Payload::Text(t), GenKind::Secret) => data.push((key, encode_base64(t.as_bytes()))),
+            (Payload::Bytes(b), GenKind::ConfigMap) => binary.push((key, encode_base64(&b))),
+            (Payload::Bytes(b), GenKind::Secret) => data.push((key, encode_base64(&b))),
+        }
     }
     data.sort_by(|a, b| a.0.cmp(&b.0));
+    binary.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut obj = Map::new();
     obj.insert("apiVersion", Node::string("v1"));
@@ -324,6 +332,9 @@ fn generate(
             if !data.is_empty() {
                 obj.insert("data", string_map_node(&data));
             }
+            if !binary.is_empty() {
+                obj.insert("binaryData", string_map_node(&binary));
+            }
         }
         GenKind::Secret => {
             let t = text("type");
@@ -331,11 +342,7 @@ fn generate(
                 "type",
                 Node::string(if t.is_empty() { "Opaque" } else { t.as_str() }),
             );
-            let encoded: Vec<(String, String)> = data
-                .iter()
-                .map(|(k, v)| (k.clone(), encode_base64(v.as_bytes())))
-                .collect();
-            obj.insert("data", string_map_node(&encoded));
+            obj.insert("data", string_map_node(&data));
         }
     }
     if options.as_ref().is_some_and(|o| o.immutable) {
@@ -365,7 +372,7 @@ fn load_pairs(
     envs: &[String],
     literals: &[String],
     files: &[String],
-) -> Result<Vec<(String, String)>> {
+) -> Result<Vec<(String, Payload)>> {
     let ctx =
         |what: &str, list: &[String]| format!("loading KV pairs: {what} [{}]", list.join(" "));
     let mut out = Vec::new();
@@ -373,20 +380,36 @@ fn load_pairs(
         let (_, text) = loader
             .read(path)
             .map_err(|e| e.context(ctx("env source files:", envs)))?;
-        out.extend(env_pairs(&text));
+        out.extend(
+            env_pairs(&text)
+                .into_iter()
+                .map(|(k, v)| (k, Payload::Text(v))),
+        );
     }
     for lit in literals {
-        out.push(parse_literal(lit).map_err(|e| e.context(ctx("literal sources", literals)))?);
+        let (k, v) = parse_literal(lit).map_err(|e| e.context(ctx("literal sources", literals)))?;
+        out.push((k, Payload::Text(v)));
     }
     for src in files {
         let (key, path) =
             parse_file_source(src).map_err(|e| e.context(ctx("file sources:", files)))?;
-        let (_, text) = loader
+        let (path, text) = loader
             .read(&path)
             .map_err(|e| e.context(ctx("file sources:", files)))?;
-        out.push((key, text.to_string()));
+        // kustomize keeps a file that is not valid UTF-8 as bytes.
+        let value = match loader.tree.read_bytes(&path) {
+            Some(bytes) if std::str::from_utf8(&bytes).is_err() => Payload::Bytes(bytes),
+            _ => Payload::Text(text.to_string()),
+        };
+        out.push((key, value));
     }
     Ok(out)
+}
+
+/// A generator value: text, or the bytes of a file that is not UTF-8.
+enum Payload {
+    Text(String),
+    Bytes(Arc<[u8]>),
 }
 
 fn parse_literal(source: &str) -> Result<(String, String)> {
@@ -555,7 +578,8 @@ fn absorb(ra: &mut Vec<Resource>, mut res: Resource, behavior: Behavior) -> Resu
 }
 
 /// kustomize's `CopyMergeMetaDataFieldsFrom`: labels and annotations merged (the new
-/// object's win), name, namespace and build bookkeeping taken from the old object.
+/// object's win), name, namespace and build bookkeeping taken from the old object, except
+/// the hash suffix, which needs both objects to want it.
 fn copy_merge_meta(res: &mut Resource, old: &Resource) {
     for field in ["labels", "annotations"] {
         let mut merged = pairs_at(&old.node, field);
@@ -592,7 +616,14 @@ fn copy_merge_meta(res: &mut Resource, old: &Resource) {
         }
     }
     res.previous = old.previous.clone();
-    res.generated = old.generated.clone();
+    // The hash marker is a build annotation: taken from the old object, and dropped when
+    // the new generator's options (merged with its own kustomization's generatorOptions)
+    // disable the hash. So the name gets a hash only when both want one.
+    let old_hash = old.generated.as_ref().is_some_and(|g| g.needs_hash);
+    if let Some(g) = res.generated.as_mut() {
+        g.needs_hash &= old_hash;
+    }
+    res.vars = old.vars.clone();
     res.prefixes = old.prefixes.clone();
     res.suffixes = old.suffixes.clone();
 }

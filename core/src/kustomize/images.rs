@@ -29,7 +29,11 @@ struct Image {
 }
 
 /// Applies `images:` (then `imageTags:`).
-pub(super) fn apply(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
+pub(super) fn apply(
+    k: &Kustomization,
+    ra: &mut [Resource],
+    extra: &[super::transformers::FieldSpec],
+) -> Result<()> {
     for field in ["images", "imageTags"] {
         let Some(list) = k.field(field) else { continue };
         for item in entries(list, field, "[]types.Image")? {
@@ -50,6 +54,7 @@ pub(super) fn apply(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
                 let ctx = |e: String| BuildError::at(&item.pos, format!("{e} (in {id})"));
                 legacy_walk(&mut r.node, &image, &re).map_err(ctx)?;
                 field_specs(&mut r.node, &image, &re).map_err(ctx)?;
+                extra_specs(&mut r.node, &image, &re, extra).map_err(ctx)?;
             }
         }
     }
@@ -105,6 +110,42 @@ fn legacy_walk(
         Value::Seq(items) => items.iter_mut().try_for_each(|i| legacy_walk(i, image, re)),
         Value::Scalar(_) => Ok(()),
     }
+}
+
+/// Image field specs added by `configurations:` (the built-in ones are handled by
+/// [`field_specs`]).
+fn extra_specs(
+    node: &mut Node,
+    image: &Image,
+    re: &regex_lite::Regex,
+    extra: &[super::transformers::FieldSpec],
+) -> std::result::Result<(), String> {
+    use super::transformers::{Create, split_path, walk};
+    const DEFAULTS: &[&str] = &[
+        "spec/containers[]/image",
+        "spec/initContainers[]/image",
+        "spec/template/spec/containers[]/image",
+        "spec/template/spec/initContainers[]/image",
+    ];
+    for fs in extra {
+        let default = fs.group.is_empty()
+            && fs.version.is_empty()
+            && fs.kind.is_empty()
+            && DEFAULTS.contains(&fs.path.as_str());
+        if default || !fs.matches(node) {
+            continue;
+        }
+        let path = split_path(&fs.path);
+        walk(node, &path, Create::No, &mut |n| {
+            if n.as_scalar().is_some() {
+                update(n, image, re).map_err(super::error::BuildError::msg)
+            } else {
+                Ok(())
+            }
+        })
+        .map_err(|e| e.message)?;
+    }
+    Ok(())
 }
 
 /// The default image field specs, applied after the legacy walk.

@@ -49,31 +49,32 @@ const KNOWN_FIELDS: &[&str] = &[
     "buildMetadata",
 ];
 
-/// Fields kustomize still honours but warns about, with the warning it prints.
+/// Fields kustomize still honours but warns about, with the warning it prints, in the
+/// order kustomize's `CheckDeprecatedFields` prints them (not the order of the file).
 const DEPRECATED: &[(&str, &str)] = &[
+    (
+        "bases",
+        "'bases' is deprecated. Please use 'resources' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
+    ),
     (
         "commonLabels",
         "'commonLabels' is deprecated. Please use 'labels' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
     ),
     (
-        "patchesStrategicMerge",
-        "'patchesStrategicMerge' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
+        "imageTags",
+        "'imageTags' is deprecated. Please use 'images' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
     ),
     (
         "patchesJson6902",
         "'patchesJson6902' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
     ),
     (
-        "bases",
-        "'bases' is deprecated. Please use 'resources' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
+        "patchesStrategicMerge",
+        "'patchesStrategicMerge' is deprecated. Please use 'patches' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
     ),
     (
         "vars",
         "'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically.",
-    ),
-    (
-        "imageTags",
-        "'imageTags' is deprecated. Please use 'images' instead. Run 'kustomize edit fix' to update your Kustomization automatically.",
     ),
 ];
 
@@ -91,11 +92,25 @@ pub struct Kustomization {
 impl Kustomization {
     /// Finds and parses the kustomization in `dir`.
     pub fn load(tree: &dyn Files, dir: &str) -> Result<Kustomization> {
-        let Some(path) = FILE_NAMES
+        // A kustomization file that is a link leading out of its directory cannot be
+        // loaded (kustomize's load restrictor), so it counts as missing.
+        let root = tree.real_path(dir);
+        let mut found = FILE_NAMES
             .iter()
             .filter_map(|n| join(dir, n))
-            .find(|p| tree.is_file(p))
-        else {
+            .filter(|p| tree.is_file(p))
+            .filter(|p| match (tree.real_path(p), &root) {
+                (Some(real), Some(root)) => super::fs::is_within(&real, root),
+                _ => false,
+            });
+        let first = found.next();
+        if first.is_some() && found.next().is_some() {
+            return Err(BuildError::msg(format!(
+                "Found multiple kustomization files under: {}",
+                display_dir(dir)
+            )));
+        }
+        let Some(path) = first else {
             return Err(BuildError::msg(format!(
                 "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
                 display_dir(dir)
@@ -135,6 +150,32 @@ impl Kustomization {
             dir: dir.to_string(),
             node,
         })
+    }
+
+    /// kustomize's `CheckEmpty`: apart from `apiVersion` and `kind`, every field is absent,
+    /// null or an empty string (an empty list or map counts as set; `bases`, `imageTags` and
+    /// `helmChartInflationGenerator` are moved elsewhere first and count only when they hold
+    /// something). Checked after the deprecation warnings, as kustomize does.
+    pub fn check_empty(&self) -> Result<()> {
+        let Some(map) = self.node.as_map() else {
+            return Ok(());
+        };
+        let set = map.iter().any(|(key, value)| match key {
+            "apiVersion" | "kind" => false,
+            "bases" | "imageTags" | "helmChartInflationGenerator" => {
+                value.as_seq().is_some_and(|s| !s.is_empty())
+            }
+            _ if value.is_null() => false,
+            _ => value.scalar_text().is_none_or(|text| !text.is_empty()),
+        });
+        if set {
+            Ok(())
+        } else {
+            Err(BuildError::in_file(
+                &self.path,
+                "kustomization.yaml is empty",
+            ))
+        }
     }
 
     /// `kind` (`Kustomization` when absent).
@@ -183,11 +224,12 @@ impl Kustomization {
             .collect()
     }
 
-    /// Deprecation warnings for this file, as kustomize prints them on stderr.
+    /// Deprecation warnings for this file, as kustomize prints them on stderr: a field set
+    /// to null is absent for kustomize and gets no warning.
     pub fn warnings(&self) -> Vec<String> {
         DEPRECATED
             .iter()
-            .filter(|(f, _)| self.node.get(f).is_some())
+            .filter(|(f, _)| self.field(f).is_some())
             .map(|(_, w)| format!("# Warning: {w}"))
             .collect()
     }

@@ -16,17 +16,20 @@ pub mod fs;
 pub mod kustomization;
 pub mod resource;
 
+mod configurations;
 mod generators;
 mod images;
 mod json6902;
 mod merge_keys;
 mod namereference;
 mod patch;
+mod plugins;
 mod replacements;
 mod replicas;
 pub mod smp;
 mod sort;
 mod transformers;
+mod vars;
 
 pub use error::{BuildError, Result};
 pub use fs::{FileTree, Files};
@@ -86,15 +89,28 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
         stack: Vec::new(),
         built: HashMap::new(),
     };
-    let (k, mut ra) = b.target(&dir)?;
-    if k.is_component() {
-        return Err(BuildError::in_file(
-            &k.path,
-            "a Component cannot be built on its own; list it under 'components:'",
+    // The root is the directory's real path (kustomize evaluates its symlinks).
+    let dir = tree.real_path(&dir).unwrap_or(dir);
+    // A directory whose kustomization is a Component builds like a Kustomization.
+    let (k, mut ra, extras) = b.target(&dir)?;
+    generators::add_hashes(&mut ra)?;
+    namereference::fix_back_references(&mut ra, &extras.config.name_reference)?;
+    let unused = vars::resolve(&mut ra, &extras.vars, &extras.config.var_reference)?;
+    if !unused.is_empty() {
+        b.warnings.push(format!(
+            "well-defined vars that were never replaced: {}",
+            unused.join(",")
         ));
     }
-    generators::add_hashes(&mut ra)?;
-    namereference::fix_back_references(&mut ra)?;
+    // kustomize's IgnoreLocal: objects annotated `config.kubernetes.io/local-config`
+    // (with any value but "false") served the build (e.g. as replacement sources) and are
+    // not printed.
+    ra.retain(|r| {
+        r.node
+            .get_path(&["metadata", "annotations", "config.kubernetes.io/local-config"])
+            .is_none_or(|v| v.scalar_text() == Some("false"))
+    });
+    drop_empty_annotations(&mut ra);
     let fifo = k
         .field("sortOptions")
         .and_then(|s| s.get("order"))
@@ -107,6 +123,23 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
         resources: ra,
         warnings: b.warnings,
     })
+}
+
+/// kustomize rewrites every resource's annotations when it removes its internal build
+/// annotations, and kyaml clears an empty annotation map: `annotations: {}` (or null) is
+/// not printed, while an empty `labels` is.
+fn drop_empty_annotations(ra: &mut [Resource]) {
+    for r in ra {
+        let Some(meta) = r.node.get_mut("metadata").and_then(Node::as_map_mut) else {
+            continue;
+        };
+        let empty = meta
+            .get("annotations")
+            .is_some_and(|a| a.is_null() || a.as_map().is_some_and(|m| m.is_empty()));
+        if empty {
+            meta.remove("annotations");
+        }
+    }
 }
 
 /// Reads files on behalf of one kustomization, enforcing kustomize's load restriction:
@@ -159,7 +192,14 @@ impl Loader<'_> {
                 "'{rel}': no such file or directory (it is outside the tree)"
             )));
         };
-        if !is_within(&path, self.dir) {
+        // kustomize's load restrictor compares real paths: a link that leads out of the
+        // kustomization root is refused like a path that does.
+        let inside = is_within(&path, self.dir)
+            && match (self.tree.real_path(&path), self.tree.real_path(self.dir)) {
+                (Some(real), Some(root)) => is_within(&real, &root),
+                _ => false,
+            };
+        if !inside && (self.tree.is_file(&path) || !is_within(&path, self.dir)) {
             return Err(BuildError::msg(format!(
                 "security; file '{path}' is not in or below '{}'",
                 display_dir(self.dir)
@@ -198,6 +238,22 @@ fn check_not_remote(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// What an accumulation carries besides its resources: the field specs added by
+/// `configurations:` and the `vars` defined so far (kustomize's `ResAccumulator`).
+#[derive(Clone, Debug, Default)]
+struct Extras {
+    config: configurations::Config,
+    vars: Vec<vars::Var>,
+}
+
+impl Extras {
+    /// kustomize's `MergeAccumulator` (without the resources).
+    fn absorb(&mut self, other: &Extras) -> Result<()> {
+        self.config.merge(&other.config)?;
+        vars::merge_set(&mut self.vars, &other.vars)
+    }
+}
+
 struct Builder<'a> {
     tree: &'a dyn Files,
     budget: &'a CopyBudget,
@@ -206,7 +262,7 @@ struct Builder<'a> {
     stack: Vec<String>,
     /// Finished sub-builds by directory: a base shared by many overlays is built once.
     /// `None` marks a directory built once and not kept.
-    built: HashMap<String, Option<(Kustomization, Vec<Resource>)>>,
+    built: HashMap<String, Option<(Kustomization, Vec<Resource>, Extras)>>,
 }
 
 /// How deeply kustomizations and components may nest (each level one recursion of the
@@ -225,7 +281,7 @@ impl Builder<'_> {
     }
 
     /// Builds one kustomization directory into a fresh resource list.
-    fn target(&mut self, dir: &str) -> Result<(Kustomization, Vec<Resource>)> {
+    fn target(&mut self, dir: &str) -> Result<(Kustomization, Vec<Resource>, Extras)> {
         if self.stack.iter().any(|d| d == dir) {
             return Err(BuildError::msg(format!(
                 "cycle detected: '{}' includes itself (via {})",
@@ -234,30 +290,37 @@ impl Builder<'_> {
             )));
         }
         self.check_nesting()?;
-        if let Some(Some((k, ra))) = self.built.get(dir) {
+        if let Some(Some((k, ra, ex))) = self.built.get(dir) {
             // The same directory always builds the same way (its warnings were already
             // recorded the first time).
-            return Ok((k.clone(), ra.clone()));
+            return Ok((k.clone(), ra.clone(), ex.clone()));
         }
         // Keep a copy only from the second request on: most directories are built once.
         let keep = self.built.contains_key(dir);
         let k = Kustomization::load(self.tree, dir)?;
+        k.check_empty()?;
         self.stack.push(dir.to_string());
         let mut ra = Vec::new();
-        let result = self.accumulate(&k, &mut ra);
+        let mut ex = Extras::default();
+        let result = self.accumulate(&k, &mut ra, &mut ex);
         self.stack.pop();
         result?;
         let copy = if keep {
-            Some((k.clone(), ra.clone()))
+            Some((k.clone(), ra.clone(), ex.clone()))
         } else {
             None
         };
         self.built.insert(dir.to_string(), copy);
-        Ok((k, ra))
+        Ok((k, ra, ex))
     }
 
     /// kustomize's `accumulateTarget`, into `ra`.
-    fn accumulate(&mut self, k: &Kustomization, ra: &mut Vec<Resource>) -> Result<()> {
+    fn accumulate(
+        &mut self,
+        k: &Kustomization,
+        ra: &mut Vec<Resource>,
+        ex: &mut Extras,
+    ) -> Result<()> {
         self.warnings.extend(k.warnings());
         let loader = Loader {
             tree: self.tree,
@@ -269,23 +332,29 @@ impl Builder<'_> {
         // Ids already present, so that duplicate checks stay O(1) per resource.
         let mut seen = IdSet::of(ra);
         for (entry, node) in entries {
-            self.resource_entry(k, &entry, ra, &mut seen).map_err(|e| {
-                let e = e.context(format!("accumulating resources from '{entry}'"));
-                if e.file.is_none() {
-                    BuildError {
-                        file: Some(k.path.as_str().into()),
-                        line: node.pos.line,
-                        col: node.pos.col,
-                        ..e
+            self.resource_entry(k, &entry, ra, &mut seen, ex)
+                .map_err(|e| {
+                    let e = e.context(format!("accumulating resources from '{entry}'"));
+                    if e.file.is_none() {
+                        BuildError {
+                            file: Some(k.path.as_str().into()),
+                            line: node.pos.line,
+                            col: node.pos.col,
+                            ..e
+                        }
+                    } else {
+                        e
                     }
-                } else {
-                    e
-                }
-            })?;
+                })?;
         }
+        let config = configurations::Config::load(&loader, k)?;
+        ex.config.merge(&config).map_err(|e| e.or_file(&k.path))?;
+        plugins::refuse_helm(k)?;
         generators::run(&loader, k, ra).map_err(|e| e.or_file(&k.path))?;
+        let configs = self.plugin_configs(k, "generators")?;
+        plugins::generators(&loader, k, &configs, ra).map_err(|e| e.or_file(&k.path))?;
         for (entry, node) in k.string_list("components")? {
-            self.component(k, &entry, ra).map_err(|e| {
+            self.component(k, &entry, ra, ex).map_err(|e| {
                 let e = e.context(format!("accumulating components from '{entry}'"));
                 if e.file.is_none() {
                     BuildError {
@@ -299,7 +368,42 @@ impl Builder<'_> {
                 }
             })?;
         }
-        transform(&loader, k, ra)
+        transform(&loader, k, ra, &ex.config)?;
+        let configs = self.plugin_configs(k, "transformers")?;
+        plugins::transformers(&loader, k, &configs, ra).map_err(|e| e.or_file(&k.path))?;
+        let configs = self.plugin_configs(k, "validators")?;
+        plugins::validators(&configs)?;
+        vars::merge_level(k, ra, &mut ex.vars).map_err(|e| e.or_file(&k.path))
+    }
+
+    /// The plugin configurations listed under `generators:`, `transformers:` or
+    /// `validators:`: inline YAML objects, files, or kustomization directories (whose
+    /// built output is the list of configurations), as kustomize reads them.
+    fn plugin_configs(&mut self, k: &Kustomization, field: &str) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        for (entry, node) in k.string_list(field)? {
+            if let Some(inline) = plugins::inline(&entry, &k.path)? {
+                out.extend(inline);
+                continue;
+            }
+            let mut seen = IdSet::of(&out);
+            let mut ex = Extras::default();
+            self.resource_entry(k, &entry, &mut out, &mut seen, &mut ex)
+                .map_err(|e| {
+                    let e = e.context(format!("accumulating resources from '{entry}'"));
+                    if e.file.is_none() {
+                        BuildError {
+                            file: Some(k.path.as_str().into()),
+                            line: node.pos.line,
+                            col: node.pos.col,
+                            ..e
+                        }
+                    } else {
+                        e
+                    }
+                })?;
+        }
+        Ok(out)
     }
 
     fn resource_entry(
@@ -308,6 +412,7 @@ impl Builder<'_> {
         entry: &str,
         ra: &mut Vec<Resource>,
         seen: &mut IdSet,
+        ex: &mut Extras,
     ) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry) else {
@@ -324,7 +429,9 @@ impl Builder<'_> {
             let (path, docs) = loader.read_yaml(entry)?;
             seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
         } else if self.tree.is_dir(&path) {
-            let (sub, sub_ra) = self.target(&path)?;
+            // A directory may be anywhere (it is a root of its own), at its real path.
+            let path = self.tree.real_path(&path).unwrap_or(path);
+            let (sub, sub_ra, sub_ex) = self.target(&path)?;
             if sub.is_component() {
                 return Err(BuildError::in_file(
                     &sub.path,
@@ -335,7 +442,9 @@ impl Builder<'_> {
             }
             seen.append_all(ra, sub_ra, |e| {
                 e.context(format!("recursed merging from path '{path}'"))
-            })
+            })?;
+            ex.absorb(&sub_ex)
+                .map_err(|e| e.context(format!("recursed merging from path '{path}'")))
         } else {
             Err(BuildError::msg(format!(
                 "'{path}': no such file or directory"
@@ -343,13 +452,20 @@ impl Builder<'_> {
         }
     }
 
-    fn component(&mut self, k: &Kustomization, entry: &str, ra: &mut Vec<Resource>) -> Result<()> {
+    fn component(
+        &mut self,
+        k: &Kustomization,
+        entry: &str,
+        ra: &mut Vec<Resource>,
+        ex: &mut Extras,
+    ) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry).filter(|p| self.tree.is_dir(p)) else {
             return Err(BuildError::msg(format!(
                 "'{entry}': component must be a directory"
             )));
         };
+        let path = self.tree.real_path(&path).unwrap_or(path);
         if self.stack.iter().any(|d| *d == path) {
             return Err(BuildError::msg(format!(
                 "cycle detected: component '{path}' includes itself"
@@ -357,6 +473,7 @@ impl Builder<'_> {
         }
         self.check_nesting()?;
         let c = Kustomization::load(self.tree, &path)?;
+        c.check_empty()?;
         if !c.is_component() {
             return Err(BuildError::in_file(
                 &c.path,
@@ -364,7 +481,7 @@ impl Builder<'_> {
             ));
         }
         self.stack.push(path);
-        let result = self.accumulate(&c, ra);
+        let result = self.accumulate(&c, ra, ex);
         self.stack.pop();
         result
     }
@@ -474,23 +591,30 @@ pub fn append(ra: &mut Vec<Resource>, r: Resource) -> Result<()> {
 }
 
 /// This level's transformers, in kustomize's fixed order.
-fn transform(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>) -> Result<()> {
+fn transform(
+    loader: &Loader<'_>,
+    k: &Kustomization,
+    ra: &mut Vec<Resource>,
+    config: &configurations::Config,
+) -> Result<()> {
     let at_file = |e: BuildError| e.or_file(&k.path);
     patch::patches_strategic_merge(loader, k, ra).map_err(at_file)?;
     patch::patches(loader, k, ra).map_err(at_file)?;
     if let Some(ns) = k.string("namespace") {
-        transformers::namespace(ns, ra).map_err(at_file)?;
+        transformers::namespace(ns, ra, &config.namespace).map_err(at_file)?;
     }
     transformers::prefix_suffix(
         k.string("namePrefix").unwrap_or(""),
         k.string("nameSuffix").unwrap_or(""),
         ra,
-    );
-    transformers::labels(k, ra).map_err(at_file)?;
-    transformers::annotations(k, ra).map_err(at_file)?;
+        config,
+    )
+    .map_err(at_file)?;
+    transformers::labels(k, ra, config).map_err(at_file)?;
+    transformers::annotations(k, ra, &config.common_annotations).map_err(at_file)?;
     patch::patches_json6902(loader, k, ra).map_err(at_file)?;
     replicas::apply(k, ra).map_err(at_file)?;
-    images::apply(k, ra).map_err(at_file)?;
+    images::apply(k, ra, &config.images).map_err(at_file)?;
     replacements::apply(loader, k, ra).map_err(at_file)?;
     Ok(())
 }

@@ -13,23 +13,33 @@
 //! remain, the one with the same prefixes/suffixes as the referrer wins.
 
 use super::Resource;
+use super::configurations::NameRef;
 use super::error::{BuildError, Result};
 use super::transformers::{Create, cluster_scoped, split_path, walk};
 use crate::yaml::{Node, Value};
+use std::borrow::Cow;
 
 /// A group/version/kind selector (empty parts match anything).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Gvk {
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
+    group: Cow<'static, str>,
+    version: Cow<'static, str>,
+    kind: Cow<'static, str>,
 }
 
 const fn gvk(group: &'static str, version: &'static str, kind: &'static str) -> Gvk {
     Gvk {
-        group,
-        version,
-        kind,
+        group: Cow::Borrowed(group),
+        version: Cow::Borrowed(version),
+        kind: Cow::Borrowed(kind),
+    }
+}
+
+fn owned_gvk(group: &str, version: &str, kind: &str) -> Gvk {
+    Gvk {
+        group: Cow::Owned(group.to_string()),
+        version: Cow::Owned(version.to_string()),
+        kind: Cow::Owned(kind.to_string()),
     }
 }
 
@@ -93,7 +103,7 @@ fn pod_refs(paths: &[&str]) -> Vec<(Gvk, String)> {
     let mut v = Vec::new();
     for (host, prefix) in POD_HOSTS {
         for p in paths {
-            v.push((*host, format!("{prefix}{p}")));
+            v.push((host.clone(), format!("{prefix}{p}")));
         }
     }
     v
@@ -443,8 +453,38 @@ fn select<'c>(
 }
 
 /// Rewrites references to objects whose names changed during the build.
-pub(super) fn fix_back_references(ra: &mut [Resource]) -> Result<()> {
-    let table = table();
+pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Result<()> {
+    let mut table = table();
+    for nr in extra {
+        let referrers = nr
+            .referrers
+            .iter()
+            .map(|fs| (owned_gvk(&fs.group, &fs.version, &fs.kind), fs.path.clone()));
+        let existing = table.iter_mut().find(|b| {
+            b.target.group == nr.group.as_str()
+                && b.target.version == nr.version.as_str()
+                && b.target.kind == nr.kind.as_str()
+        });
+        match existing {
+            Some(b) => {
+                for (g, p) in referrers {
+                    let dup = b.referrers.iter().any(|(og, op)| {
+                        *op == p
+                            && og.group == g.group
+                            && og.version == g.version
+                            && og.kind == g.kind
+                    });
+                    if !dup {
+                        b.referrers.push((g, p));
+                    }
+                }
+            }
+            None => table.push(BackRef {
+                target: owned_gvk(&nr.group, &nr.version, &nr.kind),
+                referrers: referrers.collect(),
+            }),
+        }
+    }
     let cands: Vec<Cand> = ra.iter().map(Cand::of).collect();
     for i in 0..ra.len() {
         // Referrers are selected by their original GVK (kinds only change by patch).

@@ -315,7 +315,7 @@ fn selected_by(r: &Resource, sel: &IdSel) -> bool {
 
 /// kustomize's `SmarterPathSplitter(path, ".")`: `\.` escapes a dot, a leading dot is
 /// ignored, `[a=b.c]` stays one part and `[a.b]` becomes the key `a.b`.
-fn split_path(path: &str) -> Vec<String> {
+pub(super) fn split_path(path: &str) -> Vec<String> {
     let mut ps: Vec<&str> = path.split('.').collect();
     if ps.len() > 1 && ps[0].is_empty() {
         ps.remove(0);

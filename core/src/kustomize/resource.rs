@@ -102,6 +102,8 @@ pub struct Resource {
     pub prefixes: Vec<String>,
     /// Name suffixes applied by `nameSuffix`, innermost first.
     pub suffixes: Vec<String>,
+    /// Names of the `vars` whose `objref` names this resource (kustomize's refVarNames).
+    pub vars: Vec<String>,
 }
 
 impl Resource {
@@ -114,6 +116,7 @@ impl Resource {
             generated: None,
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            vars: Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! version and kind, optionally creating what is missing. Paths step through every item of
 //! a list they meet.
 
+use super::configurations::{Config, beyond};
 use super::error::{BuildError, Result};
 use super::resource::is_cluster_scoped;
 use super::{Kustomization, Resource};
@@ -219,12 +220,71 @@ fn set_scalar(node: &mut Node, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Which RoleBinding subjects get the namespace (kustomize's `setRoleBindingSubjects`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Subjects {
+    /// Subjects named `default` (the default).
+    DefaultOnly,
+    /// Every ServiceAccount subject.
+    AllServiceAccounts,
+    /// None.
+    No,
+}
+
+/// kustomize's built-in namespace field specs (besides `metadata/namespace`, which the
+/// transformer always sets on namespaced objects).
+fn namespace_specs() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::new("", "", "Namespace", "metadata/name", true),
+        FieldSpec::new(
+            "apiregistration.k8s.io",
+            "",
+            "APIService",
+            "spec/service/namespace",
+            true,
+        ),
+        FieldSpec::new(
+            "apiextensions.k8s.io",
+            "",
+            "CustomResourceDefinition",
+            "spec/conversion/webhook/clientConfig/service/namespace",
+            false,
+        ),
+    ]
+}
+
 /// Sets the namespace of every namespaced resource (kustomize's NamespaceTransformer
-/// with its default `setRoleBindingSubjects: defaultOnly`).
-pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
+/// with the built-in field specs plus those `configurations:` add, and its default
+/// `setRoleBindingSubjects: defaultOnly`).
+pub(super) fn namespace(ns: &str, ra: &mut [Resource], extra: &[FieldSpec]) -> Result<()> {
+    let mut specs = namespace_specs();
+    let mut defaults = specs.clone();
+    defaults.push(FieldSpec::new("", "", "", "metadata/namespace", true));
+    specs.extend(beyond(&defaults, extra));
+    namespace_with(ns, ra, &specs, false, Subjects::DefaultOnly)
+}
+
+/// kustomize's namespace filter with explicit field specs (a builtin
+/// `NamespaceTransformer` configuration): `metadata/namespace` of every namespaced
+/// object, `metadata/name` specs only on `v1` objects, RoleBinding subjects per `subjects`;
+/// with `unset_only`, fields that already have a value are left alone.
+pub(super) fn namespace_with(
+    ns: &str,
+    ra: &mut [Resource],
+    specs: &[FieldSpec],
+    unset_only: bool,
+    subjects: Subjects,
+) -> Result<()> {
     if ns.is_empty() {
         return Ok(());
     }
+    let mut set = |n: &mut Node| {
+        let has_value = n.scalar_text().is_some_and(|t| !t.is_empty());
+        if unset_only && has_value {
+            return Ok(());
+        }
+        set_scalar(n, ns)
+    };
     for i in 0..ra.len() {
         let r = &mut ra[i];
         if r.node.as_map().is_none_or(|m| m.is_empty()) {
@@ -239,16 +299,32 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
                 .ensure_map_path(&["metadata"])
                 .and_then(Node::as_map_mut)
         {
-            meta.insert("namespace", Node::string(ns));
+            if meta.get("namespace").is_none() {
+                meta.insert("namespace", Node::null());
+            }
+            if let Some(n) = meta.get_mut("namespace") {
+                set(n)?;
+            }
         }
-        // The default `setRoleBindingSubjects: defaultOnly`: subjects named "default".
-        if (kind == "RoleBinding" || kind == "ClusterRoleBinding")
-            && let Some(subjects) = r.node.get_mut("subjects").and_then(Node::as_seq_mut)
+        let is_binding = kind == "RoleBinding" || kind == "ClusterRoleBinding";
+        if is_binding
+            && subjects != Subjects::No
+            && let Some(items) = r.node.get_mut("subjects").and_then(Node::as_seq_mut)
         {
-            for s in subjects.iter_mut() {
-                let named_default = s.get("name").and_then(Node::scalar_text) == Some("default");
-                if named_default && let Some(m) = s.as_map_mut() {
-                    m.insert("namespace", Node::string(ns));
+            for s in items.iter_mut() {
+                let field = if subjects == Subjects::DefaultOnly {
+                    ("name", "default")
+                } else {
+                    ("kind", "ServiceAccount")
+                };
+                let selected = s.get(field.0).and_then(Node::scalar_text) == Some(field.1);
+                if selected && let Some(m) = s.as_map_mut() {
+                    if m.get("namespace").is_none() {
+                        m.insert("namespace", Node::null());
+                    }
+                    if let Some(n) = m.get_mut("namespace") {
+                        set(n)?;
+                    }
                 }
             }
         }
@@ -257,29 +333,19 @@ pub(super) fn namespace(ns: &str, ra: &mut [Resource]) -> Result<()> {
         } else {
             format!("{group}/{version}")
         };
-        let mut specs = vec![
-            FieldSpec::new(
-                "apiregistration.k8s.io",
-                "",
-                "APIService",
-                "spec/service/namespace",
-                true,
-            ),
-            FieldSpec::new(
-                "apiextensions.k8s.io",
-                "",
-                "CustomResourceDefinition",
-                "spec/conversion/webhook/clientConfig/service/namespace",
-                false,
-            ),
-        ];
-        if api_version == "v1" {
-            specs.push(FieldSpec::new("", "", "Namespace", "metadata/name", true));
-        }
-        apply_specs(&mut r.node, &specs, Create::Scalar, &mut |n| {
-            set_scalar(n, ns)
-        })
-        .map_err(|e| e.context("namespace transformation failed"))?;
+        let specs: Vec<FieldSpec> = specs
+            .iter()
+            .filter(|fs| fs.path != "metadata/namespace")
+            .filter(|fs| api_version == "v1" || fs.path != "metadata/name")
+            .filter(|fs| {
+                !(is_binding
+                    && (fs.kind == "RoleBinding" || fs.kind == "ClusterRoleBinding")
+                    && fs.path == "subjects")
+            })
+            .cloned()
+            .collect();
+        apply_specs(&mut r.node, &specs, Create::Scalar, &mut set)
+            .map_err(|e| e.context("namespace transformation failed"))?;
         let id = ra[i].id();
         let same = ra
             .iter()
@@ -314,7 +380,15 @@ fn skip_rename(r: &Resource) -> bool {
 
 /// Adds a name prefix and suffix to every resource (prefix transformer, then suffix
 /// transformer, each only when set), remembering the previous names.
-pub(super) fn prefix_suffix(prefix: &str, suffix: &str, ra: &mut [Resource]) {
+pub(super) fn prefix_suffix(
+    prefix: &str,
+    suffix: &str,
+    ra: &mut [Resource],
+    config: &Config,
+) -> Result<()> {
+    let name = [FieldSpec::new("", "", "", "metadata/name", false)];
+    let extra_prefix = beyond(&name, &config.name_prefix);
+    let extra_suffix = beyond(&name, &config.name_suffix);
     if !prefix.is_empty() {
         for r in ra.iter_mut().filter(|r| !skip_rename(r)) {
             r.prefixes.push(prefix.to_string());
@@ -331,6 +405,26 @@ pub(super) fn prefix_suffix(prefix: &str, suffix: &str, ra: &mut [Resource]) {
             set_name_raw(r, &format!("{name}{suffix}"));
         }
     }
+    for (affix, specs, is_prefix) in [
+        (prefix, &extra_prefix, true),
+        (suffix, &extra_suffix, false),
+    ] {
+        if affix.is_empty() || specs.is_empty() {
+            continue;
+        }
+        for r in ra.iter_mut().filter(|r| !skip_rename(r)) {
+            apply_specs(&mut r.node, specs, Create::Scalar, &mut |n| {
+                let old = n.scalar_text().unwrap_or_default();
+                let new = if is_prefix {
+                    format!("{affix}{old}")
+                } else {
+                    format!("{old}{affix}")
+                };
+                set_scalar(n, &new)
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn set_name_raw(r: &mut Resource, name: &str) {
@@ -484,7 +578,7 @@ fn common_annotation_specs() -> Vec<FieldSpec> {
 }
 
 /// Reads a `map[string]string` field of the kustomization.
-fn string_pairs(node: &Node, what: &str) -> Result<Vec<(String, String)>> {
+pub(super) fn string_pairs(node: &Node, what: &str) -> Result<Vec<(String, String)>> {
     if node.is_null() {
         return Ok(Vec::new());
     }
@@ -567,7 +661,11 @@ fn merge_specs(mut a: Vec<FieldSpec>, b: Vec<FieldSpec>) -> Vec<FieldSpec> {
     a
 }
 
-fn apply_pairs(ra: &mut [Resource], pairs: &[(String, String)], specs: &[FieldSpec]) -> Result<()> {
+pub(super) fn apply_pairs(
+    ra: &mut [Resource],
+    pairs: &[(String, String)],
+    specs: &[FieldSpec],
+) -> Result<()> {
     if pairs.is_empty() {
         return Ok(());
     }
@@ -580,7 +678,8 @@ fn apply_pairs(ra: &mut [Resource], pairs: &[(String, String)], specs: &[FieldSp
 }
 
 /// Applies `labels` entries, then `commonLabels`.
-pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
+pub(super) fn labels(k: &Kustomization, ra: &mut [Resource], config: &Config) -> Result<()> {
+    let common_specs = merge_specs(common_label_specs(), config.common_labels.clone());
     if let Some(list) = k.field("labels") {
         let Some(items) = list.as_seq() else {
             return Err(BuildError::at(
@@ -617,7 +716,7 @@ pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
                 None => Vec::new(),
             };
             if read_bool(map.get("includeSelectors")) {
-                specs = merge_specs(specs, common_label_specs());
+                specs = merge_specs(specs, common_specs.clone());
             } else {
                 specs = merge_specs(
                     specs,
@@ -625,6 +724,7 @@ pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
                 );
                 if read_bool(map.get("includeTemplates")) {
                     specs = merge_specs(specs, metadata_label_specs());
+                    specs = merge_specs(specs, config.template_labels.clone());
                 }
             }
             apply_pairs(ra, &pairs, &specs)?;
@@ -632,16 +732,21 @@ pub(super) fn labels(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
     }
     if let Some(common) = k.field("commonLabels") {
         let pairs = string_pairs(common, "commonLabels")?;
-        apply_pairs(ra, &pairs, &common_label_specs())?;
+        apply_pairs(ra, &pairs, &common_specs)?;
     }
     Ok(())
 }
 
 /// Applies `commonAnnotations`.
-pub(super) fn annotations(k: &Kustomization, ra: &mut [Resource]) -> Result<()> {
+pub(super) fn annotations(
+    k: &Kustomization,
+    ra: &mut [Resource],
+    extra: &[FieldSpec],
+) -> Result<()> {
     if let Some(common) = k.field("commonAnnotations") {
         let pairs = string_pairs(common, "commonAnnotations")?;
-        apply_pairs(ra, &pairs, &common_annotation_specs())?;
+        let specs = merge_specs(common_annotation_specs(), extra.to_vec());
+        apply_pairs(ra, &pairs, &specs)?;
     }
     Ok(())
 }

@@ -63,6 +63,7 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
         docs: Vec::new(),
         decoded: 0,
         aliased: 0,
+        unterminated_end: (!text.is_empty() && !text.ends_with('\n')).then(|| text.chars().count()),
     };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -138,6 +139,10 @@ struct Builder {
     decoded: usize,
     /// Of those, the nodes that alias expansion made (go-yaml v3's `aliasCount`).
     aliased: usize,
+    /// The length of the text in characters when it does not end with a line break: a
+    /// block scalar that runs up to there has no final line break (go-yaml keeps none,
+    /// whatever the chomping indicator says).
+    unterminated_end: Option<usize>,
 }
 
 fn tag_name(tag: &Tag) -> String {
@@ -206,12 +211,18 @@ impl Builder {
                     ScalarStyle::Folded => Style::Folded,
                 };
                 let tag = tag.map(|t| tag_name(&t)).filter(|t| t != "!");
+                let mut value = value.into_owned();
+                let block = matches!(style, Style::Literal | Style::Folded);
+                if block
+                    && self
+                        .unterminated_end
+                        .is_some_and(|end| span.end.index() >= end)
+                    && value.ends_with('\n')
+                {
+                    value.pop();
+                }
                 let node = Node {
-                    value: Value::Scalar(Scalar {
-                        value: value.into_owned(),
-                        style,
-                        tag,
-                    }),
+                    value: Value::Scalar(Scalar { value, style, tag }),
                     pos,
                 };
                 self.decoded = self.decoded.saturating_add(1);
