@@ -274,7 +274,12 @@ impl<'s> Checker<'s> {
                 .is_some_and(|o| self.type_ok(o, value));
             results.push((type_matches, diags));
         }
-        if let Some((_, diags)) = results.iter().find(|(m, _)| *m) {
+        // Of the branches of the value's type, the one it comes closest to explains best.
+        if let Some((_, diags)) = results
+            .iter()
+            .filter(|(m, _)| *m)
+            .min_by_key(|(_, d)| d.len())
+        {
             // Problems with the value itself take the node's specific code, if it has one.
             out.extend(diags.iter().cloned().map(|mut d| {
                 if let Some(c) = code_override
