@@ -62,7 +62,7 @@ fn no_ports_means_no_service_and_namespace_label_wins() {
     let manifest = json!({
         "apiVersion": "kubernetes.project-planton.org/v1", "kind": "MicroserviceKubernetes",
         "metadata": {"name": "worker", "labels": {"kubernetes.project-planton.org/namespace": "jobs"}},
-        "spec": {"container": {"app": {"image": {"repo": "r/worker", "tag": "1"}}}}
+        "spec": {"version": "main", "container": {"app": {"image": {"repo": "r/worker", "tag": "1"}}}}
     });
     let objects = KubernetesPlugin::render(RenderRequest {
         manifest,

@@ -36,8 +36,7 @@ fn seed_and_conformance_manifests_validate_clean() {
 
 #[test]
 fn seed_local_literal_secret_is_an_error_outside_local() {
-    let manifest: Value =
-        serde_json::from_str(&testdata("manifests/seed-local-patch.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&testdata("patches/seed-local-patch.json")).unwrap();
     let res = KubernetesPlugin::validate(ValidateRequest {
         manifest,
         overlay: "prod".into(),
@@ -50,10 +49,14 @@ fn seed_local_literal_secret_is_an_error_outside_local() {
         .collect();
     assert_eq!(
         got,
-        vec![(
-            "env-secret-literal",
-            "/spec/container/app/env/secrets/DATABASE_PASSWORD"
-        )]
+        vec![
+            // A patch alone is not a whole manifest: the version comes from the base.
+            ("version-required", "/spec/version"),
+            (
+                "env-secret-literal",
+                "/spec/container/app/env/secrets/DATABASE_PASSWORD"
+            )
+        ]
     );
 }
 
