@@ -105,10 +105,18 @@ pub fn deployment_schema() -> &'static Value {
     SCHEMA.get_or_init(|| serde_json::from_str(DEPLOYMENT_SCHEMA_JSON).unwrap_or(Value::Null))
 }
 
-/// Whether a manifest is a `KubernetesDeployment` (anything else is checked as a
-/// `MicroserviceKubernetes`, whose schema names a wrong kind).
+/// Whether a manifest is checked as a `KubernetesDeployment`: its kind is that or a near miss
+/// of it (`KubernetesDeploy`); anything else is checked as a `MicroserviceKubernetes`, whose
+/// schema names a wrong kind.
 pub fn is_deployment_kind(manifest: &Value) -> bool {
-    manifest.get("kind").and_then(Value::as_str) == Some(DEPLOYMENT_KIND)
+    match manifest.get("kind").and_then(Value::as_str) {
+        Some(DEPLOYMENT_KIND) => true,
+        Some(KIND) | None => false,
+        Some(other) => {
+            planton_plugin_sdk::schema::did_you_mean(other, [KIND, DEPLOYMENT_KIND])
+                == Some(DEPLOYMENT_KIND)
+        }
+    }
 }
 
 /// The schema a manifest is checked against, by its `kind`.

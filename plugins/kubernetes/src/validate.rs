@@ -84,7 +84,7 @@ pub fn validate_normalized(m: &Value, local: bool) -> Vec<Diagnostic> {
     } else {
         ingress_rules(m, app, &mut out);
     }
-    availability_rules(m, &mut out);
+    availability_rules(m, deployment, &mut out);
     out
 }
 
@@ -495,7 +495,7 @@ fn ingress_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn availability_rules(m: &Value, out: &mut Vec<Diagnostic>) {
+fn availability_rules(m: &Value, deployment: bool, out: &mut Vec<Diagnostic>) {
     let Some(a) = m.pointer("/spec/availability") else {
         return;
     };
@@ -518,9 +518,11 @@ fn availability_rules(m: &Value, out: &mut Vec<Diagnostic>) {
                 "autoscaling needs minReplicas of at least 1",
             ));
         }
-        if hpa
-            .get("targetCpuUtilizationPercent")
-            .is_some_and(|v| !v.is_null())
+        // The alias is a `MicroserviceKubernetes` field; the schema refuses it elsewhere.
+        if !deployment
+            && hpa
+                .get("targetCpuUtilizationPercent")
+                .is_some_and(|v| !v.is_null())
             && hpa
                 .get("targetCpuUtilizationPercentage")
                 .is_some_and(|v| !v.is_null())

@@ -27,6 +27,19 @@ fn every_rule_reports_its_code_and_path() {
 }
 
 #[test]
+fn every_kubernetes_deployment_rule_reports_its_code_and_path() {
+    let failures = planton_plugin_sdk::testing::check_rules::<KubernetesPlugin>(&testdata(
+        "rules-kubernetes-deployment.json",
+    ));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
 fn seed_and_conformance_manifests_validate_clean() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     let failures =
