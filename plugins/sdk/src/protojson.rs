@@ -173,7 +173,7 @@ fn walk(
                         n.diagnostics.push(Diagnostic::error(
                             "schema-duplicate-field",
                             orig_child,
-                            format!("`{key}` is `{camel}` under its proto name, and `{camel}` is set too; keep one"),
+                            format!("`{key}` and `{camel}` are one field (its proto and JSON names) and both are set; keep one spelling (a patch in one spelling over a base in the other adds the field instead of replacing it)"),
                         ));
                         continue;
                     }
