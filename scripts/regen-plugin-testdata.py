@@ -40,13 +40,16 @@ def main():
             patch = docs.get(f"seed-{overlay}-patch")
             if patch is not None:
                 docs[f"seed-{overlay}-built"] = merge(docs["seed-base"], patch)
-    out_dir = os.path.join(HERE, "manifests")
-    os.makedirs(out_dir, exist_ok=True)
+    # Overlay patches are not whole manifests (no spec.version, for one): they go to
+    # patches/, apart from the manifests/ that must validate clean.
+    for sub in ("manifests", "patches"):
+        os.makedirs(os.path.join(HERE, sub), exist_ok=True)
     for name, doc in sorted(docs.items()):
+        out_dir = os.path.join(HERE, "patches" if name.endswith("-patch") else "manifests")
         with open(os.path.join(out_dir, name + ".json"), "w") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")
-    print(f"wrote {len(docs)} fixtures to {out_dir}", file=sys.stderr)
+    print(f"wrote {len(docs)} fixtures to {HERE}", file=sys.stderr)
 
 if __name__ == "__main__":
     main()

@@ -187,3 +187,63 @@ fn junit_output_is_read_by_junitparser() {
         "{lines}"
     );
 }
+
+#[test]
+fn kubernetes_deployment_schema_and_upstream_spellings_on_the_command_line() {
+    let out = run(&["schema", "--kind", "KubernetesDeployment"]);
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        schema["properties"]["kind"]["enum"],
+        serde_json::json!(["KubernetesDeployment"])
+    );
+    assert!(schema["definitions"]["spec"]["properties"]["configMaps"].is_object());
+
+    // The example validates clean; a proto field name is a warning (exit 0) naming the
+    // camelCase spelling, at the line that wrote it.
+    let dir = temp_dir("kd-snake-case");
+    copy_dir(&workspace().join("examples/order-api-deployment"), &dir);
+    let out = run(&["validate", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let patch = dir.join("_kustomize/overlays/prod/service.yaml");
+    let text = std::fs::read_to_string(&patch).expect("read");
+    // A field the base does not set (over a base field, the patch would add a second
+    // spelling of it: `schema-duplicate-field`).
+    std::fs::write(
+        &patch,
+        text.replacen("minAvailable: \"2\"", "min_available: \"2\"", 1),
+    )
+    .expect("write");
+    let line = text
+        .lines()
+        .position(|l| l.contains("minAvailable: \"2\""))
+        .expect("minAvailable in the prod patch")
+        + 1;
+    let out = run(&["validate", dir.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let want = format!(
+        "_kustomize/overlays/prod/service.yaml:{line}:7: warning[schema-proto-field-name]: `min_available` is the proto name of `minAvailable`"
+    );
+    assert!(text.contains(&want), "no {want:?} in:\n{text}");
+}
+
+#[test]
+fn a_proto_name_in_a_patch_over_the_camel_case_base_field_is_one_error_at_the_patch() {
+    let dir = temp_dir("kd-both-spellings");
+    copy_dir(&workspace().join("examples/order-api-deployment"), &dir);
+    let patch = dir.join("_kustomize/overlays/prod/service.yaml");
+    let text = std::fs::read_to_string(&patch).expect("read");
+    std::fs::write(
+        &patch,
+        text.replacen("minReplicas: 3", "min_replicas: 3", 1),
+    )
+    .expect("write");
+    let out = run(&["validate", dir.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("_kustomize/overlays/prod/service.yaml:19:5: error[schema-duplicate-field]: `min_replicas` and `minReplicas` are one field"),
+        "{text}"
+    );
+}

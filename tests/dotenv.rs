@@ -492,3 +492,49 @@ fn ecs_services_and_unknown_overlays() {
         text(&out.stderr)
     );
 }
+
+/// `KubernetesDeployment` env values are objects: `{value}` is read, `valueFrom` and
+/// `secretRef` (nothing a local file can hold) are left out with a warning.
+#[test]
+fn kubernetes_deployment_object_values() {
+    let root = temp_dir("dotenv-kd");
+    write_tree(
+        &root,
+        &[
+            (
+                "_kustomize/base/kustomization.yaml",
+                "resources:\n- service.yaml\n",
+            ),
+            (
+                "_kustomize/base/service.yaml",
+                "apiVersion: kubernetes.project-planton.org/v1\nkind: KubernetesDeployment\nmetadata:\n  name: svc\nspec:\n  namespace: svc\n  container:\n    app:\n      env:\n        variables:\n          PORT:\n            value: \"8080\"\n          PLAIN: as-string\n          DB_HOST:\n            valueFrom:\n              name: db\n        secrets:\n          TOKEN:\n            value: kd-literal\n          API_KEY:\n            secretRef:\n              name: api\n              key: key\n",
+            ),
+            (
+                "_kustomize/overlays/local/kustomization.yaml",
+                "resources:\n- ../../base\n",
+            ),
+        ],
+    );
+    let out = run(&[
+        "service",
+        "dot-env",
+        "--env",
+        "local",
+        "--dir",
+        root.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("dotenv-reference-skipped") && stderr.contains("DB_HOST"),
+        "{stderr}"
+    );
+    assert_eq!(
+        python_reads(&root.join(".env")),
+        expected(&[
+            ("PLAIN", "as-string"),
+            ("PORT", "8080"),
+            ("TOKEN", "kd-literal")
+        ])
+    );
+}

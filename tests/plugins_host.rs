@@ -595,4 +595,15 @@ fn builtin_plugins_load_and_the_wasm_render_equals_the_native_one() {
         .unwrap();
     let rendered = plugin.render(&RenderRequest { manifest, context }).unwrap();
     assert_eq!(Value::Array(rendered.objects), golden);
+
+    // KubernetesDeployment: the same plugin, the same sandboxed render as natively.
+    let plugin = host
+        .plugin_for_kind("kubernetes.project-planton.org/v1", "KubernetesDeployment")
+        .expect("a plugin for KubernetesDeployment");
+    let manifest = read(testdata.join("manifests/kubernetes-deployment-prod.json"));
+    let input = read(testdata.join("render/kubernetes-deployment-prod.input.json"));
+    let context: DeployContext = serde_json::from_value(input["context"].clone()).unwrap();
+    let golden = read(testdata.join("render/kubernetes-deployment-prod.golden.json"));
+    let rendered = plugin.render(&RenderRequest { manifest, context }).unwrap();
+    assert_eq!(Value::Array(rendered.objects), golden);
 }

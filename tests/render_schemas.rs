@@ -70,3 +70,19 @@ fn ecs_render_of_the_example_prod_overlay_passes_the_aws_model() {
         &["RegisterTaskDefinition", "\"valueFrom\"", "CreateService"],
     );
 }
+
+#[test]
+fn kubernetes_deployment_render_of_the_example_prod_overlay_passes_strict_schema_validation() {
+    render_and_check(
+        "examples/order-api-deployment/_kustomize/overlays/prod",
+        "render-k8s-deployment",
+        &[
+            "\"Namespace\"",
+            "\"ConfigMap\"",
+            "\"PodDisruptionBudget\"",
+            "\"orders.shop.example.com\"",
+            "\"live-key\"",
+            "ghcr.io/acme/app:3f2c1d0",
+        ],
+    );
+}

@@ -32,7 +32,7 @@ fn built(root: &Path, overlay: &str) -> String {
 
 #[test]
 fn new_services_build_and_validate() {
-    for platform in ["kubernetes", "aws-ecs"] {
+    for platform in ["kubernetes", "aws-ecs", "kubernetes-deployment"] {
         let root = temp_dir(&format!("scaffold-{platform}"));
         let out = init(
             &root,

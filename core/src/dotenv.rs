@@ -53,6 +53,9 @@ pub enum ServiceKind {
     Kubernetes,
     /// `AwsEcsService`: `spec.container.env`.
     AwsEcs,
+    /// `KubernetesDeployment`: `spec.container.app.env`, whose values are objects
+    /// (`{value: ...}`; a plain string is read too).
+    KubernetesDeployment,
 }
 
 impl ServiceKind {
@@ -61,6 +64,7 @@ impl ServiceKind {
         match kind {
             "MicroserviceKubernetes" => Some(ServiceKind::Kubernetes),
             "AwsEcsService" => Some(ServiceKind::AwsEcs),
+            "KubernetesDeployment" => Some(ServiceKind::KubernetesDeployment),
             _ => None,
         }
     }
@@ -68,7 +72,9 @@ impl ServiceKind {
     /// The path of the `env` mapping in the manifest.
     pub fn env_path(self) -> &'static [&'static str] {
         match self {
-            ServiceKind::Kubernetes => &["spec", "container", "app", "env"],
+            ServiceKind::Kubernetes | ServiceKind::KubernetesDeployment => {
+                &["spec", "container", "app", "env"]
+            }
             ServiceKind::AwsEcs => &["spec", "container", "env"],
         }
     }
@@ -183,7 +189,7 @@ pub fn service_manifest<'a>(
     match found.len() {
         1 => Ok(found.remove(0)),
         0 => Err(format!(
-            "the build holds no MicroserviceKubernetes or AwsEcsService manifest{}",
+            "the build holds no MicroserviceKubernetes, KubernetesDeployment or AwsEcsService manifest{}",
             if kinds.is_empty() {
                 String::new()
             } else {
@@ -259,7 +265,29 @@ pub fn declared(
             continue;
         };
         for (key, value) in map.iter() {
-            let field = format!("{field}.{key}");
+            let mut field = format!("{field}.{key}");
+            let mut value = value;
+            if kind == ServiceKind::KubernetesDeployment && value.as_map().is_some() {
+                match value.get("value").filter(|v| v.scalar_text().is_some()) {
+                    Some(inner) => {
+                        field.push_str(".value");
+                        value = inner;
+                    }
+                    None => {
+                        // `valueFrom` (another resource's output) or `secretRef` (an existing
+                        // Kubernetes Secret): nothing a local .env can be given.
+                        diags.push(at(
+                            Diagnostic::warning(
+                                "dotenv-reference-skipped",
+                                format!("{field} refers to another resource or an existing Kubernetes Secret, which dot-env cannot read; it is left out"),
+                            ),
+                            &value.pos,
+                            &field,
+                        ));
+                        continue;
+                    }
+                }
+            }
             let raw = match &value.value {
                 Value::Scalar(_) => value.scalar_text().unwrap_or_default().to_string(),
                 _ => {

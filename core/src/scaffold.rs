@@ -20,6 +20,8 @@ pub enum Platform {
     Kubernetes,
     /// `AwsEcsService`.
     AwsEcs,
+    /// `KubernetesDeployment`, upstream project-planton's successor of `MicroserviceKubernetes`.
+    KubernetesDeployment,
 }
 
 impl Platform {
@@ -28,6 +30,7 @@ impl Platform {
         match self {
             Platform::Kubernetes => "kubernetes",
             Platform::AwsEcs => "aws-ecs",
+            Platform::KubernetesDeployment => "kubernetes-deployment",
         }
     }
 
@@ -36,6 +39,9 @@ impl Platform {
         match s.trim().to_ascii_lowercase().as_str() {
             "kubernetes" | "k8s" | "microservicekubernetes" | "1" => Some(Platform::Kubernetes),
             "aws-ecs" | "ecs" | "awsecsservice" | "2" => Some(Platform::AwsEcs),
+            "kubernetes-deployment" | "kubernetesdeployment" | "k8s-deployment" | "3" => {
+                Some(Platform::KubernetesDeployment)
+            }
             _ => None,
         }
     }
@@ -46,6 +52,7 @@ impl fmt::Display for Platform {
         f.write_str(match self {
             Platform::Kubernetes => "Kubernetes (MicroserviceKubernetes)",
             Platform::AwsEcs => "AWS ECS (AwsEcsService)",
+            Platform::KubernetesDeployment => "Kubernetes (KubernetesDeployment)",
         })
     }
 }
@@ -103,7 +110,9 @@ patches:
 
 fn api_version(p: Platform) -> &'static str {
     match p {
-        Platform::Kubernetes => "kubernetes.project-planton.org/v1",
+        Platform::Kubernetes | Platform::KubernetesDeployment => {
+            "kubernetes.project-planton.org/v1"
+        }
         Platform::AwsEcs => "aws.project-planton.org/v1",
     }
 }
@@ -112,6 +121,7 @@ fn kind(p: Platform) -> &'static str {
     match p {
         Platform::Kubernetes => "MicroserviceKubernetes",
         Platform::AwsEcs => "AwsEcsService",
+        Platform::KubernetesDeployment => "KubernetesDeployment",
     }
 }
 
@@ -140,6 +150,47 @@ fn base_service(s: &NewService) -> String {
         variables:
           PORT: \"8080\"
           LOG_LEVEL: info
+      resources:
+        limits:
+          cpu: 500m
+          memory: 512Mi
+        requests:
+          cpu: 50m
+          memory: 128Mi
+      ports:
+        - name: http
+          appProtocol: http
+          networkProtocol: TCP
+          containerPort: 8080
+          servicePort: 80
+          isIngressPort: false
+  availability:
+    minReplicas: 1
+",
+            org = s.org,
+            name = s.name
+        ),
+        Platform::KubernetesDeployment => format!(
+            "spec:
+  # The target namespace (created by the deployment when createNamespace is true).
+  namespace:
+    value: {name}
+  createNamespace: true
+  version: main
+  container:
+    app:
+      image:
+        repo: ghcr.io/{org}/{name}
+        # tag: supplied by the build (commit SHA)
+      env:
+        variables:
+          PORT:
+            value: \"8080\"
+          LOG_LEVEL:
+            value: info
+        # secrets:
+        #   DATABASE_PASSWORD:
+        #     value: $secrets-group/<group>/<entry>
       resources:
         limits:
           cpu: 500m
@@ -195,7 +246,9 @@ fn base_service(s: &NewService) -> String {
 
 fn env_overlay(s: &NewService) -> String {
     let replicas = match s.platform {
-        Platform::Kubernetes => "  availability:\n    minReplicas: 2\n",
+        Platform::Kubernetes | Platform::KubernetesDeployment => {
+            "  availability:\n    minReplicas: 2\n"
+        }
         Platform::AwsEcs => "  container:\n    replicas: 2\n",
     };
     format!(
@@ -213,6 +266,22 @@ fn local_overlay(s: &NewService) -> String {
     let (indent, path) = match s.platform {
         Platform::Kubernetes => ("      ", "  container:\n    app:\n      env:\n"),
         Platform::AwsEcs => ("    ", "  container:\n    env:\n"),
+        // Env values are objects: `NAME: {value: ...}`.
+        Platform::KubernetesDeployment => {
+            return format!(
+                "# Never deployed: feeds `planton service dot-env --env local` only.\n\
+                 apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\nspec:\n  container:\n    app:\n      env:\n\
+                 \x20       variables:\n\
+                 \x20         LOG_LEVEL:\n\
+                 \x20           value: debug\n\
+                 \x20       # secrets:\n\
+                 \x20       #   DATABASE_PASSWORD:\n\
+                 \x20       #     value: local-dev-password\n",
+                api = api_version(s.platform),
+                kind = kind(s.platform),
+                name = s.name,
+            );
+        }
     };
     format!(
         "# Never deployed: feeds `planton service dot-env --env local` only.\n\
@@ -302,9 +371,12 @@ pub fn from_manifest(
         .and_then(Node::scalar_text)
         .unwrap_or_default()
         .to_string();
-    if !matches!(kind.as_str(), "MicroserviceKubernetes" | "AwsEcsService") {
+    if !matches!(
+        kind.as_str(),
+        "MicroserviceKubernetes" | "KubernetesDeployment" | "AwsEcsService"
+    ) {
         return Err(format!(
-            "{file}: kind `{kind}` is not a service kind (MicroserviceKubernetes or AwsEcsService)"
+            "{file}: kind `{kind}` is not a service kind (MicroserviceKubernetes, KubernetesDeployment or AwsEcsService)"
         ));
     }
     let api = doc
@@ -408,7 +480,11 @@ mod tests {
 
     #[test]
     fn templates_build() {
-        for platform in [Platform::Kubernetes, Platform::AwsEcs] {
+        for platform in [
+            Platform::Kubernetes,
+            Platform::AwsEcs,
+            Platform::KubernetesDeployment,
+        ] {
             let s = NewService {
                 platform,
                 env: "dev".into(),
@@ -419,7 +495,11 @@ mod tests {
             let dev = builds(&files, "dev");
             assert!(dev.contains("env: dev"), "{dev}");
             let local = builds(&files, "local");
-            assert!(local.contains("LOG_LEVEL: debug"), "{local}");
+            let debug = match platform {
+                Platform::KubernetesDeployment => "LOG_LEVEL:\n            value: debug",
+                _ => "LOG_LEVEL: debug",
+            };
+            assert!(local.contains(debug), "{local}");
         }
     }
 }

@@ -295,7 +295,11 @@ pub fn check_overlay(
             ),
             Some(Ok(problems)) => {
                 for p in problems {
-                    let key_pos = if p.code.ends_with("unknown-field") {
+                    // Problems with a field's name point at the key, not its value.
+                    let key_pos = if p.code.ends_with("unknown-field")
+                        || p.code == "schema-proto-field-name"
+                        || p.code == "schema-duplicate-field"
+                    {
                         locate_key(&r.node, &p.path)
                     } else {
                         None

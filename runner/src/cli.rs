@@ -194,7 +194,8 @@ pub struct PlanArgs {
 /// Arguments of `planton schema`.
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
-    /// The kind (`MicroserviceKubernetes`, `AwsEcsService`); all kinds when omitted.
+    /// The kind (`MicroserviceKubernetes`, `KubernetesDeployment`, `AwsEcsService`); all kinds
+    /// when omitted.
     #[arg(long)]
     pub kind: Option<String>,
 }
@@ -313,6 +314,8 @@ pub enum PlatformArg {
     Kubernetes,
     /// AwsEcsService.
     AwsEcs,
+    /// KubernetesDeployment (upstream's successor of MicroserviceKubernetes).
+    KubernetesDeployment,
 }
 
 /// Arguments of `planton service kustomize init`.

@@ -22,11 +22,23 @@
 //! Cross-field rules: `cluster-arn-invalid`, `fargate-cpu-memory-invalid`,
 //! `alb-arn-required`, `alb-arn-invalid`, `alb-routing-incomplete`, `alb-without-port`
 //! (warning), `health-check-duplicate`, `health-check-timeout-exceeds-interval`,
-//! `health-check-tcp-unsupported`, `autoscaling-max-tasks-required`,
+//! `health-check-tcp-unsupported`, `health-check-protocol-required`,
+//! `alb-routing-type-required`, `alb-listener-port-required` (on an enabled ALB),
+//! `autoscaling-min-tasks-required`, `autoscaling-max-tasks-required` (on every
+//! `autoscaling` block, enabled or not, as upstream's buf.validate rules do),
 //! `autoscaling-max-below-min`, and the reference rules of
 //! [`planton_plugin_sdk::refs::check_env`] (`env-variable-is-secret`, `env-secret-literal`,
-//! `env-reference-malformed`, `env-secret-from-variables`, `env-name-duplicate`); here a
-//! Secrets Manager or SSM Parameter Store ARN counts as a secret reference.
+//! `env-reference-malformed`, `env-secret-from-variables`, `env-name-duplicate`,
+//! `env-reference-unsupported`); here a Secrets Manager or SSM Parameter Store ARN counts as
+//! a secret reference.
+//!
+//! As upstream, fields may be written under their proto names (`container_port`: warning
+//! `schema-proto-field-name`), every "string value or reference" field (`clusterArn`,
+//! `alb.arn`, the IAM role ARNs, `network.subnets[]`, `network.securityGroups[]`) takes a
+//! plain string, `{value}` or `{valueFrom: {kind, env, name, fieldPath}}`, and a number as
+//! the health check `port` is accepted with a warning (`schema-number-for-string`).
+//! A `valueFrom` is not resolved by planton: `render` stops with an "unresolved reference"
+//! error naming the field, before any request is made.
 //!
 //! Beyond the product spec the kind accepts the upstream `spec.ecsServiceName` and the target
 //! group health check at `spec.healthCheck` as well as `spec.alb.healthCheck`, because the
@@ -107,7 +119,9 @@ impl Plugin for EcsPlugin {
         if diagnostics.iter().any(|d| d.is_error()) {
             return Err(PluginError::from_diagnostics(&diagnostics));
         }
-        render::render(&req)
+        let manifest =
+            planton_plugin_sdk::protojson::normalize_field_names(schema(), &req.manifest).value;
+        render::render(&RenderRequest { manifest, ..req })
     }
 }
 

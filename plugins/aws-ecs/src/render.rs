@@ -32,6 +32,7 @@
 
 use crate::KIND;
 use crate::validate::{cluster_arn_parts, ref_str};
+use planton_plugin_sdk::protojson::{self, ValueOrRef, value_or_ref};
 use planton_plugin_sdk::refs::{self, GroupKind};
 use planton_plugin_sdk::schema::int_value;
 use planton_plugin_sdk::{
@@ -51,6 +52,7 @@ pub fn secret_name(group: &str, entry: &str) -> String {
 pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     let m = &req.manifest;
     let spec = m.get("spec").cloned().unwrap_or_else(|| json!({}));
+    refuse_unresolved_references(&spec)?;
     let name = spec
         .get("ecsServiceName")
         .and_then(Value::as_str)
@@ -498,4 +500,35 @@ fn tags(m: &Value, ctx: &DeployContext, name: &str) -> Vec<(String, String)> {
         }
     }
     t
+}
+
+/// Stops at the first `valueFrom` reference (in field order): planton does not read other
+/// resources' recorded outputs, so it cannot deploy such a manifest (and makes no request).
+fn refuse_unresolved_references(spec: &Value) -> Result<(), PluginError> {
+    let mut fields: Vec<(String, Option<&Value>)> = [
+        "/clusterArn",
+        "/iam/taskExecutionRoleArn",
+        "/iam/taskRoleArn",
+        "/alb/arn",
+    ]
+    .iter()
+    .map(|p| (format!("/spec{p}"), spec.pointer(p)))
+    .collect();
+    for list in ["subnets", "securityGroups"] {
+        for (i, v) in spec
+            .pointer(&format!("/network/{list}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            fields.push((format!("/spec/network/{list}/{i}"), Some(v)));
+        }
+    }
+    for (path, v) in fields {
+        if let ValueOrRef::From(f) = value_or_ref(v) {
+            return Err(protojson::unresolved_reference(&path, f));
+        }
+    }
+    Ok(())
 }

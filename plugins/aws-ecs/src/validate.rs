@@ -6,6 +6,7 @@
 //! by the schema check and is skipped here. Rule codes are listed in the crate documentation.
 
 use crate::schema;
+use planton_plugin_sdk::protojson::{self, ValueOrRef, value_or_ref};
 use planton_plugin_sdk::schema::{self as checker, int_value};
 use planton_plugin_sdk::{Diagnostic, ValidateRequest, refs};
 use serde_json::Value;
@@ -70,8 +71,17 @@ pub fn is_secret_store_arn(v: &str) -> bool {
 }
 
 /// Every problem in the request's manifest, schema problems first, then rule problems.
+///
+/// Fields written under their proto names (`container_port`) are read as their camelCase
+/// names with a warning, and every diagnostic points at the field as written.
 pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
-    let m = &req.manifest;
+    let normalized = protojson::normalize_field_names(schema(), &req.manifest);
+    let diagnostics = validate_normalized(&normalized.value, req.local);
+    normalized.restore(diagnostics)
+}
+
+/// [`validate`] for a manifest whose field names are already camelCase.
+pub fn validate_normalized(m: &Value, local: bool) -> Vec<Diagnostic> {
     let mut out = checker::check_with(
         schema(),
         m,
@@ -126,7 +136,7 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
         out.extend(refs::check_env(
             env,
             "/spec/container/env",
-            req.local,
+            local,
             &is_secret_store_arn,
         ));
     }
@@ -137,14 +147,35 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
         .unwrap_or(0);
     let alb = spec.get("alb").filter(|a| a.is_object());
     let alb_enabled = alb.and_then(|a| a.get("enabled")).and_then(Value::as_bool) == Some(true);
+    // Upstream (buf.validate) refuses an `alb` block without these (a proto3 string `in`
+    // rule and a `required` int32 refuse their zero values). planton checks them on an
+    // enabled ALB only: the product spec's own local overlay writes `alb: {enabled: false}`.
     if let Some(alb) = alb.filter(|_| alb_enabled) {
-        match ref_str(alb.get("arn")) {
-            None => out.push(Diagnostic::error(
+        if alb.get("routingType").is_none_or(Value::is_null) {
+            out.push(Diagnostic::error(
+                "alb-routing-type-required",
+                "/spec/alb/routingType",
+                "an alb block needs routingType: path or hostname",
+            ));
+        }
+        if alb.get("listenerPort").is_none_or(Value::is_null) {
+            out.push(Diagnostic::error(
+                "alb-listener-port-required",
+                "/spec/alb/listenerPort",
+                "an alb block needs a listenerPort (1-65535), e.g. 80 or 443",
+            ));
+        }
+    }
+    if let Some(alb) = alb.filter(|_| alb_enabled) {
+        match value_or_ref(alb.get("arn")) {
+            ValueOrRef::Absent => out.push(Diagnostic::error(
                 "alb-arn-required",
                 "/spec/alb/arn",
                 "arn is required when the ALB is enabled",
             )),
-            Some(arn) => {
+            // Resolved at deployment; nothing to check here.
+            ValueOrRef::From(_) => {}
+            ValueOrRef::Literal(arn) => {
                 let ok = parse_arn(arn).is_some_and(|(_, s, _, _, r)| {
                     s == "elasticloadbalancing" && r.starts_with("loadbalancer/app/")
                 });
@@ -173,11 +204,6 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
                 "/spec/alb/hostname",
                 "hostname routing needs a hostname, e.g. api.example.com",
             )),
-            None if !nonempty("path") && !nonempty("hostname") => out.push(Diagnostic::error(
-                "alb-routing-incomplete",
-                "/spec/alb/routingType",
-                "set routingType with a path or a hostname to route ALB traffic to the service",
-            )),
             _ => {}
         }
         if port == 0 {
@@ -205,6 +231,15 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
         (hc_top, "/spec/healthCheck"),
     ] {
         let Some(hc) = hc else { continue };
+        // Upstream's rule, on upstream's field only: `spec.healthCheck` is the older
+        // spelling the conformance overlays use, and they leave the protocol to its default.
+        if base == "/spec/alb/healthCheck" && hc.get("protocol").is_none_or(Value::is_null) {
+            out.push(Diagnostic::error(
+                "health-check-protocol-required",
+                format!("{base}/protocol"),
+                "a health check needs protocol: HTTP or HTTPS (TCP without an ALB)",
+            ));
+        }
         let interval = hc.get("interval").and_then(int_value).unwrap_or(30);
         if let Some(timeout) = hc.get("timeout").and_then(int_value)
             && timeout >= interval
@@ -224,17 +259,26 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
         }
     }
 
-    if let Some(a) = spec
-        .get("autoscaling")
-        .filter(|a| a.get("enabled").and_then(Value::as_bool) == Some(true))
+    // Upstream checks minTasks/maxTasks >= 1 on every `autoscaling` block, enabled or not.
+    let autoscaling = spec.get("autoscaling").filter(|a| a.is_object());
+    for (field, code) in [
+        ("minTasks", "autoscaling-min-tasks-required"),
+        ("maxTasks", "autoscaling-max-tasks-required"),
+    ] {
+        if let Some(a) = autoscaling
+            && a.get(field).is_none_or(Value::is_null)
+        {
+            out.push(Diagnostic::error(
+                code,
+                format!("/spec/autoscaling/{field}"),
+                format!("an autoscaling block needs {field} of at least 1"),
+            ));
+        }
+    }
+    if let Some(a) = autoscaling.filter(|a| a.get("enabled").and_then(Value::as_bool) == Some(true))
     {
         let min = a.get("minTasks").and_then(int_value).unwrap_or(1);
         match a.get("maxTasks").and_then(int_value) {
-            None if a.get("maxTasks").is_none_or(Value::is_null) => out.push(Diagnostic::error(
-                "autoscaling-max-tasks-required",
-                "/spec/autoscaling/maxTasks",
-                "maxTasks is required when autoscaling is enabled",
-            )),
             Some(max) if max < min => out.push(Diagnostic::error(
                 "autoscaling-max-below-min",
                 "/spec/autoscaling/maxTasks",

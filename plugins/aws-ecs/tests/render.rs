@@ -73,3 +73,30 @@ fn render_refuses_invalid_manifests_and_missing_images() {
     let err = EcsPlugin::render(req).unwrap_err();
     assert!(err.message.contains("fargate-cpu-memory-invalid"), "{err}");
 }
+
+#[test]
+fn value_from_references_stop_the_render_naming_the_field() {
+    let mut req = request(&json!({"manifest": "conformance-prod", "context": {}}));
+    req.manifest["spec"]["network"]["subnets"][1] = json!({"valueFrom": {"kind": "AwsVpc", "name": "main", "fieldPath": "status.outputs.private_subnets.1.id"}});
+    let err = EcsPlugin::render(req).unwrap_err();
+    assert!(
+        err.message
+            .starts_with("unresolved reference at /spec/network/subnets/1: valueFrom AwsVpc/main status.outputs.private_subnets.1.id"),
+        "{err}"
+    );
+}
+
+#[test]
+fn proto_field_names_render_as_their_camel_case_twins() {
+    let req = request(&json!({"manifest": "conformance-prod", "context": {}}));
+    let want = EcsPlugin::render(req.clone()).unwrap();
+    let mut snake = req;
+    let spec = snake.manifest["spec"].as_object_mut().unwrap();
+    let grace = spec.shift_remove("healthCheckGracePeriodSeconds");
+    let cluster = spec.shift_remove("clusterArn").unwrap();
+    spec.insert("cluster_arn".into(), cluster);
+    if let Some(g) = grace {
+        spec.insert("health_check_grace_period_seconds".into(), g);
+    }
+    assert_eq!(EcsPlugin::render(snake).unwrap(), want);
+}

@@ -1,8 +1,10 @@
-//! The `MicroserviceKubernetes` target plugin (`kubernetes.project-planton.org/v1`).
+//! The Kubernetes target plugin (`kubernetes.project-planton.org/v1`): `MicroserviceKubernetes`
+//! and its upstream successor `KubernetesDeployment`.
 //!
-//! [`KubernetesPlugin`] implements [`Plugin`]: it describes the kind with its structural JSON
-//! Schema (`schema/microservice-kubernetes.schema.json`, compiled in), validates built
-//! manifests ([`validate`]) and renders them into Kubernetes objects ([`render`]).
+//! [`KubernetesPlugin`] implements [`Plugin`]: it describes both kinds with their structural
+//! JSON Schemas (`schema/microservice-kubernetes.schema.json`,
+//! `schema/kubernetes-deployment.schema.json`, compiled in), validates built manifests
+//! ([`validate`]) and renders them into Kubernetes objects ([`render`]).
 //! It is pure computation: no IO, no clock, no randomness; it compiles for
 //! `wasm32-unknown-unknown` and is tested natively. Applying the objects is the host's job.
 //!
@@ -31,6 +33,24 @@
 //! `env-secret-literal`, `env-reference-malformed`, `env-secret-from-variables`,
 //! `env-name-duplicate`).
 //!
+//! As upstream, fields may be written under their proto names (`container_port`; warning
+//! `schema-proto-field-name` naming the camelCase spelling) and the rollout and disruption
+//! budget values, strings upstream, may be bare numbers (warning `schema-number-for-string`).
+//! Two ports marked as the ingress port is a warning (`ingress-port-multiple`): as upstream,
+//! the last one is used.
+//!
+//! `KubernetesDeployment` differs from `MicroserviceKubernetes` as upstream's schema does:
+//! `spec.namespace` (required; a string, `{value}` or `{valueFrom}`), `createNamespace`,
+//! `targetCluster` (checked, not used: planton deploys to the context's cluster),
+//! `configMaps`, `ingress {enabled, hostname}`, env values as objects (`{value}`,
+//! `{valueFrom}` for variables, `{secretRef: {name, key}}` for secrets), `volumeMounts`
+//! with typed sources, `command` and `args`. Its extra codes: `namespace-invalid`,
+//! `cluster-kind-invalid`, `config-map-name-invalid`, `ingress-hostname-required`,
+//! `secret-ref-namespace-mismatch`, `volume-source-multiple`, `volume-key-invalid`,
+//! `volume-default-mode-invalid`, `host-path-type-invalid`, `empty-dir-medium-invalid`,
+//! `value-from-name-required`. A `valueFrom` is not resolved by planton: `render` stops with
+//! an "unresolved reference" error naming the field.
+//!
 //! Beyond the product spec the kind accepts `container.app.volumes[] {name, mountPath,
 //! readOnly, subPath, spec}` and `targetCpuUtilizationPercentage` as an alias of
 //! `targetCpuUtilizationPercent`, because the seed's overlays use them.
@@ -42,7 +62,7 @@
 //!     "apiVersion": "kubernetes.project-planton.org/v1",
 //!     "kind": "MicroserviceKubernetes",
 //!     "metadata": { "name": "my-service" },
-//!     "spec": { "container": { "app": {} }, "availability": { "maxReplica": 3 } }
+//!     "spec": { "version": "main", "container": { "app": {} }, "availability": { "maxReplica": 3 } }
 //! });
 //! let res = KubernetesPlugin::validate(ValidateRequest { manifest, overlay: "prod".into(), local: false });
 //! assert_eq!(res.diagnostics[0].code, "schema-unknown-field");
@@ -67,12 +87,45 @@ pub const KIND: &str = "MicroserviceKubernetes";
 /// The metadata label that overrides the target namespace.
 pub const NAMESPACE_LABEL: &str = "kubernetes.project-planton.org/namespace";
 
-const SCHEMA_JSON: &str = include_str!("../schema/microservice-kubernetes.schema.json");
+/// The upstream successor kind's `kind` (same `apiVersion`).
+pub const DEPLOYMENT_KIND: &str = "KubernetesDeployment";
 
-/// The kind's structural JSON Schema (parsed once; a test guarantees it parses).
+const SCHEMA_JSON: &str = include_str!("../schema/microservice-kubernetes.schema.json");
+const DEPLOYMENT_SCHEMA_JSON: &str = include_str!("../schema/kubernetes-deployment.schema.json");
+
+/// The `MicroserviceKubernetes` structural JSON Schema (parsed once; a test guarantees it parses).
 pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| serde_json::from_str(SCHEMA_JSON).unwrap_or(Value::Null))
+}
+
+/// The `KubernetesDeployment` structural JSON Schema (parsed once; a test guarantees it parses).
+pub fn deployment_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| serde_json::from_str(DEPLOYMENT_SCHEMA_JSON).unwrap_or(Value::Null))
+}
+
+/// Whether a manifest is checked as a `KubernetesDeployment`: its kind is that or a near miss
+/// of it (`KubernetesDeploy`); anything else is checked as a `MicroserviceKubernetes`, whose
+/// schema names a wrong kind.
+pub fn is_deployment_kind(manifest: &Value) -> bool {
+    match manifest.get("kind").and_then(Value::as_str) {
+        Some(DEPLOYMENT_KIND) => true,
+        Some(KIND) | None => false,
+        Some(other) => {
+            planton_plugin_sdk::schema::did_you_mean(other, [KIND, DEPLOYMENT_KIND])
+                == Some(DEPLOYMENT_KIND)
+        }
+    }
+}
+
+/// The schema a manifest is checked against, by its `kind`.
+pub fn schema_for(manifest: &Value) -> &'static Value {
+    if is_deployment_kind(manifest) {
+        deployment_schema()
+    } else {
+        schema()
+    }
 }
 
 /// The `MicroserviceKubernetes` plugin.
@@ -85,11 +138,18 @@ impl Plugin for KubernetesPlugin {
             name: "kubernetes".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             contract_version: CONTRACT_VERSION,
-            kinds: vec![KindInfo {
-                api_version: API_VERSION.to_string(),
-                kind: KIND.to_string(),
-                schema: schema().clone(),
-            }],
+            kinds: vec![
+                KindInfo {
+                    api_version: API_VERSION.to_string(),
+                    kind: KIND.to_string(),
+                    schema: schema().clone(),
+                },
+                KindInfo {
+                    api_version: API_VERSION.to_string(),
+                    kind: DEPLOYMENT_KIND.to_string(),
+                    schema: deployment_schema().clone(),
+                },
+            ],
         }
     }
 
@@ -109,7 +169,12 @@ impl Plugin for KubernetesPlugin {
         if diagnostics.iter().any(|d| d.is_error()) {
             return Err(PluginError::from_diagnostics(&diagnostics));
         }
-        render::render(&req)
+        let manifest = planton_plugin_sdk::protojson::normalize_field_names(
+            schema_for(&req.manifest),
+            &req.manifest,
+        )
+        .value;
+        render::render(&RenderRequest { manifest, ..req })
     }
 }
 
@@ -120,9 +185,12 @@ mod tests {
     #[test]
     fn schema_parses() {
         assert!(serde_json::from_str::<Value>(SCHEMA_JSON).is_ok());
+        assert!(serde_json::from_str::<Value>(DEPLOYMENT_SCHEMA_JSON).is_ok());
         assert!(schema().is_object());
+        assert!(deployment_schema().is_object());
         let d = KubernetesPlugin::describe();
         assert_eq!(d.kinds[0].kind, KIND);
+        assert_eq!(d.kinds[1].kind, DEPLOYMENT_KIND);
         assert_eq!(d.contract_version, CONTRACT_VERSION);
     }
 }

@@ -1,8 +1,18 @@
-//! Rendering a valid `MicroserviceKubernetes` manifest into Kubernetes objects.
+//! Rendering a valid `MicroserviceKubernetes` or `KubernetesDeployment` manifest into
+//! Kubernetes objects.
 //!
-//! Output, in apply order: Namespace, ServiceAccount, Secret (when there are env secrets),
-//! Service (when there are ports), Deployment, HorizontalPodAutoscaler (when enabled),
-//! PodDisruptionBudget (when enabled), Ingress (when enabled).
+//! Output, in apply order: Namespace (always for `MicroserviceKubernetes`; with
+//! `createNamespace: true` for `KubernetesDeployment`), ServiceAccount, ConfigMaps
+//! (`KubernetesDeployment`'s `configMaps`, each named `<name>-<key>` as upstream names them),
+//! Secret (when there are env secrets), Service (when there are ports), Deployment,
+//! HorizontalPodAutoscaler (when enabled), PodDisruptionBudget (when enabled), Ingress (when
+//! enabled; to the last port marked `isIngressPort`, as upstream).
+//!
+//! A `KubernetesDeployment` is first read into the `MicroserviceKubernetes` shape (env values
+//! as strings, `volumeMounts` as volumes with their sources) plus what only it has
+//! ([`Shape`]), so both kinds go through one render. Its `{secretRef: {name, key}}` secrets
+//! become `secretKeyRef`s to that existing Secret; a `valueFrom` reference (env variable or
+//! namespace) stops the render with an "unresolved reference" error naming the field.
 //! Rendering is a pure function of the manifest and the context: map keys come out in a fixed
 //! order and env entries sorted by name, so the same input always gives the same bytes.
 //!
@@ -13,7 +23,8 @@
 //! `$variables-group` references in env variables are likewise left for the host to resolve.
 
 use crate::validate::{APP_CONTAINER, ingress_ports, is_dns_label, is_label_value};
-use crate::{KIND, NAMESPACE_LABEL};
+use crate::{DEPLOYMENT_KIND, KIND, NAMESPACE_LABEL, is_deployment_kind};
+use planton_plugin_sdk::protojson::{self, ValueOrRef, value_or_ref};
 use planton_plugin_sdk::schema::{int_value, number_value};
 use planton_plugin_sdk::{DeployContext, PluginError, RenderRequest, RenderResponse};
 use serde_json::{Map, Value, json};
@@ -27,15 +38,263 @@ pub const MANAGED_BY: &str = "planton";
 /// Requests and limits used when the manifest has no `resources` at all (upstream defaults).
 const DEFAULT_RESOURCES: (&str, &str, &str, &str) = ("1000m", "1Gi", "50m", "100Mi");
 
-/// The objects for a manifest that has already passed validation.
+/// What a kind decides beyond the `MicroserviceKubernetes` shape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Shape {
+    /// The `planton.ai/kind` label value.
+    pub kind: &'static str,
+    /// The target namespace.
+    pub namespace: String,
+    /// Whether to render the Namespace object.
+    pub create_namespace: bool,
+    /// The ingress host, when the ingress is enabled.
+    pub ingress_host: Option<String>,
+    /// ConfigMaps to render: (key, content); each is named `<name>-<key>`.
+    pub config_maps: Vec<(String, String)>,
+    /// Env entries taken from existing Secrets: (env name, Secret name, key).
+    pub secret_refs: Vec<(String, String, String)>,
+    /// The app container's `command` and `args`.
+    pub command: Vec<String>,
+    /// See [`Shape::command`].
+    pub args: Vec<String>,
+}
+
+/// The objects for a manifest (either kind, camelCase field names) that has already passed
+/// validation.
 pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
+    if is_deployment_kind(&req.manifest) {
+        let (m, shape) = deployment_shape(&req.manifest, &req.context)?;
+        return render_shaped(&m, &req.context, &shape);
+    }
     let m = &req.manifest;
-    let ctx = &req.context;
+    let namespace = namespace(m, &req.context)?;
+    let ingress_host = if m.pointer("/spec/ingress/enabled").and_then(Value::as_bool) == Some(true)
+    {
+        let domain = str_at(m, "/spec/ingress/dnsDomain")
+            .ok_or_else(|| PluginError::new("ingress is enabled without dnsDomain"))?;
+        Some(format!("{namespace}.{domain}"))
+    } else {
+        None
+    };
+    let shape = Shape {
+        kind: KIND,
+        namespace,
+        create_namespace: true,
+        ingress_host,
+        ..Shape::default()
+    };
+    render_shaped(m, &req.context, &shape)
+}
+
+/// A `KubernetesDeployment` read into the `MicroserviceKubernetes` shape, and its [`Shape`].
+pub fn deployment_shape(m: &Value, ctx: &DeployContext) -> Result<(Value, Shape), PluginError> {
+    let mut out = m.clone();
+    let namespace = match ctx.namespace.as_deref().filter(|s| !s.is_empty()) {
+        Some(ns) => ns.to_string(),
+        None => match value_or_ref(m.pointer("/spec/namespace")) {
+            ValueOrRef::Literal(ns) => ns.to_string(),
+            ValueOrRef::From(f) => {
+                return Err(protojson::unresolved_reference("/spec/namespace", f));
+            }
+            ValueOrRef::Absent => return Err(PluginError::new("spec.namespace is required")),
+        },
+    };
+    if !is_dns_label(&namespace) {
+        return Err(PluginError::new(format!(
+            "namespace {namespace:?} is not a DNS-1123 label"
+        )));
+    }
+    let mut shape = Shape {
+        kind: DEPLOYMENT_KIND,
+        namespace,
+        create_namespace: m.pointer("/spec/createNamespace").and_then(Value::as_bool) == Some(true),
+        config_maps: sorted_map(m.pointer("/spec/configMaps")),
+        ..Shape::default()
+    };
+    if m.pointer("/spec/ingress/enabled").and_then(Value::as_bool) == Some(true) {
+        shape.ingress_host = Some(
+            str_at(m, "/spec/ingress/hostname")
+                .ok_or_else(|| PluginError::new("ingress is enabled without hostname"))?
+                .to_string(),
+        );
+    }
+    let strings = |key: &str| -> Vec<String> {
+        m.pointer(&format!("/spec/container/app/{key}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    shape.command = strings("command");
+    shape.args = strings("args");
+
+    let env = m.pointer("/spec/container/app/env");
+    let mut variables = Map::new();
+    for (k, v) in env
+        .and_then(|e| e.get("variables"))
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        match v {
+            Value::String(s) => {
+                variables.insert(k.clone(), json!(s));
+            }
+            _ => match value_or_ref(Some(v)) {
+                ValueOrRef::From(f) => {
+                    return Err(protojson::unresolved_reference(
+                        &format!(
+                            "/spec/container/app/env/variables/{}",
+                            planton_plugin_sdk::pointer::escape(k)
+                        ),
+                        f,
+                    ));
+                }
+                _ => {
+                    let s = v.get("value").and_then(Value::as_str).unwrap_or_default();
+                    variables.insert(k.clone(), json!(s));
+                }
+            },
+        }
+    }
+    let mut secrets = Map::new();
+    for (k, v) in env
+        .and_then(|e| e.get("secrets"))
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(r) = v.get("secretRef").filter(|r| r.is_object()) {
+            let field = |f: &str| {
+                r.get(f)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            shape
+                .secret_refs
+                .push((k.clone(), field("name"), field("key")));
+        } else if let Some(s) = v
+            .as_str()
+            .or_else(|| v.get("value").and_then(Value::as_str))
+        {
+            secrets.insert(k.clone(), json!(s));
+        }
+    }
+    let volumes: Vec<Value> = m
+        .pointer("/spec/container/app/volumeMounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|vm| {
+            let mut v = Map::new();
+            for k in ["name", "mountPath", "readOnly", "subPath"] {
+                if let Some(x) = vm.get(k) {
+                    v.insert(k.into(), x.clone());
+                }
+            }
+            v.insert("spec".into(), volume_source(vm));
+            Value::Object(v)
+        })
+        .collect();
+    if let Some(app) = out
+        .pointer_mut("/spec/container/app")
+        .and_then(Value::as_object_mut)
+    {
+        app.insert(
+            "env".into(),
+            json!({ "variables": variables, "secrets": secrets }),
+        );
+        app.shift_remove("volumeMounts");
+        if !volumes.is_empty() {
+            app.insert("volumes".into(), Value::Array(volumes));
+        }
+    }
+    Ok((out, shape))
+}
+
+/// The pod volume source of a `KubernetesDeployment` volume mount, as upstream builds it
+/// (`{}` when none is given: an emptyDir).
+fn volume_source(vm: &Value) -> Value {
+    let keyed = |src: &Value, name_field: &str| {
+        let mut o = Map::new();
+        o.insert(
+            name_field.into(),
+            src.get("name").cloned().unwrap_or(Value::Null),
+        );
+        if let Some(key) = src
+            .get("key")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            let path = src
+                .get("path")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(key);
+            o.insert("items".into(), json!([{ "key": key, "path": path }]));
+        }
+        if let Some(mode) = src
+            .get("defaultMode")
+            .and_then(int_value)
+            .filter(|m| *m > 0)
+        {
+            o.insert("defaultMode".into(), json!(mode));
+        }
+        Value::Object(o)
+    };
+    let nonempty = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    if let Some(c) = vm.get("configMap").filter(|v| v.is_object()) {
+        json!({ "configMap": keyed(c, "name") })
+    } else if let Some(c) = vm.get("secret").filter(|v| v.is_object()) {
+        json!({ "secret": keyed(c, "secretName") })
+    } else if let Some(h) = vm.get("hostPath").filter(|v| v.is_object()) {
+        let mut o = Map::new();
+        o.insert("path".into(), h.get("path").cloned().unwrap_or(Value::Null));
+        if let Some(t) = nonempty(h, "type") {
+            o.insert("type".into(), json!(t));
+        }
+        json!({ "hostPath": o })
+    } else if let Some(e) = vm.get("emptyDir").filter(|v| v.is_object()) {
+        let mut o = Map::new();
+        for k in ["medium", "sizeLimit"] {
+            if let Some(x) = nonempty(e, k) {
+                o.insert(k.into(), json!(x));
+            }
+        }
+        json!({ "emptyDir": o })
+    } else if let Some(p) = vm.get("pvc").filter(|v| v.is_object()) {
+        let mut o = Map::new();
+        o.insert(
+            "claimName".into(),
+            p.get("claimName").cloned().unwrap_or(Value::Null),
+        );
+        if p.get("readOnly").and_then(Value::as_bool) == Some(true) {
+            o.insert("readOnly".into(), json!(true));
+        }
+        json!({ "persistentVolumeClaim": o })
+    } else {
+        json!({})
+    }
+}
+
+/// The objects for a manifest in the `MicroserviceKubernetes` shape, as `shape` says.
+fn render_shaped(
+    m: &Value,
+    ctx: &DeployContext,
+    shape: &Shape,
+) -> Result<RenderResponse, PluginError> {
     let name = str_at(m, "/metadata/name")
         .ok_or_else(|| PluginError::new("metadata.name is required"))?
         .to_string();
-    let namespace = namespace(m, ctx)?;
-    let labels = labels(m, ctx, &name)?;
+    let namespace = shape.namespace.clone();
+    let labels = labels(m, ctx, &name, shape.kind)?;
     let selector = json!({ "app.kubernetes.io/name": name });
     let app = m
         .pointer("/spec/container/app")
@@ -45,10 +304,17 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     let meta =
         |obj_name: &str| json!({ "name": obj_name, "namespace": namespace, "labels": labels });
 
-    let mut objects = vec![
-        json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": namespace, "labels": labels } }),
-        json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&name) }),
-    ];
+    let mut objects = Vec::new();
+    if shape.create_namespace {
+        objects.push(json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": namespace, "labels": labels } }));
+    }
+    objects.push(json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&name) }));
+    for (key, content) in &shape.config_maps {
+        objects.push(json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&format!("{name}-{key}")),
+            "data": { key.as_str(): content }
+        }));
+    }
 
     let secrets = sorted_map(app.pointer("/env/secrets"));
     let secret_name = format!("{name}-secrets");
@@ -129,7 +395,7 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     }
     deployment_spec.insert(
         "template".into(),
-        json!({ "metadata": { "labels": labels }, "spec": pod_spec(&name, &app, &image, &secret_name, m) }),
+        json!({ "metadata": { "labels": labels }, "spec": pod_spec(&name, &app, &image, &secret_name, m, shape) }),
     );
     objects.push(json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(&name), "spec": deployment_spec }));
 
@@ -184,11 +450,9 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
         objects.push(json!({ "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(&name), "spec": spec }));
     }
 
-    if m.pointer("/spec/ingress/enabled").and_then(Value::as_bool) == Some(true) {
-        let domain = str_at(m, "/spec/ingress/dnsDomain")
-            .ok_or_else(|| PluginError::new("ingress is enabled without dnsDomain"))?;
+    if let Some(host) = &shape.ingress_host {
         let port = ingress_ports(&ports)
-            .first()
+            .last()
             .and_then(|&i| ports[i].get("servicePort").and_then(int_value))
             .ok_or_else(|| {
                 PluginError::new("ingress is enabled but no port has isIngressPort: true")
@@ -196,7 +460,7 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
         objects.push(json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta(&name),
             "spec": { "rules": [ {
-                "host": format!("{namespace}.{domain}"),
+                "host": host,
                 "http": { "paths": [ {
                     "path": "/", "pathType": "Prefix",
                     "backend": { "service": { "name": name, "port": { "number": port } } }
@@ -235,12 +499,17 @@ fn namespace(m: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
     Ok(ns.to_string())
 }
 
-fn labels(m: &Value, ctx: &DeployContext, name: &str) -> Result<Map<String, Value>, PluginError> {
+fn labels(
+    m: &Value,
+    ctx: &DeployContext,
+    name: &str,
+    kind: &str,
+) -> Result<Map<String, Value>, PluginError> {
     let mut l = Map::new();
     l.insert("app.kubernetes.io/name".into(), json!(name));
     l.insert("app.kubernetes.io/managed-by".into(), json!(MANAGED_BY));
     l.insert("planton.ai/name".into(), json!(name));
-    l.insert("planton.ai/kind".into(), json!(KIND));
+    l.insert("planton.ai/kind".into(), json!(kind));
     let env = str_at(m, "/metadata/env").or(ctx.env.as_deref().filter(|s| !s.is_empty()));
     for (key, value) in [
         ("planton.ai/id", str_at(m, "/metadata/id")),
@@ -290,7 +559,14 @@ fn int_or_percent(v: &Value) -> Option<Value> {
     }
 }
 
-fn pod_spec(name: &str, app: &Value, image: &str, secret_name: &str, m: &Value) -> Value {
+fn pod_spec(
+    name: &str,
+    app: &Value,
+    image: &str,
+    secret_name: &str,
+    m: &Value,
+    shape: &Shape,
+) -> Value {
     let mut spec = Map::new();
     spec.insert("serviceAccountName".into(), json!(name));
     if let Some(ps) = app
@@ -300,7 +576,7 @@ fn pod_spec(name: &str, app: &Value, image: &str, secret_name: &str, m: &Value) 
     {
         spec.insert("imagePullSecrets".into(), json!([{ "name": ps }]));
     }
-    let mut containers = vec![app_container(app, image, secret_name)];
+    let mut containers = vec![app_container(app, image, secret_name, shape)];
     for s in m
         .pointer("/spec/container/sidecars")
         .and_then(Value::as_array)
@@ -337,10 +613,16 @@ fn pod_spec(name: &str, app: &Value, image: &str, secret_name: &str, m: &Value) 
     Value::Object(spec)
 }
 
-fn app_container(app: &Value, image: &str, secret_name: &str) -> Value {
+fn app_container(app: &Value, image: &str, secret_name: &str, shape: &Shape) -> Value {
     let mut c = Map::new();
     c.insert("name".into(), json!(APP_CONTAINER));
     c.insert("image".into(), json!(image));
+    if !shape.command.is_empty() {
+        c.insert("command".into(), json!(shape.command));
+    }
+    if !shape.args.is_empty() {
+        c.insert("args".into(), json!(shape.args));
+    }
     let ports: Vec<Value> = app
         .get("ports")
         .and_then(Value::as_array)
@@ -364,6 +646,11 @@ fn app_container(app: &Value, image: &str, secret_name: &str) -> Value {
     env.extend(sorted_map(app.pointer("/env/secrets")).into_iter().map(|(k, _)| {
         let entry = json!({ "name": k, "valueFrom": { "secretKeyRef": { "name": secret_name, "key": k } } });
         (k, entry)
+    }));
+    env.extend(shape.secret_refs.iter().map(|(k, secret, key)| {
+        let entry =
+            json!({ "name": k, "valueFrom": { "secretKeyRef": { "name": secret, "key": key } } });
+        (k.clone(), entry)
     }));
     env.sort_by(|a, b| a.0.cmp(&b.0));
     if !env.is_empty() {

@@ -5,19 +5,30 @@
 //! been reported by the schema check and is simply skipped here, so one mistake yields one
 //! diagnostic. Rule codes are listed in the crate documentation.
 
-use crate::{NAMESPACE_LABEL, quantity, schema};
+use crate::{NAMESPACE_LABEL, is_deployment_kind, quantity, schema_for};
+use planton_plugin_sdk::protojson::{self, ValueOrRef, value_or_ref};
 use planton_plugin_sdk::schema::{self as checker, int_value};
 use planton_plugin_sdk::{Diagnostic, ValidateRequest, pointer, refs};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The name of the app container in the rendered Deployment (as upstream names it).
 pub const APP_CONTAINER: &str = "microservice";
 
 /// Every problem in the request's manifest, schema problems first, then rule problems.
+///
+/// Fields written under their proto names (`container_port`) are read as their camelCase
+/// names with a warning, and every diagnostic points at the field as written.
 pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
-    let m = &req.manifest;
+    let normalized = protojson::normalize_field_names(schema_for(&req.manifest), &req.manifest);
+    let diagnostics = validate_normalized(&normalized.value, req.local);
+    normalized.restore(diagnostics)
+}
+
+/// [`validate`] for a manifest whose field names are already camelCase.
+pub fn validate_normalized(m: &Value, local: bool) -> Vec<Diagnostic> {
+    let deployment = is_deployment_kind(m);
     let mut out = checker::check_with(
-        schema(),
+        schema_for(m),
         m,
         checker::CheckOptions {
             protojson_scalars: true,
@@ -25,6 +36,18 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
     );
     if !m.is_object() {
         return out;
+    }
+    // Upstream's `min_len: 1`. The local overlay is never deployed, and the seed's own local
+    // overlay removes the version, so there it may be missing.
+    if !local
+        && m.get("spec").is_some_and(Value::is_object)
+        && m.pointer("/spec/version").is_none_or(Value::is_null)
+    {
+        out.push(Diagnostic::error(
+            "version-required",
+            "/spec/version",
+            "spec.version is required, e.g. main or review-42",
+        ));
     }
     metadata_rules(m, &mut out);
     let app = m.pointer("/spec/container/app");
@@ -37,24 +60,147 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
         );
         port_rules(app, &mut out);
         if let Some(env) = app.get("env") {
-            out.extend(refs::check_env(
-                env,
-                &pointer::child(APP, "env"),
-                req.local,
-                &|_| false,
-            ));
+            let at = pointer::child(APP, "env");
+            if deployment {
+                deployment_env_rules(m, env, &at, local, &mut out);
+            } else {
+                out.extend(refs::check_env(env, &at, local, &|_| false));
+            }
         }
         for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
             if let Some(p) = app.get(probe).filter(|p| p.is_object()) {
                 probe_rules(probe, p, app, &pointer::child(APP, probe), &mut out);
             }
         }
-        volume_rules(app, &mut out);
+        if deployment {
+            volume_mount_rules(app, &mut out);
+        } else {
+            volume_rules(app, &mut out);
+        }
     }
     sidecar_rules(m, &mut out);
-    ingress_rules(m, app, &mut out);
-    availability_rules(m, &mut out);
+    if deployment {
+        deployment_rules(m, app, &mut out);
+    } else {
+        ingress_rules(m, app, &mut out);
+    }
+    availability_rules(m, deployment, &mut out);
     out
+}
+
+/// The env rules of [`refs::check_env`] on a `KubernetesDeployment`'s object-valued env:
+/// `{value}` and plain strings are checked as values (the diagnostic points at the string),
+/// `{valueFrom}` and `{secretRef}` are references and pass.
+fn deployment_env_rules(m: &Value, env: &Value, at: &str, local: bool, out: &mut Vec<Diagnostic>) {
+    let mut view = Map::new();
+    let mut object_form: Vec<String> = Vec::new();
+    for map in ["variables", "secrets"] {
+        let Some(entries) = env.get(map).and_then(Value::as_object) else {
+            continue;
+        };
+        let mut strings = Map::new();
+        for (name, v) in entries {
+            match v {
+                Value::String(s) => {
+                    strings.insert(name.clone(), Value::String(s.clone()));
+                }
+                Value::Object(o) => {
+                    if let Some(s) = o.get("value").and_then(Value::as_str) {
+                        strings.insert(name.clone(), Value::String(s.to_string()));
+                        object_form.push(pointer::child(&pointer::child(at, map), name));
+                    }
+                    if let Some(ns) = v.pointer("/secretRef/namespace").and_then(Value::as_str)
+                        && !ns.is_empty()
+                        && let ValueOrRef::Literal(own) = value_or_ref(m.pointer("/spec/namespace"))
+                        && ns != own
+                    {
+                        out.push(Diagnostic::warning(
+                            "secret-ref-namespace-mismatch",
+                            format!("{}/secretRef/namespace", pointer::child(&pointer::child(at, map), name)),
+                            format!("a pod reads Secrets of its own namespace only: the Secret is read from {own:?}, not {ns:?} (upstream ignores this field too)"),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        view.insert(map.to_string(), Value::Object(strings));
+    }
+    for mut d in refs::check_env(&Value::Object(view), at, local, &|_| false) {
+        if object_form.contains(&d.path) {
+            d.path = pointer::child(&d.path, "value");
+        }
+        out.push(d);
+    }
+}
+
+/// `KubernetesDeployment` rules on the namespace and the ingress.
+fn deployment_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
+    let ns = m.pointer("/spec/namespace");
+    if let ValueOrRef::Literal(v) = value_or_ref(ns)
+        && !is_dns_label(v)
+    {
+        let path = if ns.is_some_and(Value::is_object) {
+            "/spec/namespace/value"
+        } else {
+            "/spec/namespace"
+        };
+        out.push(Diagnostic::error(
+            "namespace-invalid",
+            path,
+            format!("namespace {v:?} must be a DNS-1123 label (lowercase alphanumerics and '-', at most 63 characters)"),
+        ));
+    }
+    let Some(ingress) = m.pointer("/spec/ingress") else {
+        return;
+    };
+    if ingress.get("enabled").and_then(Value::as_bool) != Some(true) {
+        return;
+    }
+    if ingress
+        .get("hostname")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        out.push(Diagnostic::error(
+            "ingress-hostname-required",
+            "/spec/ingress/hostname",
+            "hostname is required when ingress is enabled",
+        ));
+    }
+    if let Some(app) = app
+        && ingress_ports(ports(app)).is_empty()
+    {
+        out.push(Diagnostic::error(
+            "ingress-port-required",
+            "/spec/container/app/ports",
+            "ingress is enabled but no port has isIngressPort: true",
+        ));
+    }
+}
+
+/// `KubernetesDeployment` volume mounts: unique names and paths, at most one source each.
+fn volume_mount_rules(app: &Value, out: &mut Vec<Diagnostic>) {
+    let Some(mounts) = app.get("volumeMounts").and_then(Value::as_array) else {
+        return;
+    };
+    unique_fields(mounts, "/spec/container/app/volumeMounts", out);
+    for (i, v) in mounts.iter().enumerate() {
+        let sources: Vec<&str> = ["configMap", "secret", "hostPath", "emptyDir", "pvc"]
+            .into_iter()
+            .filter(|s| v.get(*s).is_some_and(|x| !x.is_null()))
+            .collect();
+        if sources.len() > 1 {
+            out.push(Diagnostic::error(
+                "volume-source-multiple",
+                format!("/spec/container/app/volumeMounts/{i}/{}", sources[1]),
+                format!(
+                    "a volume mount takes one source, found {}",
+                    sources.join(", ")
+                ),
+            ));
+        }
+    }
 }
 
 fn metadata_rules(m: &Value, out: &mut Vec<Diagnostic>) {
@@ -184,16 +330,16 @@ fn port_rules(app: &Value, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    // Upstream has no rule and routes the ingress to the last marked port; so does planton.
     let ingress: Vec<usize> = ingress_ports(ports);
-    for &i in ingress.iter().skip(1) {
-        out.push(Diagnostic::error(
-            "ingress-port-multiple",
-            format!("{base}/{i}/isIngressPort"),
-            format!(
-                "only one port may be the ingress port; port {} already is",
-                ingress[0]
-            ),
-        ));
+    if let Some((&used, earlier)) = ingress.split_last() {
+        for &i in earlier {
+            out.push(Diagnostic::warning(
+                "ingress-port-multiple",
+                format!("{base}/{i}/isIngressPort"),
+                format!("more than one port is the ingress port; the ingress uses the last one, port {used}, not this one"),
+            ));
+        }
     }
 }
 
@@ -269,6 +415,11 @@ fn volume_rules(app: &Value, out: &mut Vec<Diagnostic>) {
     let Some(vols) = app.get("volumes").and_then(Value::as_array) else {
         return;
     };
+    unique_fields(vols, "/spec/container/app/volumes", out);
+}
+
+/// `volume-name-duplicate` and `volume-mount-path-duplicate` over a list at `base`.
+fn unique_fields(vols: &[Value], base: &str, out: &mut Vec<Diagnostic>) {
     for (i, v) in vols.iter().enumerate() {
         for (field, code) in [
             ("name", "volume-name-duplicate"),
@@ -281,7 +432,7 @@ fn volume_rules(app: &Value, out: &mut Vec<Diagnostic>) {
             {
                 out.push(Diagnostic::error(
                     code,
-                    format!("/spec/container/app/volumes/{i}/{field}"),
+                    format!("{base}/{i}/{field}"),
                     format!("{field} {x:?} is used by an earlier volume"),
                 ));
             }
@@ -344,7 +495,7 @@ fn ingress_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn availability_rules(m: &Value, out: &mut Vec<Diagnostic>) {
+fn availability_rules(m: &Value, deployment: bool, out: &mut Vec<Diagnostic>) {
     let Some(a) = m.pointer("/spec/availability") else {
         return;
     };
@@ -367,9 +518,11 @@ fn availability_rules(m: &Value, out: &mut Vec<Diagnostic>) {
                 "autoscaling needs minReplicas of at least 1",
             ));
         }
-        if hpa
-            .get("targetCpuUtilizationPercent")
-            .is_some_and(|v| !v.is_null())
+        // The alias is a `MicroserviceKubernetes` field; the schema refuses it elsewhere.
+        if !deployment
+            && hpa
+                .get("targetCpuUtilizationPercent")
+                .is_some_and(|v| !v.is_null())
             && hpa
                 .get("targetCpuUtilizationPercentage")
                 .is_some_and(|v| !v.is_null())

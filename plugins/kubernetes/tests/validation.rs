@@ -27,6 +27,19 @@ fn every_rule_reports_its_code_and_path() {
 }
 
 #[test]
+fn every_kubernetes_deployment_rule_reports_its_code_and_path() {
+    let failures = planton_plugin_sdk::testing::check_rules::<KubernetesPlugin>(&testdata(
+        "rules-kubernetes-deployment.json",
+    ));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
 fn seed_and_conformance_manifests_validate_clean() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     let failures =
@@ -36,8 +49,7 @@ fn seed_and_conformance_manifests_validate_clean() {
 
 #[test]
 fn seed_local_literal_secret_is_an_error_outside_local() {
-    let manifest: Value =
-        serde_json::from_str(&testdata("manifests/seed-local-patch.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&testdata("patches/seed-local-patch.json")).unwrap();
     let res = KubernetesPlugin::validate(ValidateRequest {
         manifest,
         overlay: "prod".into(),
@@ -50,10 +62,14 @@ fn seed_local_literal_secret_is_an_error_outside_local() {
         .collect();
     assert_eq!(
         got,
-        vec![(
-            "env-secret-literal",
-            "/spec/container/app/env/secrets/DATABASE_PASSWORD"
-        )]
+        vec![
+            // A patch alone is not a whole manifest: the version comes from the base.
+            ("version-required", "/spec/version"),
+            (
+                "env-secret-literal",
+                "/spec/container/app/env/secrets/DATABASE_PASSWORD"
+            )
+        ]
     );
 }
 

@@ -12,6 +12,8 @@
 //!   "did you mean" suggestions for misspelt field names;
 //! - [`refs`]: the `$variables-group/<g>/<k>` and `$secrets-group/<g>/<k>` reference syntax;
 //! - [`pointer`]: building and escaping JSON Pointers;
+//! - [`protojson`]: what the upstream loader accepts beyond camelCase (proto field names,
+//!   `{value}`/`{valueFrom}` references);
 //! - [`AwsRequest`]: the shape of one AWS API request in a rendered plan, and
 //!   [`resolve_output_refs`] for the `${id.path}` placeholders those requests may contain.
 //!
@@ -37,6 +39,7 @@
 
 pub mod abi;
 pub mod pointer;
+pub mod protojson;
 pub mod refs;
 pub mod schema;
 pub mod testing;

@@ -74,7 +74,9 @@ pub fn parse(value: &str) -> Option<GroupRef<'_>> {
 /// Codes: `env-variable-is-secret` (a `$secrets-group` reference among plain variables),
 /// `env-secret-literal` (a literal secret value outside `local`), `env-reference-malformed`
 /// (starts like a reference but is not one), `env-secret-from-variables` (warning: a
-/// `$variables-group` reference used as a secret), `env-name-duplicate` (a name in both maps).
+/// `$variables-group` reference used as a secret), `env-name-duplicate` (a name in both maps),
+/// `env-reference-unsupported` (an older project-planton reference syntax, see
+/// [`unsupported_reference`]).
 pub fn check_env(
     env: &serde_json::Value,
     path: &str,
@@ -89,6 +91,10 @@ pub fn check_env(
     for (name, value) in variables.into_iter().flatten() {
         let Some(v) = value.as_str() else { continue };
         let at = pointer::child(&vars_path, name);
+        if let Some(d) = unsupported_reference(&at, v) {
+            out.push(d);
+            continue;
+        }
         match (looks_like_ref(v), parse(v)) {
             (Some(_), None) => out.push(malformed(&at, v)),
             (Some(GroupKind::Secrets), Some(_)) => out.push(Diagnostic::error(
@@ -110,8 +116,10 @@ pub fn check_env(
                 format!("`{name}` takes its secret value from a variables group, which is not kept secret"),
             )),
             (Some(GroupKind::Secrets), Some(_)) => {}
+            (None, _) if external_secret(v) => {}
+            (None, _) if let Some(d) = unsupported_reference(&at, v) => out.push(d),
             (None, _) => {
-                if !local && !external_secret(v) {
+                if !local {
                     out.push(Diagnostic::error(
                         "env-secret-literal",
                         at,
@@ -131,6 +139,53 @@ pub fn check_env(
         }
     }
     out
+}
+
+/// The reference syntaxes of older project-planton manifests, which planton recognises but
+/// does not resolve: `$ref::secrets-group::<group>::<entry>` (with its planton spelling as
+/// the fix), `${<resource-id>.<key>}` (another resource's output) and bare cloud secret ids
+/// (a `projects/<p>/secrets/<s>` name, a path-like `a/b` or `/a/b` id).
+///
+/// Returns an `env-reference-unsupported` error, so such a value is never deployed as the
+/// literal text nor called a literal secret. `at` is the value's pointer.
+pub fn unsupported_reference(at: &str, v: &str) -> Option<Diagnostic> {
+    let shown: String = v.chars().take(80).collect();
+    let message = if let Some(rest) = v.strip_prefix("$ref::") {
+        let parts: Vec<&str> = rest.split("::").collect();
+        match parts.as_slice() {
+            [kind @ ("secrets-group" | "variables-group"), group, entry] => format!(
+                "{shown:?} is the legacy project-planton reference syntax, which planton does not resolve; write `${kind}/{group}/{entry}`"
+            ),
+            _ => format!(
+                "{shown:?} is a legacy project-planton reference (`$ref::...`) that planton does not recognise; use `$<variables|secrets>-group/<group>/<entry>`"
+            ),
+        }
+    } else if v.starts_with("${") && v.ends_with('}') && v.len() > 3 {
+        format!(
+            "{shown:?} refers to another resource's output (`${{<resource-id>.<key>}}`), which planton does not resolve; write the value, or a `$variables-group/<group>/<entry>` or `$secrets-group/<group>/<entry>` reference"
+        )
+    } else if is_bare_secret_id(v) {
+        format!(
+            "{shown:?} looks like a bare cloud secret id, an unrecognised reference syntax; use `$secrets-group/<group>/<entry>` (or, where the target reads a secret store directly, the secret's full ARN)"
+        )
+    } else {
+        return None;
+    };
+    Some(Diagnostic::error("env-reference-unsupported", at, message))
+}
+
+/// A path-like secret id (`projects/p/secrets/s`, `prod/db/password`, `/prod/db/password`):
+/// at least one `/` between non-empty segments of id characters, no spaces, no scheme.
+fn is_bare_secret_id(v: &str) -> bool {
+    let trimmed = v.strip_prefix('/').unwrap_or(v);
+    !v.contains("://")
+        && trimmed.contains('/')
+        && trimmed.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+' | '=')
+                })
+        })
 }
 
 fn malformed(at: &str, v: &str) -> Diagnostic {
@@ -194,6 +249,25 @@ mod tests {
                 ("env-name-duplicate", "/spec/env/secrets/C"),
             ]
         );
+        let legacy = serde_json::json!({
+            "variables": {"A": "${db-1.host}"},
+            "secrets": {"B": "$ref::secrets-group::db::password", "C": "projects/p/secrets/s", "D": "/prod/db/pw", "E": "no/slash here"}
+        });
+        let d = check_env(&legacy, "/spec/env", true, &|_| false);
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.code.as_str(), d.path.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("env-reference-unsupported", "/spec/env/variables/A"),
+                ("env-reference-unsupported", "/spec/env/secrets/B"),
+                ("env-reference-unsupported", "/spec/env/secrets/C"),
+                ("env-reference-unsupported", "/spec/env/secrets/D"),
+            ]
+        );
+        assert!(d[1].message.contains("write `$secrets-group/db/password`"));
         let local = check_env(&env, "/spec/env", true, &|_| false);
         assert!(!local.iter().any(|d| d.code == "env-secret-literal"));
     }

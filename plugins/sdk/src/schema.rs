@@ -12,10 +12,13 @@
 //! as `anyOf`), `$ref` to `#/definitions/...` or `#/$defs/...`, `nullable`, and
 //! `x-kubernetes-int-or-string`. Other keywords (`description`, `default`, ...) are ignored.
 //!
-//! Two planton extensions:
+//! Three planton extensions:
 //! - `x-planton-code` on a schema node replaces the generic code of the problems found at that
 //!   node (not below it), so a rule written as a schema keeps a stable, specific code
 //!   (e.g. `port-name-invalid` for a `pattern`);
+//! - `x-planton-upstream-string: true` on a node whose upstream proto field is a string:
+//!   a number there is accepted with a warning (`schema-number-for-string`), since the
+//!   upstream protobuf JSON loader refuses it;
 //! - [`CheckOptions::protojson_scalars`] accepts what the upstream protobuf JSON loader
 //!   accepts: integers and numbers written as JSON strings (`listenerPort: "8443"`).
 //!
@@ -203,6 +206,20 @@ impl<'s> Checker<'s> {
             return; // Further keywords would only repeat the same problem.
         }
 
+        // A number where upstream's proto field is a string: upstream refuses it.
+        if value.is_number()
+            && obj
+                .get("x-planton-upstream-string")
+                .and_then(Value::as_bool)
+                == Some(true)
+        {
+            out.push(Diagnostic::warning(
+                "schema-number-for-string",
+                path,
+                format!("upstream reads this field as a string and refuses the number {value}; accepted, but write \"{value}\""),
+            ));
+        }
+
         // Enum.
         if let Some(allowed) = obj.get("enum").and_then(Value::as_array)
             && !allowed.iter().any(|a| a == value)
@@ -257,7 +274,12 @@ impl<'s> Checker<'s> {
                 .is_some_and(|o| self.type_ok(o, value));
             results.push((type_matches, diags));
         }
-        if let Some((_, diags)) = results.iter().find(|(m, _)| *m) {
+        // Of the branches of the value's type, the one it comes closest to explains best.
+        if let Some((_, diags)) = results
+            .iter()
+            .filter(|(m, _)| *m)
+            .min_by_key(|(_, d)| d.len())
+        {
             // Problems with the value itself take the node's specific code, if it has one.
             out.extend(diags.iter().cloned().map(|mut d| {
                 if let Some(c) = code_override
@@ -771,6 +793,19 @@ mod tests {
             opts,
         ));
         assert_eq!(d, vec![("schema-type".into(), "/port".into())]);
+    }
+
+    #[test]
+    fn upstream_string_fields_warn_on_numbers() {
+        let s = json!({"type": "object", "properties": {
+            "maxSurge": { "x-kubernetes-int-or-string": true, "x-planton-upstream-string": true }
+        }});
+        let d = check(&s, &json!({"maxSurge": 2}));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "schema-number-for-string");
+        assert!(!d[0].is_error());
+        assert!(d[0].message.contains("write \"2\""), "{}", d[0].message);
+        assert_eq!(check(&s, &json!({"maxSurge": "25%"})), vec![]);
     }
 
     #[test]

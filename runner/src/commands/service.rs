@@ -288,20 +288,22 @@ fn new_service_values(args: &InitArgs) -> Result<NewService> {
     let platform = match args.platform {
         Some(PlatformArg::Kubernetes) => Platform::Kubernetes,
         Some(PlatformArg::AwsEcs) => Platform::AwsEcs,
+        Some(PlatformArg::KubernetesDeployment) => Platform::KubernetesDeployment,
         None => {
             eprintln!(
-                "Deployment platform:\n  1) {}\n  2) {}",
+                "Deployment platform:\n  1) {}\n  2) {}\n  3) {}",
                 Platform::Kubernetes,
-                Platform::AwsEcs
+                Platform::AwsEcs,
+                Platform::KubernetesDeployment
             );
             let answer = ask(
-                "Platform (1, 2, kubernetes or aws-ecs)",
+                "Platform (1, 2, 3, kubernetes, aws-ecs or kubernetes-deployment)",
                 Some("kubernetes"),
                 &|v| {
                     Platform::parse(v)
                         .map(|p| p.flag_value().to_string())
                         .ok_or_else(|| {
-                            format!("`{v}` is not a platform: answer 1, 2, kubernetes or aws-ecs")
+                            format!("`{v}` is not a platform: answer 1, 2, 3, kubernetes, aws-ecs or kubernetes-deployment")
                         })
                 },
             )?;

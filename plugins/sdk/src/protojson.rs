@@ -1,0 +1,390 @@
+//! What the upstream project-planton loader accepts beyond camelCase JSON, made explicit.
+//!
+//! Upstream reads a manifest with the protobuf JSON loader, which accepts a field under its
+//! original proto name (`container_port`) as well as its JSON name (`containerPort`).
+//! [`normalize_field_names`] renames proto names to JSON names by walking the kind's schema
+//! (so map keys such as env variable names are never touched), warns once per renamed field
+//! (`schema-proto-field-name`, naming the camelCase spelling) and remembers every rename, so
+//! that the diagnostics of the later checks, which see only camelCase, can be pointed back at
+//! the field as written ([`Normalized::restore`]).
+//!
+//! [`value_or_ref`] reads upstream's `StringValueOrRef`: a plain string (a planton
+//! convenience), `{value: "..."}`, or `{valueFrom: {kind, env, name, fieldPath}}`, a
+//! reference to another resource's output that only a deployment can resolve.
+
+use crate::{Diagnostic, pointer};
+use serde_json::{Map, Value};
+
+/// A manifest with proto field names renamed to JSON names, and what was renamed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Normalized {
+    /// The manifest with every known proto field name written in camelCase.
+    pub value: Value,
+    /// One warning per renamed field (and an error per field written both ways), at the
+    /// field as written.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Normalized pointer of each renamed member → its name as written.
+    renames: Vec<(String, String)>,
+}
+
+impl Normalized {
+    /// `path` (a pointer into [`Normalized::value`]) rewritten to the names as written.
+    pub fn restore_path(&self, path: &str) -> String {
+        if self.renames.is_empty() || path.is_empty() {
+            return path.to_string();
+        }
+        let mut normalized = String::new();
+        let mut original = String::new();
+        for token in path.split('/').skip(1) {
+            normalized.push('/');
+            normalized.push_str(token);
+            match self.renames.iter().find(|(p, _)| *p == normalized) {
+                Some((_, written)) => {
+                    original.push('/');
+                    original.push_str(&pointer::escape(written));
+                }
+                None => {
+                    original.push('/');
+                    original.push_str(token);
+                }
+            }
+        }
+        original
+    }
+
+    /// The normalization diagnostics followed by `later` with their paths restored.
+    pub fn restore(&self, later: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        let mut out = self.diagnostics.clone();
+        out.extend(later.into_iter().map(|mut d| {
+            d.path = self.restore_path(&d.path);
+            d
+        }));
+        out
+    }
+}
+
+/// The JSON name protobuf derives from a proto field name: `container_port` → `containerPort`.
+///
+/// `None` when `name` is not a lower-case proto name with at least one underscore.
+pub fn json_name(name: &str) -> Option<String> {
+    if !name.contains('_')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// Renames proto field names (`container_port`) to JSON names (`containerPort`) wherever
+/// `schema` knows the JSON name; see the module documentation.
+///
+/// Codes: `schema-proto-field-name` (warning: a proto name, accepted as upstream does),
+/// `schema-duplicate-field` (error: the same field written under both names; the camelCase
+/// one is kept, as the protobuf loader refuses the manifest).
+pub fn normalize_field_names(schema: &Value, value: &Value) -> Normalized {
+    let mut n = Normalized {
+        value: Value::Null,
+        diagnostics: Vec::new(),
+        renames: Vec::new(),
+    };
+    n.value = walk(schema, schema, value, "", "", &mut n, 0);
+    n
+}
+
+const MAX_DEPTH: usize = 64;
+
+fn resolve<'s>(root: &'s Value, mut schema: &'s Value) -> &'s Value {
+    for _ in 0..MAX_DEPTH {
+        match schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|p| root.pointer(p))
+        {
+            Some(next) => schema = next,
+            None => return schema,
+        }
+    }
+    schema
+}
+
+/// The object schemas `schema` may stand for: itself and its `anyOf`/`oneOf` branches.
+fn object_schemas<'s>(root: &'s Value, schema: &'s Value) -> Vec<&'s Value> {
+    let s = resolve(root, schema);
+    let mut out = vec![s];
+    for key in ["anyOf", "oneOf"] {
+        for b in s.get(key).and_then(Value::as_array).into_iter().flatten() {
+            out.push(resolve(root, b));
+        }
+    }
+    out
+}
+
+fn walk(
+    root: &Value,
+    schema: &Value,
+    value: &Value,
+    norm_path: &str,
+    orig_path: &str,
+    n: &mut Normalized,
+    depth: usize,
+) -> Value {
+    if depth > MAX_DEPTH {
+        return value.clone();
+    }
+    let schemas = object_schemas(root, schema);
+    match value {
+        Value::Object(map) => {
+            let prop = |name: &str| {
+                schemas
+                    .iter()
+                    .find_map(|s| s.get("properties").and_then(|p| p.get(name)))
+            };
+            let additional = schemas
+                .iter()
+                .find_map(|s| s.get("additionalProperties").filter(|a| a.is_object()));
+            let mut out = Map::new();
+            for (key, member) in map {
+                let orig_child = pointer::child(orig_path, key);
+                if let Some(ps) = prop(key) {
+                    let norm_child = pointer::child(norm_path, key);
+                    let v = walk(root, ps, member, &norm_child, &orig_child, n, depth + 1);
+                    out.insert(key.clone(), v);
+                    continue;
+                }
+                if let Some(camel) = json_name(key)
+                    && let Some(ps) = prop(&camel)
+                {
+                    if map.contains_key(&camel) {
+                        n.diagnostics.push(Diagnostic::error(
+                            "schema-duplicate-field",
+                            orig_child,
+                            format!("`{key}` and `{camel}` are one field (its proto and JSON names) and both are set; keep one spelling (a patch in one spelling over a base in the other adds the field instead of replacing it)"),
+                        ));
+                        continue;
+                    }
+                    let norm_child = pointer::child(norm_path, &camel);
+                    n.diagnostics.push(Diagnostic::warning(
+                        "schema-proto-field-name",
+                        orig_child.clone(),
+                        format!("`{key}` is the proto name of `{camel}`; accepted as upstream does, but write `{camel}`"),
+                    ));
+                    n.renames.push((norm_child.clone(), key.clone()));
+                    let v = walk(root, ps, member, &norm_child, &orig_child, n, depth + 1);
+                    out.insert(camel, v);
+                    continue;
+                }
+                let v = match additional {
+                    Some(a) => {
+                        let norm_child = pointer::child(norm_path, key);
+                        walk(root, a, member, &norm_child, &orig_child, n, depth + 1)
+                    }
+                    None => member.clone(),
+                };
+                out.insert(key.clone(), v);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            let item_schema = schemas.iter().find_map(|s| s.get("items"));
+            match item_schema {
+                Some(is) => Value::Array(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| {
+                            walk(
+                                root,
+                                is,
+                                item,
+                                &pointer::index(norm_path, i),
+                                &pointer::index(orig_path, i),
+                                n,
+                                depth + 1,
+                            )
+                        })
+                        .collect(),
+                ),
+                None => value.clone(),
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// Upstream's `StringValueOrRef`, read leniently (a wrong shape reads as [`ValueOrRef::Absent`];
+/// the schema reports it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueOrRef<'a> {
+    /// No value, an empty string, or a shape the schema refuses.
+    Absent,
+    /// A literal: a plain string or `{value: "..."}`.
+    Literal(&'a str),
+    /// `{valueFrom: {...}}`: another resource's output, resolved only at deployment.
+    From(&'a Map<String, Value>),
+}
+
+/// Reads a `StringValueOrRef` (see [`ValueOrRef`]).
+pub fn value_or_ref(v: Option<&Value>) -> ValueOrRef<'_> {
+    match v {
+        Some(Value::String(s)) if !s.is_empty() => ValueOrRef::Literal(s),
+        Some(Value::Object(o)) => match (o.get("value"), o.get("valueFrom")) {
+            (Some(Value::String(s)), _) if !s.is_empty() => ValueOrRef::Literal(s),
+            (_, Some(Value::Object(f))) => ValueOrRef::From(f),
+            _ => ValueOrRef::Absent,
+        },
+        _ => ValueOrRef::Absent,
+    }
+}
+
+/// A `valueFrom` reference as one line: `AwsEcsCluster/prod-cluster (env prod) status.outputs.cluster_arn`.
+pub fn describe_value_from(f: &Map<String, Value>) -> String {
+    let s = |k: &str| match f.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let mut out = match s("kind") {
+        k if k.is_empty() => s("name"),
+        k => format!("{k}/{}", s("name")),
+    };
+    if !s("env").is_empty() {
+        out.push_str(&format!(" (env {})", s("env")));
+    }
+    if !s("fieldPath").is_empty() {
+        out.push_str(&format!(" {}", s("fieldPath")));
+    }
+    out
+}
+
+/// The error for a `valueFrom` reference planton cannot resolve, raised before any write.
+pub fn unresolved_reference(path: &str, f: &Map<String, Value>) -> crate::PluginError {
+    crate::PluginError::new(format!(
+        "unresolved reference at {path}: valueFrom {}; planton does not read other resources' recorded outputs, so write the value itself (`value: ...`) for this deployment",
+        describe_value_from(f)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "spec": { "type": "object", "properties": {
+                    "containerPort": { "type": "integer" },
+                    "s3Files": { "type": "array" },
+                    "env": { "type": "object", "additionalProperties": { "$ref": "#/definitions/ref" } },
+                    "items": { "type": "array", "items": { "type": "object", "properties": { "isIngressPort": { "type": "boolean" } } } }
+                } }
+            },
+            "definitions": {
+                "ref": { "anyOf": [ { "type": "string" }, { "type": "object", "properties": {
+                    "value": { "type": "string" },
+                    "valueFrom": { "type": "object", "properties": { "fieldPath": { "type": "string" } } }
+                } } ] }
+            }
+        })
+    }
+
+    #[test]
+    fn json_names() {
+        assert_eq!(
+            json_name("container_port").as_deref(),
+            Some("containerPort")
+        );
+        assert_eq!(json_name("s3_files").as_deref(), Some("s3Files"));
+        assert_eq!(
+            json_name("target_cpu_utilization_percent").as_deref(),
+            Some("targetCpuUtilizationPercent")
+        );
+        assert_eq!(json_name("containerPort"), None);
+        assert_eq!(json_name("MY_VAR"), None);
+    }
+
+    #[test]
+    fn renames_known_proto_names_only_and_restores_paths() {
+        let v = json!({"spec": {
+            "container_port": 80, "s3_files": [],
+            "env": {"MY_VAR": {"value_from": {"field_path": "a.b"}}, "lower_var": "x"},
+            "items": [{"is_ingress_port": true}],
+            "unknown_thing": 1
+        }});
+        let n = normalize_field_names(&schema(), &v);
+        assert_eq!(
+            n.value,
+            json!({"spec": {
+                "containerPort": 80, "s3Files": [],
+                "env": {"MY_VAR": {"valueFrom": {"fieldPath": "a.b"}}, "lower_var": "x"},
+                "items": [{"isIngressPort": true}],
+                "unknown_thing": 1
+            }})
+        );
+        let warned: Vec<&str> = n.diagnostics.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            warned,
+            [
+                "/spec/container_port",
+                "/spec/s3_files",
+                "/spec/env/MY_VAR/value_from",
+                "/spec/env/MY_VAR/value_from/field_path",
+                "/spec/items/0/is_ingress_port"
+            ]
+        );
+        assert!(n.diagnostics[0].message.contains("`containerPort`"));
+        assert_eq!(
+            n.restore_path("/spec/env/MY_VAR/valueFrom/fieldPath"),
+            "/spec/env/MY_VAR/value_from/field_path"
+        );
+        assert_eq!(n.restore_path("/spec/s3Files/0"), "/spec/s3_files/0");
+        assert_eq!(n.restore_path("/spec/env/lower_var"), "/spec/env/lower_var");
+    }
+
+    #[test]
+    fn both_spellings_is_an_error_and_camel_case_wins() {
+        let n = normalize_field_names(
+            &schema(),
+            &json!({"spec": {"containerPort": 80, "container_port": 81}}),
+        );
+        assert_eq!(n.value, json!({"spec": {"containerPort": 80}}));
+        assert_eq!(n.diagnostics.len(), 1);
+        assert_eq!(n.diagnostics[0].code, "schema-duplicate-field");
+        assert!(n.diagnostics[0].is_error());
+    }
+
+    #[test]
+    fn value_or_ref_forms() {
+        assert_eq!(value_or_ref(Some(&json!("x"))), ValueOrRef::Literal("x"));
+        assert_eq!(
+            value_or_ref(Some(&json!({"value": "y"}))),
+            ValueOrRef::Literal("y")
+        );
+        let r = json!({"valueFrom": {"kind": "AwsEcsCluster", "name": "shared", "fieldPath": "status.outputs.cluster_arn"}});
+        match value_or_ref(Some(&r)) {
+            ValueOrRef::From(f) => assert_eq!(
+                describe_value_from(f),
+                "AwsEcsCluster/shared status.outputs.cluster_arn"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(value_or_ref(Some(&json!(""))), ValueOrRef::Absent);
+        assert_eq!(value_or_ref(None), ValueOrRef::Absent);
+    }
+}
