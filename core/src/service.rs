@@ -144,7 +144,48 @@ impl Layout {
     }
 }
 
+/// The default groups directory, relative to the service root, when `planton.yaml` names none.
+pub const DEFAULT_GROUPS_DIR: &str = "groups";
+
+/// Where a service's groups come from, decided once for every command and the web editor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupsDir {
+    /// A directory (core path) that exists.
+    Dir(String),
+    /// A directory that was asked for (flag or `groups.dir`) but does not exist.
+    Missing(String),
+    /// No directory: none configured and no `groups/` next to `_kustomize/`.
+    None,
+}
+
 impl ServiceConfig {
+    /// The groups directory: `flag` (a core path, from `--groups`), else `groups.dir` of
+    /// `planton.yaml` (relative to the service root), else `<root>/groups` when it exists.
+    pub fn groups_dir(&self, files: &dyn Files, layout: &Layout, flag: Option<&str>) -> GroupsDir {
+        let under_root = |d: &str| {
+            if layout.root.is_empty() {
+                d.to_string()
+            } else {
+                format!("{}/{d}", layout.root)
+            }
+        };
+        let asked = flag
+            .map(str::to_string)
+            .or_else(|| self.groups_dir.as_deref().map(under_root));
+        match asked {
+            Some(d) if files.is_dir(&d) => GroupsDir::Dir(d),
+            Some(d) => GroupsDir::Missing(d),
+            None => {
+                let d = under_root(DEFAULT_GROUPS_DIR);
+                if files.is_dir(&d) {
+                    GroupsDir::Dir(d)
+                } else {
+                    GroupsDir::None
+                }
+            }
+        }
+    }
+
     /// Reads `planton.yaml` in the service root, if any. Problems are diagnostics; the
     /// config returned is the best reading of what is there.
     pub fn load(files: &dyn Files, layout: &Layout) -> (ServiceConfig, Vec<Diagnostic>) {

@@ -10,6 +10,7 @@ use crate::services::{assets, dom, fs, plugins::WasmPlugin};
 use crate::state::{Action, State};
 use crate::zip;
 use gloo::render::{AnimationFrame, request_animation_frame};
+use planton_core::plugins::Target;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;

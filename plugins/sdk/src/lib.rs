@@ -39,6 +39,7 @@ pub mod abi;
 pub mod pointer;
 pub mod refs;
 pub mod schema;
+pub mod suggest;
 pub mod testing;
 
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,15 @@ pub enum Severity {
     Error,
     /// The manifest can be deployed but probably does not do what was meant.
     Warning,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
 }
 
 /// One problem found in a manifest.
