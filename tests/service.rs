@@ -245,7 +245,10 @@ fn missing_values_point_where_the_overlay_adds_them() {
         "svc/_kustomize/base/kustomization.yaml",
         "resources:\n- service.yaml\n",
     );
-    t.insert("svc/_kustomize/base/service.yaml", manifest("api", None, ""));
+    t.insert(
+        "svc/_kustomize/base/service.yaml",
+        manifest("api", None, ""),
+    );
     t.insert(
         "svc/_kustomize/overlays/prod/kustomization.yaml",
         "resources:\n- ../../base\npatches:\n- path: patch.yaml\n",

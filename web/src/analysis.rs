@@ -10,7 +10,7 @@ use planton_core::diag::Diagnostic;
 use planton_core::kustomize::FileTree;
 use planton_core::plan::Plan;
 use planton_core::plugins::{Target, Targets};
-use planton_core::service::{Layout, ServiceConfig};
+use planton_core::service::{Layout, LayoutError, ServiceConfig};
 use planton_core::validate::{KindChecker, OverlayBuild};
 use planton_plugin_sdk::DeployContext;
 use serde_json::Value;
@@ -64,7 +64,12 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
         Ok((layout, _)) => layout,
         Err(e) => {
             return Analysis {
-                fatal: Some(e.replace(&format!("'{ROOT}'"), "the opened folder")),
+                fatal: Some(match e {
+                    LayoutError::NoKustomize { .. } => {
+                        "no _kustomize/ folder in the opened folder: open the service root, its _kustomize folder, or one overlay".to_string()
+                    }
+                    other => other.to_string(),
+                }),
                 validate_ms: now() - start,
                 total_ms: now() - start,
                 ..Analysis::default()

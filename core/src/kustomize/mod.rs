@@ -304,7 +304,7 @@ impl Builder<'_> {
                 "'{entry}': component must be a directory"
             )));
         };
-        if self.stack.iter().any(|d| *d == path) {
+        if self.stack.contains(&path) {
             return Err(BuildError::msg(format!(
                 "cycle detected: component '{path}' includes itself"
             )));

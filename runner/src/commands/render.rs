@@ -20,7 +20,7 @@ pub fn run(args: &RenderArgs) -> Result<Outcome> {
     let files = DiskFiles::new();
     let path = DiskFiles::core_path(&args.overlay)
         .with_context(|| format!("cannot resolve {}", args.overlay.display()))?;
-    let (layout, only) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
+    let (layout, only) = Layout::discover(&files, &path).map_err(crate::files::layout_error)?;
     let Some(overlay) = only else {
         bail!(
             "give one overlay directory, e.g. {}/_kustomize/overlays/prod",
@@ -156,7 +156,7 @@ fn service_pins(
     };
     let files = DiskFiles::new();
     let path = DiskFiles::core_path(dir)?;
-    let (layout, _) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
+    let (layout, _) = Layout::discover(&files, &path).map_err(crate::files::layout_error)?;
     let (config, _) = ServiceConfig::load(&files, &layout);
     Ok((config.plugins, DiskFiles::local_path(&layout.root)))
 }

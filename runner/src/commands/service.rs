@@ -69,7 +69,7 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
     let files = DiskFiles::new();
     let root = DiskFiles::core_path(&args.dir)
         .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
-    let (layout, _) = Layout::discover(&files, &root).map_err(anyhow::Error::msg)?;
+    let (layout, _) = Layout::discover(&files, &root).map_err(crate::files::layout_error)?;
     if !layout.overlays.contains(&args.env) {
         bail!(
             "no overlay `{}` under {}/overlays (overlays: {})",

@@ -30,7 +30,7 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
     let files = DiskFiles::new();
     let path =
         DiskFiles::core_path(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
-    let (layout, only) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
+    let (layout, only) = Layout::discover(&files, &path).map_err(crate::files::layout_error)?;
     let (config, mut diagnostics) = ServiceConfig::load(&files, &layout);
     let groups_dir = match groups_flag {
         Some(g) => Some(DiskFiles::core_path(g)?),
