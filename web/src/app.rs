@@ -22,16 +22,10 @@ const BUILTIN_PLUGINS: &[&str] = &[
     "plugins/planton_plugin_ecs.wasm",
 ];
 
-fn load_plugin(
-    dispatch: UseReducerDispatcher<State>,
-    name: String,
-    bytes: Vec<u8>,
-) -> impl std::future::Future<Output = ()> {
-    async move {
-        dispatch.dispatch(Action::PluginLoaded(
-            WasmPlugin::instantiate(&bytes, &name).await,
-        ));
-    }
+async fn load_plugin(dispatch: UseReducerDispatcher<State>, name: String, bytes: Vec<u8>) {
+    dispatch.dispatch(Action::PluginLoaded(
+        WasmPlugin::instantiate(&bytes, &name).await,
+    ));
 }
 
 fn open_folder(dispatch: &UseReducerDispatcher<State>, folder: Option<fs::Folder>) {
@@ -229,10 +223,10 @@ pub fn app() -> Html {
         rename: {
             let d = d.clone();
             Callback::from(move |from: String| {
-                if let Some(to) = dom::prompt(&format!("Rename {from} to:"), &from) {
-                    if to != from {
-                        d.dispatch(Action::Rename { from, to });
-                    }
+                if let Some(to) = dom::prompt(&format!("Rename {from} to:"), &from)
+                    && to != from
+                {
+                    d.dispatch(Action::Rename { from, to });
                 }
             })
         },
