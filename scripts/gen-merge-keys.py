@@ -9,6 +9,7 @@ Source: the Kubernetes OpenAPI definitions shipped in the PyPI package `kubernet
 Usage (from the repository root):
     pip install kubernetes-validate==1.24.1  # a release that still ships the 1.21 schema
     python3 scripts/gen-merge-keys.py [K8S_VERSION]   # default 1.21.0 (kustomize v5.5 embeds the v1.21.2 schema)
+    python3 scripts/gen-merge-keys.py --check         # exit 1 when the file is out of date (CI)
 
 Only what a strategic merge needs is emitted: for every type that (transitively) holds a list
 whose patch strategy includes "merge", the fields leading to such lists, and for those lists
@@ -18,9 +19,12 @@ the strategy, the merge keys (kyaml's rule: `x-kubernetes-list-map-keys` when pr
 
 import json
 import os
+import subprocess
 import sys
 
-K8S = sys.argv[1] if len(sys.argv) > 1 else "1.21.0"
+CHECK = "--check" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--check"]
+K8S = ARGS[0] if ARGS else "1.21.0"
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "core", "src", "kustomize", "merge_keys.rs")
 
 
@@ -187,6 +191,16 @@ for g, v, k, name in gvks:
 lines.append("];")
 lines.append("")
 
+# Formatted as `cargo fmt` leaves it, so the check compares like with like.
+TEXT = subprocess.run(
+    ["rustfmt", "--edition", "2024"], input="\n".join(lines), capture_output=True, text=True, check=True
+).stdout
+if CHECK:
+    with open(OUT) as f:
+        if f.read() != TEXT:
+            sys.exit(f"{OUT} is out of date: run python3 scripts/gen-merge-keys.py")
+    print(f"{OUT} is up to date")
+    sys.exit(0)
 with open(OUT, "w") as f:
-    f.write("\n".join(lines))
+    f.write(TEXT)
 print(f"wrote {OUT}: {len(types)} types, {len(gvks)} kinds")

@@ -538,3 +538,52 @@ fn kubernetes_deployment_object_values() {
         ])
     );
 }
+
+#[test]
+fn secret_values_leave_only_the_local_overlay_unless_asked() {
+    let root = temp_dir("dotenv-prod-secrets");
+    provenance_service(&root, "metadata:\n  name: svc\n");
+    write_tree(
+        &root,
+        &[(
+            "_kustomize/overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\n",
+        )],
+    );
+    let out_dir = root.join("out");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "service",
+            "dot-env",
+            "--env",
+            "prod",
+            "--dir",
+            root.to_str().unwrap(),
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    let out = args(&[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let env = std::fs::read_to_string(out_dir.join(".env")).unwrap();
+    assert!(
+        !env.contains("DATABASE_PASSWORD") && !env.contains("s3cr3t"),
+        "{env}"
+    );
+    assert!(env.contains("DATABASE_HOST=db.internal"), "{env}");
+    assert!(
+        stderr.contains("left out 1 secret value (DATABASE_PASSWORD)")
+            && stderr.contains("--include-secrets"),
+        "{stderr}"
+    );
+    let out = args(&["--include-secrets"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let env = std::fs::read_to_string(out_dir.join(".env")).unwrap();
+    assert!(
+        env.contains("DATABASE_PASSWORD='s3cr3t-from-group"),
+        "{env}"
+    );
+}

@@ -167,7 +167,16 @@ fn check_case(
             // about two fields); only values the patch set must point into the patch.
             let set_here =
                 variant == "base" || sets.iter().any(|(p, _)| path.starts_with(p.as_str()));
-            if set_here && d.file != want_file {
+            // A missing value points where the overlay adds it: its patch, else its
+            // kustomization (a rule about an unknown field names a key that exists).
+            let missing = built.pointer(path).is_none() && !code.ends_with("unknown-field");
+            let want_file: &str = match (missing, variant) {
+                (true, "base") => {
+                    Box::leak(format!("_kustomize/overlays/{overlay}/kustomization.yaml").into())
+                }
+                _ => want_file,
+            };
+            if (set_here || missing) && d.file != want_file {
                 failures.push(format!(
                     "{plugin}/{name} ({variant}): {code} points at {} not {want_file}",
                     d.file

@@ -234,3 +234,75 @@ fn references_are_checked_where_written() {
         0
     );
 }
+
+/// A required value missing from a deployable overlay is reported where the user adds it:
+/// the overlay's patch (at the nearest parent key the patch has), else the overlay's
+/// kustomization; the JSON Pointer stays. Plan problems name the overlay's files too.
+#[test]
+fn missing_values_point_where_the_overlay_adds_them() {
+    let mut t = FileTree::new();
+    t.insert(
+        "svc/_kustomize/base/kustomization.yaml",
+        "resources:\n- service.yaml\n",
+    );
+    t.insert(
+        "svc/_kustomize/base/service.yaml",
+        manifest("api", None, ""),
+    );
+    t.insert(
+        "svc/_kustomize/overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base\npatches:\n- path: patch.yaml\n",
+    );
+    t.insert(
+        "svc/_kustomize/overlays/prod/patch.yaml",
+        "apiVersion: kubernetes.project-planton.org/v1\nkind: MicroserviceKubernetes\nmetadata:\n  name: api\nspec:\n  version: v2\n",
+    );
+    t.insert(
+        "svc/_kustomize/overlays/staging/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
+    t.insert(
+        "svc/_kustomize/overlays/qa/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
+    let l = layout(&t);
+    let (cfg, _) = ServiceConfig::load(&t, &l);
+    let report = validate(&t, &l, None, &NoKinds, None);
+    let (_, mut diags) = plan(&report.overlays, &cfg, None);
+    l.relativize(&mut diags);
+    let at = |overlay: &str, code: &str| {
+        diags
+            .iter()
+            .find(|d| d.overlay == overlay && d.code == code)
+            .map(|d| (d.file.as_str(), d.line, d.column, d.path.as_str()))
+    };
+    // The patch has `metadata:` on line 3: `env` goes under it.
+    assert_eq!(
+        at("prod", "plan-missing-env"),
+        Some(("_kustomize/overlays/prod/patch.yaml", 3, 1, "/metadata/env"))
+    );
+    assert_eq!(
+        at("staging", "plan-missing-env"),
+        Some((
+            "_kustomize/overlays/staging/kustomization.yaml",
+            1,
+            1,
+            "/metadata/env"
+        ))
+    );
+
+    // Two overlays deploying the same thing: the later one's kustomization.
+    let t = service(&[("a", Some("x")), ("b", Some("x"))], None);
+    let l = layout(&t);
+    let report = validate(&t, &l, None, &NoKinds, None);
+    let (_, mut diags) = plan(&report.overlays, &ServiceConfig::default(), None);
+    l.relativize(&mut diags);
+    let d = diags
+        .iter()
+        .find(|d| d.code == "plan-duplicate-target")
+        .expect("duplicate");
+    assert_eq!(
+        (d.file.as_str(), d.line),
+        ("_kustomize/overlays/b/kustomization.yaml", 1)
+    );
+}

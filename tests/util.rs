@@ -51,40 +51,55 @@ pub fn load_tree(dir: &Path) -> FileTree {
     tree
 }
 
-/// The `planton` binary cargo built next to this test binary (`target/<profile>/planton`).
-/// If it is missing (only this package was built), it is built into a separate target dir.
+/// The `planton` binary, as cargo builds it from the current sources: `CARGO_BIN_EXE_planton`
+/// when cargo provides it, else `cargo build --bin planton` in this test's target directory
+/// and profile (a no-op when it is up to date), taking the path cargo reports. Never a
+/// binary that happens to lie in `target/` from an older build.
 pub fn planton() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = option_env!("CARGO_BIN_EXE_planton") {
+            return PathBuf::from(bin);
+        }
         let exe = std::env::current_exe().expect("test binary path");
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
             .expect("target/<profile>/deps/..");
-        let bin = profile_dir.join(format!("planton{}", std::env::consts::EXE_SUFFIX));
-        if bin.is_file() {
-            return bin;
-        }
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("planton-bin");
+        let target_dir = profile_dir.parent().expect("target/<profile>");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
+        let out = Command::new(cargo)
             .args([
                 "build",
                 "-p",
                 "planton-runner",
                 "--bin",
                 "planton",
+                "--profile",
+                profile,
+            ])
+            .args([
+                "--message-format",
+                "json-render-diagnostics",
                 "--manifest-path",
             ])
             .arg(crate::util::workspace().join("Cargo.toml"))
             .arg("--target-dir")
-            .arg(&target_dir)
-            .status()
+            .arg(target_dir)
+            .stderr(std::process::Stdio::inherit())
+            .output()
             .expect("run cargo build");
-        assert!(status.success(), "building the planton binary failed");
-        target_dir
-            .join("debug")
-            .join(format!("planton{}", std::env::consts::EXE_SUFFIX))
+        assert!(out.status.success(), "building the planton binary failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "planton")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reports the planton executable")
     })
     .clone()
 }

@@ -2,8 +2,7 @@
 # Builds the built-in target plugins for wasm32 as runner/build.rs does (`cargo rustc
 # --crate-type cdylib`, size-oriented release profile) and copies their .wasm files into
 # web/plugins/, which index.html copies into dist/plugins/.
-# While a plugin crate does not call `export_plugin!` (its module then exports nothing), the
-# stand-in shim in web/plugin-shims/ (which calls it on the crate's Plugin type) is built instead.
+# A module that does not export the contract (a plugin crate without `export_plugin!`) fails.
 # Also builds the example plugin (examples/plugin-configmap) for the browser tests.
 # Run by trunk's pre_build hook from the workspace root; honours CARGO_TARGET_DIR.
 set -euo pipefail
@@ -18,19 +17,17 @@ exports_contract() {
     process.exit(WebAssembly.Module.exports(m).some((e) => e.name === "planton_contract_version") ? 0 : 1)' "$1"
 }
 mkdir -p web/plugins "$target_dir/examples"
-for spec in planton-plugin-k8s:planton_plugin_k8s:k8s planton-plugin-ecs:planton_plugin_ecs:ecs \
+for spec in planton-plugin-k8s:planton_plugin_k8s:builtin planton-plugin-ecs:planton_plugin_ecs:builtin \
             planton-example-plugin-configmap:planton_example_plugin_configmap:; do
-  IFS=: read -r pkg stem shim <<<"$spec"
+  IFS=: read -r pkg stem builtin <<<"$spec"
   cargo rustc --offline --release --target wasm32-unknown-unknown --crate-type cdylib -p "$pkg" \
     --target-dir "$target_dir" >&2
   src="$out/$stem.wasm"
-  if [ -n "$shim" ] && ! exports_contract "$src"; then
-    echo "build-plugins: $pkg does not call export_plugin! yet; building web/plugin-shims/$shim" >&2
-    cargo build --offline --release --target wasm32-unknown-unknown \
-      --manifest-path web/plugin-shims/Cargo.toml -p "planton-web-shim-$shim" --target-dir "$target_dir" >&2
-    src="$out/planton_web_shim_$shim.wasm"
+  if ! exports_contract "$src"; then
+    echo "build-plugins: $pkg does not export the plugin contract (call export_plugin!)" >&2
+    exit 1
   fi
-  if [ -z "$shim" ]; then
+  if [ -z "$builtin" ]; then
     cp "$src" "$target_dir/examples/$stem.wasm"
   else
     cmp -s "$src" "web/plugins/$stem.wasm" || cp "$src" "web/plugins/$stem.wasm"

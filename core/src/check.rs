@@ -5,11 +5,11 @@
 //! validation errors too. The CLI and the browser both call [`check_service`], so they
 //! cannot drift apart.
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, code};
 use crate::kustomize::Files;
 use crate::plan::{Plan, plan};
 use crate::refs::{DirGroupSource, GroupSource};
-use crate::service::{Layout, ServiceConfig};
+use crate::service::{CONFIG_FILE, GroupsDir, Layout, ServiceConfig};
 use crate::validate::{KindChecker, Report, validate};
 
 /// What one check found.
@@ -27,9 +27,9 @@ pub struct ServiceCheck {
     pub plan_diagnostics: Vec<Diagnostic>,
 }
 
-/// Checks the overlays of `layout` (all, or only `only`). Groups come from `groups_dir`
-/// (a core path) when given, else from the config's `groups.dir`, else none (references
-/// are then only syntax-checked).
+/// Checks the overlays of `layout` (all, or only `only`). Groups come from
+/// [`ServiceConfig::groups_dir`] (`groups_dir`, a core path, is the `--groups` flag); with no
+/// groups directory references are only syntax-checked.
 pub fn check_service(
     files: &dyn Files,
     layout: &Layout,
@@ -39,20 +39,36 @@ pub fn check_service(
     groups_dir: Option<&str>,
 ) -> ServiceCheck {
     let mut diagnostics = Vec::new();
-    let dir = groups_dir.map(str::to_string).or_else(|| {
-        config.groups_dir.as_ref().map(|d| {
-            if layout.root.is_empty() {
-                d.clone()
-            } else {
-                format!("{}/{d}", layout.root)
-            }
-        })
-    });
+    let dir = match config.groups_dir(files, layout, groups_dir) {
+        GroupsDir::Dir(d) => Some(d),
+        GroupsDir::Missing(d) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    code::GROUP_INVALID,
+                    format!(
+                        "the groups directory `{}` does not exist",
+                        layout.relative(&d)
+                    ),
+                )
+                .at(
+                    if groups_dir.is_some() {
+                        ""
+                    } else {
+                        CONFIG_FILE
+                    },
+                    0,
+                    0,
+                ),
+            );
+            None
+        }
+        GroupsDir::None => None,
+    };
     let source = dir.and_then(|d| match DirGroupSource::load(files, &d) {
         Ok(s) => Some(s),
         Err(errors) => {
             for e in errors {
-                diagnostics.push(Diagnostic::error("group-invalid", e.message).at(
+                diagnostics.push(Diagnostic::error(code::GROUP_INVALID, e.message).at(
                     &layout.relative(&e.pos.file),
                     e.pos.line,
                     e.pos.col,
@@ -74,7 +90,7 @@ pub fn check_service(
     diagnostics.extend(
         plan_diagnostics
             .iter()
-            .filter(|d| d.code != "plan-build")
+            .filter(|d| d.code != code::PLAN_BUILD)
             .cloned(),
     );
     ServiceCheck {

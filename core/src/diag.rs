@@ -1,26 +1,47 @@
 //! Diagnostics: one problem, with severity, stable code, message, and where it is
 //! (file, 1-based line and column, JSON Pointer field path, overlay).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 
-/// How bad a problem is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Blocks deployment.
-    Error,
-    /// Worth fixing; does not block.
-    Warning,
-}
+/// How bad a problem is: the SDK's severity, the one both plugins and core report with.
+pub use planton_plugin_sdk::Severity;
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        })
-    }
+/// The codes core reports (plugins add their own, such as `port-name-invalid`). The CLI, the
+/// web editor and the tests match on these constants, never on spelled-out strings.
+pub mod code {
+    /// An overlay (or a value in it) does not build.
+    pub const BUILD: &str = "build";
+    /// No overlay directories.
+    pub const NO_OVERLAYS: &str = "no-overlays";
+    /// An overlay builds to nothing.
+    pub const NO_MANIFEST: &str = "no-manifest";
+    /// No plugin serves the manifest's kind.
+    pub const UNKNOWN_KIND: &str = "unknown-kind";
+    /// A plugin failed (trap, limit, bad output).
+    pub const PLUGIN_FAILED: &str = "plugin-failed";
+    /// A plugin could not be loaded.
+    pub const PLUGIN_LOAD_FAILED: &str = "plugin-load-failed";
+    /// A value looks like a reference but is not one.
+    pub const REF_MALFORMED: &str = "ref-malformed";
+    /// A reference names a group that does not exist.
+    pub const REF_MISSING_GROUP: &str = "ref-missing-group";
+    /// A reference names an entry its group does not have.
+    pub const REF_MISSING_ENTRY: &str = "ref-missing-entry";
+    /// A group manifest is invalid.
+    pub const GROUP_INVALID: &str = "group-invalid";
+    /// The prefix of every planning problem.
+    pub const PLAN_PREFIX: &str = "plan-";
+    /// An overlay to plan does not build (validation reports the build error itself).
+    pub const PLAN_BUILD: &str = "plan-build";
+    /// An overlay to plan builds to nothing.
+    pub const PLAN_EMPTY: &str = "plan-empty";
+    /// A deployable overlay's manifest has no `metadata.env`.
+    pub const PLAN_MISSING_ENV: &str = "plan-missing-env";
+    /// Two overlays deploy the same thing to the same environment.
+    pub const PLAN_DUPLICATE_TARGET: &str = "plan-duplicate-target";
+    /// `deploymentEnvironments` names an overlay that does not exist.
+    pub const PLAN_UNKNOWN_ENV: &str = "plan-unknown-env";
 }
 
 /// One problem found in a service's files.
@@ -81,6 +102,11 @@ impl Diagnostic {
     pub fn in_overlay(mut self, overlay: &str) -> Diagnostic {
         self.overlay = overlay.to_string();
         self
+    }
+
+    /// Whether this is a planning problem (a `plan-*` code).
+    pub fn is_plan(&self) -> bool {
+        self.code.starts_with(code::PLAN_PREFIX)
     }
 
     /// Sets the field path.

@@ -39,7 +39,7 @@
 //! bash read back exactly whatever the value holds (a NUL byte cannot be in a variable;
 //! such values are refused by [`choose`]).
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, code};
 use crate::refs::{self, GroupSource, RefKind, SecretValue, Unresolved};
 use crate::service::Layout;
 use crate::yaml::{Node, Pos, Value};
@@ -441,7 +441,7 @@ pub fn choose(
                         None => format!("{field}: {}", e.message),
                     }
                 };
-                diags.push(at(Diagnostic::error("ref-malformed", message), d));
+                diags.push(at(Diagnostic::error(code::REF_MALFORMED, message), d));
                 continue;
             }
             Some(Ok(r)) => match refs::resolve(&r, groups) {
@@ -485,8 +485,8 @@ pub fn choose(
                         }
                     };
                     let code = match why {
-                        Unresolved::MissingGroup => "ref-missing-group",
-                        Unresolved::MissingEntry => "ref-missing-entry",
+                        Unresolved::MissingGroup => code::REF_MISSING_GROUP,
+                        Unresolved::MissingEntry => code::REF_MISSING_ENTRY,
                     };
                     diags.push(at(Diagnostic::error(code, message), d));
                     continue;
@@ -548,6 +548,26 @@ pub fn choose(
         );
     }
     (vars.into_values().collect(), diags)
+}
+
+/// The overlay whose secret values `.env` files hold by default.
+pub const LOCAL_OVERLAY: &str = "local";
+
+/// Outside the `local` overlay, secret values are written only when asked for
+/// (`include_secrets`): the others are left out, and their keys returned so the caller can
+/// say so. A secret given explicitly with `--set` is kept (the user typed it).
+pub fn withhold_secrets(
+    vars: Vec<EnvVar>,
+    overlay: &str,
+    include_secrets: bool,
+) -> (Vec<EnvVar>, Vec<String>) {
+    if overlay == LOCAL_OVERLAY || include_secrets {
+        return (vars, Vec::new());
+    }
+    let (kept, left): (Vec<EnvVar>, Vec<EnvVar>) = vars
+        .into_iter()
+        .partition(|v| !v.secret || v.origin == Origin::Set);
+    (kept, left.into_iter().map(|v| v.key).collect())
 }
 
 fn plain_char(c: char) -> bool {
@@ -686,6 +706,39 @@ pub fn render_export(vars: &[EnvVar], command: &str) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod withhold_tests {
+    use super::*;
+
+    fn var(key: &str, secret: bool, origin: Origin) -> EnvVar {
+        EnvVar {
+            key: key.into(),
+            value: SecretValue::new("v"),
+            secret,
+            origin,
+        }
+    }
+
+    #[test]
+    fn secrets_leave_only_local_unless_asked() {
+        let vars = || {
+            vec![
+                var("A", false, Origin::Set),
+                var("B", true, Origin::SecretsGroup("db".into())),
+                var("C", true, Origin::Set),
+            ]
+        };
+        let keys = |v: &[EnvVar]| v.iter().map(|v| v.key.clone()).collect::<Vec<_>>();
+        let (kept, left) = withhold_secrets(vars(), "prod", false);
+        assert_eq!(
+            (keys(&kept), left),
+            (vec!["A".into(), "C".into()], vec!["B".to_string()])
+        );
+        assert_eq!(withhold_secrets(vars(), "prod", true).0.len(), 3);
+        assert_eq!(withhold_secrets(vars(), "local", false).0.len(), 3);
+    }
 }
 
 #[cfg(test)]

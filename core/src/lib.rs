@@ -8,6 +8,8 @@
 //! Main entry points:
 //! - [`kustomize::build`]: build one kustomization directory into resources;
 //!   [`kustomize::Build::to_yaml`] prints them exactly as `kubectl kustomize` does.
+//! - [`check::check_service`]: everything `planton validate` reports; [`plugins::Targets`]:
+//!   kind routing and the render loop over the target plugins, however they are called.
 //! - [`yaml`]: the position-carrying YAML node tree, parser and kustomize-exact emitter.
 //!
 //! ```
@@ -24,6 +26,7 @@ pub mod diag;
 pub mod dotenv;
 pub mod kustomize;
 pub mod plan;
+pub mod plugins;
 pub mod refs;
 pub mod scaffold;
 pub mod service;

@@ -1,8 +1,8 @@
 //! The deployment plan: one task per overlay directory except `local`, filtered by
 //! `deploymentEnvironments`, ordered by `promotionOrder`, with manual gates marked.
 
-use crate::diag::Diagnostic;
-use crate::service::ServiceConfig;
+use crate::diag::{Diagnostic, code};
+use crate::service::{CONFIG_FILE, ServiceConfig};
 use crate::validate::OverlayBuild;
 use crate::yaml::Node;
 use serde::Serialize;
@@ -75,7 +75,7 @@ pub fn plan(
             Err(e) => {
                 diags.push(
                     Diagnostic::error(
-                        "plan-build",
+                        code::PLAN_BUILD,
                         format!("overlay does not build: {}", e.message),
                     )
                     .in_overlay(&ob.name),
@@ -85,8 +85,11 @@ pub fn plan(
         };
         let Some(m) = ob.manifest() else {
             diags.push(
-                Diagnostic::error("plan-empty", "overlay builds to no manifest")
-                    .in_overlay(&ob.name),
+                at_overlay(
+                    ob,
+                    Diagnostic::error(code::PLAN_EMPTY, "overlay builds to no manifest"),
+                )
+                .in_overlay(&ob.name),
             );
             continue;
         };
@@ -98,10 +101,10 @@ pub fn plan(
         };
         let env = text(&["metadata", "env"]);
         if env.is_empty() {
-            let pos = &m.pos;
+            let pos = &ob.position(m, "/metadata/env");
             diags.push(
                 Diagnostic::error(
-                    "plan-missing-env",
+                    code::PLAN_MISSING_ENV,
                     format!("overlay `{}` is deployable but its manifest has no metadata.env (the target environment)", ob.name),
                 )
                 .at(&pos.file, pos.line, pos.col)
@@ -123,10 +126,13 @@ pub fn plan(
     }
     for n in wanted {
         if n != "local" && !overlays.iter().any(|o| &o.name == n) {
-            diags.push(Diagnostic::warning(
-                "plan-unknown-env",
-                format!("deploymentEnvironments names `{n}`, but there is no such overlay"),
-            ));
+            diags.push(
+                Diagnostic::warning(
+                    code::PLAN_UNKNOWN_ENV,
+                    format!("deploymentEnvironments names `{n}`, but there is no such overlay"),
+                )
+                .at(CONFIG_FILE, 0, 0),
+            );
         }
     }
     // Promotion order first, then the rest by name.
@@ -139,23 +145,34 @@ pub fn plan(
             t.name.clone(),
         )
     });
+    let overlay = |name: &str| overlays.iter().find(|o| o.name == name);
     for (i, t) in tasks.iter().enumerate() {
         if let Some(prev) = tasks[..i]
             .iter()
             .find(|o| o.kind == t.kind && o.resource_name == t.resource_name && o.env == t.env)
         {
-            diags.push(
-                Diagnostic::error(
-                    "plan-duplicate-target",
-                    format!(
-                        "overlays `{}` and `{}` would both deploy {} `{}` to environment `{}`",
-                        prev.name, t.name, t.kind, t.resource_name, t.env
-                    ),
-                )
-                .in_overlay(&t.name),
+            let d = Diagnostic::error(
+                code::PLAN_DUPLICATE_TARGET,
+                format!(
+                    "overlays `{}` and `{}` would both deploy {} `{}` to environment `{}`",
+                    prev.name, t.name, t.kind, t.resource_name, t.env
+                ),
             );
+            let d = match overlay(&t.name) {
+                Some(ob) => at_overlay(ob, d),
+                None => d,
+            };
+            diags.push(d.in_overlay(&t.name));
         }
     }
     p.tasks = tasks;
     (p, diags)
+}
+
+/// `d` placed at the overlay's kustomization (line 1), the file that makes it an overlay.
+fn at_overlay(ob: &OverlayBuild, d: Diagnostic) -> Diagnostic {
+    match &ob.anchor.kustomization {
+        Some(k) => d.at(k, 1, 1),
+        None => d,
+    }
 }

@@ -13,32 +13,12 @@ use crate::yaml::{Node, Pos, parse_stream};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Which kind of group a reference points into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RefKind {
-    /// `$variables-group/...`: plain configuration.
-    Variables,
-    /// `$secrets-group/...`: secret values.
-    Secrets,
-}
-
-impl RefKind {
-    /// The prefix as written, without `$`.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            RefKind::Variables => "variables-group",
-            RefKind::Secrets => "secrets-group",
-        }
-    }
-
-    /// The group manifest kind.
-    pub fn group_kind(self) -> &'static str {
-        match self {
-            RefKind::Variables => "VariablesGroup",
-            RefKind::Secrets => "SecretsGroup",
-        }
-    }
-}
+/// Which kind of group a reference points into (the SDK's [`GroupKind`]).
+///
+/// [`GroupKind`]: planton_plugin_sdk::refs::GroupKind
+pub use planton_plugin_sdk::refs::GroupKind as RefKind;
+/// A value that looks like a reference but is not well-formed (the SDK's).
+pub use planton_plugin_sdk::refs::RefSyntaxError;
 
 /// A well-formed reference.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,75 +33,18 @@ pub struct Reference {
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "${}/{}/{}", self.kind.prefix(), self.group, self.entry)
+        write!(f, "{}{}/{}", self.kind.prefix(), self.group, self.entry)
     }
 }
 
-/// A value that looks like a reference but is not well-formed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefSyntaxError {
-    /// What is wrong.
-    pub message: String,
-    /// The corrected form, when one can be guessed.
-    pub suggestion: Option<String>,
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// Parses a value: `None` if it is not reference-like (a literal), `Some(Ok)` for a
-/// reference, `Some(Err)` for a malformed one.
+/// Parses a value with the one reference grammar ([`planton_plugin_sdk::refs::check`]):
+/// `None` if it is not reference-like (a literal), `Some(Ok)` for a reference, `Some(Err)`
+/// for a malformed one (with the corrected form for near misses).
 pub fn parse(value: &str) -> Option<Result<Reference, RefSyntaxError>> {
-    let rest = value.strip_prefix('$')?;
-    let mut parts = rest.splitn(3, '/');
-    let head = parts.next().unwrap_or_default();
-    let kind = match head {
-        "variables-group" => RefKind::Variables,
-        "secrets-group" => RefKind::Secrets,
-        other => {
-            // A near miss of a prefix is a typo; anything else is a literal `$...`.
-            let guess = crate::suggest::did_you_mean(other, ["variables-group", "secrets-group"])?;
-            let tail: Vec<&str> = parts.collect();
-            let fixed = if tail.is_empty() {
-                format!("${guess}/<group>/<entry>")
-            } else {
-                format!("${guess}/{}", tail.join("/"))
-            };
-            return Some(Err(RefSyntaxError {
-                message: format!("unknown reference prefix `${other}`: did you mean `${guess}`?"),
-                suggestion: Some(fixed),
-            }));
-        }
-    };
-    let group = parts.next().unwrap_or_default();
-    let entry = parts.next().unwrap_or_default();
-    if group.is_empty() || entry.is_empty() {
-        let shape = format!("${}/<group>/<entry>", kind.prefix());
-        let suggestion = if !group.is_empty() {
-            Some(format!("${}/{group}/<entry>", kind.prefix()))
-        } else {
-            None
-        };
-        return Some(Err(RefSyntaxError {
-            message: format!("malformed reference `{value}`: expected `{shape}`"),
-            suggestion,
-        }));
-    }
-    if !valid_name(group) || !valid_name(entry) || entry.contains('/') {
-        return Some(Err(RefSyntaxError {
-            message: format!(
-                "malformed reference `{value}`: group and entry names may hold letters, digits, `-`, `_` and `.` only"
-            ),
-            suggestion: None,
-        }));
-    }
-    Some(Ok(Reference {
-        kind,
-        group: group.to_string(),
-        entry: entry.to_string(),
+    Some(planton_plugin_sdk::refs::check(value)?.map(|r| Reference {
+        kind: r.kind,
+        group: r.group.to_string(),
+        entry: r.entry.to_string(),
     }))
 }
 

@@ -61,6 +61,45 @@ const FIELDS: &[&str] = &[
     "plugins",
 ];
 
+/// Why no service layout was found. `path` is the core path asked about; the front end shows
+/// it its own way ([`LayoutError::shown_as`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// The path is not a service root, its `_kustomize` folder, or an overlay.
+    #[error(
+        "no _kustomize/ folder at '{path}': give the service root, its _kustomize folder, or one overlay"
+    )]
+    NoKustomize {
+        /// The path given.
+        path: String,
+    },
+    /// The path looks like an overlay, but there is no such overlay directory.
+    #[error("'{path}' is not an overlay directory")]
+    NotAnOverlay {
+        /// The path given.
+        path: String,
+    },
+}
+
+impl LayoutError {
+    /// The path asked about (a core path).
+    pub fn path(&self) -> &str {
+        match self {
+            LayoutError::NoKustomize { path } | LayoutError::NotAnOverlay { path } => path,
+        }
+    }
+
+    /// The same error naming the path as the user knows it.
+    pub fn shown_as(mut self, shown: impl Into<String>) -> LayoutError {
+        match &mut self {
+            LayoutError::NoKustomize { path } | LayoutError::NotAnOverlay { path } => {
+                *path = shown.into()
+            }
+        }
+        self
+    }
+}
+
 /// A service repository's layout, as core paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
@@ -75,7 +114,10 @@ pub struct Layout {
 impl Layout {
     /// Finds the layout from the service root, the `_kustomize` folder, or one overlay.
     /// Returns the layout and, when the user pointed at one overlay, its name.
-    pub fn discover(files: &dyn Files, path: &str) -> Result<(Layout, Option<String>), String> {
+    pub fn discover(
+        files: &dyn Files,
+        path: &str,
+    ) -> Result<(Layout, Option<String>), LayoutError> {
         let (root, only) = if files.is_dir(&format!("{path}/_kustomize")) {
             (path.to_string(), None)
         } else if path.ends_with("_kustomize") || path == "_kustomize" {
@@ -90,9 +132,9 @@ impl Layout {
                 Some(name.to_string()),
             )
         } else {
-            return Err(format!(
-                "no _kustomize/ folder at '{path}': give the service root, its _kustomize folder, or one overlay"
-            ));
+            return Err(LayoutError::NoKustomize {
+                path: path.to_string(),
+            });
         };
         let kustomize_dir = if root.is_empty() {
             "_kustomize".to_string()
@@ -106,10 +148,12 @@ impl Layout {
             .filter(|d| files.is_dir(&format!("{overlays_dir}/{d}")))
             .collect();
         overlays.sort();
-        if let Some(o) = &only {
-            if !overlays.contains(o) {
-                return Err(format!("'{path}' is not an overlay directory"));
-            }
+        if let Some(o) = &only
+            && !overlays.contains(o)
+        {
+            return Err(LayoutError::NotAnOverlay {
+                path: path.to_string(),
+            });
         }
         Ok((
             Layout {
@@ -144,7 +188,48 @@ impl Layout {
     }
 }
 
+/// The default groups directory, relative to the service root, when `planton.yaml` names none.
+pub const DEFAULT_GROUPS_DIR: &str = "groups";
+
+/// Where a service's groups come from, decided once for every command and the web editor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupsDir {
+    /// A directory (core path) that exists.
+    Dir(String),
+    /// A directory that was asked for (flag or `groups.dir`) but does not exist.
+    Missing(String),
+    /// No directory: none configured and no `groups/` next to `_kustomize/`.
+    None,
+}
+
 impl ServiceConfig {
+    /// The groups directory: `flag` (a core path, from `--groups`), else `groups.dir` of
+    /// `planton.yaml` (relative to the service root), else `<root>/groups` when it exists.
+    pub fn groups_dir(&self, files: &dyn Files, layout: &Layout, flag: Option<&str>) -> GroupsDir {
+        let under_root = |d: &str| {
+            if layout.root.is_empty() {
+                d.to_string()
+            } else {
+                format!("{}/{d}", layout.root)
+            }
+        };
+        let asked = flag
+            .map(str::to_string)
+            .or_else(|| self.groups_dir.as_deref().map(under_root));
+        match asked {
+            Some(d) if files.is_dir(&d) => GroupsDir::Dir(d),
+            Some(d) => GroupsDir::Missing(d),
+            None => {
+                let d = under_root(DEFAULT_GROUPS_DIR);
+                if files.is_dir(&d) {
+                    GroupsDir::Dir(d)
+                } else {
+                    GroupsDir::None
+                }
+            }
+        }
+    }
+
     /// Reads `planton.yaml` in the service root, if any. Problems are diagnostics; the
     /// config returned is the best reading of what is there.
     pub fn load(files: &dyn Files, layout: &Layout) -> (ServiceConfig, Vec<Diagnostic>) {
@@ -226,24 +311,17 @@ impl ServiceConfig {
                 }
             };
             match k {
-                "apiVersion" => {
-                    if value.scalar_text() != Some("planton.dev/v1") {
-                        diags.push(at(
-                            value,
-                            Diagnostic::error(
-                                "config-version",
-                                "apiVersion must be `planton.dev/v1`",
-                            ),
-                        ));
-                    }
+                "apiVersion" if value.scalar_text() != Some("planton.dev/v1") => {
+                    diags.push(at(
+                        value,
+                        Diagnostic::error("config-version", "apiVersion must be `planton.dev/v1`"),
+                    ));
                 }
-                "kind" => {
-                    if value.scalar_text() != Some("ServiceConfig") {
-                        diags.push(at(
-                            value,
-                            Diagnostic::error("config-kind", "kind must be `ServiceConfig`"),
-                        ));
-                    }
+                "kind" if value.scalar_text() != Some("ServiceConfig") => {
+                    diags.push(at(
+                        value,
+                        Diagnostic::error("config-kind", "kind must be `ServiceConfig`"),
+                    ));
                 }
                 "deploymentEnvironments" => cfg.deployment_environments = list(&mut diags),
                 "deployment_environments" => {

@@ -7,28 +7,21 @@
 //! was written, so a bad value set by an overlay patch points at the patch, and one
 //! inherited from the base points at the base.
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Diagnostic, Severity, code};
+use crate::kustomize::fs::join;
+use crate::kustomize::kustomization::FILE_NAMES;
 use crate::kustomize::{Build, BuildError, Files, build};
+use crate::plugins::PluginFailure;
 use crate::refs::{self, GroupSource, RefKind, Unresolved};
 use crate::service::Layout;
-use crate::yaml::{Node, Out, Pos, Value, to_output};
-use serde::{Deserialize, Serialize};
+use crate::yaml::{Node, Out, Pos, Value, parse_stream, to_output};
 
-/// A problem a kind's rules found, addressed by JSON Pointer into the manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KindProblem {
-    /// Error or warning.
-    pub severity: Severity,
-    /// Stable code.
-    pub code: String,
-    /// What is wrong.
-    pub message: String,
-    /// JSON Pointer (`/spec/container/app/ports/0/name`).
-    pub path: String,
-}
+/// A problem a kind's rules found, addressed by JSON Pointer into the manifest: the SDK's
+/// diagnostic, exactly as the plugin returned it.
+pub use planton_plugin_sdk::Diagnostic as KindProblem;
 
-/// Checks manifests of the kinds it knows. The runner implements this with the target
-/// plugins; the browser with the same plugins' WebAssembly.
+/// Checks manifests of the kinds it knows: [`crate::plugins::Targets`] over the target
+/// plugins (however a front end calls them), or [`NoKinds`].
 pub trait KindChecker {
     /// Problems in `manifest`, or `None` when no plugin serves this kind, or `Err` when the
     /// plugin failed (trap, deadline, bad output).
@@ -39,7 +32,7 @@ pub trait KindChecker {
         manifest: &serde_json::Value,
         overlay: &str,
         local: bool,
-    ) -> Option<Result<Vec<KindProblem>, String>>;
+    ) -> Option<Result<Vec<KindProblem>, PluginFailure>>;
 
     /// The kinds served (`apiVersion/kind`), for "unknown kind" errors. A checker that
     /// returns none (like [`NoKinds`]) turns that check off.
@@ -59,7 +52,7 @@ impl KindChecker for NoKinds {
         _: &serde_json::Value,
         _: &str,
         _: bool,
-    ) -> Option<Result<Vec<KindProblem>, String>> {
+    ) -> Option<Result<Vec<KindProblem>, PluginFailure>> {
         None
     }
 }
@@ -71,9 +64,133 @@ pub struct OverlayBuild {
     pub name: String,
     /// The build, or why it failed.
     pub build: Result<Build, BuildError>,
+    /// Where a value missing from this overlay's manifest is to be added.
+    pub anchor: OverlayAnchor,
+}
+
+/// Where the user adds a value that an overlay's manifest lacks: the overlay's own patch
+/// file (the one patching the manifest's kind, else the first), else its kustomization.
+#[derive(Clone, Debug, Default)]
+pub struct OverlayAnchor {
+    /// The overlay's kustomization file (core path), when it has one.
+    pub kustomization: Option<String>,
+    /// The overlay's patch files, parsed (first document of each).
+    pub patches: Vec<Node>,
+}
+
+impl OverlayAnchor {
+    /// Reads the overlay's kustomization and patch files (what could not be read is left out:
+    /// the build reports it).
+    pub fn read(files: &dyn Files, dir: &str) -> OverlayAnchor {
+        let Some(kustomization) = FILE_NAMES
+            .iter()
+            .map(|n| format!("{dir}/{n}"))
+            .find(|p| files.is_file(p))
+        else {
+            return OverlayAnchor::default();
+        };
+        let mut patches = Vec::new();
+        let doc = files
+            .read(&kustomization)
+            .and_then(|t| parse_stream(&t, &kustomization).ok())
+            .and_then(|docs| docs.into_iter().next());
+        let paths = doc.iter().flat_map(|d| {
+            let listed = |field: &str| -> Vec<String> {
+                d.get(field)
+                    .and_then(Node::as_seq)
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|i| i.get("path").unwrap_or(i).scalar_text())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let mut all = listed("patches");
+            all.extend(listed("patchesStrategicMerge"));
+            all
+        });
+        for rel in paths {
+            let Some(path) = join(dir, &rel) else {
+                continue;
+            };
+            let node = files
+                .read(&path)
+                .and_then(|t| parse_stream(&t, &path).ok())
+                .and_then(|docs| docs.into_iter().next());
+            patches.extend(node.filter(|n| n.as_map().is_some()));
+        }
+        OverlayAnchor {
+            kustomization: Some(kustomization),
+            patches,
+        }
+    }
+
+    /// The position at which to add the value at `pointer` to a manifest of `kind`: in the
+    /// patch, the deepest map on the way to it that the patch has; else line 1 of the
+    /// kustomization. `None` when the overlay has no kustomization.
+    pub fn missing_at(&self, kind: &str, pointer: &str) -> Option<Pos> {
+        let patch = self
+            .patches
+            .iter()
+            .find(|p| p.get("kind").and_then(Node::scalar_text) == Some(kind))
+            .or_else(|| self.patches.first());
+        if let Some(p) = patch {
+            let parent = pointer.rsplit_once('/').map_or("", |(parent, _)| parent);
+            let key = locate_key(p, parent);
+            return Some(key.unwrap_or_else(|| locate(p, parent).pos.clone()));
+        }
+        self.kustomization.as_ref().map(|k| Pos {
+            file: k.as_str().into(),
+            line: 1,
+            col: 1,
+        })
+    }
+}
+
+/// Whether `pointer` addresses a value that exists in `root`.
+pub fn exists(root: &Node, pointer: &str) -> bool {
+    let mut node = root;
+    for raw in pointer.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        let next = match &node.value {
+            Value::Map(m) => m.get(&seg),
+            Value::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+            Value::Scalar(_) => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    true
 }
 
 impl OverlayBuild {
+    /// Builds overlay `name` of `layout`.
+    pub fn build(files: &dyn Files, layout: &Layout, name: &str) -> OverlayBuild {
+        let dir = layout.overlay_dir(name);
+        OverlayBuild {
+            name: name.to_string(),
+            build: build(files, &dir),
+            anchor: OverlayAnchor::read(files, &dir),
+        }
+    }
+
+    /// Where a problem about the value at `pointer` of `node` (a resource of this build)
+    /// belongs: where the value was written; for a value that is missing, where the overlay
+    /// must add it ([`OverlayAnchor::missing_at`]), else where its nearest parent was written.
+    pub fn position(&self, node: &Node, pointer: &str) -> Pos {
+        if !exists(node, pointer) {
+            let kind = node.get("kind").and_then(Node::scalar_text).unwrap_or("");
+            if let Some(p) = self.anchor.missing_at(kind, pointer) {
+                return p;
+            }
+        }
+        locate(node, pointer).pos.clone()
+    }
+
     /// The service manifest of the build: the one resource of a kind served by a plugin
     /// (`MicroserviceKubernetes`, `AwsEcsService`, ...), else the first resource.
     pub fn manifest(&self) -> Option<&Node> {
@@ -182,16 +299,13 @@ pub fn validate(
         if only.is_some_and(|o| o != name) {
             continue;
         }
-        let ob = OverlayBuild {
-            name: name.clone(),
-            build: build(files, &layout.overlay_dir(name)),
-        };
+        let ob = OverlayBuild::build(files, layout, name);
         diagnostics.extend(check_overlay(&ob, layout, checker, groups));
         overlays.push(ob);
     }
     if layout.overlays.is_empty() {
         diagnostics.push(Diagnostic::error(
-            "no-overlays",
+            code::NO_OVERLAYS,
             format!(
                 "no overlays under {}/overlays: add at least one environment",
                 layout.relative(&layout.kustomize_dir)
@@ -232,7 +346,7 @@ pub fn check_overlay(
                 e.message.replace(&format!("{}/", layout.root), "")
             };
             out.push(
-                Diagnostic::error("build", message)
+                Diagnostic::error(code::BUILD, message)
                     .at(&file, e.line, e.col)
                     .in_overlay(&ob.name),
             );
@@ -242,7 +356,7 @@ pub fn check_overlay(
     if b.resources.is_empty() {
         out.push(
             Diagnostic::error(
-                "no-manifest",
+                code::NO_MANIFEST,
                 "the overlay builds to nothing: it needs one service manifest",
             )
             .in_overlay(&ob.name),
@@ -260,7 +374,7 @@ pub fn check_overlay(
             Ok(o) => out_to_json(&o),
             Err(e) => {
                 out.push(
-                    diag_at(layout, &e.pos, Diagnostic::error("build", e.message))
+                    diag_at(layout, &e.pos, Diagnostic::error(code::BUILD, e.message))
                         .in_overlay(&ob.name),
                 );
                 continue;
@@ -280,7 +394,7 @@ pub fn check_overlay(
                             layout,
                             &pos,
                             Diagnostic::error(
-                                "unknown-kind",
+                                code::UNKNOWN_KIND,
                                 format!("no target plugin serves `{api_version}/{kind}`; known kinds: {}", known.join(", ")),
                             ),
                         )
@@ -290,8 +404,12 @@ pub fn check_overlay(
                 }
             }
             Some(Err(e)) => out.push(
-                diag_at(layout, r.pos(), Diagnostic::error("plugin-failed", e))
-                    .in_overlay(&ob.name),
+                diag_at(
+                    layout,
+                    r.pos(),
+                    Diagnostic::error(code::PLUGIN_FAILED, e.to_string()),
+                )
+                .in_overlay(&ob.name),
             ),
             Some(Ok(problems)) => {
                 for p in problems {
@@ -304,7 +422,7 @@ pub fn check_overlay(
                     } else {
                         None
                     };
-                    let pos = key_pos.unwrap_or_else(|| locate(&r.node, &p.path).pos.clone());
+                    let pos = key_pos.unwrap_or_else(|| ob.position(&r.node, &p.path));
                     out.push(
                         diag_at(
                             layout,
@@ -359,9 +477,13 @@ fn check_references(
                         None => e.message,
                     };
                     out.push(
-                        diag_at(layout, &node.pos, Diagnostic::error("ref-malformed", msg))
-                            .with_path(path)
-                            .in_overlay(overlay),
+                        diag_at(
+                            layout,
+                            &node.pos,
+                            Diagnostic::error(code::REF_MALFORMED, msg),
+                        )
+                        .with_path(path)
+                        .in_overlay(overlay),
                     );
                 }
                 Some(Ok(r)) => {
@@ -370,7 +492,7 @@ fn check_references(
                     let problem = match refs::resolve(&r, src) {
                         Ok(_) => None,
                         Err(Unresolved::MissingGroup) => Some((
-                            "ref-missing-group",
+                            code::REF_MISSING_GROUP,
                             format!(
                                 "{kind} `{}` does not exist in {} (referenced as `{r}`)",
                                 r.group,
@@ -378,7 +500,7 @@ fn check_references(
                             ),
                         )),
                         Err(Unresolved::MissingEntry) => Some((
-                            "ref-missing-entry",
+                            code::REF_MISSING_ENTRY,
                             format!(
                                 "{kind} `{}` has no entry `{}` (referenced as `{r}`)",
                                 r.group, r.entry

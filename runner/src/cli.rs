@@ -279,6 +279,10 @@ pub struct DotEnvArgs {
     /// Where to write `.env` and `.env_export` (default: the service root).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Write secret values for an overlay other than `local` too (by default they are left
+    /// out, and the command says which).
+    #[arg(long)]
+    pub include_secrets: bool,
 }
 
 /// `planton service kustomize` subcommands.

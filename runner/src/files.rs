@@ -46,6 +46,12 @@ impl DiskFiles {
     }
 }
 
+/// A layout error naming the path as a local path.
+pub fn layout_error(e: planton_core::service::LayoutError) -> anyhow::Error {
+    let shown = DiskFiles::local_path(e.path()).display().to_string();
+    anyhow::Error::new(e.shown_as(shown))
+}
+
 impl Files for DiskFiles {
     fn read(&self, path: &str) -> Option<Arc<str>> {
         if let Some(hit) = self.cache.borrow().get(path) {

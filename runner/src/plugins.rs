@@ -10,7 +10,8 @@
 //! the manifests of its own kinds: the error comes back per call, the rest of the run goes on.
 
 use crate::wasm;
-use planton_core::diag::Severity;
+use planton_core::plugins::PluginFailure;
+use planton_core::plugins::{CallError, Target, Targets};
 use planton_core::service::PluginPin;
 use planton_core::validate::{KindChecker, KindProblem};
 use planton_plugin_sdk::{
@@ -19,14 +20,8 @@ use planton_plugin_sdk::{
 use std::path::Path;
 use std::sync::Arc;
 
-/// One plugin, whatever runs it.
-pub trait Backend {
-    /// The plugin's description (name, version, contract version, kinds with schemas).
-    fn describe(&self) -> &Describe;
-    /// Validates a manifest.
-    fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, String>;
-    /// Renders a manifest into desired state.
-    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, String>;
+/// One plugin, whatever runs it: core's [`Target`] (the raw call) plus where it comes from.
+pub trait Backend: Target {
     /// Where the plugin comes from (`built-in (native)`, a path, a digest).
     fn origin(&self) -> String;
 }
@@ -53,16 +48,19 @@ impl<P: Plugin> Default for Native<P> {
     }
 }
 
-impl<P: Plugin> Backend for Native<P> {
+impl<P: Plugin> Target for Native<P> {
     fn describe(&self) -> &Describe {
         &self.describe
     }
-    fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, String> {
+    fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, CallError> {
         Ok(P::validate(req.clone()))
     }
-    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, String> {
-        P::render(req.clone()).map_err(|e| e.message)
+    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError> {
+        P::render(req.clone()).map_err(|e| CallError::Refused(e.message))
     }
+}
+
+impl<P: Plugin> Backend for Native<P> {
     fn origin(&self) -> String {
         "built-in (native)".into()
     }
@@ -71,24 +69,48 @@ impl<P: Plugin> Backend for Native<P> {
 /// A plugin running in the wasmtime sandbox.
 pub struct Wasm(pub Arc<wasm::Plugin>);
 
-impl Backend for Wasm {
+/// The host's error as core classifies it (the call site is named by core).
+fn call_error(e: wasm::Error) -> CallError {
+    match e {
+        wasm::Error::Deadline { timeout, .. } => CallError::Limit(format!(
+            "exceeded its deadline of {timeout:?} and was stopped"
+        )),
+        wasm::Error::MemoryLimit {
+            limit, requested, ..
+        } => CallError::Limit(format!(
+            "exceeded its memory limit of {limit} bytes (asked for {requested} bytes)"
+        )),
+        wasm::Error::OutputTooLarge { size, limit, .. } => CallError::Limit(format!(
+            "returned {size} bytes, more than the output limit of {limit} bytes"
+        )),
+        wasm::Error::Trap { message, .. } => CallError::Trap(message),
+        wasm::Error::BadOutput { reason, .. } => CallError::BadOutput(reason),
+        wasm::Error::Plugin { message, .. } => CallError::Refused(message),
+        other => CallError::Host(other.to_string()),
+    }
+}
+
+impl Target for Wasm {
     fn describe(&self) -> &Describe {
         self.0.describe()
     }
-    fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, String> {
-        self.0.validate(req).map_err(|e| e.to_string())
+    fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, CallError> {
+        self.0.validate(req).map_err(call_error)
     }
-    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, String> {
-        self.0.render(req).map_err(|e| e.to_string())
+    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError> {
+        self.0.render(req).map_err(call_error)
     }
+}
+
+impl Backend for Wasm {
     fn origin(&self) -> String {
         format!("{} (sha256:{})", self.0.source(), self.0.sha256())
     }
 }
 
-/// The plugins available to a run.
+/// The plugins available to a run: core's [`Targets`] over the backends.
 pub struct Plugins {
-    backends: Vec<Box<dyn Backend>>,
+    targets: Targets<Box<dyn Backend>>,
     /// Plugins that could not be loaded, with why (reported, never fatal to the run).
     pub load_errors: Vec<String>,
     /// Keeps the engine (and its epoch ticker) alive as long as the plugins.
@@ -99,10 +121,10 @@ impl Plugins {
     /// The built-in plugins, linked natively (no sandbox; for tests and benchmarks).
     pub fn native() -> Plugins {
         Plugins {
-            backends: vec![
+            targets: Targets::new(vec![
                 Box::new(Native::<planton_plugin_k8s::KubernetesPlugin>::new()),
                 Box::new(Native::<planton_plugin_ecs::EcsPlugin>::new()),
-            ],
+            ]),
             load_errors: Vec::new(),
             _host: None,
         }
@@ -135,7 +157,7 @@ impl Plugins {
             .map(|p| Box::new(Wasm(p.clone())) as Box<dyn Backend>)
             .collect();
         Ok(Plugins {
-            backends,
+            targets: Targets::new(backends),
             load_errors,
             _host: Some(host),
         })
@@ -154,39 +176,23 @@ impl Plugins {
 
     /// Adds a backend.
     pub fn push(&mut self, b: Box<dyn Backend>) {
-        self.backends.push(b);
+        self.targets.push(b);
     }
 
     /// Every backend.
     pub fn all(&self) -> &[Box<dyn Backend>] {
-        &self.backends
+        self.targets.all()
     }
 
-    /// The backend serving `apiVersion`/`kind`.
-    pub fn for_kind(&self, api_version: &str, kind: &str) -> Option<&dyn Backend> {
-        self.backends
-            .iter()
-            .find(|b| {
-                b.describe()
-                    .kinds
-                    .iter()
-                    .any(|k| k.api_version == api_version && k.kind == kind)
-            })
-            .map(|b| b.as_ref())
+    /// Kind routing and the render loop (core's composition).
+    pub fn targets(&self) -> &Targets<Box<dyn Backend>> {
+        &self.targets
     }
 }
 
 impl KindChecker for Plugins {
     fn known_kinds(&self) -> Vec<String> {
-        self.backends
-            .iter()
-            .flat_map(|b| {
-                b.describe()
-                    .kinds
-                    .iter()
-                    .map(|k| format!("{}/{}", k.api_version, k.kind))
-            })
-            .collect()
+        self.targets.known_kinds()
     }
 
     fn check(
@@ -196,41 +202,8 @@ impl KindChecker for Plugins {
         manifest: &serde_json::Value,
         overlay: &str,
         local: bool,
-    ) -> Option<Result<Vec<KindProblem>, String>> {
-        // An exact match, else the plugin serving this kind name (wrong apiVersion) or this
-        // apiVersion (wrong kind), so that the plugin itself explains what is wrong.
-        let b = self.for_kind(api_version, kind).or_else(|| {
-            let by = |f: &dyn Fn(&planton_plugin_sdk::KindInfo) -> bool| {
-                self.backends
-                    .iter()
-                    .find(|b| b.describe().kinds.iter().any(f))
-                    .map(|b| b.as_ref())
-            };
-            by(&|k| k.kind == kind).or_else(|| by(&|k| k.api_version == api_version))
-        })?;
-        let req = ValidateRequest {
-            manifest: manifest.clone(),
-            overlay: overlay.to_string(),
-            local,
-        };
-        Some(
-            b.validate(&req)
-                .map(|resp| {
-                    resp.diagnostics
-                        .into_iter()
-                        .map(|d| KindProblem {
-                            severity: if d.is_error() {
-                                Severity::Error
-                            } else {
-                                Severity::Warning
-                            },
-                            code: d.code,
-                            message: d.message,
-                            path: d.path,
-                        })
-                        .collect()
-                })
-                .map_err(|e| format!("plugin `{}` failed on {kind}: {e}", b.describe().name)),
-        )
+    ) -> Option<Result<Vec<KindProblem>, PluginFailure>> {
+        self.targets
+            .check(api_version, kind, manifest, overlay, local)
     }
 }

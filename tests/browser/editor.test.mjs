@@ -169,6 +169,20 @@ test('a broken port name in the prod overlay is marked at its file, line and col
     return [before.length, before[before.length - 1].length + 1];
   });
   assert.deepEqual(caret, [line, column]);
+  // Nothing is hidden under the gutter after the jump, and the editor stays in its column:
+  // the first character of the marked line starts right of the gutter, the editor's box
+  // ends left of the right-hand panel.
+  const layout = await page.evaluate((n) => {
+    const gutter = document.querySelector('[data-testid=gutter-line]').getBoundingClientRect();
+    const row = document.querySelector(`[data-testid=editor-line][data-line="${n}"]`).getBoundingClientRect();
+    const scroll = document.querySelector('.editor-scroll').getBoundingClientRect();
+    const right = document.querySelector('.right').getBoundingClientRect();
+    const center = document.querySelector('.center');
+    return { gutterRight: gutter.right, rowLeft: row.left, scrollRight: scroll.right, rightLeft: right.left, centerScroll: center.scrollLeft };
+  }, line);
+  assert.equal(layout.centerScroll, 0, JSON.stringify(layout));
+  assert.ok(layout.rowLeft >= layout.gutterRight - 1, JSON.stringify(layout));
+  assert.ok(layout.scrollRight <= layout.rightLeft + 1, JSON.stringify(layout));
   await page.screenshot({ path: path.join(ARTIFACTS, 'broken-port.png') });
 
   // Fix it: the diagnostic goes.

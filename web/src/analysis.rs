@@ -9,9 +9,10 @@ use planton_core::check::check_service;
 use planton_core::diag::Diagnostic;
 use planton_core::kustomize::FileTree;
 use planton_core::plan::Plan;
-use planton_core::service::{Layout, ServiceConfig};
-use planton_core::validate::{KindChecker, OverlayBuild, out_to_json};
-use planton_core::yaml::{Node, to_output};
+use planton_core::plugins::{Target, Targets};
+use planton_core::service::{Layout, LayoutError, ServiceConfig};
+use planton_core::validate::{KindChecker, OverlayBuild};
+use planton_plugin_sdk::DeployContext;
 use serde_json::Value;
 use std::rc::Rc;
 
@@ -31,19 +32,6 @@ pub fn service_path(tree_path: &str) -> &str {
         .strip_prefix(ROOT)
         .and_then(|p| p.strip_prefix('/'))
         .unwrap_or(tree_path)
-}
-
-/// What the page needs from the target plugins: core's [`KindChecker`] plus `render`.
-pub trait Plugins: KindChecker {
-    /// Rendered objects of a manifest, or `None` when no plugin serves the kind. `image` is
-    /// the build's `REPO:TAG`, when the user gave one.
-    fn render(
-        &self,
-        api_version: &str,
-        kind: &str,
-        manifest: &Value,
-        image: Option<&str>,
-    ) -> Option<Result<Vec<Value>, String>>;
 }
 
 /// Everything one run found.
@@ -76,7 +64,12 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
         Ok((layout, _)) => layout,
         Err(e) => {
             return Analysis {
-                fatal: Some(e.replace(&format!("'{ROOT}'"), "the opened folder")),
+                fatal: Some(match e {
+                    LayoutError::NoKustomize { .. } => {
+                        "no _kustomize/ folder in the opened folder: open the service root, its _kustomize folder, or one overlay".to_string()
+                    }
+                    other => other.to_string(),
+                }),
                 validate_ms: now() - start,
                 total_ms: now() - start,
                 ..Analysis::default()
@@ -136,16 +129,17 @@ pub struct OverlayView {
     pub name: String,
     /// The built manifest, exactly as `planton build` prints it, or the build error.
     pub yaml: Result<String, String>,
-    /// The plugin's rendered objects, `Ok(None)` when no plugin serves the kind.
-    pub rendered: Result<Option<Vec<Value>>, String>,
+    /// The plugins' rendered objects (core's render loop, as `planton render` runs it), or
+    /// why there are none (a kind no plugin serves is an error, as in the CLI).
+    pub rendered: Result<Vec<Value>, String>,
 }
 
 /// The view of overlay `name`: its built YAML and its rendered objects (`image`: the
 /// build's `REPO:TAG` for the render, as a deploy would pass it).
-pub fn overlay_view(
+pub fn overlay_view<T: Target>(
     analysis: &Analysis,
     name: &str,
-    plugins: &dyn Plugins,
+    plugins: &Targets<T>,
     image: Option<&str>,
 ) -> Option<OverlayView> {
     let ob = analysis.builds.iter().find(|b| b.name == name)?;
@@ -167,32 +161,13 @@ pub fn overlay_view(
         }
     };
     let yaml = build.to_yaml().map_err(|e| e.message);
-    let mut rendered = Ok(None);
-    for r in &build.resources {
-        let api_version = r
-            .node
-            .get("apiVersion")
-            .and_then(Node::scalar_text)
-            .unwrap_or("");
-        let Ok(out) = to_output(&r.node) else {
-            continue;
-        };
-        match plugins.render(api_version, &r.kind(), &out_to_json(&out), image) {
-            None => {}
-            Some(Ok(objects)) => {
-                let mut all = match rendered {
-                    Ok(Some(prev)) => prev,
-                    _ => Vec::new(),
-                };
-                all.extend(objects);
-                rendered = Ok(Some(all));
-            }
-            Some(Err(e)) => {
-                rendered = Err(e);
-                break;
-            }
-        }
-    }
+    let context = DeployContext {
+        image: image.map(str::to_string),
+        ..DeployContext::default()
+    };
+    let rendered = plugins
+        .render(build, &context)
+        .map_err(|e| relative_message(&e.to_string()));
     Some(OverlayView {
         name: name.to_string(),
         yaml,

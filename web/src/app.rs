@@ -10,6 +10,7 @@ use crate::services::{assets, dom, fs, plugins::WasmPlugin, recovery};
 use crate::state::{Action, State};
 use crate::zip;
 use gloo::render::{AnimationFrame, request_animation_frame};
+use planton_core::plugins::Target;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
@@ -21,16 +22,10 @@ const BUILTIN_PLUGINS: &[&str] = &[
     "plugins/planton_plugin_ecs.wasm",
 ];
 
-fn load_plugin(
-    dispatch: UseReducerDispatcher<State>,
-    name: String,
-    bytes: Vec<u8>,
-) -> impl std::future::Future<Output = ()> {
-    async move {
-        dispatch.dispatch(Action::PluginLoaded(
-            WasmPlugin::instantiate(&bytes, &name).await,
-        ));
-    }
+async fn load_plugin(dispatch: UseReducerDispatcher<State>, name: String, bytes: Vec<u8>) {
+    dispatch.dispatch(Action::PluginLoaded(
+        WasmPlugin::instantiate(&bytes, &name).await,
+    ));
 }
 
 fn open_folder(dispatch: &UseReducerDispatcher<State>, folder: Option<fs::Folder>) {
@@ -232,10 +227,10 @@ pub fn app() -> Html {
         rename: {
             let d = d.clone();
             Callback::from(move |from: String| {
-                if let Some(to) = dom::prompt(&format!("Rename {from} to:"), &from) {
-                    if to != from {
-                        d.dispatch(Action::Rename { from, to });
-                    }
+                if let Some(to) = dom::prompt(&format!("Rename {from} to:"), &from)
+                    && to != from
+                {
+                    d.dispatch(Action::Rename { from, to });
                 }
             })
         },

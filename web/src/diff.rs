@@ -43,8 +43,8 @@ pub fn side_by_side(a: &str, b: &str) -> Vec<Row> {
         .count();
     let (am, bm) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
     let mut rows = Vec::new();
-    for i in 0..prefix {
-        rows.push(same(i, i, a[i]));
+    for (i, line) in a.iter().enumerate().take(prefix) {
+        rows.push(same(i, i, line));
     }
     let ops = middle(am, bm);
     let (mut i, mut j) = (prefix, prefix);

@@ -13,6 +13,7 @@ use crate::services::clock;
 use crate::services::fs::FolderHandle;
 use crate::services::plugins::{PluginSet, WasmPlugin};
 use planton_core::kustomize::FileTree;
+use planton_core::plugins::Target;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use yew::Reducible;
@@ -225,7 +226,7 @@ impl State {
         let image = self.render_image.as_deref();
         let view = |name: &Option<String>| {
             name.as_ref()
-                .and_then(|n| overlay_view(&self.analysis, n, &self.plugins, image))
+                .and_then(|n| overlay_view(&self.analysis, n, self.plugins.targets(), image))
                 .map(Rc::new)
         };
         self.view = view(&self.overlay);
@@ -311,7 +312,7 @@ impl Reducible for State {
                 let Some(svc) = &s.service else { return self };
                 crate::services::recovery::snapshot(&svc.name, &svc.files());
                 let start = clock::now();
-                s.analysis = Rc::new(analyze(&svc.tree, &s.plugins, &clock::now));
+                s.analysis = Rc::new(analyze(&svc.tree, s.plugins.targets(), &clock::now));
                 s.stale = false;
                 s.runs += 1;
                 s.refresh_views();

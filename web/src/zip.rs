@@ -25,9 +25,7 @@ pub fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
         let (crc, len, name_len) = (crc32(data), data.len() as u32, name.len() as u16);
         let offset = out.len() as u32;
         // Local file header: version 2.0, flag bit 11 (UTF-8 names), stored, 1980-01-01 00:00.
-        for v in [0x0403_4b50u32] {
-            out.extend(v.to_le_bytes());
-        }
+        out.extend(0x0403_4b50u32.to_le_bytes());
         out.extend(20u16.to_le_bytes());
         out.extend(0x0800u16.to_le_bytes());
         out.extend(0u16.to_le_bytes());

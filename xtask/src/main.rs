@@ -60,6 +60,42 @@ fn setup(root: &Path) -> Result<()> {
 fn ci(root: &Path) -> Result<()> {
     setup(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
+    // Generated files are up to date: the merge-key table, from the pinned Kubernetes schema
+    // (kubernetes-validate 1.24.1, the last release shipping the v1.21 schema kustomize embeds).
+    let py = root.join("target/merge-keys-py");
+    if !py.join("kubernetes_validate").is_dir() {
+        run(Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--target"])
+            .arg(&py)
+            .arg("kubernetes-validate==1.24.1"))?;
+    }
+    run(Command::new("python3")
+        .arg(root.join("scripts/gen-merge-keys.py"))
+        .arg("--check")
+        .env("PYTHONPATH", &py))?;
+    // Clippy with warnings as errors, natively and for the browser crate.
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "planton-web",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "planton-web",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // core must stay pure and build for the browser.
     run(cargo().args([
         "build",

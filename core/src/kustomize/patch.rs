@@ -284,10 +284,8 @@ fn apply_smp(r: &mut Resource, patch: &Node, allow_name: bool, allow_kind: bool)
         return Ok(false);
     }
     r.node = merged;
-    if !allow_kind {
-        if let Some(m) = r.node.as_map_mut() {
-            m.insert("kind", Node::string(kind.as_str()));
-        }
+    if !allow_kind && let Some(m) = r.node.as_map_mut() {
+        m.insert("kind", Node::string(kind.as_str()));
     }
     if allow_name && r.name() != name {
         r.previous.push((name, ns.clone()));
@@ -412,10 +410,11 @@ impl Selector {
             .first()
             .map(|(n, ns)| (n.as_str(), ns.as_str()))
             .unwrap_or((cur_name, cur_ns));
-        if let Some(re) = &self.name {
-            if !re.is_match(org_name) && !re.is_match(cur_name) {
-                return false;
-            }
+        if let Some(re) = &self.name
+            && !re.is_match(org_name)
+            && !re.is_match(cur_name)
+        {
+            return false;
         }
         if let Some(re) = &self.namespace {
             let cluster = is_cluster_scoped(kind);

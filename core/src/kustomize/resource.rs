@@ -234,10 +234,10 @@ impl Resource {
             return;
         }
         self.previous.push((old_name, old_ns));
-        if let Some(meta) = self.node.ensure_map_path(&["metadata"]) {
-            if let Some(m) = meta.as_map_mut() {
-                m.insert("name", Node::string(name));
-            }
+        if let Some(meta) = self.node.ensure_map_path(&["metadata"])
+            && let Some(m) = meta.as_map_mut()
+        {
+            m.insert("name", Node::string(name));
         }
     }
 
@@ -248,10 +248,10 @@ impl Resource {
             return;
         }
         self.previous.push((old_name, old_ns));
-        if let Some(meta) = self.node.ensure_map_path(&["metadata"]) {
-            if let Some(m) = meta.as_map_mut() {
-                m.insert("namespace", Node::string(ns));
-            }
+        if let Some(meta) = self.node.ensure_map_path(&["metadata"])
+            && let Some(m) = meta.as_map_mut()
+        {
+            m.insert("namespace", Node::string(ns));
         }
     }
 

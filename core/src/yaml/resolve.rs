@@ -68,12 +68,12 @@ pub(super) fn resolve_scalar(s: &Scalar) -> Resolved {
         },
         Some("!!int") | Some("!!bool") | Some("!!timestamp") => {
             let r = resolve_v3(&s.value, s.tag.as_deref() == Some("!!timestamp"));
-            let ok = match (s.tag.as_deref(), &r) {
-                (Some("!!int"), Resolved::Int(_) | Resolved::Uint(_)) => true,
-                (Some("!!bool"), Resolved::Bool(_)) => true,
-                (Some("!!timestamp"), Resolved::Timestamp(_)) => true,
-                _ => false,
-            };
+            let ok = matches!(
+                (s.tag.as_deref(), &r),
+                (Some("!!int"), Resolved::Int(_) | Resolved::Uint(_))
+                    | (Some("!!bool"), Resolved::Bool(_))
+                    | (Some("!!timestamp"), Resolved::Timestamp(_))
+            );
             if ok { r } else { Resolved::Str }
         }
         // Unknown (custom) tags decode to the plain value.
@@ -108,10 +108,8 @@ fn resolve_v3(s: &str, try_timestamp: bool) -> Resolved {
             None => Resolved::Str,
         },
         b'+' | b'-' | b'0'..=b'9' => {
-            if try_timestamp {
-                if let Some(t) = parse_timestamp(s) {
-                    return Resolved::Timestamp(t);
-                }
+            if try_timestamp && let Some(t) = parse_timestamp(s) {
+                return Resolved::Timestamp(t);
             }
             numeric(s, true).unwrap_or(Resolved::Str)
         }
@@ -129,10 +127,10 @@ fn numeric(s: &str, v3: bool) -> Option<Resolved> {
     if let Some(u) = go_parse_uint(&plain) {
         return Some(Resolved::Uint(u));
     }
-    if is_yaml_style_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
-            return Some(Resolved::Float(f));
-        }
+    if is_yaml_style_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+    {
+        return Some(Resolved::Float(f));
     }
     let _ = v3;
     None
@@ -525,10 +523,10 @@ fn float_through_json(f: f64) -> Option<Out> {
     let exp_form = abs != 0.0 && !(1e-6..1e21).contains(&abs);
     if !exp_form && f.fract() == 0.0 {
         // 'f' formatting of an integral value: v2 reads it as an int when it fits.
-        if f >= i64::MIN as f64 && f < 9.223372036854775807e18 {
+        if f >= i64::MIN as f64 && f < 9.223_372_036_854_776e18 {
             return Some(Out::Int(f as i64));
         }
-        if f >= 0.0 && f < 1.8446744073709552e19 {
+        if (0.0..1.8446744073709552e19).contains(&f) {
             return Some(Out::Uint(f as u64));
         }
     }

@@ -42,6 +42,7 @@ pub mod pointer;
 pub mod protojson;
 pub mod refs;
 pub mod schema;
+pub mod suggest;
 pub mod testing;
 
 use serde::{Deserialize, Serialize};
@@ -87,6 +88,15 @@ pub enum Severity {
     Error,
     /// The manifest can be deployed but probably does not do what was meant.
     Warning,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
 }
 
 /// One problem found in a manifest.

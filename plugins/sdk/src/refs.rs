@@ -6,6 +6,9 @@
 //! The SDK only recognises references; resolving them is the host's job, and secret values
 //! never reach a plugin.
 //!
+//! This is the one reference grammar: [`check`] (with a suggestion for near misses, used by
+//! planton-core's validation) and [`parse`] (well-formed references only) share it.
+//!
 //! [`check_env`] holds the reference rules shared by every kind with an
 //! `env {variables, secrets}` block.
 
@@ -28,6 +31,82 @@ impl GroupKind {
             GroupKind::Secrets => "$secrets-group/",
         }
     }
+
+    /// The first segment as written, without `$`: `variables-group` or `secrets-group`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupKind::Variables => "variables-group",
+            GroupKind::Secrets => "secrets-group",
+        }
+    }
+
+    /// The kind of the group manifest: `VariablesGroup` or `SecretsGroup`.
+    pub fn group_kind(self) -> &'static str {
+        match self {
+            GroupKind::Variables => "VariablesGroup",
+            GroupKind::Secrets => "SecretsGroup",
+        }
+    }
+}
+
+/// A value that looks like a reference but is not well-formed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefSyntaxError {
+    /// What is wrong.
+    pub message: String,
+    /// The corrected form, when one can be guessed.
+    pub suggestion: Option<String>,
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Reads a value: `None` for a literal, `Some(Ok)` for a well-formed reference, `Some(Err)`
+/// for a malformed one. A `$` followed by a near miss of a prefix (`$secret-group/...`) is a
+/// malformed reference with the corrected form; any other `$...` is a literal.
+pub fn check(value: &str) -> Option<Result<GroupRef<'_>, RefSyntaxError>> {
+    let rest = value.strip_prefix('$')?;
+    let mut parts = rest.splitn(3, '/');
+    let head = parts.next().unwrap_or_default();
+    let kind = match head {
+        "variables-group" => GroupKind::Variables,
+        "secrets-group" => GroupKind::Secrets,
+        other => {
+            let guess = crate::suggest::did_you_mean(other, ["variables-group", "secrets-group"])?;
+            let tail: Vec<&str> = parts.collect();
+            let fixed = if tail.is_empty() {
+                format!("${guess}/<group>/<entry>")
+            } else {
+                format!("${guess}/{}", tail.join("/"))
+            };
+            return Some(Err(RefSyntaxError {
+                message: format!("unknown reference prefix `${other}`: did you mean `${guess}`?"),
+                suggestion: Some(fixed),
+            }));
+        }
+    };
+    let group = parts.next().unwrap_or_default();
+    let entry = parts.next().unwrap_or_default();
+    if group.is_empty() || entry.is_empty() {
+        let shape = format!("${}/<group>/<entry>", kind.name());
+        let suggestion = (!group.is_empty()).then(|| format!("${}/{group}/<entry>", kind.name()));
+        return Some(Err(RefSyntaxError {
+            message: format!("malformed reference `{value}`: expected `{shape}`"),
+            suggestion,
+        }));
+    }
+    if !valid_name(group) || !valid_name(entry) {
+        return Some(Err(RefSyntaxError {
+            message: format!(
+                "malformed reference `{value}`: group and entry names may hold letters, digits, `-`, `_` and `.` only"
+            ),
+            suggestion: None,
+        }));
+    }
+    Some(Ok(GroupRef { kind, group, entry }))
 }
 
 /// A parsed `$<kind>-group/<group>/<entry>` reference.
@@ -53,15 +132,8 @@ pub fn looks_like_ref(value: &str) -> Option<GroupKind> {
 ///
 /// Group and entry names are non-empty and made of ASCII letters, digits, `-`, `_` and `.`.
 pub fn parse(value: &str) -> Option<GroupRef<'_>> {
-    let kind = looks_like_ref(value)?;
-    let rest = &value[kind.prefix().len()..];
-    let (group, entry) = rest.split_once('/')?;
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    (ok(group) && ok(entry)).then_some(GroupRef { kind, group, entry })
+    looks_like_ref(value)?;
+    check(value)?.ok()
 }
 
 /// Checks an `env` object's `variables` and `secrets` maps for reference misuse.
@@ -226,6 +298,22 @@ mod tests {
             Some(GroupKind::Secrets)
         );
         assert_eq!(looks_like_ref("plain"), None);
+    }
+
+    #[test]
+    fn near_misses_suggest_the_fix() {
+        let e = check("$secret-group/db/pw").and_then(Result::err);
+        assert_eq!(
+            e.and_then(|e| e.suggestion).as_deref(),
+            Some("$secrets-group/db/pw")
+        );
+        let e = check("$variables-group/redis").and_then(Result::err);
+        assert_eq!(
+            e.and_then(|e| e.suggestion).as_deref(),
+            Some("$variables-group/redis/<entry>")
+        );
+        assert_eq!(check("$5 off"), None);
+        assert!(matches!(check("$secrets-group/a/b/c"), Some(Err(_))));
     }
 
     #[test]

@@ -58,30 +58,7 @@ pub fn check_with(schema: &Value, value: &Value, options: CheckOptions) -> Vec<D
     out
 }
 
-/// The closest of `candidates` to `word`, if it is a plausible typo of it.
-///
-/// Matches case-insensitively, treats `snake_case` and `kebab-case` as the camelCase name
-/// (`max_replicas` → `maxReplicas`) and otherwise uses Jaro-Winkler similarity above 0.85.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lowered = word.to_lowercase();
-    let squashed: String = lowered.chars().filter(|c| *c != '_' && *c != '-').collect();
-    let mut best: Option<(f64, &str)> = None;
-    for c in candidates {
-        let cl = c.to_lowercase();
-        let score = if cl == squashed {
-            2.0
-        } else {
-            strsim::jaro_winkler(&lowered, &cl)
-        };
-        if score > 0.85 && best.is_none_or(|(s, _)| score > s) {
-            best = Some((score, c));
-        }
-    }
-    best.map(|(_, c)| c)
-}
+pub use crate::suggest::did_you_mean;
 
 /// An integer read the way the protobuf JSON loader reads it: a JSON integer, a float with
 /// no fractional part, or a string holding a decimal integer (`"8443"`).

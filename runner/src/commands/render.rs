@@ -8,10 +8,11 @@ use crate::plugins::{Backend, Plugins};
 use crate::wasm;
 use anyhow::{Context, Result, bail};
 use planton_core::kustomize::build;
+use planton_core::plugins::RenderError;
 use planton_core::service::{Layout, ServiceConfig};
-use planton_core::validate::{out_from_json, out_to_json};
-use planton_core::yaml::{emit_documents, to_output};
-use planton_plugin_sdk::{DeployContext, RenderRequest};
+use planton_core::validate::out_from_json;
+use planton_core::yaml::emit_documents;
+use planton_plugin_sdk::DeployContext;
 use std::path::Path;
 
 /// Runs `planton render`.
@@ -19,7 +20,7 @@ pub fn run(args: &RenderArgs) -> Result<Outcome> {
     let files = DiskFiles::new();
     let path = DiskFiles::core_path(&args.overlay)
         .with_context(|| format!("cannot resolve {}", args.overlay.display()))?;
-    let (layout, only) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
+    let (layout, only) = Layout::discover(&files, &path).map_err(crate::files::layout_error)?;
     let Some(overlay) = only else {
         bail!(
             "give one overlay directory, e.g. {}/_kustomize/overlays/prod",
@@ -38,41 +39,25 @@ pub fn run(args: &RenderArgs) -> Result<Outcome> {
     for e in &plugins.load_errors {
         eprintln!("warning: {e}");
     }
-    let mut objects = Vec::new();
-    for r in &b.resources {
-        let api_version = r.api_version_str();
-        let kind = r.kind_str();
-        let Some(backend) = plugins.for_kind(api_version, kind) else {
-            bail!("no target plugin serves `{api_version}/{kind}` (see `planton plugin list`)");
-        };
-        let manifest = out_to_json(
-            &to_output(&r.node).map_err(|e| anyhow::anyhow!("{}: {}", e.pos, e.message))?,
-        );
-        let env = r
-            .node
-            .get_path(&["metadata", "env"])
-            .and_then(|n| n.scalar_text())
-            .map(str::to_string);
-        let req = RenderRequest {
-            manifest,
-            context: DeployContext {
-                image: args.image.clone(),
-                namespace: args.namespace.clone(),
-                env,
-            },
-        };
-        match backend.render(&req) {
-            Ok(resp) => objects.extend(resp.objects),
-            Err(e) => {
-                eprintln!(
-                    "Error: plugin `{}` cannot render {kind} `{}` of overlay {overlay}: {e}",
-                    backend.describe().name,
-                    r.name_str()
-                );
-                return Ok(Outcome::Failed);
-            }
+    let context = DeployContext {
+        image: args.image.clone(),
+        namespace: args.namespace.clone(),
+        env: None,
+    };
+    let objects = match plugins.targets().render(&b, &context) {
+        Ok(objects) => objects,
+        Err(e @ RenderError::NoPlugin { .. }) => {
+            bail!("{e} (see `planton plugin list`)")
         }
-    }
+        Err(RenderError::Manifest { pos, message }) => {
+            eprintln!("Error: {pos}: {message}");
+            return Ok(Outcome::Failed);
+        }
+        Err(e) => {
+            eprintln!("Error: {e} (overlay {overlay})");
+            return Ok(Outcome::Failed);
+        }
+    };
     let text = match args.output {
         RenderFormat::Json => serde_json::to_string_pretty(&objects)? + "\n",
         RenderFormat::Yaml => {
@@ -171,7 +156,7 @@ fn service_pins(
     };
     let files = DiskFiles::new();
     let path = DiskFiles::core_path(dir)?;
-    let (layout, _) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
+    let (layout, _) = Layout::discover(&files, &path).map_err(crate::files::layout_error)?;
     let (config, _) = ServiceConfig::load(&files, &layout);
     Ok((config.plugins, DiskFiles::local_path(&layout.root)))
 }

@@ -12,12 +12,12 @@ use crate::cli::{DotEnvArgs, InitArgs, KustomizeCommand, PlatformArg, ServiceCom
 use crate::files::DiskFiles;
 use crate::output::write_atomic;
 use anyhow::{Context, Result, bail};
-use planton_core::diag::{Diagnostic, Severity};
+use planton_core::diag::{Diagnostic, Severity, code};
 use planton_core::dotenv::{self, Declared, Provenance};
 use planton_core::kustomize::build;
 use planton_core::refs::{DirGroupSource, Group, GroupSource, RefKind};
 use planton_core::scaffold::{self, NewService, Platform, ScaffoldFile};
-use planton_core::service::{CONFIG_FILE, Layout, ServiceConfig};
+use planton_core::service::{CONFIG_FILE, DEFAULT_GROUPS_DIR, GroupsDir, Layout, ServiceConfig};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -69,7 +69,7 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
     let files = DiskFiles::new();
     let root = DiskFiles::core_path(&args.dir)
         .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
-    let (layout, _) = Layout::discover(&files, &root).map_err(anyhow::Error::msg)?;
+    let (layout, _) = Layout::discover(&files, &root).map_err(crate::files::layout_error)?;
     if !layout.overlays.contains(&args.env) {
         bail!(
             "no overlay `{}` under {}/overlays (overlays: {})",
@@ -93,50 +93,48 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
         return Ok(Outcome::Failed);
     }
 
-    // The groups: --groups, else planton.yaml's groups.dir, else <root>/groups if present.
-    let groups_dir: Option<PathBuf> = match (&args.groups, &config.groups_dir) {
-        (Some(g), _) => Some(g.clone()),
-        (None, Some(d)) => Some(args.dir.join(d)),
-        (None, None) => Some(args.dir.join("groups")).filter(|d| d.is_dir()),
+    // The groups: decided in core, as for `planton validate`.
+    let flag = match &args.groups {
+        Some(g) => Some(
+            DiskFiles::core_path(g).with_context(|| format!("cannot resolve {}", g.display()))?,
+        ),
+        None => None,
     };
+    let shown = |d: &str| DiskFiles::local_path(d).display().to_string();
     let dir_source;
     let no_source;
-    let groups: &dyn GroupSource = match &groups_dir {
-        Some(d) if d.is_dir() => {
-            let core = DiskFiles::core_path(d)
-                .with_context(|| format!("cannot resolve {}", d.display()))?;
-            match DirGroupSource::load(&files, &core) {
-                Ok(s) => {
-                    dir_source = Described(s, format!("groups directory `{}`", d.display()));
-                    &dir_source
-                }
-                Err(errors) => {
-                    let diags: Vec<Diagnostic> = errors
-                        .into_iter()
-                        .map(|e| {
-                            Diagnostic::error("group-invalid", e.message).at(
-                                &layout.relative(&e.pos.file),
-                                e.pos.line,
-                                e.pos.col,
-                            )
-                        })
-                        .collect();
-                    print_diagnostics(&diags);
-                    return Ok(Outcome::Failed);
-                }
+    let groups: &dyn GroupSource = match config.groups_dir(&files, &layout, flag.as_deref()) {
+        GroupsDir::Dir(d) => match DirGroupSource::load(&files, &d) {
+            Ok(s) => {
+                dir_source = Described(s, format!("groups directory `{}`", shown(&d)));
+                &dir_source
             }
-        }
-        Some(d) => {
+            Err(errors) => {
+                let diags: Vec<Diagnostic> = errors
+                    .into_iter()
+                    .map(|e| {
+                        Diagnostic::error(code::GROUP_INVALID, e.message).at(
+                            &layout.relative(&e.pos.file),
+                            e.pos.line,
+                            e.pos.col,
+                        )
+                    })
+                    .collect();
+                print_diagnostics(&diags);
+                return Ok(Outcome::Failed);
+            }
+        },
+        GroupsDir::Missing(d) => {
             no_source = NoGroups(format!(
                 "groups directory `{}` (it does not exist)",
-                d.display()
+                shown(&d)
             ));
             &no_source
         }
-        None => {
+        GroupsDir::None => {
             no_source = NoGroups(format!(
                 "no groups directory (create {}, set groups.dir in {CONFIG_FILE}, or pass --groups DIR)",
-                args.dir.join("groups").display()
+                args.dir.join(DEFAULT_GROUPS_DIR).display()
             ));
             &no_source
         }
@@ -188,6 +186,16 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
         return Ok(Outcome::Failed);
     }
     print_diagnostics(&diags);
+    let (vars, withheld) = dotenv::withhold_secrets(vars, &args.env, args.include_secrets);
+    if !withheld.is_empty() {
+        eprintln!(
+            "note: left out {} secret value{} ({}): outside the `{}` overlay, secret values are written only with --include-secrets",
+            withheld.len(),
+            if withheld.len() == 1 { "" } else { "s" },
+            withheld.join(", "),
+            dotenv::LOCAL_OVERLAY
+        );
+    }
 
     let command = format!("planton service dot-env --env {}", args.env);
     let (env_text, caveats) = dotenv::render_dotenv(&vars, &command);

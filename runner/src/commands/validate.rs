@@ -6,7 +6,7 @@ use crate::files::DiskFiles;
 use crate::plugins::Plugins;
 use anyhow::{Context, Result};
 use planton_core::check::check_service;
-use planton_core::diag::{Diagnostic, Summary};
+use planton_core::diag::{Diagnostic, Summary, code};
 use planton_core::plan::plan;
 use planton_core::service::{Layout, ServiceConfig};
 use planton_core::validate::Report;
@@ -30,7 +30,7 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
     let files = DiskFiles::new();
     let path =
         DiskFiles::core_path(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
-    let (layout, only) = Layout::discover(&files, &path).map_err(anyhow::Error::msg)?;
+    let (layout, only) = Layout::discover(&files, &path).map_err(crate::files::layout_error)?;
     let (config, mut diagnostics) = ServiceConfig::load(&files, &layout);
     let groups_dir = match groups_flag {
         Some(g) => Some(DiskFiles::core_path(g)?),
@@ -39,7 +39,7 @@ pub fn run_validation(dir: &Path, groups_flag: Option<&Path>) -> Result<Run> {
     let root = DiskFiles::local_path(&layout.root);
     let plugins = Plugins::sandboxed(&config.plugins, &root)?;
     for e in &plugins.load_errors {
-        diagnostics.push(Diagnostic::error("plugin-load-failed", e.clone()).at(
+        diagnostics.push(Diagnostic::error(code::PLUGIN_LOAD_FAILED, e.clone()).at(
             planton_core::service::CONFIG_FILE,
             0,
             0,
@@ -116,10 +116,14 @@ pub fn plan_cmd(args: &PlanArgs) -> Result<Outcome> {
     let mut diags: Vec<Diagnostic> = run
         .diagnostics
         .iter()
-        .filter(|d| !d.code.starts_with("plan-"))
+        .filter(|d| !d.is_plan())
         .cloned()
         .collect();
-    diags.extend(plan_diags.into_iter().filter(|d| d.code != "plan-build"));
+    diags.extend(
+        plan_diags
+            .into_iter()
+            .filter(|d| d.code != code::PLAN_BUILD),
+    );
     let summary = Summary::of(&diags);
     let mut stdout = std::io::stdout().lock();
     match args.output {

@@ -21,10 +21,7 @@ pub struct RenderedViewProps {
 pub fn rendered_view(props: &RenderedViewProps) -> Html {
     let body = match props.view.as_deref().map(|v| &v.rendered) {
         None => html! { <p class="muted">{"No overlay selected."}</p> },
-        Some(Ok(None)) => {
-            html! { <p class="muted" data-testid="rendered-none">{"No plugin serves this overlay's kind: drop a plugin .wasm to add one."}</p> }
-        }
-        Some(Ok(Some(objects))) => html! {
+        Some(Ok(objects)) => html! {
             <>
                 <p class="muted" data-testid="rendered-count">{format!("{} object(s), in apply order", objects.len())}</p>
                 { for objects.iter().map(|o| {

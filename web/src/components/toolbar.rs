@@ -25,8 +25,8 @@ pub struct ToolbarProps {
 
 fn files_of(e: &Event) -> Option<web_sys::FileList> {
     let input: web_sys::HtmlInputElement = e.target_unchecked_into();
-    let files = input.files();
-    files
+
+    input.files()
 }
 
 /// The toolbar.

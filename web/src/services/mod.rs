@@ -1,12 +1,11 @@
 //! The only modules that touch browser APIs.
 //!
-//! - [`plugins`]: target plugins run by the browser's `WebAssembly`, behind core's
-//!   `KindChecker`;
-//! - [`fs`]: folder pickers, drag and drop, the File System Access API, downloads;
-//! - [`dom`]: prompts, confirmations, editor caret and scrolling;
-//! - [`clock`]: `performance.now()`;
-//! - [`assets`]: fetching the files served with the app (the built-in plugins);
-//! - [`recovery`]: surviving a trap of the page's WebAssembly instance.
+//! - [`plugins`] — target plugins run by the browser's `WebAssembly` (core's `Target`);
+//! - [`fs`] — folder pickers, drag and drop, the File System Access API, downloads;
+//! - [`dom`] — prompts, confirmations, editor caret and scrolling;
+//! - [`clock`] — `performance.now()`;
+//! - [`assets`] — fetching the files served with the app (the built-in plugins);
+//! - [`recovery`] — surviving a trap of the page's WebAssembly instance.
 
 pub mod assets;
 pub mod clock;
