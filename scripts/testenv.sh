@@ -65,7 +65,7 @@ build() {
   flock 8
   if [ ! -f "$dir/complete" ]; then
     log "cold build of kube-apiserver, kube-controller-manager, kube-scheduler ${K8S_VERSION}, kwok ${KWOK_VERSION}, kine ${KINE_VERSION}"
-    log "  into $dir (takes 10-25 minutes on 2 cores; later runs reuse it)"
+    log "  into $dir (measured: 16-60 min on 2 busy cores; later runs reuse it)"
     local start tmp
     start=$(date +%s)
     tmp="$dir.tmp.$$"
