@@ -460,3 +460,22 @@ async fn failure_stage_exit_1() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_test_namespace_is_deleted_when_dropped() {
+    let cluster = cluster();
+    let ns = cluster.namespace("drop").await;
+    let name = ns.name().to_owned();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client().await);
+    let live = namespaces.get(&name).await.expect("the namespace exists");
+    assert_eq!(
+        live.metadata.labels.unwrap_or_default()[crate::cluster::NAMESPACE_LABEL],
+        "true"
+    );
+    drop(ns);
+    let gone = namespaces.get_opt(&name).await.expect("read the namespace");
+    assert!(
+        gone.is_none_or(|n| n.metadata.deletion_timestamp.is_some()),
+        "namespace {name} is neither gone nor terminating after the guard dropped"
+    );
+}
