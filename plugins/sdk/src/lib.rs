@@ -39,6 +39,7 @@ pub mod abi;
 pub mod pointer;
 pub mod refs;
 pub mod schema;
+pub mod target;
 pub mod testing;
 
 use serde::{Deserialize, Serialize};
