@@ -381,3 +381,237 @@ pub async fn load_state(
     )
     .await
 }
+
+/// The live service and its stored state, for `planton status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    /// The service as ECS describes it (`None` when it does not exist).
+    pub live: Option<wait::ServiceView>,
+    /// The task definition the service runs.
+    pub task_definition: Option<String>,
+    /// The stored deploy state.
+    pub state: Option<DeployState>,
+}
+
+impl std::fmt::Display for StatusReport {
+    /// Deployments, running/desired counts, the newest service events and revisions.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.live {
+            None => writeln!(f, "service: not deployed")?,
+            Some(v) => {
+                writeln!(
+                    f,
+                    "service: {} ({}/{} running), task definition {}",
+                    v.status,
+                    v.running,
+                    v.desired,
+                    self.task_definition.as_deref().map_or("?", wait::short)
+                )?;
+                for d in &v.deployments {
+                    writeln!(
+                        f,
+                        "  deployment {} {} {}: {}/{} running, {} failed, rollout {}",
+                        d.id,
+                        d.status,
+                        wait::short(&d.task_definition),
+                        d.running,
+                        d.desired,
+                        d.failed_tasks,
+                        d.rollout_state.as_deref().unwrap_or("-")
+                    )?;
+                }
+                for (_, message) in v.events.iter().take(5) {
+                    writeln!(f, "  event: {message}")?;
+                }
+            }
+        }
+        if let Some(s) = &self.state {
+            for r in &s.revisions {
+                writeln!(
+                    f,
+                    "  revision {} {:?} {} by {} ({}){}",
+                    r.number,
+                    r.result,
+                    r.image,
+                    r.actor,
+                    wait::short(&r.task_definition_arn),
+                    r.message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn describe_live(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<aws_sdk_ecs::types::Service>> {
+    let out = clients
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .map_err(|e| error::aws("ecs:DescribeServices", e))?;
+    Ok(out
+        .services()
+        .iter()
+        .find(|s| s.status() != Some("INACTIVE"))
+        .cloned())
+}
+
+/// The live service (deployments, counts, recent events) and its stored revisions.
+pub async fn status(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+    environment: &str,
+) -> Result<StatusReport> {
+    check_cluster(clients, cluster).await?;
+    let live = describe_live(clients, cluster, service).await?;
+    Ok(StatusReport {
+        task_definition: live
+            .as_ref()
+            .and_then(|s| s.task_definition())
+            .map(str::to_string),
+        live: live.as_ref().map(wait::view_of),
+        state: load_state(clients, cluster, service, environment).await?,
+    })
+}
+
+/// What [`rollback`] needs to know.
+#[derive(Debug, Clone)]
+pub struct RollbackRequest<'a> {
+    /// The cluster ARN.
+    pub cluster: &'a str,
+    /// The service.
+    pub service: &'a str,
+    /// The environment.
+    pub environment: &'a str,
+    /// Who rolls back.
+    pub actor: &'a str,
+    /// Wait for the rollout.
+    pub wait: Option<WaitOptions>,
+}
+
+/// Re-deploys the task definition of the newest successful revision that is not the one
+/// running now, and records that as a new revision. Secret values are not rolled back: the
+/// old task definition reads the current values of the same secrets.
+pub async fn rollback(
+    clients: &Clients,
+    req: &RollbackRequest<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<DeployReport> {
+    check_cluster(clients, req.cluster).await?;
+    let cluster_name = req.cluster.rsplit_once('/').map_or(req.cluster, |(_, n)| n);
+    let parameter = state::parameter_name(cluster_name, req.service, req.environment);
+    let none = || Error::NoRollbackTarget {
+        service: req.service.to_string(),
+        environment: req.environment.to_string(),
+    };
+    let mut state = ops::read_state(clients, &parameter)
+        .await?
+        .ok_or_else(none)?;
+    let live = describe_live(clients, req.cluster, req.service)
+        .await?
+        .ok_or_else(none)?;
+    let running = live.task_definition().unwrap_or_default().to_string();
+    let target = state
+        .revisions
+        .iter()
+        .find(|r| r.result == RevisionResult::Succeeded && r.task_definition_arn != running)
+        .cloned()
+        .ok_or_else(none)?;
+    progress(&format!(
+        "rolling back {} from {} to revision {} ({})",
+        req.service,
+        wait::short(&running),
+        target.number,
+        wait::short(&target.task_definition_arn)
+    ));
+    let before = wait::Before {
+        deployments: live
+            .deployments()
+            .iter()
+            .filter_map(|d| d.id().map(str::to_string))
+            .collect(),
+        events: live
+            .events()
+            .iter()
+            .filter_map(|e| e.id().map(str::to_string))
+            .collect(),
+    };
+    let number = state.push(Revision {
+        actor: req.actor.to_string(),
+        started_at: now(),
+        finished_at: None,
+        result: RevisionResult::Pending,
+        message: Some(format!("rollback to revision {}", target.number)),
+        ..target.clone()
+    });
+    ops::write_state(clients, &parameter, &state).await?;
+    let mut outcome = clients
+        .ecs
+        .update_service()
+        .cluster(req.cluster)
+        .service(req.service)
+        .task_definition(&target.task_definition_arn)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| error::aws("ecs:UpdateService", e));
+    if outcome.is_ok()
+        && let Some(w) = req.wait
+    {
+        let observer = EcsObserver {
+            ecs: &clients.ecs,
+            cluster: req.cluster.to_string(),
+            service: req.service.to_string(),
+        };
+        outcome = wait::wait_for_rollout(
+            &observer,
+            req.service,
+            &target.task_definition_arn,
+            &before,
+            w.timeout,
+            w.poll,
+            progress,
+        )
+        .await;
+    }
+    if let Some(rev) = state.revisions.first_mut() {
+        let (result, message) = match &outcome {
+            Ok(()) => (
+                RevisionResult::Succeeded,
+                format!("rollback to revision {}", target.number),
+            ),
+            Err(e) => (
+                RevisionResult::Failed,
+                format!("rollback to revision {}: {e}", target.number),
+            ),
+        };
+        ops::finish(rev, result, Some(message), now());
+    }
+    let written = ops::write_state(clients, &parameter, &state).await;
+    outcome?;
+    written?;
+    Ok(DeployReport {
+        actions: vec![Action {
+            resource: format!("service {}", req.service),
+            change: Change::Updated(vec![format!(
+                "taskDefinition: {} → {}",
+                wait::short(&running),
+                wait::short(&target.task_definition_arn)
+            )]),
+        }],
+        task_definition_arn: target.task_definition_arn,
+        revision: Some(number),
+        state_parameter: parameter,
+    })
+}

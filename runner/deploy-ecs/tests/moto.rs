@@ -772,3 +772,95 @@ async fn waiting_after_an_update_on_moto_times_out_naming_the_old_primary() {
         "{err}"
     );
 }
+
+/// Rollback re-deploys the previous successful revision's task definition (no new
+/// registration) and records it; `status` shows it. moto does not roll the deployment, so the
+/// rollback does not wait here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_redeploys_the_previous_task_definition_and_status_shows_it() {
+    let e = env("rollback").await;
+    let lines = Lines::default();
+    let cluster = e.fx.cluster_arn.clone();
+    let req = |actor| planton_deploy_ecs::RollbackRequest {
+        cluster: &cluster,
+        service: "checkout",
+        environment: "prod",
+        actor,
+        wait: None,
+    };
+    // Nothing to roll back to before any deploy.
+    let err = planton_deploy_ecs::rollback(&e.clients, &req("ops"), &|_| {})
+        .await
+        .expect_err("no state yet");
+    assert_eq!(
+        err.to_string(),
+        "no earlier successful revision of checkout in prod to roll back to"
+    );
+    let first = deploy(
+        &e,
+        &render(&manifest(&e.fx, "checkout", "1.0.0", 4)),
+        "pw",
+        quick_wait(),
+        &lines,
+    )
+    .await
+    .expect("first deploy");
+    deploy(
+        &e,
+        &render(&manifest(&e.fx, "checkout", "2.0.0", 4)),
+        "pw",
+        None,
+        &lines,
+    )
+    .await
+    .expect("second deploy");
+    e.proxy.clear();
+    let report = planton_deploy_ecs::rollback(&e.clients, &req("ops"), &|l| lines.push(l))
+        .await
+        .expect("rollback");
+    assert_eq!(report.task_definition_arn, first.task_definition_arn);
+    assert_eq!(report.revision, Some(3));
+    assert_eq!(
+        live_service(&e, "checkout").await.task_definition(),
+        Some(first.task_definition_arn.as_str())
+    );
+    assert_eq!(
+        revisions(&e, "checkout").await.len(),
+        2,
+        "no new registration"
+    );
+    let writes: Vec<String> = e
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| r.operation())
+        .collect();
+    assert_eq!(writes, ["PutParameter", "UpdateService", "PutParameter"]);
+    support::check_with_botocore(&e.proxy.requests(), "rollback");
+
+    let status = planton_deploy_ecs::status(&e.clients, &cluster, "checkout", "prod")
+        .await
+        .expect("status");
+    let text = status.to_string();
+    assert!(
+        text.starts_with("service: ACTIVE (2/2 running), task definition checkout:1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("revision 3 Succeeded ghcr.io/acme/checkout:1.0.0 by ops (checkout:1): rollback to revision 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "revision 2 Succeeded ghcr.io/acme/checkout:2.0.0 by ci@example (checkout:2)"
+        ),
+        "{text}"
+    );
+
+    // Rolling back again goes to revision 2's definition, the newest one not running.
+    let again = planton_deploy_ecs::rollback(&e.clients, &req("ops"), &|_| {})
+        .await
+        .expect("second rollback");
+    assert!(again.task_definition_arn.ends_with("checkout:2"));
+}
