@@ -183,6 +183,42 @@ pub fn live_task_def(td: &aws_sdk_ecs::types::TaskDefinition) -> NormalTaskDef {
     }
 }
 
+/// The leaf values that differ between two serialisable values, as
+/// `path: old → new` lines (JSON text), in a stable order.
+pub fn json_changes<T: Serialize>(old: &T, new: &T) -> Vec<String> {
+    fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(
+                        &p,
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                        out,
+                    );
+                }
+            }
+            _ if a != b => out.push(format!("{path}: {a} → {b}")),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        "",
+        &serde_json::to_value(old).unwrap_or_default(),
+        &serde_json::to_value(new).unwrap_or_default(),
+        &mut out,
+    );
+    out
+}
+
 /// An ECS service's settings as compared (and as stored as "last applied").
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -407,6 +443,18 @@ mod tests {
         assert_ne!(
             desired_task_def(&op(), &other).ok(),
             Some(live_task_def(&live("r/app:1")))
+        );
+    }
+
+    #[test]
+    fn changes_name_the_leaf_paths() {
+        let desired = desired_task_def(&op(), &arns()).ok();
+        let live = live_task_def(&live("r/app:2"));
+        assert_eq!(
+            desired.map(|d| json_changes(&live, &d)),
+            Some(vec![
+                r#"containers.app.image: "r/app:2" → "r/app:1""#.to_string()
+            ])
         );
     }
 

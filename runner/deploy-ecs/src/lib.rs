@@ -16,6 +16,10 @@
 //!    reasons;
 //! 5. records the revision (digest, image, actor, task definition, result) in the state.
 //!
+//! [`diff`] makes the same decisions without writing (resource by resource, field by field),
+//! [`status`] shows the live service and its revisions, and [`rollback`] re-deploys the
+//! newest successful revision that is not running.
+//!
 //! Before its first write a deploy stores a pending revision, so a crash leaves a trace; a
 //! re-run converges because every step compares before it writes. A deploy with nothing to
 //! change writes nothing at all, not even the state.
@@ -221,17 +225,17 @@ pub async fn check_cluster(clients: &Clients, cluster: &str) -> Result<()> {
     })
 }
 
-/// Deploys, waiting with the observer `observe(cluster, service)` builds (tests script it).
-pub async fn deploy_observed<'c, O, F>(
-    clients: &'c Clients,
-    req: &DeployRequest<'_>,
-    progress: &(dyn Fn(&str) + Sync),
-    observe: F,
-) -> Result<DeployReport>
-where
-    O: RolloutObserver,
-    F: FnOnce(&str, &str) -> O,
-{
+/// Reads the render, checks secrets, cluster and state, and sets up a run.
+async fn prepare<'a>(
+    clients: &'a Clients,
+    req: &'a DeployRequest<'a>,
+    progress: &'a (dyn Fn(&str) + Sync),
+    dry_run: bool,
+) -> Result<(
+    Vec<AwsOperation>,
+    planton_plugin_sdk::target::ServiceOp,
+    ops::Run<'a>,
+)> {
     let ops = parse_operations(req.operations)?;
     let (service, cluster_name) = the_service(&ops)?;
     let missing = ops::missing_secrets(&ops, req.secrets);
@@ -283,7 +287,7 @@ where
             _ => None,
         })
         .collect();
-    let mut run = ops::Run {
+    let run = ops::Run {
         clients,
         secrets: req.secrets,
         store: req.secret_store,
@@ -301,8 +305,39 @@ where
         state,
         pending: Some(pending),
         pending_written: false,
+        dry_run,
     };
+    Ok((ops, service, run))
+}
 
+/// What a deploy would change, resource by resource and field by field, from the same
+/// decisions [`deploy`] makes, without writing anything. A secret whose stored value
+/// differs shows as `value` changed; values are never shown.
+pub async fn diff(
+    clients: &Clients,
+    req: &DeployRequest<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<Action>> {
+    let (ops, _, mut run) = prepare(clients, req, progress, true).await?;
+    for op in &ops {
+        ops::apply(&mut run, op).await?;
+    }
+    Ok(run.actions)
+}
+
+/// Deploys, waiting with the observer `observe(cluster, service)` builds (tests script it).
+pub async fn deploy_observed<O, F>(
+    clients: &Clients,
+    req: &DeployRequest<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+    observe: F,
+) -> Result<DeployReport>
+where
+    O: RolloutObserver,
+    F: FnOnce(&str, &str) -> O,
+{
+    let (ops, service, mut run) = prepare(clients, req, progress, false).await?;
+    let parameter = run.state_parameter.clone();
     let mut outcome = Ok(());
     for op in &ops {
         if let Err(e) = ops::apply(&mut run, op).await {

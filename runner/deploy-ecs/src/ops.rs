@@ -1,9 +1,9 @@
 //! The table from typed contract-v2 operations to AWS SDK calls: one function per
-//! [`AwsOperation`] variant, dispatched by the one `match` in [`apply`].
+//! [`AwsOperation`] variant, dispatched by the one `match` in `apply`.
 //!
 //! Each function reads what exists, decides create, update or nothing, and builds the typed
 //! `aws-sdk-*` request. Before its first write, a deploy records a pending revision
-//! ([`Run::mutating`]), so a crash leaves a trace and a re-run finishes the job (every step
+//! (`Run::mutating`), so a crash leaves a trace and a re-run finishes the job (every step
 //! is idempotent: it compares before it writes).
 //!
 //! | operation | reads | writes |
@@ -60,20 +60,26 @@ pub(crate) struct Run<'a> {
     pub state: DeployState,
     pub pending: Option<Revision>,
     pub pending_written: bool,
+    /// Decide only: no write at all (`diff`).
+    pub dry_run: bool,
 }
 
 impl Run<'_> {
-    /// Called before every write: the first call stores a pending revision.
-    pub async fn mutating(&mut self) -> Result<()> {
+    /// Called before every write: the first call stores a pending revision. False in a dry
+    /// run, where the caller records what it would do and skips the write.
+    pub async fn mutating(&mut self) -> Result<bool> {
+        if self.dry_run {
+            return Ok(false);
+        }
         if self.pending_written {
-            return Ok(());
+            return Ok(true);
         }
         if let Some(rev) = self.pending.clone() {
             self.state.push(rev);
             write_state(self.clients, &self.state_parameter, &self.state).await?;
         }
         self.pending_written = true;
-        Ok(())
+        Ok(true)
     }
 
     fn record(&mut self, resource: String, change: Change) {
@@ -117,7 +123,10 @@ async fn log_group(run: &mut Run<'_>, o: &LogGroupOp) -> Result<()> {
     let resource = format!("log group {}", o.name);
     let mut change = Change::Unchanged;
     if live.is_none() {
-        run.mutating().await?;
+        if !run.mutating().await? {
+            run.record(resource, Change::Created);
+            return Ok(());
+        }
         let r = logs
             .create_log_group()
             .log_group_name(&o.name)
@@ -132,7 +141,13 @@ async fn log_group(run: &mut Run<'_>, o: &LogGroupOp) -> Result<()> {
         change = Change::Created;
     }
     if live.and_then(|g| g.retention_in_days()) != Some(o.retention_days) {
-        run.mutating().await?;
+        if !run.mutating().await? {
+            run.record(
+                resource,
+                Change::Updated(vec!["retentionInDays".to_string()]),
+            );
+            return Ok(());
+        }
         logs.put_retention_policy()
             .log_group_name(&o.name)
             .retention_in_days(o.retention_days)
@@ -199,7 +214,9 @@ async fn secrets_manager(
             if current.secret_string() == Some(value.expose()) {
                 return Ok((arn, Change::Unchanged));
             }
-            run.mutating().await?;
+            if !run.mutating().await? {
+                return Ok((arn, Change::Updated(vec!["value".to_string()])));
+            }
             sm.put_secret_value()
                 .secret_id(&arn)
                 .secret_string(value.expose())
@@ -209,7 +226,9 @@ async fn secrets_manager(
             Ok((arn, Change::Updated(vec!["value".to_string()])))
         }
         Err(e) if code_of(&e) == Some("ResourceNotFoundException") => {
-            run.mutating().await?;
+            if !run.mutating().await? {
+                return Ok((format!("(new secret {name})"), Change::Created));
+            }
             let created = sm
                 .create_secret()
                 .name(name)
@@ -255,7 +274,9 @@ async fn ssm_secure_string(
         Err(e) if code_of(&e) == Some("ParameterNotFound") => Change::Created,
         Err(e) => return Err(aws("ssm:GetParameter", e)),
     };
-    run.mutating().await?;
+    if !run.mutating().await? {
+        return Ok((format!("(SSM parameter {name})"), change));
+    }
     clients
         .ssm
         .put_parameter()
@@ -303,7 +324,13 @@ async fn task_definition(run: &mut Run<'_>, o: &TaskDefinitionOp) -> Result<()> 
         Err(e) => return Err(aws("ecs:DescribeTaskDefinition", e)),
     };
     let resource = format!("task definition {}", o.family);
-    if let Some(live) = live.filter(|l| compare::live_task_def(l) == desired) {
+    let live_normal = live.as_ref().map(compare::live_task_def);
+    // A new revision of an existing family says what changed; a new family is created.
+    let change = match &live_normal {
+        Some(l) => Change::Updated(compare::json_changes(l, &desired)),
+        None => Change::Created,
+    };
+    if let Some(live) = live.filter(|_| live_normal.as_ref() == Some(&desired)) {
         let arn = live.task_definition_arn().unwrap_or_default().to_string();
         run.task_definitions.insert(o.family.clone(), arn);
         run.record(resource, Change::Unchanged);
@@ -362,7 +389,12 @@ async fn task_definition(run: &mut Run<'_>, o: &TaskDefinitionOp) -> Result<()> 
         }
         containers.push(b.build());
     }
-    run.mutating().await?;
+    if !run.mutating().await? {
+        run.task_definitions
+            .insert(o.family.clone(), format!("(new revision of {})", o.family));
+        run.record(resource, change);
+        return Ok(());
+    }
     let out = ecs
         .register_task_definition()
         .family(&o.family)
@@ -390,10 +422,7 @@ async fn task_definition(run: &mut Run<'_>, o: &TaskDefinitionOp) -> Result<()> 
         .unwrap_or_default()
         .to_string();
     run.task_definitions.insert(o.family.clone(), arn.clone());
-    run.record(
-        format!("{resource} ({})", crate::wait::short(&arn)),
-        Change::Created,
-    );
+    run.record(format!("{resource} ({})", crate::wait::short(&arn)), change);
     Ok(())
 }
 
@@ -444,7 +473,12 @@ async fn target_group(run: &mut Run<'_>, o: &TargetGroupOp) -> Result<()> {
     };
     let hc = &o.health_check;
     let Some(live) = live else {
-        run.mutating().await?;
+        if !run.mutating().await? {
+            run.target_groups
+                .insert(o.name.clone(), format!("(new target group {})", o.name));
+            run.record(resource, Change::Created);
+            return Ok(());
+        }
         let out = elb
             .create_target_group()
             .name(&o.name)
@@ -550,8 +584,7 @@ async fn target_group(run: &mut Run<'_>, o: &TargetGroupOp) -> Result<()> {
         num(live.unhealthy_threshold_count()),
         num(hc.unhealthy_threshold),
     );
-    if !changed.is_empty() {
-        run.mutating().await?;
+    if !changed.is_empty() && run.mutating().await? {
         elb.modify_target_group()
             .target_group_arn(&arn)
             .set_health_check_protocol(hc.protocol.as_deref().map(ProtocolEnum::from))
@@ -650,7 +683,10 @@ async fn listener_rule(run: &mut Run<'_>, o: &ListenerRuleOp) -> Result<()> {
         .iter()
         .find(|r| r.priority() == Some(priority.as_str()));
     let Some(live) = live else {
-        run.mutating().await?;
+        if !run.mutating().await? {
+            run.record(resource, Change::Created);
+            return Ok(());
+        }
         elb.create_rule()
             .listener_arn(&listener)
             .priority(o.priority)
@@ -702,14 +738,15 @@ async fn listener_rule(run: &mut Run<'_>, o: &ListenerRuleOp) -> Result<()> {
         changed.push("Actions".to_string());
     }
     if !changed.is_empty() {
-        run.mutating().await?;
-        elb.modify_rule()
-            .rule_arn(live.rule_arn().unwrap_or_default())
-            .conditions(condition)
-            .actions(action)
-            .send()
-            .await
-            .map_err(|e| aws("elbv2:ModifyRule", e))?;
+        if run.mutating().await? {
+            elb.modify_rule()
+                .rule_arn(live.rule_arn().unwrap_or_default())
+                .conditions(condition)
+                .actions(action)
+                .send()
+                .await
+                .map_err(|e| aws("elbv2:ModifyRule", e))?;
+        }
         run.record(resource, Change::Updated(changed));
     } else {
         run.record(resource, Change::Unchanged);
@@ -811,7 +848,11 @@ async fn service(run: &mut Run<'_>, o: &ServiceOp) -> Result<()> {
         )
         .build();
     let Some(live) = live else {
-        run.mutating().await?;
+        if !run.mutating().await? {
+            run.applied = desired;
+            run.record(resource, Change::Created);
+            return Ok(());
+        }
         ecs.create_service()
             .cluster(&o.cluster)
             .service_name(&o.name)
@@ -854,7 +895,17 @@ async fn service(run: &mut Run<'_>, o: &ServiceOp) -> Result<()> {
             .filter_map(|e| e.id().map(str::to_string))
             .collect(),
     };
-    run.mutating().await?;
+    let mut fields: Vec<String> = changes
+        .iter()
+        .map(|c| format!("{}: {} → {}", c.field, c.live, c.desired))
+        .collect();
+    if run.rotated {
+        fields.push("new deployment for a rotated secret".to_string());
+    }
+    if !run.mutating().await? {
+        run.record(resource, Change::Updated(fields));
+        return Ok(());
+    }
     ecs.update_service()
         .cluster(&o.cluster)
         .service(&o.name)
@@ -868,13 +919,6 @@ async fn service(run: &mut Run<'_>, o: &ServiceOp) -> Result<()> {
         .send()
         .await
         .map_err(|e| aws("ecs:UpdateService", e))?;
-    let mut fields: Vec<String> = changes
-        .iter()
-        .map(|c| format!("{}: {} → {}", c.field, c.live, c.desired))
-        .collect();
-    if run.rotated {
-        fields.push("new deployment for a rotated secret".to_string());
-    }
     run.rolled = Some((before, td));
     run.record(resource, Change::Updated(fields));
     Ok(())
@@ -924,8 +968,7 @@ async fn scalable_target(run: &mut Run<'_>, o: &ScalableTargetOp) -> Result<()> 
             }
         }
     };
-    if change != Change::Unchanged {
-        run.mutating().await?;
+    if change != Change::Unchanged && run.mutating().await? {
         aas.register_scalable_target()
             .service_namespace(ServiceNamespace::Ecs)
             .resource_id(&rid)
@@ -999,17 +1042,18 @@ async fn scaling_policy(run: &mut Run<'_>, o: &ScalingPolicyOp) -> Result<()> {
                 .predefined_metric_specification(spec)
                 .build(),
         )?;
-        run.mutating().await?;
-        aas.put_scaling_policy()
-            .policy_name(&o.name)
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(&rid)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(cfg)
-            .send()
-            .await
-            .map_err(|e| aws("application-autoscaling:PutScalingPolicy", e))?;
+        if run.mutating().await? {
+            aas.put_scaling_policy()
+                .policy_name(&o.name)
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id(&rid)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .policy_type(PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(cfg)
+                .send()
+                .await
+                .map_err(|e| aws("application-autoscaling:PutScalingPolicy", e))?;
+        }
     }
     run.record(resource, change);
     Ok(())

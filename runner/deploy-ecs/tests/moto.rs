@@ -864,3 +864,84 @@ async fn rollback_redeploys_the_previous_task_definition_and_status_shows_it() {
         .expect("second rollback");
     assert!(again.task_definition_arn.ends_with("checkout:2"));
 }
+
+/// `diff` makes the deploy's decisions without writing: before the first deploy everything
+/// is to be created; after it, an image, secret and scaling change show field by field, and
+/// the new secret value appears nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_shows_what_a_deploy_would_change_without_writing() {
+    let e = env("diff").await;
+    let lines = Lines::default();
+    let secrets_v1 = secrets("pw-1");
+    let ops_v1 = render(&manifest(&e.fx, "checkout", "1.0.0", 4));
+    let before = planton_deploy_ecs::diff(&e.clients, &request(&ops_v1, &secrets_v1), &|_| {})
+        .await
+        .expect("diff before the first deploy");
+    assert!(
+        before.iter().all(|a| a.change == Change::Created),
+        "{before:#?}"
+    );
+    assert_eq!(before.len(), ops_v1.len());
+    deploy(&e, &ops_v1, "pw-1", quick_wait(), &lines)
+        .await
+        .expect("deploy");
+    e.proxy.clear();
+
+    let ops_v2 = render(&manifest(&e.fx, "checkout", "1.1.0", 5));
+    let secrets_v2 = secrets("pw-2-canary");
+    let actions = planton_deploy_ecs::diff(&e.clients, &request(&ops_v2, &secrets_v2), &|l| {
+        lines.push(l)
+    })
+    .await
+    .expect("diff");
+    let changed: BTreeMap<&str, &Change> = actions
+        .iter()
+        .map(|a| (a.resource.as_str(), &a.change))
+        .collect();
+    assert_eq!(
+        changed["task definition checkout"],
+        &Change::Updated(vec![
+            r#"containers.checkout.image: "ghcr.io/acme/checkout:1.0.0" → "ghcr.io/acme/checkout:1.1.0""#
+                .to_string()
+        ])
+    );
+    assert_eq!(
+        changed["secret planton/payments/db-password"],
+        &Change::Updated(vec!["value".to_string()])
+    );
+    assert!(
+        matches!(changed["service checkout"], Change::Updated(f) if f.iter().any(|f| f.contains("(new revision of checkout)"))),
+        "{actions:#?}"
+    );
+    assert_eq!(
+        changed["scalable target service/diff/checkout"],
+        &Change::Updated(vec!["MaxCapacity: 4 → 5".to_string()])
+    );
+    assert_eq!(changed["log group /ecs/checkout"], &Change::Unchanged);
+    let writes: Vec<String> = e
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| r.operation())
+        .collect();
+    assert!(writes.is_empty(), "diff wrote: {writes:?}");
+    assert!(!format!("{actions:?}").contains("pw-2-canary"));
+    assert!(!lines.all().contains("pw-2-canary"));
+    assert_eq!(revisions(&e, "checkout").await.len(), 1);
+}
+
+fn request<'a>(
+    ops: &'a [Value],
+    secrets: &'a BTreeMap<(String, String), SecretValue>,
+) -> DeployRequest<'a> {
+    DeployRequest {
+        operations: ops,
+        secrets,
+        environment: "prod",
+        manifest: "",
+        actor: "ci",
+        secret_store: SecretStore::SecretsManager,
+        wait: None,
+    }
+}
