@@ -41,6 +41,14 @@ pub enum Error {
         /// The entry.
         entry: String,
     },
+    /// Secrets the render references that the secret source lacks (all at once).
+    #[error("{source_name} lacks {}", missing.join(", "))]
+    UnresolvedSecrets {
+        /// The source, as it describes itself.
+        source_name: String,
+        /// `$secrets-group/<group>/<entry> (no such group)` or `… (no such entry)`.
+        missing: Vec<String>,
+    },
     /// A resource exists in a shape the deploy cannot change in place.
     #[error("{resource}: {message}")]
     Conflict {

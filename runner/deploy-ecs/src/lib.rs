@@ -203,6 +203,48 @@ pub fn parse_operations(values: &[Value]) -> Result<Vec<AwsOperation>> {
     })
 }
 
+/// The values of every `$secrets-group` entry a render's `secret` operations name, read from
+/// `source` (the groups the CLI loads); every missing group or entry is reported at once.
+pub fn resolve_secrets(
+    operations: &[Value],
+    source: &dyn planton_core::refs::GroupSource,
+) -> Result<BTreeMap<(String, String), SecretValue>> {
+    use planton_core::refs::{RefKind, Reference, Unresolved};
+    let mut values = BTreeMap::new();
+    let mut missing = Vec::new();
+    for op in parse_operations(operations)? {
+        let AwsOperation::Secret(s) = op else {
+            continue;
+        };
+        let reference = Reference {
+            kind: RefKind::Secrets,
+            group: s.group.clone(),
+            entry: s.entry.clone(),
+        };
+        match planton_core::refs::resolve(&reference, source) {
+            Ok(v) => {
+                values.insert((s.group, s.entry), v.clone());
+            }
+            Err(why) => missing.push(format!(
+                "$secrets-group/{}/{} ({})",
+                s.group,
+                s.entry,
+                match why {
+                    Unresolved::MissingGroup => "no such group",
+                    Unresolved::MissingEntry => "no such entry",
+                }
+            )),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::UnresolvedSecrets {
+            source_name: source.describe(),
+            missing,
+        });
+    }
+    Ok(values)
+}
+
 /// Fails unless the cluster exists and is ACTIVE (also the first call that proves the
 /// credentials).
 pub async fn check_cluster(clients: &Clients, cluster: &str) -> Result<()> {
@@ -649,4 +691,57 @@ pub async fn rollback(
         revision: Some(number),
         state_parameter: parameter,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use planton_core::refs::{Entry, Group, GroupSource, RefKind};
+    use serde_json::json;
+
+    struct Groups(Group);
+
+    impl GroupSource for Groups {
+        fn group(&self, kind: RefKind, name: &str) -> Option<&Group> {
+            (kind == self.0.kind && name == self.0.name).then_some(&self.0)
+        }
+        fn describe(&self) -> String {
+            "groups directory `groups/`".to_string()
+        }
+    }
+
+    #[test]
+    fn secrets_resolve_from_the_source_and_every_missing_one_is_named() {
+        let source = Groups(Group {
+            kind: RefKind::Secrets,
+            name: "payments".into(),
+            entries: BTreeMap::from([(
+                "db".to_string(),
+                Entry {
+                    name: "db".into(),
+                    description: String::new(),
+                    value: SecretValue::new("s3cret"),
+                },
+            )]),
+        });
+        let ok = [json!({"op": "secret", "group": "payments", "entry": "db"})];
+        let values = resolve_secrets(&ok, &source).unwrap_or_default();
+        assert_eq!(
+            values
+                .get(&("payments".to_string(), "db".to_string()))
+                .map(SecretValue::expose),
+            Some("s3cret")
+        );
+        let bad = [
+            json!({"op": "secret", "group": "payments", "entry": "api"}),
+            json!({"op": "secret", "group": "billing", "entry": "db"}),
+        ];
+        let err = resolve_secrets(&bad, &source).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "groups directory `groups/` lacks $secrets-group/payments/api (no such entry), $secrets-group/billing/db (no such group)"
+            )
+        );
+    }
 }
