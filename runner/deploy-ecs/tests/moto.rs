@@ -945,3 +945,66 @@ fn request<'a>(
         wait: None,
     }
 }
+
+/// A deploy that fails half-way (here `CreateService` refused) leaves a failed revision that
+/// names the failure, and re-running the same deploy finishes the job without redoing what
+/// was done: the log group, secret, target group, rule and task definition made before the
+/// failure are reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_deploy_is_recorded_and_a_rerun_converges() {
+    let e = env("rerun").await;
+    let lines = Lines::default();
+    let ops = render(&manifest(&e.fx, "checkout", "1.0.0", 4));
+    e.proxy.fail(
+        "CreateService",
+        1,
+        "InvalidParameterException",
+        "The target group does not have an associated load balancer.",
+    );
+    let err = deploy(&e, &ops, "pw", quick_wait(), &lines)
+        .await
+        .expect_err("CreateService refused");
+    assert_eq!(
+        err.to_string(),
+        "ecs:CreateService failed (InvalidParameterException): The target group does not have an associated load balancer."
+    );
+    let state = planton_deploy_ecs::load_state(&e.clients, &e.fx.cluster_arn, "checkout", "prod")
+        .await
+        .expect("state")
+        .expect("a failed deploy is recorded");
+    assert_eq!(state.revisions[0].result, RevisionResult::Failed);
+    assert_eq!(
+        state.revisions[0].message.as_deref(),
+        Some(err.to_string().as_str())
+    );
+
+    e.proxy.clear();
+    let report = deploy(&e, &ops, "pw", quick_wait(), &lines)
+        .await
+        .expect("the re-run succeeds");
+    let created: Vec<&str> = report
+        .actions
+        .iter()
+        .filter(|a| a.change == Change::Created)
+        .map(|a| a.resource.as_str())
+        .collect();
+    // What came after the failure is created now; what came before is left as it is.
+    assert_eq!(
+        created,
+        [
+            "service checkout",
+            "scalable target service/rerun/checkout",
+            "scaling policy checkout-cpu"
+        ]
+    );
+    assert_eq!(revisions(&e, "checkout").await.len(), 1);
+    assert_eq!(report.revision, Some(2));
+    let state = planton_deploy_ecs::load_state(&e.clients, &e.fx.cluster_arn, "checkout", "prod")
+        .await
+        .expect("state")
+        .expect("stored");
+    assert_eq!(
+        state.revisions.iter().map(|r| r.result).collect::<Vec<_>>(),
+        [RevisionResult::Succeeded, RevisionResult::Failed]
+    );
+}

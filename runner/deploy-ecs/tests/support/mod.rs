@@ -122,6 +122,8 @@ impl Recorded {
 struct Fault {
     operation: String,
     times: u32,
+    code: String,
+    message: String,
 }
 
 /// A loopback HTTP proxy in front of moto that records every request and can answer chosen
@@ -158,9 +160,16 @@ impl Proxy {
 
     /// Answers the next `times` requests of `operation` with a throttling error.
     pub fn throttle(&self, operation: &str, times: u32) {
+        self.fail(operation, times, "ThrottlingException", "Rate exceeded");
+    }
+
+    /// Answers the next `times` requests of `operation` with the error `code` (HTTP 400).
+    pub fn fail(&self, operation: &str, times: u32, code: &str, message: &str) {
         self.faults.lock().expect("faults").push(Fault {
             operation: operation.to_string(),
             times,
+            code: code.to_string(),
+            message: message.to_string(),
         });
     }
 
@@ -237,30 +246,37 @@ async fn serve(
     let op = rec.operation();
     let json = !rec.target.is_empty();
     log.lock().expect("log").push(rec);
-    let throttled = {
+    let fault = {
         let mut f = faults.lock().expect("faults");
-        match f.iter_mut().find(|f| f.operation == op && f.times > 0) {
-            Some(fault) => {
+        f.iter_mut()
+            .find(|f| f.operation == op && f.times > 0)
+            .map(|fault| {
                 fault.times -= 1;
-                true
-            }
-            None => false,
-        }
+                (fault.code.clone(), fault.message.clone())
+            })
     };
-    if throttled {
+    if let Some((code, message)) = fault {
         let (ctype, body) = if json {
             (
                 "application/x-amz-json-1.1",
-                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
+                format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
             )
         } else {
+            // The query protocol's throttling code is `Throttling`.
+            let code = if code == "ThrottlingException" {
+                "Throttling"
+            } else {
+                &code
+            };
             (
                 "text/xml",
-                "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>t</RequestId></ErrorResponse>".to_string(),
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>t</RequestId></ErrorResponse>"
+                ),
             )
         };
         let resp = format!(
-            "HTTP/1.1 400 Bad Request\r\nContent-Type: {ctype}\r\nx-amzn-ErrorType: ThrottlingException\r\nx-amzn-RequestId: t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: {ctype}\r\nx-amzn-ErrorType: {code}\r\nx-amzn-RequestId: t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         conn.write_all(resp.as_bytes()).await?;
