@@ -1008,3 +1008,138 @@ async fn a_failed_deploy_is_recorded_and_a_rerun_converges() {
         [RevisionResult::Succeeded, RevisionResult::Failed]
     );
 }
+
+/// A changed route and health check modify the existing listener rule and target group in
+/// place (`ModifyRule`, `ModifyTargetGroup`), and nothing else is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_route_and_health_check_modify_the_rule_and_target_group() {
+    let e = env("route").await;
+    let lines = Lines::default();
+    let mut m = manifest(&e.fx, "checkout", "1.0.0", 4);
+    deploy(&e, &render(&m), "pw", quick_wait(), &lines)
+        .await
+        .expect("first deploy");
+    e.proxy.clear();
+    m["spec"]["alb"]["path"] = json!("/pay");
+    m["spec"]["alb"]["healthCheck"]["interval"] = json!(30);
+    let report = deploy(&e, &render(&m), "pw", None, &lines)
+        .await
+        .expect("second deploy");
+    let writes: Vec<String> = e
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| r.operation())
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "PutParameter",
+            "ModifyTargetGroup",
+            "ModifyRule",
+            "PutParameter"
+        ],
+        "{:#?}",
+        report.actions
+    );
+    let tg = e
+        .clients
+        .elb
+        .describe_target_groups()
+        .names("checkout")
+        .send()
+        .await
+        .expect("target group");
+    assert_eq!(
+        tg.target_groups()[0].health_check_interval_seconds(),
+        Some(30)
+    );
+    let listeners = e
+        .clients
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(&e.fx.alb_arn)
+        .send()
+        .await
+        .expect("listeners");
+    let rules = e
+        .clients
+        .elb
+        .describe_rules()
+        .listener_arn(listeners.listeners()[0].listener_arn().unwrap_or_default())
+        .send()
+        .await
+        .expect("rules");
+    let rule = rules
+        .rules()
+        .iter()
+        .find(|r| r.priority() == Some("100"))
+        .expect("the rule");
+    let values: Vec<String> = rule
+        .conditions()
+        .iter()
+        .flat_map(|c| {
+            c.path_pattern_config()
+                .map(|p| p.values().to_vec())
+                .unwrap_or_else(|| c.values().to_vec())
+        })
+        .collect();
+    assert_eq!(values, ["/pay", "/pay/*"]);
+    support::check_with_botocore(&e.proxy.requests(), "route");
+}
+
+/// The botocore check is not vacuous: an unknown member (JSON protocol), an unknown query
+/// parameter and a wrong type (query protocol) are each rejected.
+#[test]
+fn the_botocore_check_rejects_requests_outside_the_models() {
+    let rec = |signing: &str, target: &str, body: &str| support::Recorded {
+        signing_name: signing.into(),
+        target: target.into(),
+        content_type: String::new(),
+        body: body.into(),
+    };
+    let good = [
+        rec(
+            "ecs",
+            "AmazonEC2ContainerServiceV20141113.DescribeClusters",
+            r#"{"clusters":["c"]}"#,
+        ),
+        rec(
+            "elasticloadbalancing",
+            "",
+            "Action=CreateRule&Version=2015-12-01&ListenerArn=l&Priority=5&Conditions.member.1.Field=path-pattern&Conditions.member.1.PathPatternConfig.Values.member.1=%2Fa&Actions.member.1.Type=forward&Actions.member.1.TargetGroupArn=t",
+        ),
+    ];
+    let (ok, report) = support::botocore_report(&good, "botocore-good");
+    assert!(ok, "{report}");
+    let bad = [
+        rec(
+            "ecs",
+            "AmazonEC2ContainerServiceV20141113.DescribeClusters",
+            r#"{"clusters":["c"],"colour":"red"}"#,
+        ),
+        rec(
+            "elasticloadbalancing",
+            "",
+            "Action=CreateRule&Version=2015-12-01&ListenerArn=l&Priority=5&Colour=red&Conditions.member.1.Field=path-pattern&Actions.member.1.Type=forward",
+        ),
+        rec(
+            "elasticloadbalancing",
+            "",
+            "Action=ModifyTargetGroup&Version=2015-12-01&TargetGroupArn=t&HealthCheckEnabled=maybe",
+        ),
+    ];
+    let (ok, report) = support::botocore_report(&bad, "botocore-bad");
+    assert!(!ok);
+    assert!(
+        report.contains("Unknown parameter in input: \"colour\""),
+        "{report}"
+    );
+    assert!(report.contains("unknown parameter Colour"), "{report}");
+    assert!(
+        report.contains("HealthCheckEnabled: 'maybe' is not a boolean"),
+        "{report}"
+    );
+    assert!(report.contains("3 requests checked"), "{report}");
+}

@@ -363,6 +363,27 @@ pub async fn clients(endpoint: &str) -> Clients {
     Clients::new(&sdk_config(endpoint, "testing", 4).await)
 }
 
+/// Runs `check_requests.py` over recorded requests: (success, report).
+pub fn botocore_report(requests: &[Recorded], name: &str) -> (bool, String) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-ecs");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join(format!("{name}.requests.json"));
+    std::fs::write(&file, serde_json::to_vec_pretty(requests).expect("json")).expect("write");
+    let out = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+        .arg(here().join("check_requests.py"))
+        .arg(&file)
+        .output()
+        .expect("run check_requests.py");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// Runs `check_requests.py` over recorded requests; panics with its report when any fails.
 pub fn check_with_botocore(requests: &[Recorded], name: &str) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-ecs");
