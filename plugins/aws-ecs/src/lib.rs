@@ -63,6 +63,7 @@
 //! ```
 
 pub mod render;
+pub mod render_v2;
 pub mod validate;
 
 use planton_plugin_sdk::{

@@ -43,6 +43,7 @@ pub mod protojson;
 pub mod refs;
 pub mod schema;
 pub mod suggest;
+pub mod target;
 pub mod testing;
 
 use serde::{Deserialize, Serialize};
