@@ -7,10 +7,8 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use planton_host::{CacheOutcome, Error, Host, HostConfig, Limits, Op, Plugin, PluginSource};
 use planton_plugin_sdk::{DeployContext, RenderRequest, ValidateRequest};
-use planton_runner::wasm::{
-    CacheOutcome, Error, Host, HostConfig, Limits, Op, Plugin, PluginSource,
-};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the built-in target plugins for wasm32 as runner/build.rs does (`cargo rustc
+# Builds the built-in target plugins for wasm32 as runner/host/build.rs does (`cargo rustc
 # --crate-type cdylib`, size-oriented release profile) and copies their .wasm files into
 # web/plugins/, which index.html copies into dist/plugins/.
 # While a plugin crate does not call `export_plugin!` (its module then exports nothing), the

@@ -136,7 +136,14 @@ mod tidy {
     fn modules_have_docs() {
         let root = super::workspace_root();
         let mut files = Vec::new();
-        for dir in ["core/src", "runner/src", "plugins", "tests", "xtask/src"] {
+        for dir in [
+            "core/src",
+            "runner/src",
+            "runner/host",
+            "plugins",
+            "tests",
+            "xtask/src",
+        ] {
             let d = root.join(dir);
             if d.is_dir() {
                 rust_files(&d, &mut files);

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
 
-use super::error::{Error, Result, boxed};
+use crate::error::{Error, Result, boxed};
 
 /// How a plugin's compiled code was obtained.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! earlier one and a misbehaving plugin fails only its own call with a typed [`Error`].
 //!
 //! What it is not: it does not decide which plugin handles a manifest (see
-//! [`Host::plugin_for_kind`](super::Host::plugin_for_kind)) and it never acts on a result.
+//! [`Host::plugin_for_kind`](crate::Host::plugin_for_kind)) and it never acts on a result.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,10 +24,10 @@ use wasmtime::{
     ValType,
 };
 
-use super::SUPPORTED_CONTRACT_VERSIONS;
-use super::cache::CacheOutcome;
-use super::engine::Runtime;
-use super::error::{CallSite, Error, Op, Result, boxed};
+use crate::SUPPORTED_CONTRACT_VERSIONS;
+use crate::cache::CacheOutcome;
+use crate::engine::Runtime;
+use crate::error::{CallSite, Error, Op, Result, boxed};
 
 /// The per-call limits of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

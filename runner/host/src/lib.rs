@@ -1,4 +1,4 @@
-//! The WebAssembly plugin host: loads target plugins and calls them in a sandbox.
+//! `planton-host`, the WebAssembly plugin host: loads target plugins and calls them in a sandbox.
 //!
 //! A plugin computes, the host acts: a plugin is a core WebAssembly module with no imports
 //! that turns JSON requests into JSON results (the contract is `docs/plugin-contract.md`,
@@ -21,15 +21,16 @@
 //!
 //! What it is not: it never performs the operations a plugin renders, and it gives plugins
 //! no capability at all (no imports, so no clock, IO, randomness or network).
+//! The `planton` CLI re-exports this crate as `planton_runner::wasm`.
 //!
 //! ```
-//! use planton_runner::wasm::{Host, HostConfig, PluginSource};
+//! use planton_host::{Host, HostConfig, PluginSource};
 //! let host = Host::new(HostConfig::default())?;
 //! // A module that imports anything is refused before it runs.
 //! let importing = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x07\x01\x01m\x01f\0\0".to_vec();
 //! let err = host.compile(PluginSource::Bytes { label: "importer".into(), bytes: importing }).unwrap_err();
 //! assert!(err.to_string().contains("must not import anything"), "{err}");
-//! # Ok::<(), planton_runner::wasm::Error>(())
+//! # Ok::<(), planton_host::Error>(())
 //! ```
 
 mod builtin;

@@ -8,21 +8,21 @@
 //!   contract version, describe), render once. Goal: < 20 ms.
 //! - `first_call/uncached`: the same, compiling the module with Cranelift.
 //!
-//! Run with `cargo bench -p planton-runner --bench plugin_calls`.
+//! Run with `cargo bench -p planton-host --bench plugin_calls`.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use planton_host::{CacheOutcome, Host, HostConfig, PluginSource};
 use planton_plugin_sdk::{DeployContext, RenderRequest};
-use planton_runner::wasm::{CacheOutcome, Host, HostConfig, PluginSource};
 use serde_json::Value;
 
 const API: &str = "kubernetes.project-planton.org/v1";
 const KIND: &str = "MicroserviceKubernetes";
 
 fn seed_request() -> RenderRequest {
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/kubernetes/testdata");
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/kubernetes/testdata");
     let read = |p: PathBuf| -> Value {
         serde_json::from_slice(
             &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),

@@ -1,7 +1,7 @@
 //! The one place that configures wasmtime: the [`wasmtime::Engine`] and its epoch ticker.
 //!
 //! Invariants: nothing else in planton touches [`wasmtime::Config`]; the engine is built once
-//! per [`Host`](super::Host) and shared by every plugin and every call; epoch interruption is
+//! per [`Host`](crate::Host) and shared by every plugin and every call; epoch interruption is
 //! always on, and a ticker thread advances the epoch every `tick` for as long as any plugin
 //! of the engine is alive.
 //!
@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, OptLevel};
 
-use super::error::{Error, Result, boxed};
+use crate::error::{Error, Result, boxed};
 
 /// The engine and the ticker that drives its epoch deadlines.
 ///

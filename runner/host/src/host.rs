@@ -11,11 +11,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::builtin;
-use super::cache::{ModuleCache, sha256_hex};
-use super::engine::Runtime;
-use super::error::{Error, Result};
-use super::plugin::{Limits, Plugin};
+use crate::builtin;
+use crate::cache::{ModuleCache, sha256_hex};
+use crate::engine::Runtime;
+use crate::error::{Error, Result};
+use crate::plugin::{Limits, Plugin};
 
 /// How a [`Host`] runs plugins.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl HostConfig {
 /// Where a plugin's `.wasm` comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PluginSource {
-    /// A plugin built into this binary, by name (see [`builtin_names`](super::builtin_names)).
+    /// A plugin built into this binary, by name (see [`builtin_names`](crate::builtin_names)).
     Builtin(String),
     /// A file, pinned by the sha256 of its content (hex, optionally prefixed `sha256:`).
     File {
@@ -92,11 +92,11 @@ pub enum PluginSource {
 /// The plugin host: one engine, a module cache, and the loaded plugins.
 ///
 /// ```no_run
-/// use planton_runner::wasm::{Host, HostConfig};
+/// use planton_host::{Host, HostConfig};
 /// let mut host = Host::new(HostConfig::default())?;
 /// host.load_builtin()?;
 /// let plugin = host.plugin_for_kind("kubernetes.project-planton.org/v1", "MicroserviceKubernetes");
-/// # Ok::<(), planton_runner::wasm::Error>(())
+/// # Ok::<(), planton_host::Error>(())
 /// ```
 pub struct Host {
     runtime: Arc<Runtime>,
