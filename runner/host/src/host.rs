@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::builtin;
-use crate::cache::{ModuleCache, sha256_hex};
+use crate::cache::{ModuleCache, compile, sha256_hex};
 use crate::engine::Runtime;
 use crate::error::{Error, Result};
 use crate::plugin::{Limits, Plugin};
+use crate::preinit;
 
 /// How a [`Host`] runs plugins.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +117,7 @@ impl std::fmt::Debug for Host {
 impl Host {
     /// Builds the engine and starts its epoch ticker.
     pub fn new(config: HostConfig) -> Result<Host> {
-        let runtime = Runtime::new(config.epoch_tick)?;
+        let runtime = Runtime::new(config.epoch_tick, config.limits.memory_bytes)?;
         let cache = ModuleCache::new(&runtime.engine, config.cache_dir);
         Ok(Host {
             runtime,
@@ -144,6 +145,9 @@ impl Host {
     }
 
     /// Loads, checks and returns a plugin without registering it.
+    ///
+    /// A module that exports `planton_init` is run once and snapshotted (see the `preinit`
+    /// module): its calls start from the state `planton_init` left.
     pub fn compile(&self, source: PluginSource) -> Result<Plugin> {
         let (label, bytes) = match source {
             PluginSource::Builtin(name) => {
@@ -169,9 +173,15 @@ impl Host {
             PluginSource::Bytes { label, bytes } => (label, bytes),
         };
         let sha256 = sha256_hex(&bytes);
-        let (module, outcome) = self
-            .cache
-            .module(&self.runtime.engine, &label, &sha256, &bytes)?;
+        let engine = &self.runtime.engine;
+        let (module, outcome) = if preinit::exports_init(&bytes) {
+            self.cache.module(engine, &sha256, "init", || {
+                preinit::preinitialize(&self.runtime, self.limits, &label, &bytes)
+            })?
+        } else {
+            self.cache
+                .module(engine, &sha256, "", || compile(engine, &label, &bytes))?
+        };
         Plugin::load(
             Arc::clone(&self.runtime),
             module,

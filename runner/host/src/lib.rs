@@ -9,14 +9,16 @@
 //! manifest kind ([`CallSite`]), so callers can fail just the tasks of that kind.
 //!
 //! Layout: `engine` is the only place that configures wasmtime; `cache` keeps precompiled
-//! modules on disk; `plugin` checks modules and runs calls; `host` loads and looks up
-//! plugins; `builtin` embeds the plugins shipped in the binary.
+//! modules on disk; `plugin` checks modules and runs calls; `preinit` snapshots a plugin after
+//! its optional `planton_init`; `host` loads and looks up plugins; `builtin` embeds the
+//! plugins shipped in the binary.
 //!
 //! Invariants:
 //! - a module that imports anything, lacks a contract export, or reports an unsupported
 //!   contract version is refused at load, before `describe` or any other call runs;
 //! - every call runs in a fresh store with a memory limit, a wall-clock deadline (epoch
-//!   interruption, re-armed before each guest call) and an output size cap;
+//!   interruption, re-armed before each guest call) and an output size cap; a plugin that
+//!   broke one of these limits is not run again (its later calls fail with the same error);
 //! - precompiled artifacts are deserialized only from the runner's own cache.
 //!
 //! What it is not: it never performs the operations a plugin renders, and it gives plugins
@@ -39,6 +41,7 @@ mod engine;
 mod error;
 mod host;
 mod plugin;
+mod preinit;
 
 pub use builtin::names as builtin_names;
 pub use cache::CacheOutcome;
