@@ -2,7 +2,8 @@
 //! (`plugins/kubernetes/testdata/manifests/seed-prod-built.json`).
 //!
 //! - `warm_render`: one render on a loaded plugin (fresh store + instantiate + call + copy
-//!   out + JSON decode). Goal: < 50 µs.
+//!   out + JSON decode). Goal: < 50 µs. `…_without_snapshot` is the same call started from
+//!   the module as shipped rather than from its snapshot after `planton_init`.
 //! - `first_call/cached`: what a fresh `planton` process pays before its first render with a
 //!   warm precompiled cache: build the engine, load the plugin from the cache (deserialize,
 //!   contract version, describe), render once. Goal: < 20 ms.
@@ -56,6 +57,19 @@ fn benches(c: &mut Criterion) {
         .clone();
     c.bench_function("warm_render/kubernetes_seed", |b| {
         b.iter(|| black_box(plugin.render(&req).expect("render")))
+    });
+
+    // The same without the snapshot after `planton_init`: every call parses the schema and
+    // compiles its patterns again (what each call cost before the snapshot).
+    let unsnapshotted = Host::new(HostConfig {
+        preinit: false,
+        ..HostConfig::default()
+    })
+    .expect("engine")
+    .compile(PluginSource::Builtin("kubernetes".into()))
+    .expect("built-in kubernetes plugin");
+    c.bench_function("warm_render/kubernetes_seed_without_snapshot", |b| {
+        b.iter(|| black_box(unsnapshotted.render(&req).expect("render")))
     });
 
     let cache_dir =

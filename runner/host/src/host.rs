@@ -28,15 +28,19 @@ pub struct HostConfig {
     /// The epoch tick: how often the deadline is checked. Keep it well below
     /// [`Limits::timeout`]; the deadline is accurate to about one tick.
     pub epoch_tick: Duration,
+    /// Run a plugin's `planton_init` once at load and start calls from the snapshot (the
+    /// default); `false` starts every call from the module as shipped (for comparison).
+    pub preinit: bool,
 }
 
 impl Default for HostConfig {
-    /// No disk cache, default [`Limits`], a 10 ms tick.
+    /// No disk cache, default [`Limits`], a 10 ms tick, snapshots after `planton_init`.
     fn default() -> HostConfig {
         HostConfig {
             cache_dir: None,
             limits: Limits::default(),
             epoch_tick: Duration::from_millis(10),
+            preinit: true,
         }
     }
 }
@@ -103,6 +107,7 @@ pub struct Host {
     runtime: Arc<Runtime>,
     cache: ModuleCache,
     limits: Limits,
+    preinit: bool,
     plugins: Vec<Arc<Plugin>>,
 }
 
@@ -123,6 +128,7 @@ impl Host {
             runtime,
             cache,
             limits: config.limits,
+            preinit: config.preinit,
             plugins: Vec::new(),
         })
     }
@@ -174,7 +180,7 @@ impl Host {
         };
         let sha256 = sha256_hex(&bytes);
         let engine = &self.runtime.engine;
-        let (module, outcome) = if preinit::exports_init(&bytes) {
+        let (module, outcome) = if self.preinit && preinit::exports_init(&bytes) {
             self.cache.module(engine, &sha256, "init", || {
                 preinit::preinitialize(&self.runtime, self.limits, &label, &bytes)
             })?
