@@ -7,10 +7,8 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use planton_host::{CacheOutcome, Error, Host, HostConfig, Limits, Op, Plugin, PluginSource};
 use planton_plugin_sdk::{DeployContext, RenderRequest, ValidateRequest};
-use planton_runner::wasm::{
-    CacheOutcome, Error, Host, HostConfig, Limits, Op, Plugin, PluginSource,
-};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -263,8 +261,10 @@ fn deadline_obeyed_by_a_quick_call() {
 #[test]
 fn deadline_violated_by_an_infinite_loop_is_stopped_within_a_second() {
     let mut host = host();
+    let plugin = host.load(fixture("infinite_loop")).unwrap();
+    // Only the call is timed: loading compiles the fixture, which a loaded machine slows.
     let start = Instant::now();
-    let (_, result) = render_fixture(&mut host, "infinite_loop");
+    let result = plugin.render(&request("InfiniteLoop"));
     let elapsed = start.elapsed();
     let err = result.unwrap_err();
     assert!(
@@ -380,6 +380,102 @@ fn a_trap_is_a_trap_error() {
     );
     assert_site(&err, "fixture-trap", "Trap");
     assert!(err.is_sandbox_failure());
+}
+
+// --- a plugin that broke a limit is not run again: obeyed / violated ----------------------
+
+#[test]
+fn a_plugin_within_its_limits_or_failing_otherwise_is_run_on_every_call() {
+    let mut host = host();
+    // Obeyed: growth under the memory limit, a result under the output cap, a quick call.
+    for name in ["grows_2mib", "huge_output", "well_behaved"] {
+        let plugin = host.load(fixture(name)).unwrap();
+        let kind = plugin.describe().kinds[0].kind.clone();
+        for _ in 0..3 {
+            assert!(plugin.render(&request(&kind)).is_ok(), "{name}");
+        }
+        assert!(plugin.tripped().is_none(), "{name}");
+    }
+    // A trap or a malformed result fails only its own call: the guest runs again each time
+    // (a trap error carries wasmtime's own error as its source; a replayed one would not).
+    let trap = host.load(fixture("trap")).unwrap();
+    for _ in 0..3 {
+        let err = trap.render(&request("Trap")).unwrap_err();
+        assert!(matches!(err, Error::Trap { .. }), "{err}");
+        assert!(std::error::Error::source(&err).is_some(), "{err}");
+    }
+    assert!(trap.tripped().is_none());
+    let malformed = host.load(fixture("malformed_output")).unwrap();
+    for _ in 0..2 {
+        let err = malformed.render(&request("MalformedOutput")).unwrap_err();
+        assert!(matches!(err, Error::BadOutput { .. }), "{err}");
+    }
+    assert!(malformed.tripped().is_none());
+}
+
+#[test]
+fn a_plugin_that_broke_a_limit_fails_its_later_calls_at_once_with_the_same_error() {
+    let timeout = Duration::from_millis(300);
+    let mut host = host_with(Limits {
+        timeout,
+        ..Limits::default()
+    });
+    // The deadline: the first call runs until it is stopped; the next ones do not run the
+    // guest at all, so together they take less than one deadline.
+    let looping = host.load(fixture("infinite_loop")).unwrap();
+    let first = looping.render(&request("InfiniteLoop")).unwrap_err();
+    assert!(matches!(first, Error::Deadline { .. }), "{first}");
+    assert_eq!(
+        looping.tripped().map(ToString::to_string),
+        Some(first.to_string())
+    );
+    let start = Instant::now();
+    for _ in 0..3 {
+        let again = looping.render(&request("InfiniteLoop")).unwrap_err();
+        assert!(matches!(again, Error::Deadline { .. }), "{again}");
+        assert_eq!(again.to_string(), first.to_string());
+        let validate = looping
+            .validate(&ValidateRequest {
+                manifest: request("InfiniteLoop").manifest,
+                overlay: "prod".into(),
+                local: false,
+            })
+            .unwrap_err();
+        assert_eq!(validate.to_string(), first.to_string());
+    }
+    assert!(
+        start.elapsed() < timeout,
+        "six calls after the deadline took {:?}: the guest ran again",
+        start.elapsed()
+    );
+
+    // The memory limit and the output cap stop a plugin the same way.
+    let small_memory = Limits {
+        memory_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let small_output = Limits {
+        max_output_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    for (limits, name, kind) in [
+        (small_memory, "grows_2mib", "GrowsTwoMiB"),
+        (small_output, "huge_output", "HugeOutput"),
+    ] {
+        let plugin = host_with(limits).load(fixture(name)).unwrap();
+        let first = plugin.render(&request(kind)).unwrap_err();
+        let expected = if name == "grows_2mib" {
+            matches!(first, Error::MemoryLimit { .. })
+        } else {
+            matches!(first, Error::OutputTooLarge { .. })
+        };
+        assert!(expected, "{name}: {first}");
+        let tripped = plugin.tripped().map(ToString::to_string);
+        assert_eq!(tripped, Some(first.to_string()), "{name}");
+        let again = plugin.render(&request(kind)).unwrap_err();
+        assert_eq!(again.to_string(), first.to_string(), "{name}");
+        assert!(again.is_sandbox_failure(), "{name}");
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the built-in target plugins for wasm32 as runner/build.rs does (`cargo rustc
+# Builds the built-in target plugins for wasm32 as runner/host/build.rs does (`cargo rustc
 # --crate-type cdylib`, size-oriented release profile) and copies their .wasm files into
 # web/plugins/, which index.html copies into dist/plugins/.
 # A module that does not export the contract (a plugin crate without `export_plugin!`) fails.

@@ -195,7 +195,7 @@ mod tidy {
         let mut files = Vec::new();
         for dir in [
             "core/src",
-            "runner/src",
+            "runner",
             "plugins",
             "tests",
             "xtask/src",

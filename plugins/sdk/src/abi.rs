@@ -14,6 +14,7 @@
 //! | [`EXPORT_DESCRIBE`] | `() -> i64` | the [`Describe`](crate::Describe) result |
 //! | [`EXPORT_VALIDATE`] | `(ptr: i32, len: i32) -> i64` | a [`ValidateRequest`](crate::ValidateRequest) in, a result out |
 //! | [`EXPORT_RENDER`] | `(ptr: i32, len: i32) -> i64` | a [`RenderRequest`](crate::RenderRequest) in, a result out |
+//! | [`EXPORT_INIT`] (optional) | `() -> ()` | does once the work every call would repeat ([`init`]) |
 //!
 //! A result is a packed `i64` ([`pack`]/[`unpack`]: pointer in the high 32 bits, length in the
 //! low 32 bits) naming a JSON document [`CallResult`]: `{"ok": …}` or `{"error": {"message": …}}`.
@@ -54,6 +55,10 @@ pub const EXPORT_DESCRIBE: &str = "planton_describe";
 pub const EXPORT_VALIDATE: &str = "planton_validate";
 /// Export name of render, `(ptr: i32, len: i32) -> i64` (a packed result).
 pub const EXPORT_RENDER: &str = "planton_render";
+/// Export name of the optional initializer, `() -> ()`: the host may call it once, right
+/// after reading the contract version, and start every later call from a snapshot of the
+/// instance it leaves (see [`init`]).
+pub const EXPORT_INIT: &str = "planton_init";
 /// Export name of the linear memory.
 pub const EXPORT_MEMORY: &str = "memory";
 
@@ -113,6 +118,18 @@ pub fn render_json<P: Plugin>(input: &[u8]) -> Vec<u8> {
     match decode(input, "render") {
         Ok(req) => encode(&CallResult::from(P::render(req))),
         Err(error) => encode(&CallResult::<()>::Error(error)),
+    }
+}
+
+/// What `planton_init` does: the work every call would otherwise repeat in a fresh instance.
+///
+/// It runs [`Plugin::describe`] (which parses the kinds' schemas into their statics) and
+/// compiles every schema `pattern` ([`precompile_patterns`](crate::schema::precompile_patterns)).
+/// It only fills caches that the calls fill lazily anyway, so a call gives the same result
+/// whether or not it ran first.
+pub fn init<P: Plugin>() {
+    for kind in P::describe().kinds {
+        crate::schema::precompile_patterns(&kind.schema);
     }
 }
 
@@ -203,6 +220,11 @@ macro_rules! export_plugin {
             #[unsafe(no_mangle)]
             extern "C" fn planton_contract_version() -> u32 {
                 $crate::CONTRACT_VERSION
+            }
+
+            #[unsafe(no_mangle)]
+            extern "C" fn planton_init() {
+                $crate::abi::init::<$plugin>()
             }
 
             #[unsafe(no_mangle)]

@@ -823,3 +823,25 @@ fn pattern_matches(p: &str, s: &str) -> Result<bool, regex_lite::Error> {
         Ok(matched)
     })
 }
+
+/// Compiles every `pattern` of `schema` into this thread's cache, ahead of the first check.
+///
+/// A plugin's `planton_init` export runs it once (see [`abi::init`](crate::abi::init)), so a
+/// host that snapshots the instance after `planton_init` starts every call with the patterns
+/// compiled. A bad pattern is left for [`check`] to report.
+pub fn precompile_patterns(schema: &Value) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value.as_str() {
+                    Some(p) if key == "pattern" => {
+                        let _ = pattern_matches(p, "");
+                    }
+                    _ => precompile_patterns(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(precompile_patterns),
+        _ => {}
+    }
+}

@@ -11,11 +11,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::builtin;
-use super::cache::{ModuleCache, sha256_hex};
-use super::engine::Runtime;
-use super::error::{Error, Result};
-use super::plugin::{Limits, Plugin};
+use crate::builtin;
+use crate::cache::{ModuleCache, compile, sha256_hex};
+use crate::engine::Runtime;
+use crate::error::{Error, Result};
+use crate::plugin::{Limits, Plugin};
+use crate::preinit;
 
 /// How a [`Host`] runs plugins.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,15 +28,19 @@ pub struct HostConfig {
     /// The epoch tick: how often the deadline is checked. Keep it well below
     /// [`Limits::timeout`]; the deadline is accurate to about one tick.
     pub epoch_tick: Duration,
+    /// Run a plugin's `planton_init` once at load and start calls from the snapshot (the
+    /// default); `false` starts every call from the module as shipped (for comparison).
+    pub preinit: bool,
 }
 
 impl Default for HostConfig {
-    /// No disk cache, default [`Limits`], a 10 ms tick.
+    /// No disk cache, default [`Limits`], a 10 ms tick, snapshots after `planton_init`.
     fn default() -> HostConfig {
         HostConfig {
             cache_dir: None,
             limits: Limits::default(),
             epoch_tick: Duration::from_millis(10),
+            preinit: true,
         }
     }
 }
@@ -71,7 +76,7 @@ impl HostConfig {
 /// Where a plugin's `.wasm` comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PluginSource {
-    /// A plugin built into this binary, by name (see [`builtin_names`](super::builtin_names)).
+    /// A plugin built into this binary, by name (see [`builtin_names`](crate::builtin_names)).
     Builtin(String),
     /// A file, pinned by the sha256 of its content (hex, optionally prefixed `sha256:`).
     File {
@@ -92,16 +97,17 @@ pub enum PluginSource {
 /// The plugin host: one engine, a module cache, and the loaded plugins.
 ///
 /// ```no_run
-/// use planton_runner::wasm::{Host, HostConfig};
+/// use planton_host::{Host, HostConfig};
 /// let mut host = Host::new(HostConfig::default())?;
 /// host.load_builtin()?;
 /// let plugin = host.plugin_for_kind("kubernetes.project-planton.org/v1", "MicroserviceKubernetes");
-/// # Ok::<(), planton_runner::wasm::Error>(())
+/// # Ok::<(), planton_host::Error>(())
 /// ```
 pub struct Host {
     runtime: Arc<Runtime>,
     cache: ModuleCache,
     limits: Limits,
+    preinit: bool,
     plugins: Vec<Arc<Plugin>>,
 }
 
@@ -116,12 +122,13 @@ impl std::fmt::Debug for Host {
 impl Host {
     /// Builds the engine and starts its epoch ticker.
     pub fn new(config: HostConfig) -> Result<Host> {
-        let runtime = Runtime::new(config.epoch_tick)?;
+        let runtime = Runtime::new(config.epoch_tick, config.limits.memory_bytes)?;
         let cache = ModuleCache::new(&runtime.engine, config.cache_dir);
         Ok(Host {
             runtime,
             cache,
             limits: config.limits,
+            preinit: config.preinit,
             plugins: Vec::new(),
         })
     }
@@ -144,6 +151,9 @@ impl Host {
     }
 
     /// Loads, checks and returns a plugin without registering it.
+    ///
+    /// A module that exports `planton_init` is run once and snapshotted (see the `preinit`
+    /// module): its calls start from the state `planton_init` left.
     pub fn compile(&self, source: PluginSource) -> Result<Plugin> {
         let (label, bytes) = match source {
             PluginSource::Builtin(name) => {
@@ -169,9 +179,15 @@ impl Host {
             PluginSource::Bytes { label, bytes } => (label, bytes),
         };
         let sha256 = sha256_hex(&bytes);
-        let (module, outcome) = self
-            .cache
-            .module(&self.runtime.engine, &label, &sha256, &bytes)?;
+        let engine = &self.runtime.engine;
+        let (module, outcome) = if self.preinit && preinit::exports_init(&bytes) {
+            self.cache.module(engine, &sha256, "init", || {
+                preinit::preinitialize(&self.runtime, self.limits, &label, &bytes)
+            })?
+        } else {
+            self.cache
+                .module(engine, &sha256, "", || compile(engine, &label, &bytes))?
+        };
         Plugin::load(
             Arc::clone(&self.runtime),
             module,

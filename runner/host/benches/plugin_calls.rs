@@ -2,27 +2,28 @@
 //! (`plugins/kubernetes/testdata/manifests/seed-prod-built.json`).
 //!
 //! - `warm_render`: one render on a loaded plugin (fresh store + instantiate + call + copy
-//!   out + JSON decode). Goal: < 50 µs.
+//!   out + JSON decode). Goal: < 50 µs. `…_without_snapshot` is the same call started from
+//!   the module as shipped rather than from its snapshot after `planton_init`.
 //! - `first_call/cached`: what a fresh `planton` process pays before its first render with a
 //!   warm precompiled cache: build the engine, load the plugin from the cache (deserialize,
 //!   contract version, describe), render once. Goal: < 20 ms.
 //! - `first_call/uncached`: the same, compiling the module with Cranelift.
 //!
-//! Run with `cargo bench -p planton-runner --bench plugin_calls`.
+//! Run with `cargo bench -p planton-host --bench plugin_calls`.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use planton_host::{CacheOutcome, Host, HostConfig, PluginSource};
 use planton_plugin_sdk::{DeployContext, RenderRequest};
-use planton_runner::wasm::{CacheOutcome, Host, HostConfig, PluginSource};
 use serde_json::Value;
 
 const API: &str = "kubernetes.project-planton.org/v1";
 const KIND: &str = "MicroserviceKubernetes";
 
 fn seed_request() -> RenderRequest {
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/kubernetes/testdata");
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/kubernetes/testdata");
     let read = |p: PathBuf| -> Value {
         serde_json::from_slice(
             &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
@@ -56,6 +57,19 @@ fn benches(c: &mut Criterion) {
         .clone();
     c.bench_function("warm_render/kubernetes_seed", |b| {
         b.iter(|| black_box(plugin.render(&req).expect("render")))
+    });
+
+    // The same without the snapshot after `planton_init`: every call parses the schema and
+    // compiles its patterns again (what each call cost before the snapshot).
+    let unsnapshotted = Host::new(HostConfig {
+        preinit: false,
+        ..HostConfig::default()
+    })
+    .expect("engine")
+    .compile(PluginSource::Builtin("kubernetes".into()))
+    .expect("built-in kubernetes plugin");
+    c.bench_function("warm_render/kubernetes_seed_without_snapshot", |b| {
+        b.iter(|| black_box(unsnapshotted.render(&req).expect("render")))
     });
 
     let cache_dir =

@@ -1,6 +1,8 @@
 //! The on-disk cache of precompiled plugin modules.
 //!
-//! An artifact is named `<sha256 of the .wasm>-<engine key>.cwasm`, where the engine key
+//! An artifact is named `<sha256 of the .wasm>-<engine key>.cwasm` (the module as shipped) or
+//! `<sha256 of the .wasm>-init-<engine key>.cwasm` (its snapshot after `planton_init`, see
+//! the `preinit` module), where the engine key
 //! hashes wasmtime's own compatibility hash (its version and every setting that affects
 //! code generation), so a new planton or a changed engine setting never loads a stale
 //! artifact: it compiles and writes a new one next to it.
@@ -22,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
 
-use super::error::{Error, Result, boxed};
+use crate::error::{Error, Result, boxed};
 
 /// How a plugin's compiled code was obtained.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,18 +56,26 @@ impl ModuleCache {
         }
     }
 
-    /// The compiled module for `bytes` (whose sha256 is `sha256`), from the cache if possible.
+    /// The compiled module of a plugin whose `.wasm` has the digest `sha256`, from the cache
+    /// if possible, else from `build` (stored for the next time).
+    ///
+    /// `variant` names what `build` makes of the `.wasm`: `""` for the module itself,
+    /// `"init"` for its snapshot after `planton_init`.
     pub(crate) fn module(
         &self,
         engine: &Engine,
-        label: &str,
         sha256: &str,
-        bytes: &[u8],
+        variant: &str,
+        build: impl FnOnce() -> Result<Module>,
     ) -> Result<(Module, CacheOutcome)> {
         let Some(dir) = &self.dir else {
-            return Ok((compile(engine, label, bytes)?, CacheOutcome::Disabled));
+            return Ok((build()?, CacheOutcome::Disabled));
         };
-        let path = dir.join(format!("{sha256}-{}.cwasm", self.engine_key));
+        let path = if variant.is_empty() {
+            dir.join(format!("{sha256}-{}.cwasm", self.engine_key))
+        } else {
+            dir.join(format!("{sha256}-{variant}-{}.cwasm", self.engine_key))
+        };
         if path.is_file() {
             // SAFETY: `deserialize_file` trusts the file to be an artifact that
             // `Module::serialize` produced for a compatible engine; a crafted file could run
@@ -80,7 +90,7 @@ impl ModuleCache {
                 return Ok((module, CacheOutcome::Hit));
             }
         }
-        let module = compile(engine, label, bytes)?;
+        let module = build()?;
         let outcome = match store(dir, &path, &module) {
             Ok(()) => CacheOutcome::Stored,
             Err(reason) => CacheOutcome::WriteFailed(reason),
@@ -89,7 +99,8 @@ impl ModuleCache {
     }
 }
 
-fn compile(engine: &Engine, label: &str, bytes: &[u8]) -> Result<Module> {
+/// Compiles a module with Cranelift.
+pub(crate) fn compile(engine: &Engine, label: &str, bytes: &[u8]) -> Result<Module> {
     Module::from_binary(engine, bytes).map_err(|e| Error::Compile {
         plugin: label.to_string(),
         source: boxed(e),

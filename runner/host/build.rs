@@ -1,7 +1,7 @@
 //! Builds the built-in plugins (`plugins/kubernetes`, `plugins/aws-ecs`) for
-//! `wasm32-unknown-unknown` so `runner/src/wasm/builtin.rs` can embed them.
+//! `wasm32-unknown-unknown` so `src/builtin.rs` can embed them.
 //!
-//! Why a build script and not only `cargo xtask build`: the runner's tests and a plain
+//! Why a build script and not only `cargo xtask build`: the host's and runner's tests and a plain
 //! `cargo build`/`cargo test` on a fresh checkout must get real built-ins, and the plugins
 //! are small crates. The nested cargo uses its own target directory under `OUT_DIR` (no lock
 //! contention with the outer build), strips the outer `CARGO_ENCODED_RUSTFLAGS`/`RUSTFLAGS`
@@ -27,8 +27,9 @@ fn main() {
     let manifest_dir =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir
-        .parent()
-        .expect("runner lives in the workspace")
+        .ancestors()
+        .nth(2)
+        .expect("the host lives in runner/host of the workspace")
         .to_path_buf();
 
     println!("cargo::rerun-if-env-changed=PLANTON_SKIP_PLUGIN_BUILD");

@@ -1,11 +1,11 @@
 //! The plugins built into the planton binary.
 //!
-//! `runner/build.rs` compiles `plugins/kubernetes` and `plugins/aws-ecs` for
+//! `runner/host/build.rs` compiles `plugins/kubernetes` and `plugins/aws-ecs` for
 //! `wasm32-unknown-unknown` and this module embeds the results with `include_bytes!`.
 //! When the build was told to skip them (`PLANTON_SKIP_PLUGIN_BUILD=1`) the embedded files
 //! are empty and loading a built-in fails with [`Error::BuiltinMissing`].
 
-use super::error::{Error, Result};
+use crate::error::{Error, Result};
 
 /// The built-ins, by name, with their `.wasm`.
 const BUILTINS: &[(&str, &[u8])] = &[

@@ -20,6 +20,8 @@ pub enum Op {
     Instantiate,
     /// Reading the contract version.
     ContractVersion,
+    /// The optional `planton_init`, run once at load before the snapshot.
+    Init,
     /// `describe`.
     Describe,
     /// `validate`.
@@ -33,6 +35,7 @@ impl fmt::Display for Op {
         f.write_str(match self {
             Op::Instantiate => "instantiate",
             Op::ContractVersion => "contract version",
+            Op::Init => "init",
             Op::Describe => "describe",
             Op::Validate => "validate",
             Op::Render => "render",
@@ -247,6 +250,32 @@ impl Error {
             | Error::Trap { site, .. }
             | Error::BadOutput { site, .. }
             | Error::Plugin { site, .. } => Some(site),
+            _ => None,
+        }
+    }
+
+    /// A copy of a deadline, memory-limit or output-limit error (the limits that stop a
+    /// plugin for the rest of the run); `None` for every other error.
+    pub(crate) fn limit_copy(&self) -> Option<Error> {
+        match self {
+            Error::Deadline { site, timeout } => Some(Error::Deadline {
+                site: site.clone(),
+                timeout: *timeout,
+            }),
+            Error::MemoryLimit {
+                site,
+                limit,
+                requested,
+            } => Some(Error::MemoryLimit {
+                site: site.clone(),
+                limit: *limit,
+                requested: *requested,
+            }),
+            Error::OutputTooLarge { site, size, limit } => Some(Error::OutputTooLarge {
+                site: site.clone(),
+                size: *size,
+                limit: *limit,
+            }),
             _ => None,
         }
     }

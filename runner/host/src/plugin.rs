@@ -6,11 +6,13 @@
 //! Every call gets a fresh [`Store`] with a memory limit, a wall-clock deadline (reset before
 //! each guest call) and a cap on the output size, so a call cannot see state left by an
 //! earlier one and a misbehaving plugin fails only its own call with a typed [`Error`].
+//! Once a plugin has broken one of those three limits it is not run again: its later calls
+//! fail at once with the same error (a plugin that loops costs one deadline, not one per call).
 //!
 //! What it is not: it does not decide which plugin handles a manifest (see
-//! [`Host::plugin_for_kind`](super::Host::plugin_for_kind)) and it never acts on a result.
+//! [`Host::plugin_for_kind`](crate::Host::plugin_for_kind)) and it never acts on a result.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use planton_plugin_sdk::abi::{self, CallResult};
@@ -24,10 +26,10 @@ use wasmtime::{
     ValType,
 };
 
-use super::SUPPORTED_CONTRACT_VERSIONS;
-use super::cache::CacheOutcome;
-use super::engine::Runtime;
-use super::error::{CallSite, Error, Op, Result, boxed};
+use crate::SUPPORTED_CONTRACT_VERSIONS;
+use crate::cache::CacheOutcome;
+use crate::engine::{MAX_TABLE_ELEMENTS, Runtime, Slot};
+use crate::error::{CallSite, Error, Op, Result, boxed};
 
 /// The per-call limits of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +54,9 @@ impl Default for Limits {
 
 /// A loaded, checked plugin, ready to be called from any thread.
 pub struct Plugin {
-    runtime: Arc<Runtime>,
-    pre: InstancePre<CallState>,
-    limits: Limits,
-    deadline_ticks: u64,
+    sandbox: Sandbox,
+    /// The first limit error (deadline, memory, output), returned by every later call.
+    tripped: OnceLock<Error>,
     describe: Describe,
     contract_version: u32,
     sha256: String,
@@ -75,7 +76,7 @@ impl std::fmt::Debug for Plugin {
 }
 
 /// The data of one call's store: only the limiter.
-struct CallState {
+pub(crate) struct CallState {
     limiter: Limiter,
 }
 
@@ -106,7 +107,7 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 
     fn instances(&self) -> usize {
@@ -161,7 +162,7 @@ fn func_matches(ty: &FuncType, params: &[ValType], results: &[ValType]) -> bool 
 
 /// Refuses a module that imports anything or lacks an export; checks only what is needed to
 /// read the contract version first, so an unsupported version is reported as such.
-fn check_module(module: &Module, label: &str) -> Result<()> {
+pub(crate) fn check_module(module: &Module, label: &str) -> Result<()> {
     let imports: Vec<String> = module
         .imports()
         .map(|i| format!("{}::{}", i.module(), i.name()))
@@ -209,6 +210,122 @@ fn manifest_kind(manifest: &serde_json::Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A module ready to be instantiated under limits: what runs each call in a fresh store.
+pub(crate) struct Sandbox {
+    runtime: Arc<Runtime>,
+    pre: InstancePre<CallState>,
+    limits: Limits,
+    deadline_ticks: u64,
+}
+
+/// A fresh instance with its store, and the pool slot it occupies (freed after the store).
+pub(crate) struct Call<'a> {
+    pub(crate) store: Store<CallState>,
+    pub(crate) instance: wasmtime::Instance,
+    _slot: Slot<'a>,
+}
+
+impl Sandbox {
+    /// Prepares `module` (already checked for imports) for instantiation.
+    pub(crate) fn new(
+        runtime: Arc<Runtime>,
+        module: &Module,
+        limits: Limits,
+        label: &str,
+    ) -> Result<Sandbox> {
+        let linker = Linker::<CallState>::new(&runtime.engine);
+        let pre = linker.instantiate_pre(module).map_err(|e| Error::Compile {
+            plugin: label.to_string(),
+            source: boxed(e),
+        })?;
+        let deadline_ticks = runtime.deadline_ticks(limits.timeout);
+        Ok(Sandbox {
+            runtime,
+            pre,
+            limits,
+            deadline_ticks,
+        })
+    }
+
+    /// A fresh store and instance, with the limiter installed and the deadline armed.
+    pub(crate) fn instantiate(&self, site: &CallSite) -> Result<Call<'_>> {
+        let slot = self.runtime.slot();
+        let state = CallState {
+            limiter: Limiter {
+                memory_bytes: self.limits.memory_bytes,
+                refused: None,
+            },
+        };
+        let mut store = Store::new(&self.runtime.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(self.deadline_ticks);
+        let site = CallSite {
+            op: Op::Instantiate,
+            ..site.clone()
+        };
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| self.failure(&store, &site, e))?;
+        Ok(Call {
+            store,
+            instance,
+            _slot: slot,
+        })
+    }
+
+    /// Re-arms the deadline before a guest call.
+    pub(crate) fn arm(&self, store: &mut Store<CallState>) {
+        store.set_epoch_deadline(self.deadline_ticks);
+    }
+
+    /// Calls the contract-version export in a fresh instance.
+    pub(crate) fn contract_version(&self, site: &CallSite) -> Result<u32> {
+        let mut call = self.instantiate(site)?;
+        let instance = call.instance;
+        let store = &mut call.store;
+        let func = instance
+            .get_typed_func::<(), u32>(&mut *store, abi::EXPORT_CONTRACT_VERSION)
+            .map_err(|e| self.failure(store, site, e))?;
+        self.arm(&mut *store);
+        func.call(&mut *store, ())
+            .map_err(|e| self.failure(store, site, e))
+    }
+
+    /// Classifies a wasmtime error from instantiation or a guest call.
+    pub(crate) fn failure(
+        &self,
+        store: &Store<CallState>,
+        site: &CallSite,
+        error: wasmtime::Error,
+    ) -> Error {
+        let site = site.clone();
+        if let Some(requested) = store.data().limiter.refused {
+            return Error::MemoryLimit {
+                site,
+                limit: self.limits.memory_bytes,
+                requested,
+            };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => Error::Deadline {
+                site,
+                timeout: self.limits.timeout,
+            },
+            Some(trap) => Error::Trap {
+                message: trap.to_string(),
+                site,
+                source: boxed(error),
+            },
+            None => Error::Trap {
+                message: error.to_string(),
+                site,
+                source: boxed(error),
+            },
+        }
+    }
+}
+
 impl Plugin {
     /// Checks a compiled module against the contract and reads its description.
     pub(crate) fn load(
@@ -220,19 +337,10 @@ impl Plugin {
         cache: CacheOutcome,
     ) -> Result<Plugin> {
         check_module(&module, &source)?;
-        let linker = Linker::<CallState>::new(&runtime.engine);
-        let pre = linker
-            .instantiate_pre(&module)
-            .map_err(|e| Error::Compile {
-                plugin: source.clone(),
-                source: boxed(e),
-            })?;
-        let deadline_ticks = runtime.deadline_ticks(limits.timeout);
+        let sandbox = Sandbox::new(runtime, &module, limits, &source)?;
         let mut plugin = Plugin {
-            runtime,
-            pre,
-            limits,
-            deadline_ticks,
+            sandbox,
+            tripped: OnceLock::new(),
             describe: Describe {
                 name: source.clone(),
                 version: String::new(),
@@ -244,7 +352,9 @@ impl Plugin {
             source,
             cache,
         };
-        let version = plugin.read_contract_version()?;
+        let version = plugin
+            .sandbox
+            .contract_version(&plugin.site(Op::ContractVersion, None))?;
         if !SUPPORTED_CONTRACT_VERSIONS.contains(&version) {
             return Err(Error::UnsupportedContract {
                 plugin: plugin.source.clone(),
@@ -298,7 +408,13 @@ impl Plugin {
 
     /// The limits every call of this plugin runs under.
     pub fn limits(&self) -> Limits {
-        self.limits
+        self.sandbox.limits
+    }
+
+    /// The limit error that stopped this plugin, if it broke its deadline, memory limit or
+    /// output cap in an earlier call; every call after that fails at once with this error.
+    pub fn tripped(&self) -> Option<&Error> {
+        self.tripped.get()
     }
 
     /// True when this plugin handles manifests of `api_version`/`kind`.
@@ -328,13 +444,17 @@ impl Plugin {
         }
     }
 
-    /// Serializes the request, calls `op`, and decodes the `{"ok"|"error"}` envelope.
+    /// Serializes the request, calls `op`, and decodes the `{"ok"|"error"}` envelope; fails
+    /// at once, without running the guest, once a call has broken a limit.
     fn call_json<I: Serialize, O: DeserializeOwned>(
         &self,
         op: Op,
         kind: Option<String>,
         input: Option<&I>,
     ) -> Result<O> {
+        if let Some(first) = self.tripped.get().and_then(Error::limit_copy) {
+            return Err(first);
+        }
         let site = self.site(op, kind);
         let input = match input {
             Some(value) => Some(serde_json::to_vec(value).map_err(|e| Error::BadOutput {
@@ -343,7 +463,15 @@ impl Plugin {
             })?),
             None => None,
         };
-        let (bytes, site) = self.call_raw(site, input.as_deref())?;
+        let (bytes, site) = match self.call_raw(site, input.as_deref()) {
+            Ok(done) => done,
+            Err(error) => {
+                if let Some(copy) = error.limit_copy() {
+                    let _ = self.tripped.set(copy);
+                }
+                return Err(error);
+            }
+        };
         match serde_json::from_slice::<CallResult<O>>(&bytes) {
             Ok(CallResult::Ok(value)) => Ok(value),
             Ok(CallResult::Error(error)) => Err(Error::Plugin {
@@ -357,58 +485,29 @@ impl Plugin {
         }
     }
 
-    /// Calls the contract-version export in a fresh sandbox.
-    fn read_contract_version(&self) -> Result<u32> {
-        let site = self.site(Op::ContractVersion, None);
-        let (mut store, instance) = self.instantiate(&site)?;
-        let func = instance
-            .get_typed_func::<(), u32>(&mut store, abi::EXPORT_CONTRACT_VERSION)
-            .map_err(|e| self.failure(&store, &site, e))?;
-        store.set_epoch_deadline(self.deadline_ticks);
-        func.call(&mut store, ())
-            .map_err(|e| self.failure(&store, &site, e))
-    }
-
-    fn instantiate(&self, site: &CallSite) -> Result<(Store<CallState>, wasmtime::Instance)> {
-        let state = CallState {
-            limiter: Limiter {
-                memory_bytes: self.limits.memory_bytes,
-                refused: None,
-            },
-        };
-        let mut store = Store::new(&self.runtime.engine, state);
-        store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(self.deadline_ticks);
-        let site = CallSite {
-            op: Op::Instantiate,
-            ..site.clone()
-        };
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| self.failure(&store, &site, e))?;
-        Ok((store, instance))
-    }
-
     /// Runs one guest call in a fresh store: allocate and write the input, call, copy out
     /// the result. Returns the result bytes and the site (for decoding errors).
     fn call_raw(&self, site: CallSite, input: Option<&[u8]>) -> Result<(Vec<u8>, CallSite)> {
-        let (mut store, instance) = self.instantiate(&site)?;
+        let sandbox = &self.sandbox;
+        // The store is a field of `call`, so the pool slot is released after it.
+        let mut call = sandbox.instantiate(&site)?;
+        let instance = call.instance;
+        let store = &mut call.store;
         let bad = |reason: String| Error::BadOutput {
             site: site.clone(),
             reason,
         };
         let memory: Memory = instance
-            .get_memory(&mut store, abi::EXPORT_MEMORY)
+            .get_memory(&mut *store, abi::EXPORT_MEMORY)
             .ok_or_else(|| bad("no exported memory".into()))?;
         let packed = match (site.op, input) {
             (Op::Describe, _) => {
                 let func = instance
-                    .get_typed_func::<(), u64>(&mut store, abi::EXPORT_DESCRIBE)
-                    .map_err(|e| self.failure(&store, &site, e))?;
-                store.set_epoch_deadline(self.deadline_ticks);
-                func.call(&mut store, ())
-                    .map_err(|e| self.failure(&store, &site, e))?
+                    .get_typed_func::<(), u64>(&mut *store, abi::EXPORT_DESCRIBE)
+                    .map_err(|e| sandbox.failure(store, &site, e))?;
+                sandbox.arm(&mut *store);
+                func.call(&mut *store, ())
+                    .map_err(|e| sandbox.failure(store, &site, e))?
             }
             (op, Some(input)) => {
                 let name = if op == Op::Render {
@@ -419,36 +518,39 @@ impl Plugin {
                 let len = u32::try_from(input.len())
                     .map_err(|_| bad("the request is larger than 4 GiB".into()))?;
                 let alloc = instance
-                    .get_typed_func::<u32, u32>(&mut store, abi::EXPORT_ALLOC)
-                    .map_err(|e| self.failure(&store, &site, e))?;
+                    .get_typed_func::<u32, u32>(&mut *store, abi::EXPORT_ALLOC)
+                    .map_err(|e| sandbox.failure(store, &site, e))?;
                 let func = instance
-                    .get_typed_func::<(u32, u32), u64>(&mut store, name)
-                    .map_err(|e| self.failure(&store, &site, e))?;
-                store.set_epoch_deadline(self.deadline_ticks);
+                    .get_typed_func::<(u32, u32), u64>(&mut *store, name)
+                    .map_err(|e| sandbox.failure(store, &site, e))?;
+                sandbox.arm(&mut *store);
                 let ptr = alloc
-                    .call(&mut store, len)
-                    .map_err(|e| self.failure(&store, &site, e))?;
-                memory.write(&mut store, ptr as usize, input).map_err(|_| {
-                    bad(format!(
-                        "alloc returned {ptr:#x}, outside memory for {len} bytes"
-                    ))
-                })?;
-                store.set_epoch_deadline(self.deadline_ticks);
-                func.call(&mut store, (ptr, len))
-                    .map_err(|e| self.failure(&store, &site, e))?
+                    .call(&mut *store, len)
+                    .map_err(|e| sandbox.failure(store, &site, e))?;
+                memory
+                    .write(&mut *store, ptr as usize, input)
+                    .map_err(|_| {
+                        bad(format!(
+                            "alloc returned {ptr:#x}, outside memory for {len} bytes"
+                        ))
+                    })?;
+                sandbox.arm(&mut *store);
+                func.call(&mut *store, (ptr, len))
+                    .map_err(|e| sandbox.failure(store, &site, e))?
             }
             (op, None) => return Err(bad(format!("{op} needs a request"))),
         };
         let (ptr, len) = abi::unpack(packed);
         let len = len as usize;
-        if len > self.limits.max_output_bytes {
+        let limit = sandbox.limits.max_output_bytes;
+        if len > limit {
             return Err(Error::OutputTooLarge {
                 site,
                 size: len,
-                limit: self.limits.max_output_bytes,
+                limit,
             });
         }
-        let data = memory.data(&store);
+        let data = memory.data(&*store);
         let start = ptr as usize;
         let bytes = start
             .checked_add(len)
@@ -460,33 +562,5 @@ impl Plugin {
                 ))
             })?;
         Ok((bytes.to_vec(), site))
-    }
-
-    /// Classifies a wasmtime error from instantiation or a guest call.
-    fn failure(&self, store: &Store<CallState>, site: &CallSite, error: wasmtime::Error) -> Error {
-        let site = site.clone();
-        if let Some(requested) = store.data().limiter.refused {
-            return Error::MemoryLimit {
-                site,
-                limit: self.limits.memory_bytes,
-                requested,
-            };
-        }
-        match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => Error::Deadline {
-                site,
-                timeout: self.limits.timeout,
-            },
-            Some(trap) => Error::Trap {
-                message: trap.to_string(),
-                site,
-                source: boxed(error),
-            },
-            None => Error::Trap {
-                message: error.to_string(),
-                site,
-                source: boxed(error),
-            },
-        }
     }
 }
