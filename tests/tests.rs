@@ -2,6 +2,9 @@
 
 mod util;
 
+/// A real Kubernetes control plane (the testenv, or `KUBECONFIG`) and a namespace per test.
+mod cluster;
+
 /// kustomize conformance: every case of `../shared/conformance/kustomize` must build
 /// byte-identically or be refused.
 mod conformance;
@@ -29,3 +32,6 @@ mod cli_validate;
 
 /// `planton render` output validated by the upstream Kubernetes schemas and AWS models.
 mod render_schemas;
+
+/// The test control plane itself: SSA, dry-run, conflicts, RBAC, watches, controllers, kwok stages.
+mod cluster_smoke;

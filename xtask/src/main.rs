@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's build orchestration.
 //!
 //! - `cargo xtask ci`: everything CI checks (setup, formatting, the wasm32 build of core,
-//!   the whole test suite, the browser tests of the web editor). This is the README's test
+//!   the whole test suite with the test control plane up, the browser tests of the web editor). This is the README's test
 //!   command; `.ci/run` calls it.
 //! - `cargo xtask setup`: idempotent installs the tests need (rustup target, Python tools,
 //!   the SARIF schema, trunk, wasm-bindgen-cli, npm packages, Chromium).
@@ -68,14 +68,29 @@ fn ci(root: &Path) -> Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
+    // The cluster tests run against the test control plane (scripts/testenv.sh), started
+    // before the tests and stopped after them, also when they fail. With KUBECONFIG set they
+    // run against that cluster instead, and no testenv is started.
+    let testenv = std::env::var_os("KUBECONFIG").is_none_or(|k| k.is_empty());
+    let testenv_sh = root.join("scripts/testenv.sh");
+    if testenv {
+        run(Command::new("bash").arg(&testenv_sh).arg("up"))?;
+    }
     // The web crate builds only for wasm32; its tests run in a real browser below.
-    run(cargo().args([
+    let tests = run(cargo().args([
         "test",
         "--workspace",
         "--locked",
         "--exclude",
         "planton-web",
-    ]))?;
+    ]));
+    if testenv {
+        let down = run(Command::new("bash").arg(&testenv_sh).arg("down"));
+        tests?;
+        down?;
+    } else {
+        tests?;
+    }
     run(Command::new("bash")
         .arg(root.join("scripts/test-web.sh"))
         .env("PLANTON_WEB_SKIP_SETUP", "1"))?;
