@@ -142,20 +142,25 @@ fn groups_source(
             }),
     };
     let Some(dir) = dir else { return Ok(None) };
-    DirGroupSource::load(&files, &dir).map(Some).map_err(|errs| {
-        anyhow!(
-            "invalid group manifests:\n  {}",
-            errs.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n  ")
-        )
-    })
+    DirGroupSource::load(&files, &dir)
+        .map(Some)
+        .map_err(|errs| {
+            anyhow!(
+                "invalid group manifests:\n  {}",
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            )
+        })
 }
 
 /// Builds, validates (refusing on errors) and renders one task. `Ok(Err(outcome))` when
 /// the input has problems (already printed).
-fn load(args: &DeployArgs, stored: Option<(&str, Option<&str>)>) -> Result<Result<Loaded, Outcome>> {
+fn load(
+    args: &DeployArgs,
+    stored: Option<(&str, Option<&str>)>,
+) -> Result<Result<Loaded, Outcome>> {
     let (layout, task) = discover(&args.service, args.env.as_deref())?;
     let files = DiskFiles::new();
     let (config, config_diags) = ServiceConfig::load(&files, &layout);
@@ -163,7 +168,8 @@ fn load(args: &DeployArgs, stored: Option<(&str, Option<&str>)>) -> Result<Resul
     let (manifest_yaml, manifest) = match stored {
         // Rollback: the stored manifest as built; it was validated when it was deployed.
         Some((yaml, _)) => {
-            let docs = parse_stream(yaml, "stored manifest").map_err(|e| anyhow!("{}", e.message))?;
+            let docs =
+                parse_stream(yaml, "stored manifest").map_err(|e| anyhow!("{}", e.message))?;
             let node = docs
                 .first()
                 .ok_or_else(|| anyhow!("the stored revision has an empty manifest"))?;
@@ -423,10 +429,16 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
                 Ok(d) => {
                     let mut out = std::io::stdout().lock();
                     match args.output {
-                        DeployFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&d)?)?,
+                        DeployFormat::Json => {
+                            writeln!(out, "{}", serde_json::to_string_pretty(&d)?)?
+                        }
                         DeployFormat::Text => out.write_all(d.text().as_bytes())?,
                     }
-                    Ok(if d.changes { Outcome::Failed } else { Outcome::Success })
+                    Ok(if d.changes {
+                        Outcome::Failed
+                    } else {
+                        Outcome::Success
+                    })
                 }
                 Err(e) => {
                     report_error(&e, args.output)?;
@@ -465,14 +477,17 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
         Some(n) => task.revision(n),
         None => {
             let cur = task.last_finished().map(|r| r.revision).unwrap_or(0);
-            task.revisions
-                .iter()
-                .rev()
-                .find(|r| r.revision < cur && r.result == planton_deploy_k8s::state::Outcome::Succeeded)
+            task.revisions.iter().rev().find(|r| {
+                r.revision < cur && r.result == planton_deploy_k8s::state::Outcome::Succeeded
+            })
         }
     };
     let Some(rev) = wanted.cloned() else {
-        let kept: Vec<String> = task.revisions.iter().map(|r| format!("{} ({:?})", r.revision, r.result)).collect();
+        let kept: Vec<String> = task
+            .revisions
+            .iter()
+            .map(|r| format!("{} ({:?})", r.revision, r.result))
+            .collect();
         let e = planton_deploy_k8s::Error::NoRevision(format!(
             "no revision to roll back to (stored: {})",
             kept.join(", ")
@@ -508,7 +523,9 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
     for t in &tasks {
         let b = build(&files, &layout.overlay_dir(t))
             .map_err(|e| anyhow!("overlay `{t}`: {}", super::build::display_error(&e)))?;
-        let Some(r) = b.resources.first() else { continue };
+        let Some(r) = b.resources.first() else {
+            continue;
+        };
         let m = out_to_json(&to_output(&r.node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?);
         wanted.push((
             t.clone(),
