@@ -30,6 +30,8 @@ const NAMESPACE_LABEL: &str = "kubernetes.project-planton.org/namespace";
 /// One task, built, validated and rendered, ready for the driver.
 struct Loaded {
     target: Target,
+    /// The kubeconfig context from planton.yaml (`--context` wins).
+    context: Option<String>,
     manifest_yaml: String,
     objects: Vec<Value>,
     image: Option<String>,
@@ -218,7 +220,37 @@ fn load(
             (!repo.is_empty() && !tag.is_empty()).then(|| format!("{repo}:{tag}"))
         }),
     };
-    let namespace = namespace_of(&manifest, args.cluster.namespace.as_deref());
+    let env_target = config.environments.iter().find(|e| e.overlay == task);
+    // Two environments configured into one namespace of one cluster would overwrite each
+    // other's objects: refuse before anything is written.
+    if let Some(t) = env_target.filter(|t| t.namespace.is_some()) {
+        if let Some(other) = config.environments.iter().find(|o| {
+            o.overlay != t.overlay && o.namespace == t.namespace && o.context == t.context
+        }) {
+            bail!(
+                "planton.yaml deploys `{}` and `{}` to the same namespace `{}`{}: give each environment its own namespace",
+                t.overlay,
+                other.overlay,
+                t.namespace.as_deref().unwrap_or_default(),
+                t.context
+                    .as_deref()
+                    .map(|c| format!(" of context `{c}`"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let namespace = namespace_of(
+        &manifest,
+        args.cluster
+            .namespace
+            .as_deref()
+            .or(env_target.and_then(|t| t.namespace.as_deref())),
+    );
+    let context = args
+        .cluster
+        .context
+        .clone()
+        .or_else(|| env_target.and_then(|t| t.context.clone()));
     let env = str_at(&manifest, "/metadata/env").to_string();
     let target = Target {
         service: str_at(&manifest, "/metadata/name").to_string(),
@@ -238,6 +270,7 @@ fn load(
     let groups = groups_source(&layout, &config, args.groups.as_deref())?;
     Ok(Ok(Loaded {
         target,
+        context,
         manifest_yaml,
         objects,
         image,
@@ -326,7 +359,9 @@ fn run_deploy(args: &DeployArgs, loaded: Loaded, source: String) -> Result<Outco
     let holder = format!("{actor}:{}", std::process::id());
     with_lookup(&loaded.groups, |lookup| {
         rt.block_on(async {
-            let cluster = match client::connect(&cluster_options(&args.cluster)).await {
+            let mut copts = cluster_options(&args.cluster);
+            copts.context = loaded.context.clone();
+            let cluster = match client::connect(&copts).await {
                 Ok(c) => c,
                 Err(e) => return report_error(&e, args.output),
             };
@@ -410,7 +445,9 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
     let rt = runtime()?;
     with_lookup(&loaded.groups, |lookup| {
         rt.block_on(async {
-            let cluster = match client::connect(&cluster_options(&args.cluster)).await {
+            let mut copts = cluster_options(&args.cluster);
+            copts.context = loaded.context.clone();
+            let cluster = match client::connect(&copts).await {
                 Ok(c) => c,
                 Err(e) => return report_error(&e, args.output),
             };
@@ -459,7 +496,9 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
     };
     let rt = runtime()?;
     let stored = rt.block_on(async {
-        let cluster = client::connect(&cluster_options(&d.cluster)).await?;
+        let mut copts = cluster_options(&d.cluster);
+        copts.context = current.context.clone();
+        let cluster = client::connect(&copts).await?;
         driver::read_state(&cluster, &current.target.namespace, &current.target.service).await
     });
     let st = match stored {
@@ -518,6 +557,7 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             .cloned()
             .collect(),
     };
+    let (config, _) = ServiceConfig::load(&files, &layout);
     // Where each task lives, from its build.
     let mut wanted: Vec<(String, String, String)> = Vec::new();
     for t in &tasks {
@@ -530,7 +570,14 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
         wanted.push((
             t.clone(),
             str_at(&m, "/metadata/name").to_string(),
-            namespace_of(&m, args.cluster.namespace.as_deref()),
+            namespace_of(
+                &m,
+                args.cluster.namespace.as_deref().or(config
+                    .environments
+                    .iter()
+                    .find(|e| &e.overlay == t)
+                    .and_then(|e| e.namespace.as_deref())),
+            ),
         ));
     }
     let rt = runtime()?;
