@@ -623,3 +623,128 @@ async fn validation_errors_refuse_the_deploy() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn forbidden_names_the_verb_resource_and_namespace() {
+    let Some(restricted) = cluster().restricted_kubeconfig() else {
+        eprintln!(
+            "skipped: a real cluster's restricted identity is impersonation, which the CLI cannot take"
+        );
+        return;
+    };
+    let ns = cluster().namespace("forbid").await;
+    let svc = service("forbid", CANARY);
+    let s = svc.to_string_lossy().into_owned();
+    let r = restricted.to_string_lossy().into_owned();
+    let out = Command::new(planton())
+        .args([
+            "deploy",
+            &s,
+            "--env",
+            "staging",
+            "--image",
+            IMAGE_A,
+            "--kubeconfig",
+            &r,
+            "--namespace",
+            ns.name(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run planton");
+    expect_code(&out, 2, "deploy without permissions");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "forbidden: cannot get configmaps `planton.state.order-api` in namespace `{}`",
+            ns.name()
+        )),
+        "{err}"
+    );
+}
+
+/// A loopback TCP proxy in front of the API server that resets the first `reset` connections
+/// it accepts and forwards the rest. It works below TLS, so it can inject connection failures
+/// (what a flaky load balancer does) but not HTTP 429/5xx answers; kube's own retry layer
+/// handles 429/503/504 and planton's retries cover the rest by the same code path.
+async fn fault_proxy(
+    upstream: String,
+    reset: usize,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let resets = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = resets.clone();
+    tokio::spawn(async move {
+        let mut seen = 0usize;
+        loop {
+            let Ok((mut down, _)) = listener.accept().await else {
+                return;
+            };
+            seen += 1;
+            if seen <= reset {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(down);
+                continue;
+            }
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                }
+            });
+        }
+    });
+    (port, resets)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_faults_are_retried_with_backoff() {
+    let ns = cluster().namespace("faults").await;
+    let svc = service("faults", CANARY);
+    let mut kc: Value = serde_json::to_value(
+        kube::config::Kubeconfig::read_from(cluster().kubeconfig()).expect("kubeconfig"),
+    )
+    .expect("json");
+    let server = kc["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .expect("server")
+        .to_string();
+    let hostport = server.trim_start_matches("https://").to_string();
+    let (port, resets) = fault_proxy(hostport, 3).await;
+    kc["clusters"][0]["cluster"]["server"] = json!(format!("https://127.0.0.1:{port}"));
+    let path = temp_dir("deploy-faults-kubeconfig").join("kubeconfig");
+    std::fs::write(&path, serde_json::to_string(&kc).expect("json")).expect("write kubeconfig");
+    let s = svc.to_string_lossy().into_owned();
+    let p = path.to_string_lossy().into_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(planton())
+            .args([
+                "deploy",
+                &s,
+                "--env",
+                "staging",
+                "--image",
+                IMAGE_A,
+                "-o",
+                "json",
+                "--kubeconfig",
+                &p,
+                "--namespace",
+            ])
+            .arg(ns.name())
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| (o, ns))
+    })
+    .await
+    .expect("join")
+    .expect("run planton");
+    let (out, _ns) = out;
+    expect_code(&out, 0, "deploy through a proxy that resets connections");
+    assert_eq!(resets.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(json_out(&out)["result"], "succeeded");
+}
