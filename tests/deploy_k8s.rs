@@ -99,16 +99,10 @@ fn json_out(o: &Output) -> Value {
 
 fn deploy(svc: &Path, ns: &str, extra: &[&str]) -> Output {
     let s = svc.to_string_lossy();
-    let mut args = vec![
-        "deploy",
-        &*s,
-        "--env",
-        "staging",
-        "-o",
-        "json",
-        "--timeout",
-        "90s",
-    ];
+    let mut args = vec!["deploy", &*s, "--env", "staging", "-o", "json"];
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", "90s"]);
+    }
     args.extend(extra);
     run_planton(&args, ns)
 }
@@ -298,15 +292,14 @@ async fn canary_secret_is_found_only_in_its_secret_and_rotation_rolls_pods() {
         &["status", &s, "--env", "staging", "-o", "json"],
         ns.name(),
     ));
-    outputs.push(run_planton(
-        &[
-            "render",
-            &format!("{s}/_kustomize/overlays/staging"),
-            "--image",
-            IMAGE_A,
-        ],
-        ns.name(),
-    ));
+    let render = crate::util::run(&[
+        "render",
+        &format!("{s}/_kustomize/overlays/staging"),
+        "--image",
+        IMAGE_A,
+    ]);
+    assert!(render.status.success(), "{}", text(&render.stderr));
+    outputs.push(render);
     for o in &outputs {
         assert!(!text(&o.stdout).contains(CANARY) && !text(&o.stderr).contains(CANARY));
     }
@@ -747,4 +740,48 @@ async fn connection_faults_are_retried_with_backoff() {
     expect_code(&out, 0, "deploy through a proxy that resets connections");
     assert_eq!(resets.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert_eq!(json_out(&out)["result"], "succeeded");
+}
+
+#[tokio::test]
+async fn init_from_the_cluster_round_trips_the_stored_manifest() {
+    let ns = cluster().namespace("init").await;
+    let svc = service("init", CANARY);
+    expect_code(&deploy(&svc, ns.name(), &["--image", IMAGE_A]), 0, "deploy");
+    let cm = state(ns.name()).await;
+    let entry: Value =
+        serde_json::from_str(&cm.data.unwrap_or_default()["staging"]).expect("entry");
+    let stored = entry["revisions"][0]["manifest"]
+        .as_str()
+        .expect("manifest")
+        .to_string();
+
+    let dir = temp_dir("deploy-init-out");
+    let d = dir.to_string_lossy().into_owned();
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let id = format!("{}/order-api", ns.name());
+    let args = [
+        "service",
+        "kustomize",
+        "init",
+        "MicroserviceKubernetes",
+        &id,
+        "--dir",
+        &d,
+        "--kubeconfig",
+        &kubeconfig,
+    ];
+    let out = crate::util::run(&args);
+    expect_code(&out, 0, "init from the cluster");
+    let built = crate::util::run(&["build", &format!("{d}/_kustomize/overlays/staging")]);
+    expect_code(&built, 0, "build of the initialised overlay");
+    assert_eq!(text(&built.stdout), stored);
+    let config = std::fs::read_to_string(dir.join("planton.yaml")).expect("planton.yaml");
+    assert!(
+        config.contains(&format!("namespace: {}", ns.name())),
+        "{config}"
+    );
+    // Never overwrites without --force.
+    let again = crate::util::run(&args);
+    expect_code(&again, 1, "init over existing files");
+    assert!(text(&again.stderr).contains("--force"));
 }

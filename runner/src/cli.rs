@@ -463,8 +463,22 @@ pub enum PlatformArg {
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
     /// Start a new service from starter manifests.
-    #[arg(long, conflicts_with = "from", required_unless_present = "from")]
+    #[arg(long, conflicts_with = "from", required_unless_present_any = ["from", "kind"])]
     pub new: bool,
+    /// Start from a deployed service: its kind (`MicroserviceKubernetes`), then `<id>`.
+    #[arg(value_name = "KIND", requires = "id", conflicts_with_all = ["new", "from"])]
+    pub kind: Option<String>,
+    /// With KIND: `<namespace>/<service>` (that namespace), or `<service>` (every namespace
+    /// holding its state ConfigMap). Reads the stored manifests and writes a base plus one
+    /// overlay per stored environment.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// With KIND: the kubeconfig file (default: KUBECONFIG, else ~/.kube/config, else in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// With KIND: the kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
     /// Start from an existing service manifest (split into base + one overlay).
     #[arg(long, value_name = "MANIFEST")]
     pub from: Option<PathBuf>,

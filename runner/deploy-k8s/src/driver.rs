@@ -1103,3 +1103,47 @@ pub async fn status(
     }
     Ok(out)
 }
+
+/// Every stored state of a service across the namespaces the identity may list (by the
+/// state ConfigMap's labels), as `(namespace, state)`.
+pub async fn list_states(cluster: &Cluster, service: &str) -> Result<Vec<(String, ServiceState)>> {
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::all(cluster.client.clone());
+    let lp = kube::api::ListParams::default().labels(&format!(
+        "{}={service},{}=v1",
+        state::SERVICE_LABEL,
+        state::STATE_LABEL
+    ));
+    let list = cluster
+        .call(
+            || Action {
+                verb: "list",
+                resource: "configmaps".into(),
+                namespace: None,
+                name: None,
+            },
+            || api.list(&lp),
+        )
+        .await?;
+    let mut out = Vec::new();
+    for cm in list.items {
+        let ns = cm.metadata.namespace.clone().unwrap_or_default();
+        let name = cm.metadata.name.clone().unwrap_or_default();
+        let enc = state::Encoded {
+            data: cm.data.unwrap_or_default(),
+            binary_data: cm
+                .binary_data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect(),
+        };
+        let st = state::decode(&enc).map_err(|source| Error::State {
+            name,
+            namespace: ns.clone(),
+            source,
+        })?;
+        out.push((ns, st));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}

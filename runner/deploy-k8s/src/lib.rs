@@ -30,6 +30,7 @@ pub mod order;
 pub mod prepare;
 pub mod resources;
 pub mod secrets;
+pub mod split;
 pub mod state;
 
 pub use error::{Error, Result};

@@ -642,3 +642,100 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
         }
     })
 }
+
+fn yaml_doc(v: &Value) -> String {
+    planton_core::yaml::emit_documents(&[planton_core::validate::out_from_json(v)])
+}
+
+/// `planton service kustomize init <kind> <id>`: the files of a `_kustomize/` (and a
+/// `planton.yaml` naming each environment's namespace) from the manifests stored in the
+/// cluster. `Ok(Err(outcome))` when there is nothing to start from (already printed).
+pub fn init_from_cluster(
+    kind: &str,
+    id: &str,
+    kubeconfig: Option<std::path::PathBuf>,
+    context: Option<String>,
+) -> Result<Result<Vec<(String, String)>, Outcome>> {
+    let (namespace, service) = match id.split_once('/') {
+        Some((n, s)) => (Some(n.to_string()), s.to_string()),
+        None => (None, id.to_string()),
+    };
+    let rt = runtime()?;
+    let states = rt.block_on(async {
+        let cluster = client::connect(&ClusterOptions {
+            kubeconfig,
+            context,
+        })
+        .await?;
+        match &namespace {
+            Some(ns) => Ok(vec![(
+                ns.clone(),
+                driver::read_state(&cluster, ns, &service).await?,
+            )]),
+            None => driver::list_states(&cluster, &service).await,
+        }
+    });
+    let states = match states {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(Err(error_outcome(&e)));
+        }
+    };
+    let mut manifests: Vec<(String, Value)> = Vec::new();
+    let mut namespaces: Vec<(String, String)> = Vec::new();
+    for (ns, st) in &states {
+        for (task, ts) in &st.tasks {
+            if ts.kind != kind {
+                eprintln!(
+                    "warning: skipping {task} in namespace {ns}: it is a {}, not a {kind}",
+                    ts.kind
+                );
+                continue;
+            }
+            let Some(rev) = ts.last_succeeded().or_else(|| ts.last_finished()) else {
+                continue;
+            };
+            let docs = parse_stream(&rev.manifest, "stored manifest")
+                .map_err(|e| anyhow!("{}", e.message))?;
+            let Some(node) = docs.first() else { continue };
+            let out = to_output(node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?;
+            manifests.push((task.clone(), out_to_json(&out)));
+            namespaces.push((task.clone(), ns.clone()));
+        }
+    }
+    if manifests.is_empty() {
+        eprintln!(
+            "Error: no stored {kind} `{service}` found{}",
+            namespace
+                .map(|n| format!(" in namespace `{n}`"))
+                .unwrap_or_default()
+        );
+        return Ok(Err(Outcome::Failed));
+    }
+    let (base, patches) = planton_deploy_k8s::split::split(&manifests);
+    let mut files = vec![
+        (
+            "_kustomize/base/kustomization.yaml".to_string(),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n".to_string(),
+        ),
+        ("_kustomize/base/service.yaml".to_string(), yaml_doc(&base)),
+    ];
+    for (task, p) in &patches {
+        files.push((
+            format!("_kustomize/overlays/{task}/kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\npatches:\n  - path: service.yaml\n".to_string(),
+        ));
+        files.push((
+            format!("_kustomize/overlays/{task}/service.yaml"),
+            yaml_doc(p),
+        ));
+    }
+    let mut config =
+        String::from("apiVersion: planton.dev/v1\nkind: ServiceConfig\nenvironments:\n");
+    for (task, ns) in &namespaces {
+        config.push_str(&format!("  {task}:\n    namespace: {ns}\n"));
+    }
+    files.push((planton_core::service::CONFIG_FILE.to_string(), config));
+    Ok(Ok(files))
+}
