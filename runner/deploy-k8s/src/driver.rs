@@ -1076,8 +1076,9 @@ pub async fn status(
         let newest = ts.revisions.last();
         let mut objects = Vec::new();
         if let Some(rev) = ts.last_finished() {
-            for e in &rev.inventory {
-                let Some(r) = e.object() else { continue };
+            let mut refs: Vec<ObjectRef> = rev.inventory.iter().filter_map(Entry::object).collect();
+            sort_for_apply(&mut refs, |r| r.kind.as_str());
+            for r in refs {
                 let res = resources::resolve(cluster, &r).await?;
                 let api = resources::api(cluster, &res, r.namespace.as_deref());
                 let live = cluster

@@ -183,7 +183,11 @@ pub async fn acquire(
             holder: opts.holder.clone(),
             renew,
             took_over,
-            waited: start.elapsed(),
+            waited: if told {
+                start.elapsed()
+            } else {
+                Duration::ZERO
+            },
         });
     }
 }

@@ -163,6 +163,16 @@ fn load(
     args: &DeployArgs,
     stored: Option<(&str, Option<&str>)>,
 ) -> Result<Result<Loaded, Outcome>> {
+    load_with(args, stored, true)
+}
+
+/// [`load`], or with `render == false` only where the task deploys (the current overlay is
+/// built but neither validated nor rendered: a rollback must work when it is broken).
+fn load_with(
+    args: &DeployArgs,
+    stored: Option<(&str, Option<&str>)>,
+    render: bool,
+) -> Result<Result<Loaded, Outcome>> {
     let (layout, task) = discover(&args.service, args.env.as_deref())?;
     let files = DiskFiles::new();
     let (config, config_diags) = ServiceConfig::load(&files, &layout);
@@ -177,6 +187,16 @@ fn load(
                 .ok_or_else(|| anyhow!("the stored revision has an empty manifest"))?;
             let out = to_output(node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?;
             (yaml.to_string(), out_to_json(&out))
+        }
+        None if !render => {
+            let b = build(&files, &layout.overlay_dir(&task))
+                .map_err(|e| anyhow!("overlay `{task}`: {}", super::build::display_error(&e)))?;
+            let node = b
+                .resources
+                .first()
+                .ok_or_else(|| anyhow!("overlay `{task}` builds no resource"))?;
+            let out = to_output(&node.node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?;
+            (String::new(), out_to_json(&out))
         }
         None => {
             let overlay = DiskFiles::local_path(&layout.overlay_dir(&task));
@@ -259,6 +279,16 @@ fn load(
         kind: str_at(&manifest, "/kind").to_string(),
         namespace: namespace.clone(),
     };
+    if !render {
+        return Ok(Ok(Loaded {
+            target,
+            context,
+            manifest_yaml,
+            objects: Vec::new(),
+            image,
+            groups: None,
+        }));
+    }
     let plugins = Plugins::sandboxed(&config.plugins, &root)?;
     let objects = render_for_deploy(
         &plugins,
@@ -490,7 +520,7 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
 pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
     let d = &args.deploy;
     // Where the task lives comes from the current build (namespace, service name).
-    let current = match load(d, None)? {
+    let current = match load_with(d, None, false)? {
         Ok(l) => l,
         Err(o) => return Ok(o),
     };
