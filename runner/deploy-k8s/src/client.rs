@@ -34,6 +34,7 @@ pub struct Counters {
 
 /// A snapshot of [`Counters`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Requests {
     /// GET/LIST/WATCH.
     pub reads: u64,
