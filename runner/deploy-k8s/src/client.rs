@@ -214,7 +214,7 @@ pub fn classify(action: Action, attempts: u32, e: kube::Error) -> Error {
         other => Error::Api {
             action,
             attempts,
-            source: other,
+            source: Box::new(other),
         },
     }
 }

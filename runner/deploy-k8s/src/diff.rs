@@ -29,10 +29,10 @@ pub fn normalize(obj: &Value) -> Value {
         for f in SERVER_METADATA {
             m.remove(*f);
         }
-        if let Some(Value::Object(a)) = m.get("annotations") {
-            if a.is_empty() {
-                m.remove("annotations");
-            }
+        if let Some(Value::Object(a)) = m.get("annotations")
+            && a.is_empty()
+        {
+            m.remove("annotations");
         }
     }
     v

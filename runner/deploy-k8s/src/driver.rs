@@ -346,7 +346,7 @@ async fn plan(
             match &r.namespace {
                 Some(ns) if ns != &target.namespace => {
                     return Err(Error::WrongNamespace {
-                        object: r.clone(),
+                        object: Box::new(r.clone()),
                         found: ns.clone(),
                         expected: target.namespace.clone(),
                     });
@@ -435,10 +435,10 @@ async fn phase1(cluster: &Cluster, req: &Request<'_>, prepared: &Prepared) -> Re
             None => (Some(random_key()?), false),
         }
     };
-    if let Some(k) = &digest_key {
-        if let Some(d) = secrets::digest(k, &prepared.secrets) {
-            secrets::annotate_pod_templates(&mut objects, &d);
-        }
+    if let Some(k) = &digest_key
+        && let Some(d) = secrets::digest(k, &prepared.secrets)
+    {
+        secrets::annotate_pod_templates(&mut objects, &d);
     }
     let items = plan(cluster, t, &objects, req.options.force_conflicts).await?;
     Ok(Phase1 {
@@ -517,36 +517,37 @@ pub async fn deploy(
             && l.image == req.image
             && task_state.is_some_and(|s| s.pending().next().is_none())
     });
-    if !any_change && to_prune.is_empty() {
-        if let Some(l) = unchanged_revision {
-            progress.line(&format!(
-                "no changes: {} object(s) match revision {} of {}/{}",
-                p1.items.len(),
-                l.revision,
-                t.service,
-                t.task
-            ));
-            let revision = l.revision;
-            let (ok, healths, explanation) = wait(cluster, req, &p1.items, progress).await?;
-            let objects = results(&p1.items, &healths, &[]);
-            return Ok(Report {
-                target: t.clone(),
-                result: if ok { "succeeded" } else { "failed" },
-                revision,
-                changed: false,
-                message: if ok {
-                    format!("no changes; revision {revision} is current and ready")
-                } else {
-                    format!("no changes, but revision {revision} is not ready")
-                },
-                objects,
-                explanation,
-                took_over_lock_from: None,
-                abandoned_revisions: Vec::new(),
-                requests: cluster.counters.snapshot(),
-                elapsed_ms: start.elapsed().as_millis(),
-            });
-        }
+    if !any_change
+        && to_prune.is_empty()
+        && let Some(l) = unchanged_revision
+    {
+        progress.line(&format!(
+            "no changes: {} object(s) match revision {} of {}/{}",
+            p1.items.len(),
+            l.revision,
+            t.service,
+            t.task
+        ));
+        let revision = l.revision;
+        let (ok, healths, explanation) = wait(cluster, req, &p1.items, progress).await?;
+        let objects = results(&p1.items, &healths, &[]);
+        return Ok(Report {
+            target: t.clone(),
+            result: if ok { "succeeded" } else { "failed" },
+            revision,
+            changed: false,
+            message: if ok {
+                format!("no changes; revision {revision} is current and ready")
+            } else {
+                format!("no changes, but revision {revision} is not ready")
+            },
+            objects,
+            explanation,
+            took_over_lock_from: None,
+            abandoned_revisions: Vec::new(),
+            requests: cluster.counters.snapshot(),
+            elapsed_ms: start.elapsed().as_millis(),
+        });
     }
 
     // Something to write: take the lock.
@@ -561,16 +562,16 @@ pub async fn deploy(
         .items
         .iter()
         .position(|i| i.r.kind == "Namespace" && i.r.name == t.namespace);
-    if let Some(ix) = ns_index {
-        if p1.items[ix].live.is_none() {
-            apply_item(
-                cluster,
-                &p1.items[ix],
-                req.options.force_conflicts,
-                progress,
-            )
-            .await?;
-        }
+    if let Some(ix) = ns_index
+        && p1.items[ix].live.is_none()
+    {
+        apply_item(
+            cluster,
+            &p1.items[ix],
+            req.options.force_conflicts,
+            progress,
+        )
+        .await?;
     }
     let held = lock::acquire(
         cluster,
@@ -663,14 +664,14 @@ async fn locked_deploy(
         "revision {revision} of {}/{} pending ({}), namespace {}",
         t.service, t.task, req.source, t.namespace
     ));
-    if !p1.key_exists {
-        if let Some(k) = &p1.digest_key {
-            let stored = create_digest_key(cluster, &t.namespace, k).await?;
-            if &stored != k {
-                // A dead run created another key: recompute the digest with it.
-                let prepared = prepare(req)?;
-                *p1 = phase1(cluster, req, &prepared).await?;
-            }
+    if !p1.key_exists
+        && let Some(k) = &p1.digest_key
+    {
+        let stored = create_digest_key(cluster, &t.namespace, k).await?;
+        if &stored != k {
+            // A dead run created another key: recompute the digest with it.
+            let prepared = prepare(req)?;
+            *p1 = phase1(cluster, req, &prepared).await?;
         }
     }
 
@@ -875,13 +876,13 @@ async fn wait(
                 if h.status == Status::Current {
                     continue;
                 }
-                if let Some(live) = &lives[i] {
-                    if live.pointer("/spec/selector/matchLabels").is_some() {
-                        let e = explain(cluster, &req.target.namespace, live).await?;
-                        ex.pods.extend(e.pods);
-                        if ex.events.is_empty() {
-                            ex.events = e.events;
-                        }
+                if let Some(live) = &lives[i]
+                    && live.pointer("/spec/selector/matchLabels").is_some()
+                {
+                    let e = explain(cluster, &req.target.namespace, live).await?;
+                    ex.pods.extend(e.pods);
+                    if ex.events.is_empty() {
+                        ex.events = e.events;
                     }
                 }
             }

@@ -69,9 +69,9 @@ pub enum Error {
         action: Action,
         /// How many times it was tried.
         attempts: u32,
-        /// The last error.
+        /// The last error (boxed: kube's error is large).
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// The kind is not served by the cluster.
     #[error("the cluster does not serve {kind} (apiVersion {api_version}): {message}")]
@@ -91,8 +91,8 @@ pub enum Error {
         "{object} is rendered into namespace `{found}`, but this environment deploys to `{expected}`"
     )]
     WrongNamespace {
-        /// The object.
-        object: ObjectRef,
+        /// The object (boxed, to keep the error small).
+        object: Box<ObjectRef>,
         /// Its namespace.
         found: String,
         /// The target namespace.

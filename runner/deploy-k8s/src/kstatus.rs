@@ -80,13 +80,12 @@ pub fn compute(obj: Option<&Value>) -> Health {
     if let (Some(g), Some(og)) = (
         int(obj, "/metadata/generation"),
         int(obj, "/status/observedGeneration"),
-    ) {
-        if g != og {
-            return Health::new(
-                Status::InProgress,
-                format!("generation {g} not yet observed (observed {og})"),
-            );
-        }
+    ) && g != og
+    {
+        return Health::new(
+            Status::InProgress,
+            format!("generation {g} not yet observed (observed {og})"),
+        );
     }
     if cond_status(obj, "Reconciling") == Some("True") {
         return Health::new(Status::InProgress, "Reconciling");

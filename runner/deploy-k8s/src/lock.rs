@@ -214,17 +214,17 @@ impl Held {
     /// Stops renewing and deletes the Lease if this run still holds it.
     pub async fn release(self) {
         self.renew.abort();
-        if let Ok(Some(l)) = self.api.get_opt(&self.name).await {
-            if l.spec.as_ref().and_then(|s| s.holder_identity.as_deref()) == Some(&self.holder) {
-                let dp = DeleteParams {
-                    preconditions: Some(Preconditions {
-                        resource_version: l.metadata.resource_version.clone(),
-                        uid: None,
-                    }),
-                    ..Default::default()
-                };
-                let _ = self.api.delete(&self.name, &dp).await;
-            }
+        if let Ok(Some(l)) = self.api.get_opt(&self.name).await
+            && l.spec.as_ref().and_then(|s| s.holder_identity.as_deref()) == Some(&self.holder)
+        {
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions {
+                    resource_version: l.metadata.resource_version.clone(),
+                    uid: None,
+                }),
+                ..Default::default()
+            };
+            let _ = self.api.delete(&self.name, &dp).await;
         }
     }
 }

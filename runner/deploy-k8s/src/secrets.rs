@@ -201,10 +201,10 @@ pub fn materialize(
                 obj["data"] = Value::Object(data);
                 if let Some(Value::Object(ann)) = obj.pointer_mut("/metadata/annotations") {
                     ann.remove(REFERENCES_ANNOTATION);
-                    if ann.is_empty() {
-                        if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                            m.remove("annotations");
-                        }
+                    if ann.is_empty()
+                        && let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+                    {
+                        m.remove("annotations");
                     }
                 }
             }

@@ -12,17 +12,17 @@ use serde_json::{Map, Value};
 /// only when equal everywhere.
 fn common(values: &[&Value]) -> Option<Value> {
     let first = values.first()?;
-    if let Some(obj) = first.as_object() {
-        if values.iter().all(|v| v.is_object()) {
-            let mut out = Map::new();
-            for k in obj.keys() {
-                let children: Option<Vec<&Value>> = values.iter().map(|o| o.get(k)).collect();
-                if let Some(c) = children.and_then(|c| common(&c)) {
-                    out.insert(k.clone(), c);
-                }
+    if let Some(obj) = first.as_object()
+        && values.iter().all(|v| v.is_object())
+    {
+        let mut out = Map::new();
+        for k in obj.keys() {
+            let children: Option<Vec<&Value>> = values.iter().map(|o| o.get(k)).collect();
+            if let Some(c) = children.and_then(|c| common(&c)) {
+                out.insert(k.clone(), c);
             }
-            return Some(Value::Object(out));
         }
+        return Some(Value::Object(out));
     }
     values.iter().all(|v| v == first).then(|| (*first).clone())
 }

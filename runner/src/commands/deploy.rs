@@ -243,21 +243,21 @@ fn load_with(
     let env_target = config.environments.iter().find(|e| e.overlay == task);
     // Two environments configured into one namespace of one cluster would overwrite each
     // other's objects: refuse before anything is written.
-    if let Some(t) = env_target.filter(|t| t.namespace.is_some()) {
-        if let Some(other) = config.environments.iter().find(|o| {
+    if let Some(t) = env_target.filter(|t| t.namespace.is_some())
+        && let Some(other) = config.environments.iter().find(|o| {
             o.overlay != t.overlay && o.namespace == t.namespace && o.context == t.context
-        }) {
-            bail!(
-                "planton.yaml deploys `{}` and `{}` to the same namespace `{}`{}: give each environment its own namespace",
-                t.overlay,
-                other.overlay,
-                t.namespace.as_deref().unwrap_or_default(),
-                t.context
-                    .as_deref()
-                    .map(|c| format!(" of context `{c}`"))
-                    .unwrap_or_default()
-            );
-        }
+        })
+    {
+        bail!(
+            "planton.yaml deploys `{}` and `{}` to the same namespace `{}`{}: give each environment its own namespace",
+            t.overlay,
+            other.overlay,
+            t.namespace.as_deref().unwrap_or_default(),
+            t.context
+                .as_deref()
+                .map(|c| format!(" of context `{c}`"))
+                .unwrap_or_default()
+        );
     }
     let namespace = namespace_of(
         &manifest,
