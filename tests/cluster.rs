@@ -104,6 +104,10 @@ fn testenv_up() -> Cluster {
 
 impl Cluster {
     /// The admin kubeconfig file (for `planton --kubeconfig`).
+    #[allow(
+        dead_code,
+        reason = "for the tests that run the planton CLI against the cluster"
+    )]
     pub fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
     }
