@@ -785,3 +785,33 @@ async fn init_from_the_cluster_round_trips_the_stored_manifest() {
     expect_code(&again, 1, "init over existing files");
     assert!(text(&again.stderr).contains("--force"));
 }
+
+#[tokio::test]
+async fn field_manager_conflicts_are_named_and_force_conflicts_takes_them() {
+    let ns = cluster().namespace("conflict").await;
+    let svc = service("conflict", CANARY);
+    expect_code(&deploy(&svc, ns.name(), &["--image", IMAGE_A]), 0, "deploy");
+    // Someone else takes spec.replicas.
+    let deps: Api<Deployment> = Api::namespaced(cluster().client().await, ns.name());
+    let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "order-api"}, "spec": {"replicas": 5}});
+    deps.patch(
+        "order-api",
+        &kube::api::PatchParams::apply("hand-edit").force(),
+        &kube::api::Patch::Apply(&patch),
+    )
+    .await
+    .expect("take replicas");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 1, "conflicting deploy");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("conflict") && err.contains("hand-edit") && err.contains(".spec.replicas"),
+        "{err}"
+    );
+    assert!(err.contains("--force-conflicts"), "{err}");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A, "--force-conflicts"]);
+    expect_code(&out, 0, "deploy with --force-conflicts");
+    let dep = deps.get("order-api").await.expect("deployment");
+    assert_eq!(dep.spec.replicas, Some(2));
+}
