@@ -815,3 +815,108 @@ async fn field_manager_conflicts_are_named_and_force_conflicts_takes_them() {
     let dep = deps.get("order-api").await.expect("deployment");
     assert_eq!(dep.spec.replicas, Some(2));
 }
+
+/// Renames the service in every manifest of a copy (so a test can look it up across all
+/// namespaces without meeting the other tests' deploys).
+fn rename_service(svc: &Path, name: &str) {
+    for f in [
+        "base/service.yaml",
+        "overlays/staging/service.yaml",
+        "overlays/prod/service.yaml",
+        "overlays/local/service.yaml",
+    ] {
+        let p = svc.join("_kustomize").join(f);
+        let t = std::fs::read_to_string(&p).expect("read");
+        std::fs::write(
+            &p,
+            t.replace("name: order-api\n", &format!("name: {name}\n")),
+        )
+        .expect("write");
+    }
+}
+
+#[tokio::test]
+async fn staging_and_prod_deploy_to_their_namespaces_and_init_splits_them_back() {
+    let staging = cluster().namespace("stg").await;
+    let prod = cluster().namespace("prd").await;
+    let svc = service("two-envs", CANARY);
+    let name = format!("order-api-{}", std::process::id());
+    rename_service(&svc, &name);
+    let s = svc.to_string_lossy().into_owned();
+    for (task, ns) in [("staging", staging.name()), ("prod", prod.name())] {
+        let out = run_planton(
+            &[
+                "deploy",
+                &s,
+                "--env",
+                task,
+                "--image",
+                IMAGE_A,
+                "-o",
+                "json",
+                "--timeout",
+                "90s",
+            ],
+            ns,
+        );
+        expect_code(&out, 0, task);
+        assert_eq!(json_out(&out)["target"]["task"], task);
+    }
+    // prod renders an HPA; staging does not.
+    let client = cluster().client().await;
+    let hpas: Api<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> =
+        Api::namespaced(client.clone(), prod.name());
+    assert!(hpas.get_opt(&name).await.expect("get").is_some());
+    // A second environment into a namespace that holds one is refused before any write.
+    let out = run_planton(
+        &[
+            "deploy", &s, "--env", "prod", "--image", IMAGE_A, "-o", "json",
+        ],
+        staging.name(),
+    );
+    expect_code(&out, 1, "prod into staging's namespace");
+    assert!(
+        text(&out.stderr).contains("already holds task `staging`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dir = temp_dir("deploy-init-two");
+    let d = dir.to_string_lossy().into_owned();
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let out = crate::util::run(&[
+        "service",
+        "kustomize",
+        "init",
+        "MicroserviceKubernetes",
+        &name,
+        "--dir",
+        &d,
+        "--kubeconfig",
+        &kubeconfig,
+    ]);
+    expect_code(&out, 0, "init from two namespaces");
+    for (task, ns) in [("staging", staging.name()), ("prod", prod.name())] {
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+        let cm = cms
+            .get(&format!("planton.state.{name}"))
+            .await
+            .expect("state");
+        let entry: Value = serde_json::from_str(&cm.data.unwrap_or_default()[task]).expect("entry");
+        let built = crate::util::run(&["build", &format!("{d}/_kustomize/overlays/{task}")]);
+        expect_code(&built, 0, "build");
+        assert_eq!(
+            text(&built.stdout),
+            entry["revisions"][0]["manifest"]
+                .as_str()
+                .expect("manifest"),
+            "{task}"
+        );
+    }
+    // The common part went to the base: the image repo is in it, the replicas are not.
+    let base = std::fs::read_to_string(dir.join("_kustomize/base/service.yaml")).expect("base");
+    assert!(
+        base.contains("repo: ghcr.io/acme-shop/order-api") && !base.contains("minReplicas"),
+        "{base}"
+    );
+}
