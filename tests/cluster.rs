@@ -112,6 +112,15 @@ impl Cluster {
         &self.kubeconfig
     }
 
+    /// The restricted identity's own kubeconfig file, when it has one (the testenv; on a real
+    /// cluster the restricted identity is impersonation, see [`Cluster::restricted_client`]).
+    pub fn restricted_kubeconfig(&self) -> Option<&Path> {
+        match &self.restricted {
+            Restricted::Kubeconfig(p) => Some(p),
+            Restricted::Impersonate => None,
+        }
+    }
+
     /// Whether this is the testenv (kwok kubelets with the failure stages of
     /// `tests/testenv/stages/`), not a real cluster.
     pub fn is_testenv(&self) -> bool {

@@ -35,3 +35,8 @@ mod render_schemas;
 
 /// The test control plane itself: SSA, dry-run, conflicts, RBAC, watches, controllers, kwok stages.
 mod cluster_smoke;
+
+/// `planton deploy|diff|status|rollback` against the control plane: first deploy, no-change
+/// deploys with zero writes, diffs, failing images explained, secrets, prune, rollback, locks,
+/// kill -9 and re-run.
+mod deploy_k8s;

@@ -12,6 +12,8 @@
 //! plugins:                                  # external target plugins, pinned by digest
 //!   - path: plugins/configmap.wasm
 //!     sha256: 3f1c...
+//! environments:                             # where each overlay deploys (optional)
+//!   staging: {namespace: order-api-staging, context: dev-cluster}
 //! ```
 //! Unknown fields are errors (with a suggestion); the seed's `deployment_environments`
 //! spelling is accepted with a warning.
@@ -33,6 +35,17 @@ pub struct PluginPin {
     pub sha256: String,
 }
 
+/// Where one overlay deploys (`environments.<overlay>` of `planton.yaml`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvironmentTarget {
+    /// The overlay directory name.
+    pub overlay: String,
+    /// The kubeconfig context (default: the current context).
+    pub context: Option<String>,
+    /// The namespace (default: the manifest's namespace label, else its name).
+    pub namespace: Option<String>,
+}
+
 /// `planton.yaml`, with defaults when absent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServiceConfig {
@@ -46,6 +59,8 @@ pub struct ServiceConfig {
     pub groups_dir: Option<String>,
     /// External plugins.
     pub plugins: Vec<PluginPin>,
+    /// Where overlays deploy, in file order.
+    pub environments: Vec<EnvironmentTarget>,
     /// Whether the file existed.
     pub present: bool,
 }
@@ -59,6 +74,7 @@ const FIELDS: &[&str] = &[
     "manualGates",
     "groups",
     "plugins",
+    "environments",
 ];
 
 /// Why no service layout was found. `path` is the core path asked about; the front end shows
@@ -367,6 +383,64 @@ impl ServiceConfig {
                         }
                     }
                 }
+                "environments" => match value.as_map() {
+                    Some(m) => {
+                        for (name, target) in &m.entries {
+                            let mut t = EnvironmentTarget {
+                                overlay: name.value.clone(),
+                                ..Default::default()
+                            };
+                            match target.as_map() {
+                                Some(tm) => {
+                                    for (f, v) in &tm.entries {
+                                        let text = v.scalar_text().map(str::to_string);
+                                        match f.value.as_str() {
+                                            "context" => t.context = text,
+                                            "namespace" => t.namespace = text,
+                                            other => diags.push(
+                                                Diagnostic::error(
+                                                    "config-unknown-field",
+                                                    format!(
+                                                        "unknown field `{other}` in `environments.{}` (known: context, namespace)",
+                                                        name.value
+                                                    ),
+                                                )
+                                                .at(&file, f.pos.line, f.pos.col),
+                                            ),
+                                        }
+                                    }
+                                }
+                                None => diags.push(at(
+                                    target,
+                                    Diagnostic::error(
+                                        "config-type",
+                                        "an environment must be `{namespace: <name>, context: <name>}`",
+                                    ),
+                                )),
+                            }
+                            if !layout.overlays.contains(&t.overlay) {
+                                diags.push(
+                                    Diagnostic::warning(
+                                        "config-unknown-overlay",
+                                        format!(
+                                            "`environments` names `{}`, but there is no overlays/{}/",
+                                            t.overlay, t.overlay
+                                        ),
+                                    )
+                                    .at(&file, name.pos.line, name.pos.col),
+                                );
+                            }
+                            cfg.environments.push(t);
+                        }
+                    }
+                    None => diags.push(at(
+                        value,
+                        Diagnostic::error(
+                            "config-type",
+                            "`environments` must map overlay names to `{namespace, context}`",
+                        ),
+                    )),
+                },
                 _ => {}
             }
         }

@@ -53,6 +53,150 @@ pub enum Command {
     /// Work on a service repository: local `.env` files, scaffolding `_kustomize/`.
     #[command(subcommand)]
     Service(ServiceCommand),
+
+    /// Deploy one environment to Kubernetes: build, validate, resolve references, render,
+    /// server-side dry-run, apply what differs, prune, wait for readiness, record.
+    ///
+    /// Progress goes to stderr; the result to stdout (`--output json` for JSON).
+    /// Exit status: 0 deployed and ready, 1 the deploy failed (invalid input, refused or
+    /// conflicting apply, not ready in time), 2 it could not run (no cluster, forbidden,
+    /// locked by another deploy).
+    #[command(after_help = DEPLOY_EXAMPLES)]
+    Deploy(DeployArgs),
+
+    /// Show what a deploy would change, by server-side dry-run against the live objects, as
+    /// a unified diff per object. Secrets show only whether they change.
+    /// Exit status: 0 no changes, 1 changes, 2 error.
+    #[command(after_help = DEPLOY_EXAMPLES)]
+    Diff(DeployArgs),
+
+    /// Show the deployed revision and the live health of every object, per environment.
+    #[command(after_help = DEPLOY_EXAMPLES)]
+    Status(StatusArgs),
+
+    /// Re-apply a stored revision (secrets resolved anew), through the same path as deploy.
+    #[command(after_help = DEPLOY_EXAMPLES)]
+    Rollback(RollbackArgs),
+}
+
+const DEPLOY_EXAMPLES: &str = "\
+Examples:
+  planton diff examples/order-api --env staging --image ghcr.io/acme-shop/order-api:3f2c1d0
+  planton deploy examples/order-api --env staging --image ghcr.io/acme-shop/order-api:3f2c1d0
+  planton deploy examples/order-api/_kustomize/overlays/prod --timeout 10m --output json
+  planton status examples/order-api
+  planton rollback examples/order-api --env prod --to-revision 3
+
+Cluster: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else the in-cluster service
+account; --context picks a context. Secret and variable references resolve from
+PLANTON_SECRET_<GROUP>__<ENTRY> / PLANTON_VARIABLE_<GROUP>__<ENTRY> environment variables,
+then the groups directory (--groups, else groups.dir of planton.yaml).";
+
+/// How to reach the cluster (kubectl's conventions).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file (default: KUBECONFIG, else ~/.kube/config, else in-cluster).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+    /// The namespace to deploy into (default: the manifest's
+    /// `kubernetes.project-planton.org/namespace` label, else its `metadata.name`).
+    #[arg(long, short = 'n', value_name = "NAME")]
+    pub namespace: Option<String>,
+}
+
+/// `planton deploy|diff|rollback|status` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeployFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Arguments of `planton deploy` and `planton diff`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployArgs {
+    /// The service root, or one overlay directory.
+    #[arg(default_value = ".")]
+    pub service: PathBuf,
+    /// The deployment task: the overlay directory name (not needed with an overlay path).
+    #[arg(long, value_name = "TASK")]
+    pub env: Option<String>,
+    /// The image built for this deploy, `REPO:TAG` (default: the manifest's tag).
+    #[arg(long, value_name = "REPO:TAG")]
+    pub image: Option<String>,
+    /// VariablesGroup/SecretsGroup manifests directory (default: groups.dir of planton.yaml).
+    #[arg(long, value_name = "DIR")]
+    pub groups: Option<PathBuf>,
+    /// How long to wait for readiness: `300`, `90s`, `5m`, `1h`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Delete objects of the previous revision that are no longer rendered.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub prune: bool,
+    /// Take fields owned by other field managers instead of failing on a conflict.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Revisions kept per environment in the state ConfigMap.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub keep_revisions: usize,
+    /// How long to wait for another deploy of the same environment to finish.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub lock_wait: std::time::Duration,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: DeployFormat,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Arguments of `planton rollback`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RollbackArgs {
+    /// Deploy arguments (the manifest and image come from the stored revision).
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// The revision to return to (default: the newest succeeded revision before the current one).
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<u64>,
+}
+
+/// Arguments of `planton status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    /// The service root, or one overlay directory.
+    #[arg(default_value = ".")]
+    pub service: PathBuf,
+    /// Only this task (overlay directory name).
+    #[arg(long, value_name = "TASK")]
+    pub env: Option<String>,
+    /// Keep printing, every 2 s, until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: DeployFormat,
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Parses `300`, `90s`, `5m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('s') => (&s[..s.len() - 1], 1),
+        Some('m') => (&s[..s.len() - 1], 60),
+        Some('h') => (&s[..s.len() - 1], 3600),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .map(|n| std::time::Duration::from_secs(n * mult))
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 300, 90s, 5m, 1h)"))
 }
 
 const VALIDATE_EXAMPLES: &str = "\
@@ -326,8 +470,22 @@ pub enum PlatformArg {
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
     /// Start a new service from starter manifests.
-    #[arg(long, conflicts_with = "from", required_unless_present = "from")]
+    #[arg(long, conflicts_with = "from", required_unless_present_any = ["from", "kind"])]
     pub new: bool,
+    /// Start from a deployed service: its kind (`MicroserviceKubernetes`), then `<id>`.
+    #[arg(value_name = "KIND", requires = "id", conflicts_with_all = ["new", "from"])]
+    pub kind: Option<String>,
+    /// With KIND: `<namespace>/<service>` (that namespace), or `<service>` (every namespace
+    /// holding its state ConfigMap). Reads the stored manifests and writes a base plus one
+    /// overlay per stored environment.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// With KIND: the kubeconfig file (default: KUBECONFIG, else ~/.kube/config, else in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// With KIND: the kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
     /// Start from an existing service manifest (split into base + one overlay).
     #[arg(long, value_name = "MANIFEST")]
     pub from: Option<PathBuf>,

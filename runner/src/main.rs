@@ -20,6 +20,10 @@ fn main() {
         Command::Render(a) => commands::render::run(a),
         Command::Plugin(a) => commands::render::plugin(a),
         Command::Service(c) => commands::service::run(c),
+        Command::Deploy(a) => commands::deploy::deploy(a),
+        Command::Diff(a) => commands::deploy::diff(a),
+        Command::Status(a) => commands::deploy::status(a),
+        Command::Rollback(a) => commands::deploy::rollback(a),
     };
     let outcome = match result {
         Ok(o) => o,

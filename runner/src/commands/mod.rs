@@ -1,6 +1,7 @@
 //! One module per subcommand. Each turns arguments into work on `planton-core` and prints.
 
 pub mod build;
+pub mod deploy;
 pub mod render;
 pub mod schema;
 pub mod service;

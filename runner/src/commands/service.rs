@@ -374,7 +374,20 @@ pub fn init(args: &InitArgs) -> Result<Outcome> {
                 }
             }
         }
-        None => scaffold::new_service(&new_service_values(args)?),
+        None => match (&args.kind, &args.id) {
+            (Some(kind), Some(id)) => {
+                match super::deploy::init_from_cluster(
+                    kind,
+                    id,
+                    args.kubeconfig.clone(),
+                    args.context.clone(),
+                )? {
+                    Ok(files) => files,
+                    Err(o) => return Ok(o),
+                }
+            }
+            _ => scaffold::new_service(&new_service_values(args)?),
+        },
     };
     // planton.yaml holds the user's pipeline settings: written only when absent.
     let config_path = args.dir.join(CONFIG_FILE);

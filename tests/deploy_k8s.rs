@@ -1,0 +1,922 @@
+//! `planton deploy`, `diff`, `status` and `rollback` end to end against a real control plane
+//! (the testenv, or `KUBECONFIG`): the `planton` binary deploys a copy of
+//! `examples/order-api`, and the tests read the cluster back with kube-rs.
+//!
+//! The testenv's kubelets are kwok: no container runs, pods become Running and Ready by kwok's
+//! stages, and failures are asked for by image name (`planton.test/image-pull-error`, see
+//! `tests/testenv/stages/pod-failures.yaml`). On a real cluster those images fail to pull too.
+
+use crate::cluster::{cluster, wait_until};
+use crate::util::{planton, temp_dir, workspace, write_tree};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The image of ordinary deploys (kwok never pulls it).
+const IMAGE_A: &str = "registry.k8s.io/pause:3.10";
+const IMAGE_B: &str = "registry.k8s.io/pause:3.9";
+/// A secret value that must never leave the Secret it is written into.
+const CANARY: &str = "canary-d3pl0y-5ecret-value-91f2";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy");
+        }
+    }
+}
+
+/// A copy of the example service with a groups directory whose secrets are `canary`.
+fn service(name: &str, canary: &str) -> PathBuf {
+    let root = temp_dir(&format!("deploy-{name}")).join("order-api");
+    copy_dir(&workspace().join("examples/order-api"), &root);
+    write_groups(&root, canary);
+    root
+}
+
+fn write_groups(root: &Path, canary: &str) {
+    let secrets = |group: &str, entries: &[&str]| {
+        let e: String = entries
+            .iter()
+            .map(|n| format!("    - name: {n}\n      value: \"{canary}\"\n"))
+            .collect();
+        format!(
+            "apiVersion: service-hub.planton.ai/v1\nkind: SecretsGroup\nmetadata:\n  name: {group}\nspec:\n  entries:\n{e}"
+        )
+    };
+    write_tree(
+        root,
+        &[
+            (
+                "groups/postgres-secrets.yaml",
+                &secrets("postgres", &["order-api-password"]),
+            ),
+            (
+                "groups/stripe.yaml",
+                &secrets("stripe", &["test-key", "live-key"]),
+            ),
+            (
+                "groups/postgres-vars.yaml",
+                "apiVersion: service-hub.planton.ai/v1\nkind: VariablesGroup\nmetadata:\n  name: postgres\nspec:\n  entries:\n    - name: host\n      value: db.internal\n",
+            ),
+        ],
+    );
+}
+
+fn run_planton(args: &[&str], ns: &str) -> Output {
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--kubeconfig", &kubeconfig, "--namespace", ns]);
+    Command::new(planton())
+        .args(&all)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run planton")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        )
+    })
+}
+
+fn deploy(svc: &Path, ns: &str, extra: &[&str]) -> Output {
+    let s = svc.to_string_lossy();
+    let mut args = vec!["deploy", &*s, "--env", "staging", "-o", "json"];
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", "90s"]);
+    }
+    args.extend(extra);
+    run_planton(&args, ns)
+}
+
+fn expect_code(o: &Output, code: i32, what: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{what}: stdout:\n{}\nstderr:\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+async fn state(ns: &str) -> ConfigMap {
+    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns);
+    cms.get("planton.state.order-api")
+        .await
+        .expect("state ConfigMap")
+}
+
+#[tokio::test]
+async fn first_deploy_no_change_diff_and_image_rollout() {
+    let ns = cluster().namespace("deploy").await;
+    let svc = service("first", CANARY);
+    let s = svc.to_string_lossy().into_owned();
+
+    // Diff before anything exists: everything would be created; the Secret shows no value.
+    let d = run_planton(
+        &["diff", &s, "--env", "staging", "--image", IMAGE_A],
+        ns.name(),
+    );
+    expect_code(&d, 1, "diff before the first deploy");
+    let dt = text(&d.stdout);
+    assert!(dt.contains("+kind: Deployment"), "{dt}");
+    assert!(
+        dt.contains(&format!(
+            "Secret {}/order-api-secrets: will be created (values not shown)",
+            ns.name()
+        )),
+        "{dt}"
+    );
+
+    let first = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&first, 0, "first deploy");
+    let r = json_out(&first);
+    assert_eq!(r["result"], "succeeded");
+    assert_eq!(r["revision"], 1);
+    assert_eq!(r["changed"], true);
+    assert!(r["requests"]["writes"].as_u64().unwrap() > 0);
+    let stderr = text(&first.stderr);
+    assert!(
+        stderr.contains("applied Deployment"),
+        "progress lines: {stderr}"
+    );
+
+    let client = cluster().client().await;
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    let dep = deps.get("order-api").await.expect("deployment");
+    let labels = dep.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("planton")
+    );
+    assert_eq!(
+        labels.get("planton.dev/task").map(String::as_str),
+        Some("staging")
+    );
+    let managers: Vec<String> = dep
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert!(managers.contains(&"planton".to_string()), "{managers:?}");
+    let cm = state(ns.name()).await;
+    let data = cm.data.unwrap_or_default();
+    assert_eq!(
+        data.get("format").map(String::as_str),
+        Some("planton.dev/deploy-state/v1")
+    );
+    let entry: Value = serde_json::from_str(&data["staging"]).expect("state entry");
+    assert_eq!(entry["revisions"][0]["result"], "succeeded");
+    assert!(
+        entry["revisions"][0]["manifest"]
+            .as_str()
+            .unwrap()
+            .contains("$secrets-group/stripe/test-key")
+    );
+
+    // The same deploy again writes nothing.
+    let again = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&again, 0, "no-change deploy");
+    let r = json_out(&again);
+    assert_eq!(r["changed"], false, "{r}");
+    assert_eq!(r["requests"]["writes"], 0, "{r}");
+    assert_eq!(r["revision"], 1);
+    let d = run_planton(
+        &["diff", &s, "--env", "staging", "--image", IMAGE_A],
+        ns.name(),
+    );
+    expect_code(&d, 0, "diff after deploy");
+    assert_eq!(text(&d.stdout), "");
+
+    // A new image: diff shows it, deploy rolls it out.
+    let d = run_planton(
+        &["diff", &s, "--env", "staging", "--image", IMAGE_B],
+        ns.name(),
+    );
+    expect_code(&d, 1, "diff with a new image");
+    let dt = text(&d.stdout);
+    assert!(
+        dt.contains(&format!("-        image: {IMAGE_A}"))
+            && dt.contains(&format!("+        image: {IMAGE_B}")),
+        "{dt}"
+    );
+    let second = deploy(&svc, ns.name(), &["--image", IMAGE_B]);
+    expect_code(&second, 0, "image change");
+    assert_eq!(json_out(&second)["revision"], 2);
+    let dep = deps.get("order-api").await.expect("deployment");
+    let status = dep.status.expect("status");
+    assert_eq!(status.updated_replicas, Some(2));
+    assert_eq!(status.observed_generation, dep.metadata.generation);
+
+    let st = run_planton(&["status", &s, "--env", "staging", "-o", "json"], ns.name());
+    expect_code(&st, 0, "status");
+    let st = json_out(&st);
+    assert_eq!(st[0]["revision"]["revision"], 2);
+    assert_eq!(st[0]["revision"]["image"], IMAGE_B);
+}
+
+#[tokio::test]
+async fn failing_image_is_explained() {
+    let ns = cluster().namespace("fail").await;
+    let svc = service("fail", CANARY);
+    let out = deploy(
+        &svc,
+        ns.name(),
+        &[
+            "--image",
+            "planton.test/image-pull-error:1",
+            "--timeout",
+            "20s",
+        ],
+    );
+    expect_code(&out, 1, "deploy of an image that cannot be pulled");
+    let r = json_out(&out);
+    assert_eq!(r["result"], "failed");
+    let pods = r["explanation"]["pods"].as_array().expect("pod problems");
+    assert!(
+        pods.iter()
+            .any(|p| p["reason"] == "ImagePullBackOff" || p["reason"] == "ErrImagePull"),
+        "{r}"
+    );
+    let cm = state(ns.name()).await;
+    let entry: Value =
+        serde_json::from_str(&cm.data.unwrap_or_default()["staging"]).expect("entry");
+    assert_eq!(entry["revisions"][0]["result"], "failed");
+    assert!(
+        text(&out.stderr).contains("ImagePullBackOff")
+            || text(&out.stderr).contains("ErrImagePull")
+    );
+}
+
+#[tokio::test]
+async fn canary_secret_is_found_only_in_its_secret_and_rotation_rolls_pods() {
+    let ns = cluster().namespace("canary").await;
+    let svc = service("canary", CANARY);
+    let s = svc.to_string_lossy().into_owned();
+    let mut outputs = Vec::new();
+    outputs.push(run_planton(
+        &["diff", &s, "--env", "staging", "--image", IMAGE_A],
+        ns.name(),
+    ));
+    let first = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&first, 0, "deploy");
+    outputs.push(first);
+    outputs.push(run_planton(
+        &["deploy", &s, "--env", "staging", "--image", IMAGE_A],
+        ns.name(),
+    ));
+    outputs.push(run_planton(&["status", &s, "--env", "staging"], ns.name()));
+    outputs.push(run_planton(
+        &["status", &s, "--env", "staging", "-o", "json"],
+        ns.name(),
+    ));
+    let render = crate::util::run(&[
+        "render",
+        &format!("{s}/_kustomize/overlays/staging"),
+        "--image",
+        IMAGE_A,
+    ]);
+    assert!(render.status.success(), "{}", text(&render.stderr));
+    outputs.push(render);
+    for o in &outputs {
+        assert!(!text(&o.stdout).contains(CANARY) && !text(&o.stderr).contains(CANARY));
+    }
+    let client = cluster().client().await;
+    let b64 = {
+        use base64_engine::encode;
+        encode(CANARY)
+    };
+    // Only the one Secret holds it (base64, as every Secret does).
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns.name());
+    let secret = secrets.get("order-api-secrets").await.expect("secret");
+    let data = secret.data.clone().unwrap_or_default();
+    assert_eq!(
+        data.get("STRIPE_KEY").map(|b| b.0.as_slice()),
+        Some(CANARY.as_bytes())
+    );
+    // Everything else in the namespace: objects, annotations, the state, events.
+    for (plural, group) in [
+        ("configmaps", ""),
+        ("deployments", "apps"),
+        ("replicasets", "apps"),
+        ("pods", ""),
+        ("services", ""),
+        ("serviceaccounts", ""),
+        ("ingresses", "networking.k8s.io"),
+        ("events", ""),
+        ("leases", "coordination.k8s.io"),
+    ] {
+        let ar = kube::discovery::ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            api_version: if group.is_empty() {
+                "v1".into()
+            } else {
+                format!("{group}/v1")
+            },
+            kind: String::new(),
+            plural: plural.into(),
+        };
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(client.clone(), ns.name(), &ar);
+        let list = api.list(&ListParams::default()).await.expect("list");
+        let dump = serde_json::to_string(&list.items).expect("json");
+        assert!(
+            !dump.contains(CANARY) && !dump.contains(&b64),
+            "canary found in {plural}"
+        );
+    }
+    let ann = |d: &Deployment| {
+        d.spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.clone())
+            .unwrap_or_default()
+            .get("planton.dev/secrets-digest")
+            .cloned()
+            .expect("digest annotation")
+    };
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    let before = ann(&deps.get("order-api").await.expect("deployment"));
+    assert!(before.starts_with("hmac-sha256:"));
+
+    // Rotate the secret: the digest changes, so the pods roll.
+    write_groups(&svc, "rotated-value-0001");
+    let rotated = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&rotated, 0, "deploy after rotation");
+    let r = json_out(&rotated);
+    assert_eq!(r["revision"], 2, "{r}");
+    let after = ann(&deps.get("order-api").await.expect("deployment"));
+    assert_ne!(before, after);
+    let secret = secrets.get("order-api-secrets").await.expect("secret");
+    assert_eq!(
+        secret.data.unwrap_or_default()["STRIPE_KEY"].0,
+        b"rotated-value-0001"
+    );
+}
+
+/// Tiny base64 encoder for the canary check (standard alphabet, padded).
+mod base64_engine {
+    pub fn encode(s: &str) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let b = s.as_bytes();
+        let mut out = String::new();
+        for c in b.chunks(3) {
+            let n = (c[0] as u32) << 16
+                | (*c.get(1).unwrap_or(&0) as u32) << 8
+                | *c.get(2).unwrap_or(&0) as u32;
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn prune_and_rollback() {
+    let ns = cluster().namespace("prune").await;
+    let svc = service("prune", CANARY);
+    let s = svc.to_string_lossy().into_owned();
+    expect_code(&deploy(&svc, ns.name(), &["--image", IMAGE_A]), 0, "rev 1");
+    // Turn the ingress off: the next deploy deletes the Ingress.
+    let patch = svc.join("_kustomize/overlays/staging/service.yaml");
+    let text_before = std::fs::read_to_string(&patch).expect("read");
+    std::fs::write(
+        &patch,
+        text_before.replace("  ingress:\n", "  ingress:\n    enabled: false\n"),
+    )
+    .expect("write");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_B]);
+    expect_code(&out, 0, "rev 2");
+    let r = json_out(&out);
+    let pruned: Vec<&Value> = r["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["action"] == "pruned")
+        .collect();
+    assert_eq!(pruned.len(), 1, "{r}");
+    assert_eq!(pruned[0]["kind"], "Ingress");
+    let client = cluster().client().await;
+    let ings: Api<k8s_openapi::api::networking::v1::Ingress> =
+        Api::namespaced(client.clone(), ns.name());
+    assert!(ings.get_opt("order-api").await.expect("get").is_none());
+
+    // Roll back to revision 1: image A and the Ingress again.
+    let rb = run_planton(
+        &[
+            "rollback",
+            &s,
+            "--env",
+            "staging",
+            "--to-revision",
+            "1",
+            "-o",
+            "json",
+            "--timeout",
+            "90s",
+        ],
+        ns.name(),
+    );
+    expect_code(&rb, 0, "rollback");
+    let r = json_out(&rb);
+    assert_eq!(r["revision"], 3);
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    let dep = deps.get("order-api").await.expect("deployment");
+    let image = dep.spec.template.spec.unwrap().containers[0].image.clone();
+    assert_eq!(image.as_deref(), Some(IMAGE_A));
+    assert!(ings.get_opt("order-api").await.expect("get").is_some());
+    let cm = state(ns.name()).await;
+    let entry: Value =
+        serde_json::from_str(&cm.data.unwrap_or_default()["staging"]).expect("entry");
+    assert_eq!(entry["revisions"][2]["source"], "rollback to 1");
+}
+
+#[tokio::test]
+async fn lock_contention_waits_then_fails_and_stale_locks_are_taken_over() {
+    let ns = cluster().namespace("lock").await;
+    let svc = service("lock", CANARY);
+    let client = cluster().client().await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), ns.name());
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let lease: Lease = serde_json::from_value(json!({
+        "metadata": {"name": "planton.lock.order-api.staging"},
+        "spec": {"holderIdentity": "someone@elsewhere:42", "leaseDurationSeconds": 3600,
+                 "renewTime": now.to_string(), "acquireTime": now.to_string()}
+    }))
+    .expect("lease");
+    leases
+        .create(&PostParams::default(), &lease)
+        .await
+        .expect("create lease");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A, "--lock-wait", "2s"]);
+    expect_code(&out, 2, "locked");
+    let err = text(&out.stderr);
+    assert!(err.contains("lock held by `someone@elsewhere:42`"), "{err}");
+    assert!(
+        json_out(&out)["error"]
+            .as_str()
+            .unwrap()
+            .contains("someone@elsewhere:42")
+    );
+
+    // Make the lease stale (an hour old): the next deploy takes it over and says so.
+    let mut l = leases
+        .get("planton.lock.order-api.staging")
+        .await
+        .expect("lease");
+    let old = k8s_openapi::jiff::Timestamp::from_second(now.as_second() - 7200).expect("time");
+    let spec = l.spec.as_mut().expect("spec");
+    spec.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+        old,
+    ));
+    leases
+        .replace("planton.lock.order-api.staging", &PostParams::default(), &l)
+        .await
+        .expect("age lease");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 0, "stale lock taken over");
+    assert_eq!(json_out(&out)["tookOverLockFrom"], "someone@elsewhere:42");
+    assert!(
+        text(&out.stderr).contains("took over the expired deploy lock of someone@elsewhere:42")
+    );
+    // Released at the end.
+    assert!(
+        leases
+            .get_opt("planton.lock.order-api.staging")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn kill_9_mid_deploy_then_rerun_converges() {
+    let ns = cluster().namespace("kill").await;
+    let svc = service("kill", CANARY);
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let s = svc.to_string_lossy().into_owned();
+    let mut child = Command::new(planton())
+        .args([
+            "deploy",
+            &s,
+            "--env",
+            "staging",
+            "--image",
+            IMAGE_A,
+            "--kubeconfig",
+            &kubeconfig,
+            "--namespace",
+            ns.name(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Kill it once the pending revision is recorded (objects are being applied).
+    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns.name());
+    wait_until(
+        &cms,
+        "planton.state.order-api",
+        "holding a pending revision",
+        |cm| {
+            cm.data
+                .as_ref()
+                .and_then(|d| d.get("staging"))
+                .is_some_and(|e| e.contains("\"pending\""))
+        },
+    )
+    .await;
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 0, "re-run after kill -9");
+    let r = json_out(&out);
+    assert_eq!(r["abandonedRevisions"], json!([1]), "{r}");
+    assert_eq!(r["revision"], 2);
+    let entry: Value =
+        serde_json::from_str(&state(ns.name()).await.data.unwrap_or_default()["staging"])
+            .expect("entry");
+    let results: Vec<&str> = entry["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["failed", "succeeded"]);
+    // Nothing duplicated: one Deployment, one ReplicaSet generation for one template.
+    let deps: Api<Deployment> = Api::namespaced(cluster().client().await, ns.name());
+    assert_eq!(
+        deps.list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1
+    );
+    let again = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    assert_eq!(json_out(&again)["requests"]["writes"], 0);
+}
+
+#[tokio::test]
+async fn validation_errors_refuse_the_deploy() {
+    let ns = cluster().namespace("invalid").await;
+    let svc = service("invalid", CANARY);
+    let patch = svc.join("_kustomize/overlays/staging/service.yaml");
+    let t = std::fs::read_to_string(&patch).expect("read");
+    std::fs::write(
+        &patch,
+        t.replace(
+            "  availability:\n    minReplicas: 2",
+            "  availability:\n    minReplicas: -2",
+        ),
+    )
+    .expect("write");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 1, "invalid overlay");
+    assert!(
+        text(&out.stderr).contains("nothing deployed"),
+        "{}",
+        text(&out.stderr)
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns.name());
+    assert!(
+        cms.get_opt("planton.state.order-api")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn forbidden_names_the_verb_resource_and_namespace() {
+    let Some(restricted) = cluster().restricted_kubeconfig() else {
+        eprintln!(
+            "skipped: a real cluster's restricted identity is impersonation, which the CLI cannot take"
+        );
+        return;
+    };
+    let ns = cluster().namespace("forbid").await;
+    let svc = service("forbid", CANARY);
+    let s = svc.to_string_lossy().into_owned();
+    let r = restricted.to_string_lossy().into_owned();
+    let out = Command::new(planton())
+        .args([
+            "deploy",
+            &s,
+            "--env",
+            "staging",
+            "--image",
+            IMAGE_A,
+            "--kubeconfig",
+            &r,
+            "--namespace",
+            ns.name(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run planton");
+    expect_code(&out, 2, "deploy without permissions");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "forbidden: cannot get configmaps `planton.state.order-api` in namespace `{}`",
+            ns.name()
+        )),
+        "{err}"
+    );
+}
+
+/// A loopback TCP proxy in front of the API server that resets the first `reset` connections
+/// it accepts and forwards the rest. It works below TLS, so it can inject connection failures
+/// (what a flaky load balancer does) but not HTTP 429/5xx answers; kube's own retry layer
+/// handles 429/503/504 and planton's retries cover the rest by the same code path.
+async fn fault_proxy(
+    upstream: String,
+    reset: usize,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let resets = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = resets.clone();
+    tokio::spawn(async move {
+        let mut seen = 0usize;
+        loop {
+            let Ok((mut down, _)) = listener.accept().await else {
+                return;
+            };
+            seen += 1;
+            if seen <= reset {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(down);
+                continue;
+            }
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                }
+            });
+        }
+    });
+    (port, resets)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_faults_are_retried_with_backoff() {
+    let ns = cluster().namespace("faults").await;
+    let svc = service("faults", CANARY);
+    let mut kc: Value = serde_json::to_value(
+        kube::config::Kubeconfig::read_from(cluster().kubeconfig()).expect("kubeconfig"),
+    )
+    .expect("json");
+    let server = kc["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .expect("server")
+        .to_string();
+    let hostport = server.trim_start_matches("https://").to_string();
+    let (port, resets) = fault_proxy(hostport, 3).await;
+    kc["clusters"][0]["cluster"]["server"] = json!(format!("https://127.0.0.1:{port}"));
+    let path = temp_dir("deploy-faults-kubeconfig").join("kubeconfig");
+    std::fs::write(&path, serde_json::to_string(&kc).expect("json")).expect("write kubeconfig");
+    let s = svc.to_string_lossy().into_owned();
+    let p = path.to_string_lossy().into_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(planton())
+            .args([
+                "deploy",
+                &s,
+                "--env",
+                "staging",
+                "--image",
+                IMAGE_A,
+                "-o",
+                "json",
+                "--kubeconfig",
+                &p,
+                "--namespace",
+            ])
+            .arg(ns.name())
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| (o, ns))
+    })
+    .await
+    .expect("join")
+    .expect("run planton");
+    let (out, _ns) = out;
+    expect_code(&out, 0, "deploy through a proxy that resets connections");
+    assert_eq!(resets.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(json_out(&out)["result"], "succeeded");
+}
+
+#[tokio::test]
+async fn init_from_the_cluster_round_trips_the_stored_manifest() {
+    let ns = cluster().namespace("init").await;
+    let svc = service("init", CANARY);
+    expect_code(&deploy(&svc, ns.name(), &["--image", IMAGE_A]), 0, "deploy");
+    let cm = state(ns.name()).await;
+    let entry: Value =
+        serde_json::from_str(&cm.data.unwrap_or_default()["staging"]).expect("entry");
+    let stored = entry["revisions"][0]["manifest"]
+        .as_str()
+        .expect("manifest")
+        .to_string();
+
+    let dir = temp_dir("deploy-init-out");
+    let d = dir.to_string_lossy().into_owned();
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let id = format!("{}/order-api", ns.name());
+    let args = [
+        "service",
+        "kustomize",
+        "init",
+        "MicroserviceKubernetes",
+        &id,
+        "--dir",
+        &d,
+        "--kubeconfig",
+        &kubeconfig,
+    ];
+    let out = crate::util::run(&args);
+    expect_code(&out, 0, "init from the cluster");
+    let built = crate::util::run(&["build", &format!("{d}/_kustomize/overlays/staging")]);
+    expect_code(&built, 0, "build of the initialised overlay");
+    assert_eq!(text(&built.stdout), stored);
+    let config = std::fs::read_to_string(dir.join("planton.yaml")).expect("planton.yaml");
+    assert!(
+        config.contains(&format!("namespace: {}", ns.name())),
+        "{config}"
+    );
+    // Never overwrites without --force.
+    let again = crate::util::run(&args);
+    expect_code(&again, 1, "init over existing files");
+    assert!(text(&again.stderr).contains("--force"));
+}
+
+#[tokio::test]
+async fn field_manager_conflicts_are_named_and_force_conflicts_takes_them() {
+    let ns = cluster().namespace("conflict").await;
+    let svc = service("conflict", CANARY);
+    expect_code(&deploy(&svc, ns.name(), &["--image", IMAGE_A]), 0, "deploy");
+    // Someone else takes spec.replicas.
+    let deps: Api<Deployment> = Api::namespaced(cluster().client().await, ns.name());
+    let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "order-api"}, "spec": {"replicas": 5}});
+    deps.patch(
+        "order-api",
+        &kube::api::PatchParams::apply("hand-edit").force(),
+        &kube::api::Patch::Apply(&patch),
+    )
+    .await
+    .expect("take replicas");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 1, "conflicting deploy");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("conflict") && err.contains("hand-edit") && err.contains(".spec.replicas"),
+        "{err}"
+    );
+    assert!(err.contains("--force-conflicts"), "{err}");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A, "--force-conflicts"]);
+    expect_code(&out, 0, "deploy with --force-conflicts");
+    let dep = deps.get("order-api").await.expect("deployment");
+    assert_eq!(dep.spec.replicas, Some(2));
+}
+
+/// Renames the service in every manifest of a copy (so a test can look it up across all
+/// namespaces without meeting the other tests' deploys).
+fn rename_service(svc: &Path, name: &str) {
+    for f in [
+        "base/service.yaml",
+        "overlays/staging/service.yaml",
+        "overlays/prod/service.yaml",
+        "overlays/local/service.yaml",
+    ] {
+        let p = svc.join("_kustomize").join(f);
+        let t = std::fs::read_to_string(&p).expect("read");
+        std::fs::write(
+            &p,
+            t.replace("name: order-api\n", &format!("name: {name}\n")),
+        )
+        .expect("write");
+    }
+}
+
+#[tokio::test]
+async fn staging_and_prod_deploy_to_their_namespaces_and_init_splits_them_back() {
+    let staging = cluster().namespace("stg").await;
+    let prod = cluster().namespace("prd").await;
+    let svc = service("two-envs", CANARY);
+    let name = format!("order-api-{}", std::process::id());
+    rename_service(&svc, &name);
+    let s = svc.to_string_lossy().into_owned();
+    for (task, ns) in [("staging", staging.name()), ("prod", prod.name())] {
+        let out = run_planton(
+            &[
+                "deploy",
+                &s,
+                "--env",
+                task,
+                "--image",
+                IMAGE_A,
+                "-o",
+                "json",
+                "--timeout",
+                "90s",
+            ],
+            ns,
+        );
+        expect_code(&out, 0, task);
+        assert_eq!(json_out(&out)["target"]["task"], task);
+    }
+    // prod renders an HPA; staging does not.
+    let client = cluster().client().await;
+    let hpas: Api<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> =
+        Api::namespaced(client.clone(), prod.name());
+    assert!(hpas.get_opt(&name).await.expect("get").is_some());
+    // A second environment into a namespace that holds one is refused before any write.
+    let out = run_planton(
+        &[
+            "deploy", &s, "--env", "prod", "--image", IMAGE_A, "-o", "json",
+        ],
+        staging.name(),
+    );
+    expect_code(&out, 1, "prod into staging's namespace");
+    assert!(
+        text(&out.stderr).contains("already holds task `staging`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dir = temp_dir("deploy-init-two");
+    let d = dir.to_string_lossy().into_owned();
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let out = crate::util::run(&[
+        "service",
+        "kustomize",
+        "init",
+        "MicroserviceKubernetes",
+        &name,
+        "--dir",
+        &d,
+        "--kubeconfig",
+        &kubeconfig,
+    ]);
+    expect_code(&out, 0, "init from two namespaces");
+    for (task, ns) in [("staging", staging.name()), ("prod", prod.name())] {
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+        let cm = cms
+            .get(&format!("planton.state.{name}"))
+            .await
+            .expect("state");
+        let entry: Value = serde_json::from_str(&cm.data.unwrap_or_default()[task]).expect("entry");
+        let built = crate::util::run(&["build", &format!("{d}/_kustomize/overlays/{task}")]);
+        expect_code(&built, 0, "build");
+        assert_eq!(
+            text(&built.stdout),
+            entry["revisions"][0]["manifest"]
+                .as_str()
+                .expect("manifest"),
+            "{task}"
+        );
+    }
+    // The common part went to the base: the image repo is in it, the replicas are not.
+    let base = std::fs::read_to_string(dir.join("_kustomize/base/service.yaml")).expect("base");
+    assert!(
+        base.contains("repo: ghcr.io/acme-shop/order-api") && !base.contains("minReplicas"),
+        "{base}"
+    );
+}
