@@ -9,9 +9,9 @@ use super::Outcome;
 use crate::cli::{ClusterArgs, DeployArgs, DeployFormat, RollbackArgs, StatusArgs};
 use crate::files::DiskFiles;
 use crate::plugins::Plugins;
-use planton_core::plugins::Target as _;
 use anyhow::{Context, Result, anyhow, bail};
 use planton_core::kustomize::build;
+use planton_core::plugins::Target as _;
 use planton_core::refs::DirGroupSource;
 use planton_core::service::{Layout, ServiceConfig};
 use planton_core::validate::out_to_json;
@@ -51,9 +51,12 @@ pub fn render_for_deploy(
 ) -> Result<Vec<Value>> {
     let s = |p: &str| manifest.pointer(p).and_then(Value::as_str).unwrap_or("");
     let (api_version, kind) = (s("/apiVersion"), s("/kind"));
-    let backend = plugins.targets().serving(api_version, kind).ok_or_else(|| {
-        anyhow!("no target plugin serves `{api_version}/{kind}` (see `planton plugin list`)")
-    })?;
+    let backend = plugins
+        .targets()
+        .serving(api_version, kind)
+        .ok_or_else(|| {
+            anyhow!("no target plugin serves `{api_version}/{kind}` (see `planton plugin list`)")
+        })?;
     let req = RenderRequest {
         manifest: manifest.clone(),
         context: DeployContext {
