@@ -105,7 +105,11 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
     // not printed.
     ra.retain(|r| {
         r.node
-            .get_path(&["metadata", "annotations", "config.kubernetes.io/local-config"])
+            .get_path(&[
+                "metadata",
+                "annotations",
+                "config.kubernetes.io/local-config",
+            ])
             .is_none_or(|v| v.scalar_text() == Some("false"))
     });
     drop_empty_annotations(&mut ra);

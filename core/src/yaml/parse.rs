@@ -53,7 +53,11 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
         stack: Vec::new(),
         docs: Vec::new(),
         expanded: 0,
-        unterminated_end: (!text.is_empty() && !text.ends_with('\n')).then(|| text.chars().count()),
+        unterminated_end: text
+            .rsplit('\n')
+            .next()
+            .is_some_and(|last| !last.trim().is_empty())
+            .then(|| text.chars().count()),
     };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -94,9 +98,9 @@ struct Builder {
     stack: Vec<Frame>,
     docs: Vec<Node>,
     expanded: usize,
-    /// The length of the text in characters when it does not end with a line break: a
-    /// block scalar that runs up to there has no final line break (go-yaml keeps none,
-    /// whatever the chomping indicator says).
+    /// The length of the text in characters when its last line has content but no line
+    /// break: a block scalar that runs up to there has no final line break (go-yaml keeps
+    /// none, whatever the chomping indicator says).
     unterminated_end: Option<usize>,
 }
 
