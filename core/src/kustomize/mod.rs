@@ -424,7 +424,7 @@ impl Builder<'_> {
             )));
         };
         let path = self.tree.real_path(&path).unwrap_or(path);
-        if self.stack.iter().any(|d| *d == path) {
+        if self.stack.contains(&path) {
             return Err(BuildError::msg(format!(
                 "cycle detected: component '{path}' includes itself"
             )));

@@ -234,10 +234,12 @@ impl Resource {
             return;
         }
         self.previous.push((old_name, old_ns));
-        if let Some(meta) = self.node.ensure_map_path(&["metadata"]) {
-            if let Some(m) = meta.as_map_mut() {
-                m.insert("name", Node::string(name));
-            }
+        if let Some(m) = self
+            .node
+            .ensure_map_path(&["metadata"])
+            .and_then(Node::as_map_mut)
+        {
+            m.insert("name", Node::string(name));
         }
     }
 
@@ -248,10 +250,12 @@ impl Resource {
             return;
         }
         self.previous.push((old_name, old_ns));
-        if let Some(meta) = self.node.ensure_map_path(&["metadata"]) {
-            if let Some(m) = meta.as_map_mut() {
-                m.insert("namespace", Node::string(ns));
-            }
+        if let Some(m) = self
+            .node
+            .ensure_map_path(&["metadata"])
+            .and_then(Node::as_map_mut)
+        {
+            m.insert("namespace", Node::string(ns));
         }
     }
 
