@@ -22,7 +22,7 @@ fn kustomize_project_cases() {
 }
 
 fn check_cases(root: &Path, check_warnings: bool) {
-    let mut cases: Vec<_> = std::fs::read_dir(&root)
+    let mut cases: Vec<_> = std::fs::read_dir(root)
         .unwrap_or_else(|e| panic!("conformance corpus missing at {}: {e}", root.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("build-dir").is_file())
