@@ -54,16 +54,12 @@ fn main() {
         return;
     }
 
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let libdir = Command::new(&rustc)
-        .args(["--print", "target-libdir", "--target", TARGET])
-        .output();
-    let installed = libdir
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .is_some_and(|dir| dir.is_dir());
-    if !installed {
+    if !target_installed() && try_rustup_target_add() {
+        println!(
+            "cargo::warning=installed the {TARGET} target with rustup (the built-in plugins are compiled for it)"
+        );
+    }
+    if !target_installed() {
         fail(&format!(
             "the {TARGET} target is not installed, and the built-in plugins are compiled for it.\n\
              Install it with:\n\n    rustup target add {TARGET}\n\n\
@@ -85,6 +81,30 @@ fn main() {
             .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", built.display())));
         write(&out_dir.join(format!("{stem}.wasm")), &bytes);
     }
+}
+
+/// Whether the standard library for [`TARGET`] is installed for the compiler cargo uses.
+fn target_installed() -> bool {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .is_some_and(|dir| dir.is_dir())
+}
+
+/// On a fresh machine the target named in `rust-toolchain.toml` is missing when rustup's
+/// auto-install is off (`RUSTUP_AUTO_INSTALL=0`): add it for the toolchain cargo runs under,
+/// so the README's first command works in any order. Returns whether rustup succeeded.
+fn try_rustup_target_add() -> bool {
+    let mut cmd = Command::new("rustup");
+    cmd.args(["target", "add", TARGET]);
+    if let Some(tc) = env::var_os("RUSTUP_TOOLCHAIN") {
+        cmd.arg("--toolchain").arg(tc);
+    }
+    cmd.status().is_ok_and(|s| s.success())
 }
 
 /// Runs `cargo rustc --crate-type cdylib` for one plugin package (so the plugin's own

@@ -72,10 +72,27 @@ impl Files for DiskFiles {
         if let Some(hit) = self.real.borrow().get(path) {
             return hit.clone();
         }
-        // A path that does not exist (yet) has no links to resolve: the caller reports it.
-        let real = match std::fs::canonicalize(DiskFiles::local_path(path)) {
-            Ok(p) => DiskFiles::core_path(&p).ok(),
-            Err(_) => Some(path.to_string()),
+        // The parent's real path (cached), then one `lstat` for the last component: a
+        // build asks for many files in few directories.
+        let real = match path.rsplit_once('/') {
+            None if path.is_empty() => Some(String::new()),
+            split => {
+                let (parent, name) = split.unwrap_or(("", path));
+                let parent = self.real_path(parent)?;
+                let joined = if parent.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{parent}/{name}")
+                };
+                let local = DiskFiles::local_path(&joined);
+                match std::fs::symlink_metadata(&local) {
+                    Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&local)
+                        .ok()
+                        .and_then(|p| DiskFiles::core_path(&p).ok()),
+                    // Not a link, or missing (the caller reports a missing file).
+                    _ => Some(joined),
+                }
+            }
         };
         self.real
             .borrow_mut()

@@ -157,18 +157,25 @@ fn strict<'a>(node: &'a Node, known: &[&str], what: &str) -> Result<&'a Map> {
             format!("a {what} must be a mapping"),
         ));
     };
-    if let Some((key, _)) = map
-        .entries
-        .iter()
-        .find(|(k, _)| !known.contains(&k.value.as_str()))
-    {
+    // Go's encoding/json (behind sigs.k8s.io/yaml) matches field names case-insensitively.
+    let known_key = |k: &str| known.iter().any(|n| n.eq_ignore_ascii_case(k));
+    if let Some((key, _)) = map.entries.iter().find(|(k, _)| !known_key(&k.value)) {
         return Err(unknown(key));
     }
     Ok(map)
 }
 
+/// A field looked up the way Go's `encoding/json` does: exact name first, then ignoring case.
+fn get<'a>(map: &'a Map, key: &str) -> Option<&'a Node> {
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
 fn text(map: &Map, key: &str) -> String {
-    map.get(key)
+    get(map, key)
         .and_then(Node::scalar_text)
         .unwrap_or_default()
         .to_string()
@@ -189,8 +196,7 @@ pub(crate) fn parse_specs(node: Option<&Node>) -> Result<Vec<FieldSpec>> {
             &["group", "version", "kind", "path", "create"],
             "field spec",
         )?;
-        let create = map
-            .get("create")
+        let create = get(map, "create")
             .and_then(Node::scalar_text)
             .is_some_and(|s| s == "true");
         out.push(FieldSpec::new(
@@ -206,9 +212,9 @@ pub(crate) fn parse_specs(node: Option<&Node>) -> Result<Vec<FieldSpec>> {
 
 fn parse(doc: &Node) -> Result<Config> {
     let map = strict(doc, FIELDS, "configuration")?;
-    let specs = |k: &str| parse_specs(map.get(k));
+    let specs = |k: &str| parse_specs(get(map, k));
     let mut name_reference = Vec::new();
-    if let Some(list) = map.get("nameReference").filter(|n| !n.is_null()) {
+    if let Some(list) = get(map, "nameReference").filter(|n| !n.is_null()) {
         let Some(items) = list.as_seq() else {
             return Err(BuildError::at(&list.pos, "nameReference must be a list"));
         };
@@ -222,7 +228,7 @@ fn parse(doc: &Node) -> Result<Config> {
                 group: text(m, "group"),
                 version: text(m, "version"),
                 kind: text(m, "kind"),
-                referrers: parse_specs(m.get("fieldSpecs"))?,
+                referrers: parse_specs(get(m, "fieldSpecs"))?,
             };
             let mut cfg = Config::default();
             cfg.name_reference.push(nr);

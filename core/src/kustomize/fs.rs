@@ -110,6 +110,9 @@ impl FileTree {
     /// [`Files::real_path`] over the recorded links.
     pub fn real_path(&self, path: &str) -> Option<String> {
         let mut cur = normalize(path)?;
+        if self.links.is_empty() {
+            return Some(cur);
+        }
         // Like the kernel, give up on long chains of links (and loops).
         for _ in 0..40 {
             let parts: Vec<&str> = cur.split('/').collect();
@@ -253,5 +256,31 @@ mod tests {
         t.insert("a/d.yaml", "y");
         assert!(t.is_dir("a") && t.is_dir("a/b") && !t.is_dir("a/b/c.yaml"));
         assert_eq!(t.list_dir("a"), ["b", "d.yaml"]);
+    }
+
+    #[test]
+    fn real_paths_follow_links() {
+        let mut t = FileTree::new();
+        t.insert("app/x.yaml", "x");
+        t.insert_link("app/alias.yaml", "x.yaml");
+        t.insert_link("app/out.yaml", "../shared/s.yaml");
+        t.insert_link("app/sub", "../shared");
+        t.insert_link("app/abs.yaml", "/etc/passwd");
+        t.insert_link("app/escape.yaml", "../../../x");
+        t.insert_link("loop/a", "b");
+        t.insert_link("loop/b", "a");
+        assert_eq!(t.real_path("app/alias.yaml").as_deref(), Some("app/x.yaml"));
+        assert_eq!(
+            t.real_path("app/out.yaml").as_deref(),
+            Some("shared/s.yaml")
+        );
+        assert_eq!(
+            t.real_path("app/sub/c.yaml").as_deref(),
+            Some("shared/c.yaml")
+        );
+        assert_eq!(t.real_path("app/abs.yaml"), None);
+        assert_eq!(t.real_path("app/escape.yaml"), None);
+        assert_eq!(t.real_path("loop/a"), None);
+        assert_eq!(t.real_path("app/x.yaml").as_deref(), Some("app/x.yaml"));
     }
 }

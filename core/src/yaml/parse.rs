@@ -63,7 +63,11 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
         docs: Vec::new(),
         decoded: 0,
         aliased: 0,
-        unterminated_end: (!text.is_empty() && !text.ends_with('\n')).then(|| text.chars().count()),
+        unterminated_end: text
+            .rsplit('\n')
+            .next()
+            .is_some_and(|last| !last.trim().is_empty())
+            .then(|| text.chars().count()),
     };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -139,9 +143,9 @@ struct Builder {
     decoded: usize,
     /// Of those, the nodes that alias expansion made (go-yaml v3's `aliasCount`).
     aliased: usize,
-    /// The length of the text in characters when it does not end with a line break: a
-    /// block scalar that runs up to there has no final line break (go-yaml keeps none,
-    /// whatever the chomping indicator says).
+    /// The length of the text in characters when its last line has content but no line
+    /// break: a block scalar that runs up to there has no final line break (go-yaml keeps
+    /// none, whatever the chomping indicator says).
     unterminated_end: Option<usize>,
 }
 
