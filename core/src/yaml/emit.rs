@@ -611,7 +611,12 @@ pub(crate) fn sort_keys<T: Copy>(items: &mut [T], key: impl Fn(&T) -> &str) {
         items.sort_unstable_by(|a, b| key(a).cmp(key(b)));
     }
     let less = |a: &T, b: &T| natural_cmp(key(a), key(b)) == Ordering::Less;
-    let mut scratch = items.to_vec();
+    // Short maps (most of them) are insertion-sorted in place: no scratch buffer.
+    let mut scratch = if items.len() > 16 {
+        items.to_vec()
+    } else {
+        Vec::new()
+    };
     merge_sort(items, &mut scratch, &less);
 }
 
