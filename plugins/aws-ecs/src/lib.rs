@@ -46,7 +46,7 @@
 //!
 //! ```
 //! use planton_plugin_ecs::EcsPlugin;
-//! use planton_plugin_sdk::{Plugin, ValidateRequest};
+//! use planton_plugin_ecs::sdk::{Plugin, ValidateRequest};
 //! let manifest = serde_json::json!({
 //!     "apiVersion": "aws.project-planton.org/v1",
 //!     "kind": "AwsEcsService",
@@ -61,6 +61,10 @@
 //! assert_eq!(res.diagnostics[0].code, "fargate-cpu-memory-invalid");
 //! assert_eq!(res.diagnostics[0].path, "/spec/container/memory");
 //! ```
+
+/// The plugin SDK this crate is built on (so callers and doc examples name the same
+/// `Plugin` trait and request types as the plugin, whatever features the SDK was built with).
+pub use planton_plugin_sdk as sdk;
 
 pub mod render;
 pub mod render_v2;

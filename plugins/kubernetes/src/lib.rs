@@ -57,7 +57,7 @@
 //!
 //! ```
 //! use planton_plugin_k8s::KubernetesPlugin;
-//! use planton_plugin_sdk::{Plugin, ValidateRequest};
+//! use planton_plugin_k8s::sdk::{Plugin, ValidateRequest};
 //! let manifest = serde_json::json!({
 //!     "apiVersion": "kubernetes.project-planton.org/v1",
 //!     "kind": "MicroserviceKubernetes",
@@ -68,6 +68,10 @@
 //! assert_eq!(res.diagnostics[0].code, "schema-unknown-field");
 //! assert_eq!(res.diagnostics[0].path, "/spec/availability/maxReplica");
 //! ```
+
+/// The plugin SDK this crate is built on (so callers and doc examples name the same
+/// `Plugin` trait and request types as the plugin, whatever features the SDK was built with).
+pub use planton_plugin_sdk as sdk;
 
 pub mod quantity;
 pub mod render;
