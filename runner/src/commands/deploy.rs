@@ -39,6 +39,30 @@ struct Loaded {
     groups: Option<DirGroupSource>,
 }
 
+impl Loaded {
+    /// The driver request for this task (deploy and diff differ only in these arguments).
+    fn request<'a>(
+        &self,
+        lookup: &'a dyn Lookup,
+        source: String,
+        actor: String,
+        holder: String,
+        options: Options,
+    ) -> Request<'a> {
+        Request {
+            target: self.target.clone(),
+            manifest: self.manifest_yaml.clone(),
+            image: self.image.clone(),
+            objects: self.objects.clone(),
+            lookup,
+            source,
+            actor,
+            holder,
+            options,
+        }
+    }
+}
+
 /// Renders one service manifest into desired objects with the sandboxed plugin of its kind.
 /// The single place deploys call the plugin render, so it can move when core gains a render
 /// composition.
@@ -399,17 +423,7 @@ fn run_deploy(args: &DeployArgs, loaded: Loaded, source: String) -> Result<Outco
                 Ok(c) => c,
                 Err(e) => return report_error(&e, args.output),
             };
-            let req = Request {
-                target: loaded.target.clone(),
-                manifest: loaded.manifest_yaml.clone(),
-                image: loaded.image.clone(),
-                objects: loaded.objects.clone(),
-                lookup,
-                source,
-                actor,
-                holder,
-                options: options(args),
-            };
+            let req = loaded.request(lookup, source, actor, holder, options(args));
             let mut sink = |l: &str| eprintln!("{l}");
             let mut progress = Progress::new(&mut sink);
             progress.line(&format!(
@@ -485,17 +499,7 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
                 Ok(c) => c,
                 Err(e) => return report_error(&e, args.output),
             };
-            let req = Request {
-                target: loaded.target.clone(),
-                manifest: loaded.manifest_yaml.clone(),
-                image: loaded.image.clone(),
-                objects: loaded.objects.clone(),
-                lookup,
-                source: "diff".into(),
-                actor: actor(),
-                holder: String::new(),
-                options: options(args),
-            };
+            let req = loaded.request(lookup, "diff".into(), actor(), String::new(), options(args));
             match driver::diff(&cluster, &req).await {
                 Ok(d) => {
                     let mut out = std::io::stdout().lock();
