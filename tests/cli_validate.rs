@@ -247,3 +247,71 @@ fn a_proto_name_in_a_patch_over_the_camel_case_base_field_is_one_error_at_the_pa
         "{text}"
     );
 }
+
+/// A build error names its files as the user knows them: `planton build` relative to the
+/// working directory (absolute outside it), `planton validate` relative to the service root;
+/// core keeps the paths apart from the text, so no front end rewrites the message.
+#[test]
+fn build_errors_name_paths_as_the_user_knows_them() {
+    let dir = broken_example(
+        "build-error-paths",
+        &[(
+            "_kustomize/base/kustomization.yaml",
+            "  - service.yaml",
+            "  - service.yaml\n  - missing.yaml",
+        )],
+    );
+    let build_in = |cwd: &Path, overlay: &Path| {
+        Command::new(crate::util::planton())
+            .arg("build")
+            .arg(overlay)
+            .current_dir(cwd)
+            .output()
+            .expect("run planton build")
+    };
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let prod = dir.join("_kustomize/overlays/prod");
+
+    let inside = build_in(&dir, Path::new("_kustomize/overlays/prod"));
+    assert_eq!(inside.status.code(), Some(1), "{}", stderr(&inside));
+    let text = stderr(&inside);
+    assert!(
+        text.starts_with("Error: _kustomize/base/kustomization.yaml:5:5: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("'_kustomize/base/missing.yaml': no such file or directory"),
+        "{text}"
+    );
+    assert!(!text.contains(dir.to_str().unwrap()), "{text}");
+
+    // From a directory beside the base, the base's files are outside it: absolute paths.
+    let beside = build_in(&prod, Path::new("."));
+    let text = stderr(&beside);
+    let missing = dir.join("_kustomize/base/missing.yaml");
+    assert!(
+        text.contains(&format!(
+            "'{}': no such file or directory",
+            missing.display()
+        )),
+        "{text}"
+    );
+
+    let out = run(&["validate", dir.to_str().unwrap(), "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let build = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "build" && d["overlay"] == "prod")
+        .unwrap_or_else(|| panic!("no build diagnostic for prod: {v}"));
+    assert_eq!(
+        build["file"], "_kustomize/base/kustomization.yaml",
+        "{build}"
+    );
+    let message = build["message"].as_str().unwrap();
+    assert!(
+        message.contains("'_kustomize/base/missing.yaml': no such file or directory"),
+        "{message}"
+    );
+}

@@ -65,7 +65,7 @@ pub fn check_service(
         GroupsDir::None => None,
     };
     let source = dir.and_then(|d| match DirGroupSource::load(files, &d) {
-        Ok(s) => Some(s),
+        Ok(s) => Some(s.shown_as(layout.shown(&d))),
         Err(errors) => {
             for e in errors {
                 diagnostics.push(Diagnostic::error(code::GROUP_INVALID, e.message).at(

@@ -73,12 +73,12 @@ pub fn plan(
         let b = match &ob.build {
             Ok(b) => b,
             Err(e) => {
+                // Validation reports the error itself; this one points at it (the front
+                // end shows the file its own way).
                 diags.push(
-                    Diagnostic::error(
-                        code::PLAN_BUILD,
-                        format!("overlay does not build: {}", e.message),
-                    )
-                    .in_overlay(&ob.name),
+                    Diagnostic::error(code::PLAN_BUILD, "overlay does not build")
+                        .at(e.file.as_deref().unwrap_or(""), e.line, e.col)
+                        .in_overlay(&ob.name),
                 );
                 continue;
             }

@@ -136,6 +136,8 @@ pub fn resolve<'a>(
 #[derive(Clone, Debug, Default)]
 pub struct DirGroupSource {
     dir: String,
+    /// How messages name the directory (the core path unless a front end says otherwise).
+    shown: Option<String>,
     groups: BTreeMap<(RefKind, String), Group>,
 }
 
@@ -155,11 +157,18 @@ impl fmt::Display for GroupError {
 }
 
 impl DirGroupSource {
+    /// The same source, named in messages as `shown` (the directory as the user knows it).
+    pub fn shown_as(mut self, shown: impl Into<String>) -> DirGroupSource {
+        self.shown = Some(shown.into());
+        self
+    }
+
     /// Reads every `.yaml`/`.yml` file under `dir`; documents of other kinds are ignored.
     /// Problems are reported without the values.
     pub fn load(files: &dyn Files, dir: &str) -> Result<DirGroupSource, Vec<GroupError>> {
         let mut src = DirGroupSource {
             dir: dir.to_string(),
+            shown: None,
             groups: BTreeMap::new(),
         };
         let mut errors = Vec::new();
@@ -282,7 +291,10 @@ impl GroupSource for DirGroupSource {
     }
 
     fn describe(&self) -> String {
-        format!("groups directory `{}`", self.dir)
+        format!(
+            "groups directory `{}`",
+            self.shown.as_deref().unwrap_or(&self.dir)
+        )
     }
 }
 

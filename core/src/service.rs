@@ -193,6 +193,15 @@ impl Layout {
         }
     }
 
+    /// A path as a message names it: relative to the service root (the root itself is
+    /// `.`; a path outside it stays a core path).
+    pub fn shown(&self, path: &str) -> String {
+        match self.relative(path) {
+            p if p.is_empty() || p == self.root => ".".to_string(),
+            p => p,
+        }
+    }
+
     /// A core path shown relative to the service root.
     pub fn relative(&self, path: &str) -> String {
         if self.root.is_empty() {

@@ -340,11 +340,8 @@ pub fn check_overlay(
                 .map(|f| layout.relative(f))
                 .unwrap_or_default();
             // Paths inside the message are shown relative to the service root, like `file`.
-            let message = if layout.root.is_empty() {
-                e.message.clone()
-            } else {
-                e.message.replace(&format!("{}/", layout.root), "")
-            };
+            let show = |p: &str| layout.shown(p);
+            let message = e.message.display_with(&show).to_string();
             out.push(
                 Diagnostic::error(code::BUILD, message)
                     .at(&file, e.line, e.col)

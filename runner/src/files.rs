@@ -40,10 +40,45 @@ impl DiskFiles {
         Ok(parts.join("/"))
     }
 
+    /// How the CLI names a core path: relative to `cwd` (a core path) when inside it (`.`
+    /// for `cwd` itself), else as an absolute local path.
+    pub fn shown(cwd: Option<&str>, path: &str) -> String {
+        let Some(cwd) = cwd else {
+            return DiskFiles::local_path(path).display().to_string();
+        };
+        if path == cwd {
+            return ".".to_string();
+        }
+        let inside = if cwd.is_empty() {
+            Some(path)
+        } else {
+            path.strip_prefix(cwd)
+                .and_then(|rest| rest.strip_prefix('/'))
+        };
+        match inside {
+            Some(rest) => rest.to_string(),
+            None => DiskFiles::local_path(path).display().to_string(),
+        }
+    }
+
     /// The local path for a core path.
     pub fn local_path(path: &str) -> PathBuf {
         Path::new("/").join(path)
     }
+}
+
+/// How the CLI names a core path in a message: relative to the working directory when
+/// inside it, else as an absolute local path ([`DiskFiles::shown`]).
+pub fn shown_path(path: &str) -> String {
+    let cwd = std::env::current_dir()
+        .and_then(|c| DiskFiles::core_path(&c))
+        .ok();
+    DiskFiles::shown(cwd.as_deref(), path)
+}
+
+/// A position (`file:line:col`) with its file shown by [`shown_path`].
+pub fn shown_pos(pos: &planton_core::yaml::Pos) -> String {
+    format!("{}:{}:{}", shown_path(&pos.file), pos.line, pos.col)
 }
 
 /// A layout error naming the path as a local path.
@@ -125,5 +160,24 @@ impl Files for DiskFiles {
             .unwrap_or_default();
         names.sort();
         names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DiskFiles;
+
+    #[test]
+    fn paths_are_shown_relative_to_the_working_directory_when_inside_it() {
+        let cwd = Some("home/u/svc");
+        assert_eq!(
+            DiskFiles::shown(cwd, "home/u/svc/_kustomize/base"),
+            "_kustomize/base"
+        );
+        assert_eq!(DiskFiles::shown(cwd, "home/u/svc"), ".");
+        assert_eq!(DiskFiles::shown(cwd, "home/u/svc2/x"), "/home/u/svc2/x");
+        assert_eq!(DiskFiles::shown(cwd, "home/u"), "/home/u");
+        assert_eq!(DiskFiles::shown(Some(""), "etc/x"), "etc/x");
+        assert_eq!(DiskFiles::shown(None, "etc/x"), "/etc/x");
     }
 }

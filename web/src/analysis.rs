@@ -9,7 +9,7 @@ use planton_core::check::check_service;
 use planton_core::diag::Diagnostic;
 use planton_core::kustomize::FileTree;
 use planton_core::plan::Plan;
-use planton_core::plugins::{Target, Targets};
+use planton_core::plugins::{RenderError, Target, Targets};
 use planton_core::service::{Layout, LayoutError, ServiceConfig};
 use planton_core::validate::{KindChecker, OverlayBuild};
 use planton_plugin_sdk::DeployContext;
@@ -32,6 +32,28 @@ pub fn service_path(tree_path: &str) -> &str {
         .strip_prefix(ROOT)
         .and_then(|p| p.strip_prefix('/'))
         .unwrap_or(tree_path)
+}
+
+/// How the page names a tree path in a message: relative to the opened folder (the folder
+/// itself is `.`), as the CLI names paths relative to its working directory.
+fn shown_path(tree_path: &str) -> String {
+    match tree_path {
+        ROOT => ".".to_string(),
+        p => service_path(p).to_string(),
+    }
+}
+
+/// A render error with its file shown as the page shows paths.
+fn render_error_text(e: &RenderError) -> String {
+    match e {
+        RenderError::Manifest { pos, message } => format!(
+            "{}:{}:{}: {message}",
+            shown_path(&pos.file),
+            pos.line,
+            pos.col
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// Everything one run found.
@@ -80,13 +102,7 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
     // The same composition as `planton validate` (core's `check_service`).
     let check = check_service(tree, &layout, None, &config, checker, None);
     diagnostics.extend(check.diagnostics);
-    for d in &mut diagnostics {
-        d.message = relative_message(&d.message);
-    }
-    let (plan, mut plan_diagnostics, report) = (check.plan, check.plan_diagnostics, check.report);
-    for d in &mut plan_diagnostics {
-        d.message = relative_message(&d.message);
-    }
+    let (plan, plan_diagnostics, report) = (check.plan, check.plan_diagnostics, check.report);
     let validate_ms = now() - start;
     Analysis {
         overlays: layout.overlays.clone(),
@@ -98,28 +114,6 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
         validate_ms,
         total_ms: now() - start,
     }
-}
-
-/// `message` with the tree root dropped from the paths it names (core's build errors name
-/// tree paths such as `'service/_kustomize/base/x.yaml'`; the CLI's name its own root the
-/// same way, and the browser tests drop that one).
-pub fn relative_message(message: &str) -> String {
-    let needle = format!("{ROOT}/");
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(i) = rest.find(&needle) {
-        let boundary = rest[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !(c.is_alphanumeric() || "-_./".contains(c)));
-        out.push_str(&rest[..i]);
-        if !boundary {
-            out.push_str(&needle);
-        }
-        rest = &rest[i + needle.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// One overlay as the views show it.
@@ -146,13 +140,7 @@ pub fn overlay_view<T: Target>(
     let build = match &ob.build {
         Ok(b) => b,
         Err(e) => {
-            let msg = format!(
-                "{}:{}:{}: {}",
-                e.file.as_deref().map(service_path).unwrap_or(""),
-                e.line,
-                e.col,
-                relative_message(&e.message)
-            );
+            let msg = e.display_with(&shown_path).to_string();
             return Some(OverlayView {
                 name: name.to_string(),
                 yaml: Err(msg.clone()),
@@ -160,14 +148,16 @@ pub fn overlay_view<T: Target>(
             });
         }
     };
-    let yaml = build.to_yaml().map_err(|e| e.message);
+    let yaml = build
+        .to_yaml()
+        .map_err(|e| e.display_with(&shown_path).to_string());
     let context = DeployContext {
         image: image.map(str::to_string),
         ..DeployContext::default()
     };
     let rendered = plugins
         .render(build, &context)
-        .map_err(|e| relative_message(&e.to_string()));
+        .map_err(|e| render_error_text(&e));
     Some(OverlayView {
         name: name.to_string(),
         yaml,

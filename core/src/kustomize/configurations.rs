@@ -68,13 +68,9 @@ impl Config {
     pub fn load(loader: &Loader<'_>, k: &Kustomization) -> Result<Config> {
         let mut out = Config::default();
         for (entry, node) in k.string_list("configurations")? {
-            let (path, docs) = loader.read_yaml(&entry).map_err(|e| {
-                if e.file.is_none() {
-                    BuildError::at(&node.pos, e.message).or_file(&k.path)
-                } else {
-                    e
-                }
-            })?;
+            let (path, docs) = loader
+                .read_yaml(&entry)
+                .map_err(|e| e.or_at(&k.path, &node.pos))?;
             for doc in docs.iter().filter(|d| !d.is_null()) {
                 out.merge(&parse(doc).map_err(|e| e.or_file(&path))?)?;
             }

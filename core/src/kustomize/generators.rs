@@ -90,17 +90,8 @@ pub(super) fn run(loader: &Loader<'_>, k: &Kustomization, ra: &mut Vec<Resource>
         for item in items {
             let (res, behavior) = generate(loader, k, gk, item, global.as_ref())?;
             absorb(ra, res, behavior).map_err(|e| {
-                let e = e.context("merging from generator &{0xPTR <nil>}");
-                if e.file.is_none() {
-                    BuildError {
-                        file: Some(k.path.as_str().into()),
-                        line: item.pos.line,
-                        col: item.pos.col,
-                        ..e
-                    }
-                } else {
-                    e
-                }
+                e.context("merging from generator &{0xPTR <nil>}")
+                    .or_at(&k.path, &item.pos)
             })?;
         }
     }

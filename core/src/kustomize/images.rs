@@ -143,7 +143,7 @@ fn extra_specs(
                 Ok(())
             }
         })
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.message.to_string())?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! positions); this module checks the top-level shape and offers typed access to the
 //! fields the build orchestrates.
 
-use super::error::{BuildError, Result};
+use super::error::{BuildError, ErrorKind, Message, Result};
 use super::fs::{Files, join};
 use crate::yaml::{Node, parse_stream};
 
@@ -105,16 +105,19 @@ impl Kustomization {
             });
         let first = found.next();
         if first.is_some() && found.next().is_some() {
-            return Err(BuildError::msg(format!(
-                "Found multiple kustomization files under: {}",
-                display_dir(dir)
-            )));
+            return Err(BuildError::msg(
+                Message::text("Found multiple kustomization files under: ").path(dir),
+            ));
         }
         let Some(path) = first else {
-            return Err(BuildError::msg(format!(
-                "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
-                display_dir(dir)
-            )));
+            return Err(BuildError::new(
+                ErrorKind::NotFound,
+                Message::text(
+                    "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '",
+                )
+                .path(dir)
+                .then("'"),
+            ));
         };
         let text = tree.read(&path).map(|t| t.to_string()).unwrap_or_default();
         let mut docs = parse_stream(&text, &path)?;
@@ -233,9 +236,4 @@ impl Kustomization {
             .map(|(_, w)| format!("# Warning: {w}"))
             .collect()
     }
-}
-
-/// How directories appear in messages (the tree root is `.`).
-pub fn display_dir(dir: &str) -> &str {
-    if dir.is_empty() { "." } else { dir }
 }

@@ -31,14 +31,14 @@ mod sort;
 mod transformers;
 mod vars;
 
-pub use error::{BuildError, Result};
+pub use error::{BuildError, ErrorKind, Message, Result};
 pub use fs::{FileTree, Files};
 pub use kustomization::Kustomization;
 pub use resource::{ResId, Resource};
 
 use crate::yaml::{Node, Out, emit_documents, parse_stream, to_output};
+use error::ErrorKind as K;
 use fs::{is_within, join, normalize};
-use kustomization::display_dir;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -66,20 +66,26 @@ impl Build {
 /// Builds the kustomization in directory `dir` of `tree`.
 pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
     let Some(dir) = normalize(dir) else {
-        return Err(BuildError::msg(format!(
-            "must build at directory: not a valid directory: '{dir}'"
-        )));
+        return Err(BuildError::new(
+            K::NotFound,
+            format!("must build at directory: not a valid directory: '{dir}'"),
+        ));
     };
     if tree.is_file(&dir) {
-        return Err(BuildError::msg(format!(
-            "must build at directory: '{dir}': file is not directory"
-        )));
+        return Err(BuildError::new(
+            K::WrongFileType,
+            Message::text("must build at directory: '")
+                .path(&dir)
+                .then("': file is not directory"),
+        ));
     }
     if !tree.is_dir(&dir) {
-        return Err(BuildError::msg(format!(
-            "must build at directory: not a valid directory: '{}'",
-            display_dir(&dir)
-        )));
+        return Err(BuildError::new(
+            K::NotFound,
+            Message::text("must build at directory: not a valid directory: '")
+                .path(&dir)
+                .then("'"),
+        ));
     }
     let budget = CopyBudget::default();
     let mut b = Builder {
@@ -192,9 +198,10 @@ impl Loader<'_> {
     pub fn read(&self, rel: &str) -> Result<(String, Arc<str>)> {
         check_not_remote(rel)?;
         let Some(path) = join(self.dir, rel) else {
-            return Err(BuildError::msg(format!(
-                "'{rel}': no such file or directory (it is outside the tree)"
-            )));
+            return Err(BuildError::new(
+                K::OutsideRoot,
+                format!("'{rel}': no such file or directory (it is outside the tree)"),
+            ));
         };
         // kustomize's load restrictor compares real paths: a link that leads out of the
         // kustomization root is refused like a path that does.
@@ -204,19 +211,24 @@ impl Loader<'_> {
                 _ => false,
             };
         if !inside && (self.tree.is_file(&path) || !is_within(&path, self.dir)) {
-            return Err(BuildError::msg(format!(
-                "security; file '{path}' is not in or below '{}'",
-                display_dir(self.dir)
-            )));
+            return Err(BuildError::new(
+                K::OutsideRoot,
+                Message::text("security; file '")
+                    .path(&path)
+                    .then("' is not in or below '")
+                    .path(self.dir)
+                    .then("'"),
+            ));
         }
         match self.tree.read(&path) {
             Some(text) => Ok((path, text)),
-            None if self.tree.is_dir(&path) => Err(BuildError::msg(format!(
-                "'{path}' is a directory, not a file"
-            ))),
-            None => Err(BuildError::msg(format!(
-                "'{path}': no such file or directory"
-            ))),
+            None if self.tree.is_dir(&path) => Err(BuildError::new(
+                K::WrongFileType,
+                Message::text("'")
+                    .path(&path)
+                    .then("' is a directory, not a file"),
+            )),
+            None => Err(not_found(&path)),
         }
     }
 
@@ -228,6 +240,16 @@ impl Loader<'_> {
     }
 }
 
+/// kustomize's "no such file or directory" for a tree path.
+fn not_found(path: &str) -> BuildError {
+    BuildError::new(
+        K::NotFound,
+        Message::text("'")
+            .path(path)
+            .then("': no such file or directory"),
+    )
+}
+
 fn check_not_remote(path: &str) -> Result<()> {
     let remote = path.contains("://")
         || path.starts_with("git@")
@@ -235,9 +257,12 @@ fn check_not_remote(path: &str) -> Result<()> {
         || path.starts_with("gitlab.com/")
         || path.starts_with("bitbucket.org/");
     if remote {
-        return Err(BuildError::msg(format!(
-            "remote resource '{path}' is not supported: planton builds offline; vendor it into the repository"
-        )));
+        return Err(BuildError::new(
+            K::Unsupported,
+            format!(
+                "remote resource '{path}' is not supported: planton builds offline; vendor it into the repository"
+            ),
+        ));
     }
     Ok(())
 }
@@ -277,9 +302,12 @@ impl Builder<'_> {
     /// Refuses one more level of resources or components beyond [`MAX_NESTING`].
     fn check_nesting(&self) -> Result<()> {
         if self.stack.len() >= MAX_NESTING {
-            return Err(BuildError::msg(format!(
-                "kustomizations and components are nested more than {MAX_NESTING} levels deep"
-            )));
+            return Err(BuildError::new(
+                K::Limit,
+                format!(
+                    "kustomizations and components are nested more than {MAX_NESTING} levels deep"
+                ),
+            ));
         }
         Ok(())
     }
@@ -287,11 +315,13 @@ impl Builder<'_> {
     /// Builds one kustomization directory into a fresh resource list.
     fn target(&mut self, dir: &str) -> Result<(Kustomization, Vec<Resource>, Extras)> {
         if self.stack.iter().any(|d| d == dir) {
-            return Err(BuildError::msg(format!(
-                "cycle detected: '{}' includes itself (via {})",
-                display_dir(dir),
-                self.stack.join(" -> ")
-            )));
+            let mut via = Message::text("cycle detected: '")
+                .path(dir)
+                .then("' includes itself (via ");
+            for (i, d) in self.stack.iter().enumerate() {
+                via = if i == 0 { via } else { via.then(" -> ") }.path(d);
+            }
+            return Err(BuildError::new(K::Cycle, via.then(")")));
         }
         self.check_nesting()?;
         if let Some(Some((k, ra, ex))) = self.built.get(dir) {
@@ -338,17 +368,8 @@ impl Builder<'_> {
         for (entry, node) in entries {
             self.resource_entry(k, &entry, ra, &mut seen, ex)
                 .map_err(|e| {
-                    let e = e.context(format!("accumulating resources from '{entry}'"));
-                    if e.file.is_none() {
-                        BuildError {
-                            file: Some(k.path.as_str().into()),
-                            line: node.pos.line,
-                            col: node.pos.col,
-                            ..e
-                        }
-                    } else {
-                        e
-                    }
+                    e.context(format!("accumulating resources from '{entry}'"))
+                        .or_at(&k.path, &node.pos)
                 })?;
         }
         let config = configurations::Config::load(&loader, k)?;
@@ -359,17 +380,8 @@ impl Builder<'_> {
         plugins::generators(&loader, k, &configs, ra).map_err(|e| e.or_file(&k.path))?;
         for (entry, node) in k.string_list("components")? {
             self.component(k, &entry, ra, ex).map_err(|e| {
-                let e = e.context(format!("accumulating components from '{entry}'"));
-                if e.file.is_none() {
-                    BuildError {
-                        file: Some(k.path.as_str().into()),
-                        line: node.pos.line,
-                        col: node.pos.col,
-                        ..e
-                    }
-                } else {
-                    e
-                }
+                e.context(format!("accumulating components from '{entry}'"))
+                    .or_at(&k.path, &node.pos)
             })?;
         }
         transform(&loader, k, ra, &ex.config)?;
@@ -394,17 +406,8 @@ impl Builder<'_> {
             let mut ex = Extras::default();
             self.resource_entry(k, &entry, &mut out, &mut seen, &mut ex)
                 .map_err(|e| {
-                    let e = e.context(format!("accumulating resources from '{entry}'"));
-                    if e.file.is_none() {
-                        BuildError {
-                            file: Some(k.path.as_str().into()),
-                            line: node.pos.line,
-                            col: node.pos.col,
-                            ..e
-                        }
-                    } else {
-                        e
-                    }
+                    e.context(format!("accumulating resources from '{entry}'"))
+                        .or_at(&k.path, &node.pos)
                 })?;
         }
         Ok(out)
@@ -420,9 +423,10 @@ impl Builder<'_> {
     ) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry) else {
-            return Err(BuildError::msg(format!(
-                "'{entry}': no such file or directory (it is outside the tree)"
-            )));
+            return Err(BuildError::new(
+                K::OutsideRoot,
+                format!("'{entry}': no such file or directory (it is outside the tree)"),
+            ));
         };
         if self.tree.is_file(&path) {
             let loader = Loader {
@@ -439,20 +443,20 @@ impl Builder<'_> {
             if sub.is_component() {
                 return Err(BuildError::in_file(
                     &sub.path,
-                    format!(
-                        "expected kind != 'Component' for path '{path}': list a Component under 'components:'"
-                    ),
+                    Message::text("expected kind != 'Component' for path '")
+                        .path(&path)
+                        .then("': list a Component under 'components:'"),
                 ));
             }
-            seen.append_all(ra, sub_ra, |e| {
-                e.context(format!("recursed merging from path '{path}'"))
-            })?;
-            ex.absorb(&sub_ex)
-                .map_err(|e| e.context(format!("recursed merging from path '{path}'")))
+            let ctx = || {
+                Message::text("recursed merging from path '")
+                    .path(&path)
+                    .then("'")
+            };
+            seen.append_all(ra, sub_ra, |e| e.context(ctx()))?;
+            ex.absorb(&sub_ex).map_err(|e| e.context(ctx()))
         } else {
-            Err(BuildError::msg(format!(
-                "'{path}': no such file or directory"
-            )))
+            Err(not_found(&path))
         }
     }
 
@@ -465,15 +469,19 @@ impl Builder<'_> {
     ) -> Result<()> {
         check_not_remote(entry)?;
         let Some(path) = join(&k.dir, entry).filter(|p| self.tree.is_dir(p)) else {
-            return Err(BuildError::msg(format!(
-                "'{entry}': component must be a directory"
-            )));
+            return Err(BuildError::new(
+                K::NotFound,
+                format!("'{entry}': component must be a directory"),
+            ));
         };
         let path = self.tree.real_path(&path).unwrap_or(path);
         if self.stack.contains(&path) {
-            return Err(BuildError::msg(format!(
-                "cycle detected: component '{path}' includes itself"
-            )));
+            return Err(BuildError::new(
+                K::Cycle,
+                Message::text("cycle detected: component '")
+                    .path(&path)
+                    .then("' includes itself"),
+            ));
         }
         self.check_nesting()?;
         let c = Kustomization::load(self.tree, &path)?;
@@ -481,7 +489,9 @@ impl Builder<'_> {
         if !c.is_component() {
             return Err(BuildError::in_file(
                 &c.path,
-                format!("expected kind 'Component' for path '{path}'"),
+                Message::text("expected kind 'Component' for path '")
+                    .path(&path)
+                    .then("'"),
             ));
         }
         self.stack.push(path);
@@ -573,7 +583,8 @@ impl IdSet {
                 return Err(ctx(BuildError::at(
                     r.pos(),
                     format!("may not add resource with an already registered id: {id}"),
-                )));
+                )
+                .kind(K::DuplicateId)));
             }
             ra.push(r);
         }
@@ -588,7 +599,8 @@ pub fn append(ra: &mut Vec<Resource>, r: Resource) -> Result<()> {
         return Err(BuildError::at(
             r.pos(),
             format!("may not add resource with an already registered id: {id}"),
-        ));
+        )
+        .kind(K::DuplicateId));
     }
     ra.push(r);
     Ok(())

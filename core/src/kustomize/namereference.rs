@@ -528,12 +528,11 @@ pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Res
             };
             let segments = split_path(path);
             let mut set = |node: &mut Node| set_node(node, &subset, target, &referrer);
-            walk(&mut ra[i].node, &segments, Create::No, &mut set).map_err(|e| BuildError {
-                message: format!(
-                    "updating name reference in '{path}' field of '{}': {}",
-                    referrer.id, e.message
-                ),
-                ..e
+            walk(&mut ra[i].node, &segments, Create::No, &mut set).map_err(|e| {
+                e.context(format!(
+                    "updating name reference in '{path}' field of '{}'",
+                    referrer.id
+                ))
             })?;
         }
     }

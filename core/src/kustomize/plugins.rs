@@ -8,7 +8,7 @@
 //! offer: they are refused the same way.
 
 use super::configurations::{Config, parse_specs};
-use super::error::{BuildError, Result};
+use super::error::{BuildError, ErrorKind, Result};
 use super::{Kustomization, Loader, Resource, resources_from_docs};
 use crate::yaml::{Map, Node, parse_stream};
 
@@ -21,6 +21,7 @@ fn external(r: &Resource) -> BuildError {
             r.kind()
         ),
     )
+    .kind(ErrorKind::Unsupported)
 }
 
 fn is_builtin(r: &Resource) -> bool {
@@ -35,6 +36,7 @@ fn helm_refusal(at: &Node, config: &str) -> BuildError {
             "trouble configuring builtin HelmChartInflationGenerator with config: `\n{config}`: must specify --enable-helm"
         ),
     )
+    .kind(ErrorKind::Unsupported)
 }
 
 /// Refuses `helmCharts` and `helmChartInflationGenerator` entries, echoing the chart's

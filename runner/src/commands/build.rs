@@ -38,16 +38,14 @@ pub fn run(args: &BuildArgs) -> Result<Outcome> {
     }
 }
 
-/// Makes absolute core paths in an error readable relative to the working directory.
+/// A build error with its paths shown as [`DiskFiles::shown`] shows them (relative to the
+/// working directory when inside it).
 pub fn display_error(e: &planton_core::kustomize::BuildError) -> String {
-    let text = e.to_string();
-    let Ok(cwd) = std::env::current_dir().and_then(|c| DiskFiles::core_path(&c)) else {
-        return text;
-    };
-    if cwd.is_empty() {
-        return text;
-    }
-    text.replace(&format!("{cwd}/"), "")
+    let cwd = std::env::current_dir()
+        .and_then(|c| DiskFiles::core_path(&c))
+        .ok();
+    let show = |p: &str| DiskFiles::shown(cwd.as_deref(), p);
+    e.display_with(&show).to_string()
 }
 
 /// Where the overlays of a service live, given the service root, `_kustomize/`, or

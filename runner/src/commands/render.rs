@@ -50,7 +50,7 @@ pub fn run(args: &RenderArgs) -> Result<Outcome> {
             bail!("{e} (see `planton plugin list`)")
         }
         Err(RenderError::Manifest { pos, message }) => {
-            eprintln!("Error: {pos}: {message}");
+            eprintln!("Error: {}: {message}", crate::files::shown_pos(&pos));
             return Ok(Outcome::Failed);
         }
         Err(e) => {

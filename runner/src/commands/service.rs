@@ -41,18 +41,6 @@ impl GroupSource for NoGroups {
     }
 }
 
-/// A group source shown under the name the user gave it.
-struct Described<S>(S, String);
-
-impl<S: GroupSource> GroupSource for Described<S> {
-    fn group(&self, kind: RefKind, name: &str) -> Option<&Group> {
-        self.0.group(kind, name)
-    }
-    fn describe(&self) -> String {
-        self.1.clone()
-    }
-}
-
 fn print_diagnostics(diags: &[Diagnostic]) {
     let mut err = std::io::stderr().lock();
     for d in diags {
@@ -106,7 +94,7 @@ pub fn dot_env(args: &DotEnvArgs) -> Result<Outcome> {
     let groups: &dyn GroupSource = match config.groups_dir(&files, &layout, flag.as_deref()) {
         GroupsDir::Dir(d) => match DirGroupSource::load(&files, &d) {
             Ok(s) => {
-                dir_source = Described(s, format!("groups directory `{}`", shown(&d)));
+                dir_source = s.shown_as(shown(&d));
                 &dir_source
             }
             Err(errors) => {
