@@ -1,6 +1,7 @@
 //! Machine-readable validation reports: SARIF 2.1.0 and JUnit XML.
 
 use planton_core::diag::{Diagnostic, Severity};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::{Value, json};
 
 /// A SARIF 2.1.0 log with one run and one result per diagnostic.
@@ -58,68 +59,43 @@ pub fn sarif(diags: &[Diagnostic]) -> Value {
     })
 }
 
-fn xml_escape(s: &str) -> String {
-    s.chars()
-        .filter(|c| {
-            matches!(c, '\t' | '\n' | '\r') || (*c >= ' ' && *c != '\u{FFFE}' && *c != '\u{FFFF}')
-        })
-        .map(|c| match c {
-            '&' => "&amp;".to_string(),
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '"' => "&quot;".to_string(),
-            '\'' => "&apos;".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
-/// JUnit XML: one test suite, one test case per overlay (plus one for service-wide
-/// problems); each error is a `<failure>`, warnings go to `<system-out>`.
-pub fn junit(diags: &[Diagnostic], overlays: &[String]) -> String {
-    let mut names: Vec<String> = vec![String::new()];
-    names.extend(overlays.iter().cloned());
-    let mut cases = String::new();
-    let mut failures = 0;
-    for name in &names {
-        let mine: Vec<&Diagnostic> = diags.iter().filter(|d| &d.overlay == name).collect();
+/// JUnit XML (written by `quick-junit`): one test suite, one test case per overlay (plus one
+/// for service-wide problems); each error is a line of a `<failure>`, warnings go to
+/// `<system-out>`.
+pub fn junit(diags: &[Diagnostic], overlays: &[String]) -> anyhow::Result<String> {
+    let mut suite = TestSuite::new("planton validate");
+    let names = std::iter::once("").chain(overlays.iter().map(String::as_str));
+    for name in names {
+        let mine = || diags.iter().filter(move |d| d.overlay == name);
+        let lines = |severity: Severity| {
+            mine()
+                .filter(|d| d.severity == severity)
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+        };
+        let (errors, warnings) = (lines(Severity::Error), lines(Severity::Warning));
+        let status = if errors.is_empty() {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!("{} error(s)", errors.len()))
+                .set_type("validation")
+                .set_description(errors.join("\n"));
+            s
+        };
         let case_name = if name.is_empty() {
             "service".to_string()
         } else {
             format!("overlay {name}")
         };
-        cases.push_str(&format!(
-            "    <testcase classname=\"planton.validate\" name=\"{}\">\n",
-            xml_escape(&case_name)
-        ));
-        let errors: Vec<&&Diagnostic> = mine
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .collect();
-        if !errors.is_empty() {
-            failures += 1;
-            let body: Vec<String> = errors.iter().map(|d| xml_escape(&d.to_string())).collect();
-            cases.push_str(&format!(
-                "      <failure message=\"{} error(s)\" type=\"validation\">{}</failure>\n",
-                errors.len(),
-                body.join("\n")
-            ));
-        }
-        let warnings: Vec<String> = mine
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .map(|d| xml_escape(&d.to_string()))
-            .collect();
+        let mut case = TestCase::new(case_name, status);
+        case.set_classname("planton.validate");
         if !warnings.is_empty() {
-            cases.push_str(&format!(
-                "      <system-out>{}</system-out>\n",
-                warnings.join("\n")
-            ));
+            case.set_system_out(warnings.join("\n"));
         }
-        cases.push_str("    </testcase>\n");
+        suite.add_test_case(case);
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"planton validate\" tests=\"{n}\" failures=\"{failures}\">\n  <testsuite name=\"planton validate\" tests=\"{n}\" failures=\"{failures}\" errors=\"0\">\n{cases}  </testsuite>\n</testsuites>\n",
-        n = names.len()
-    )
+    let mut report = Report::new("planton validate");
+    report.add_test_suite(suite);
+    Ok(report.to_string()?)
 }

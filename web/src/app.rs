@@ -149,12 +149,22 @@ pub fn app() -> Html {
                             .into_iter()
                             .map(|(p, t)| (format!("{}/{p}", svc.name), t.into_bytes()))
                             .collect();
-                        fs::download(
-                            &format!("{}.zip", svc.name),
-                            &zip::zip(&entries),
-                            "application/zip",
-                        );
-                        d.dispatch(Action::Saved(Ok(format!("downloaded {}.zip", svc.name))));
+                        match zip::zip(&entries) {
+                            Ok(bytes) => {
+                                fs::download(
+                                    &format!("{}.zip", svc.name),
+                                    &bytes,
+                                    "application/zip",
+                                );
+                                d.dispatch(Action::Saved(Ok(format!(
+                                    "downloaded {}.zip",
+                                    svc.name
+                                ))));
+                            }
+                            Err(e) => d.dispatch(Action::Saved(Err(format!(
+                                "cannot write the zip archive: {e}"
+                            )))),
+                        }
                     }
                 }
             })

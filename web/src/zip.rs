@@ -1,74 +1,42 @@
-//! A minimal zip writer (stored entries, no compression) for "save as download" where the
-//! browser has no File System Access API. Every zip reader opens it.
+//! The zip archive for "save as download" where the browser has no File System Access API:
+//! stored entries (no compression, so the `zip` crate needs no codec), written by the `zip`
+//! crate. Every zip reader opens it.
 
-/// CRC-32 (IEEE) of `data`.
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
+use std::io::{Cursor, Write};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
 
-/// A zip archive of `(path, bytes)` entries, in the given order.
-pub fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
+/// A zip archive of `(path, bytes)` entries, in the given order. Entries carry the zip
+/// format's earliest timestamp (1980-01-01): the page reads no clock, so the same files
+/// give the same bytes.
+pub fn zip(entries: &[(String, Vec<u8>)]) -> Result<Vec<u8>, zip::result::ZipError> {
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     for (name, data) in entries {
-        let (crc, len, name_len) = (crc32(data), data.len() as u32, name.len() as u16);
-        let offset = out.len() as u32;
-        // Local file header: version 2.0, flag bit 11 (UTF-8 names), stored, 1980-01-01 00:00.
-        out.extend(0x0403_4b50u32.to_le_bytes());
-        out.extend(20u16.to_le_bytes());
-        out.extend(0x0800u16.to_le_bytes());
-        out.extend(0u16.to_le_bytes());
-        out.extend(0u16.to_le_bytes());
-        out.extend(0x0021u16.to_le_bytes());
-        out.extend(crc.to_le_bytes());
-        out.extend(len.to_le_bytes());
-        out.extend(len.to_le_bytes());
-        out.extend(name_len.to_le_bytes());
-        out.extend(0u16.to_le_bytes());
-        out.extend(name.as_bytes());
-        out.extend(data);
-        central.extend(0x0201_4b50u32.to_le_bytes());
-        central.extend(20u16.to_le_bytes());
-        central.extend(20u16.to_le_bytes());
-        central.extend(0x0800u16.to_le_bytes());
-        central.extend(0u16.to_le_bytes());
-        central.extend(0u16.to_le_bytes());
-        central.extend(0x0021u16.to_le_bytes());
-        central.extend(crc.to_le_bytes());
-        central.extend(len.to_le_bytes());
-        central.extend(len.to_le_bytes());
-        central.extend(name_len.to_le_bytes());
-        central.extend([0u8; 12]);
-        central.extend(offset.to_le_bytes());
-        central.extend(name.as_bytes());
+        w.start_file(name.as_str(), options)?;
+        w.write_all(data)?;
     }
-    let (cd_offset, cd_len, count) = (out.len() as u32, central.len() as u32, entries.len() as u16);
-    out.extend(central);
-    out.extend(0x0605_4b50u32.to_le_bytes());
-    out.extend([0u8; 4]);
-    out.extend(count.to_le_bytes());
-    out.extend(count.to_le_bytes());
-    out.extend(cd_len.to_le_bytes());
-    out.extend(cd_offset.to_le_bytes());
-    out.extend(0u16.to_le_bytes());
-    out
+    Ok(w.finish()?.into_inner())
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn crc_of_check_string() {
-        assert_eq!(super::crc32(b"123456789"), 0xCBF4_3926);
+    fn entries_read_back_in_order_with_their_bytes() {
+        let entries = vec![
+            ("svc/planton.yaml".to_string(), b"name: a\n".to_vec()),
+            ("svc/_kustomize/base/ü.yaml".to_string(), Vec::new()),
+        ];
+        let bytes = super::zip(&entries).expect("zip");
+        assert_eq!(bytes, super::zip(&entries).expect("zip"), "deterministic");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("read back");
+        assert_eq!(archive.len(), 2);
+        for (i, (name, data)) in entries.iter().enumerate() {
+            let mut f = archive.by_index(i).expect("entry");
+            assert_eq!(f.name().expect("entry name"), name.as_str());
+            let mut got = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut got).expect("read entry");
+            assert_eq!(&got, data);
+        }
     }
 }

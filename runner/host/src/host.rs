@@ -46,18 +46,12 @@ impl Default for HostConfig {
 }
 
 impl HostConfig {
-    /// The conventional cache directory: `$XDG_CACHE_HOME/planton/plugins`, else
-    /// `$HOME/.cache/planton/plugins`; `None` when neither variable is set.
+    /// The platform's user cache directory plus `planton/plugins` (from `directories`):
+    /// `$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS,
+    /// `%LOCALAPPDATA%` on Windows; `None` when the platform names no home directory.
     pub fn default_cache_dir() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".cache"))
-            })?;
-        Some(base.join("planton").join("plugins"))
+        let base = directories::BaseDirs::new()?;
+        Some(base.cache_dir().join("planton").join("plugins"))
     }
 
     /// This configuration with the given cache directory.
@@ -269,8 +263,19 @@ mod tests {
 
     #[test]
     fn default_cache_dir_is_under_the_user_cache() {
-        if let Some(dir) = HostConfig::default_cache_dir() {
-            assert!(dir.ends_with("planton/plugins"), "{}", dir.display());
+        let dir = HostConfig::default_cache_dir().expect("this machine has a home directory");
+        assert!(dir.ends_with("planton/plugins"), "{}", dir.display());
+        // On Linux the XDG variable wins over `~/.cache`, as before the switch to
+        // `directories`.
+        #[cfg(target_os = "linux")]
+        if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+            assert!(dir.starts_with(xdg), "{}", dir.display());
+        } else if let Some(home) = std::env::var_os("HOME") {
+            assert!(
+                dir.starts_with(std::path::Path::new(&home).join(".cache")),
+                "{}",
+                dir.display()
+            );
         }
     }
 }

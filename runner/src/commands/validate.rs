@@ -78,7 +78,7 @@ pub fn validate_cmd(args: &ValidateArgs) -> Result<Outcome> {
         ValidateFormat::Sarif => {
             serde_json::to_string_pretty(&crate::report::sarif(&run.diagnostics))? + "\n"
         }
-        ValidateFormat::Junit => crate::report::junit(&run.diagnostics, &run.layout.overlays),
+        ValidateFormat::Junit => crate::report::junit(&run.diagnostics, &run.layout.overlays)?,
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(if summary.errors > 0 {
