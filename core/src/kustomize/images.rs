@@ -209,6 +209,7 @@ fn update(
         value: name,
         style: s.style,
         tag: None,
+        flow_empty: false,
     };
     Ok(())
 }

@@ -100,6 +100,7 @@ fn set_replicas(node: &mut Node, count: i64) -> std::result::Result<(), String> 
                     value,
                     style: s.style,
                     tag: None,
+                    flow_empty: false,
                 }
             }
             _ => return Err(wrong_kind("ScalarNode", existing)),

@@ -742,6 +742,7 @@ fn set_elements(
                             value: want.to_string(),
                             style: s.style,
                             tag: None,
+                            flow_empty: false,
                         };
                     }
                 } else if let Some(m) = v.as_map_mut()

@@ -131,6 +131,11 @@ pub struct Scalar {
     pub style: Style,
     /// An explicit tag in short form (`!!str`, `!!int`, `!custom`), if the source had one.
     pub tag: Option<String>,
+    /// An empty plain value written inside a flow collection (`{a: , k}`): null to every
+    /// reader (a strategic merge drops it), yet kustomize prints it as `""`. Its output
+    /// re-encodes the resource with go-yaml v3, which keeps the collection in flow style and
+    /// quotes an empty scalar there (`{a: '', k: ''}`), then reads that text back.
+    pub flow_empty: bool,
 }
 
 impl Scalar {
@@ -140,6 +145,7 @@ impl Scalar {
             value: value.into(),
             style: Style::Plain,
             tag: None,
+            flow_empty: false,
         }
     }
 
@@ -155,6 +161,7 @@ impl Scalar {
             value,
             style,
             tag: None,
+            flow_empty: false,
         }
     }
 

@@ -6,7 +6,8 @@
 //! error (as in go-yaml v3), and empty documents are dropped (as kustomize drops them).
 
 use super::{Key, MAX_DEPTH, Map, Node, Pos, Scalar, Style, Value};
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use saphyr_parser::input::{SkipTabs, is_blank_or_breakz};
+use saphyr_parser::{Event, Input, Parser, ScalarStyle, Span, StrInput, Tag};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -69,7 +70,7 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
             .is_some_and(|last| !last.trim().is_empty())
             .then(|| text.chars().count()),
     };
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Parser::new(GoYamlInput(StrInput::new(text)));
     loop {
         match parser.next_event() {
             None => break,
@@ -87,12 +88,130 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
     Ok(b.docs)
 }
 
+/// saphyr's string input with go-yaml's rule for `:` inside a plain scalar: only `:` before
+/// a space, a line break or the end ends it, in flow collections too. So `{d:}` is the key
+/// `d:` and `[d:]` the string `d:`, as kustomize reads them, where YAML 1.2 (saphyr's
+/// default) ends the scalar before a `:` that a flow indicator follows.
+struct GoYamlInput<'a>(StrInput<'a>);
+
+impl Input for GoYamlInput<'_> {
+    fn next_can_be_plain_scalar(&self, in_flow: bool) -> bool {
+        match self.0.peek() {
+            ':' => !is_blank_or_breakz(self.0.peek_nth(1)),
+            _ => self.0.next_can_be_plain_scalar(in_flow),
+        }
+    }
+
+    // Everything else is saphyr's own string input.
+    fn lookahead(&mut self, count: usize) {
+        self.0.lookahead(count)
+    }
+    fn buflen(&self) -> usize {
+        self.0.buflen()
+    }
+    fn bufmaxlen(&self) -> usize {
+        self.0.bufmaxlen()
+    }
+    fn buf_is_empty(&self) -> bool {
+        self.0.buf_is_empty()
+    }
+    fn raw_read_ch(&mut self) -> char {
+        self.0.raw_read_ch()
+    }
+    fn raw_read_non_breakz_ch(&mut self) -> Option<char> {
+        self.0.raw_read_non_breakz_ch()
+    }
+    fn skip(&mut self) {
+        self.0.skip()
+    }
+    fn skip_n(&mut self, count: usize) {
+        self.0.skip_n(count)
+    }
+    fn peek(&self) -> char {
+        self.0.peek()
+    }
+    fn peek_nth(&self, n: usize) -> char {
+        self.0.peek_nth(n)
+    }
+    fn peek_opt(&self) -> Option<char> {
+        self.0.peek_opt()
+    }
+    fn look_ch(&mut self) -> char {
+        self.0.look_ch()
+    }
+    fn next_char_is(&self, c: char) -> bool {
+        self.0.next_char_is(c)
+    }
+    fn nth_char_is(&self, n: usize, c: char) -> bool {
+        self.0.nth_char_is(n, c)
+    }
+    fn next_2_are(&self, c1: char, c2: char) -> bool {
+        self.0.next_2_are(c1, c2)
+    }
+    fn next_3_are(&self, c1: char, c2: char, c3: char) -> bool {
+        self.0.next_3_are(c1, c2, c3)
+    }
+    fn next_is_document_indicator(&self) -> bool {
+        self.0.next_is_document_indicator()
+    }
+    fn next_is_document_start(&self) -> bool {
+        self.0.next_is_document_start()
+    }
+    fn next_is_document_end(&self) -> bool {
+        self.0.next_is_document_end()
+    }
+    fn skip_ws_to_eol(&mut self, skip_tabs: SkipTabs) -> (usize, Result<SkipTabs, &'static str>) {
+        self.0.skip_ws_to_eol(skip_tabs)
+    }
+    fn next_is_blank_or_break(&self) -> bool {
+        self.0.next_is_blank_or_break()
+    }
+    fn next_is_blank_or_breakz(&self) -> bool {
+        self.0.next_is_blank_or_breakz()
+    }
+    fn next_is_blank(&self) -> bool {
+        self.0.next_is_blank()
+    }
+    fn next_is_break(&self) -> bool {
+        self.0.next_is_break()
+    }
+    fn next_is_breakz(&self) -> bool {
+        self.0.next_is_breakz()
+    }
+    fn next_is_z(&self) -> bool {
+        self.0.next_is_z()
+    }
+    fn next_is_flow(&self) -> bool {
+        self.0.next_is_flow()
+    }
+    fn next_is_digit(&self) -> bool {
+        self.0.next_is_digit()
+    }
+    fn next_is_alpha(&self) -> bool {
+        self.0.next_is_alpha()
+    }
+    fn skip_while_non_breakz(&mut self) -> usize {
+        self.0.skip_while_non_breakz()
+    }
+    fn skip_while_blank(&mut self) -> usize {
+        self.0.skip_while_blank()
+    }
+    fn fetch_while_is_alpha(&mut self, out: &mut String) -> usize {
+        self.0.fetch_while_is_alpha(out)
+    }
+    fn fetch_while_is_yaml_non_space(&mut self, out: &mut String) -> usize {
+        self.0.fetch_while_is_yaml_non_space(out)
+    }
+}
+
 enum Frame {
     Seq {
         items: Vec<Node>,
         pos: Pos,
         anchor: usize,
         size: Size,
+        /// Written in flow style (`[...]`), or inside a flow collection.
+        flow: bool,
     },
     Map {
         map: Map,
@@ -101,7 +220,17 @@ enum Frame {
         pos: Pos,
         anchor: usize,
         size: Size,
+        /// Written in flow style (`{...}`), or inside a flow collection.
+        flow: bool,
     },
+}
+
+impl Frame {
+    fn flow(&self) -> bool {
+        match self {
+            Frame::Seq { flow, .. } | Frame::Map { flow, .. } => *flow,
+        }
+    }
 }
 
 /// The height (collections nested in it, counting itself; 0 for a scalar) and node count of a finished node, after alias expansion.
@@ -158,6 +287,13 @@ fn tag_name(tag: &Tag) -> String {
 }
 
 impl Builder {
+    /// Whether a collection that starts at `span` is in flow style: its start event covers
+    /// the `[` or `{` (a block collection's start is zero-width), or it sits inside a flow
+    /// collection (a single-pair mapping in `[a: b]`).
+    fn starts_flow(&self, span: &Span) -> bool {
+        span.end.index() > span.start.index() || self.stack.last().is_some_and(Frame::flow)
+    }
+
     fn pos(&self, span: &Span) -> Pos {
         Pos {
             file: self.file.clone(),
@@ -225,8 +361,18 @@ impl Builder {
                 {
                     value.pop();
                 }
+                // go-yaml's reading of an empty value in a flow collection (`{a: , k}`).
+                let flow_empty = value.is_empty()
+                    && style == Style::Plain
+                    && tag.is_none()
+                    && self.stack.last().is_some_and(Frame::flow);
                 let node = Node {
-                    value: Value::Scalar(Scalar { value, style, tag }),
+                    value: Value::Scalar(Scalar {
+                        value,
+                        style,
+                        tag,
+                        flow_empty,
+                    }),
                     pos,
                 };
                 self.decoded = self.decoded.saturating_add(1);
@@ -235,16 +381,19 @@ impl Builder {
             Event::SequenceStart(anchor, _) => {
                 let pos = self.pos(&span);
                 self.decoded = self.decoded.saturating_add(1);
+                let flow = self.starts_flow(&span);
                 self.push(Frame::Seq {
                     items: Vec::new(),
                     pos,
                     anchor,
                     size: Size::default(),
+                    flow,
                 })
             }
             Event::MappingStart(anchor, _) => {
                 let pos = self.pos(&span);
                 self.decoded = self.decoded.saturating_add(1);
+                let flow = self.starts_flow(&span);
                 self.push(Frame::Map {
                     map: Map::new(),
                     pending_key: None,
@@ -252,6 +401,7 @@ impl Builder {
                     pos,
                     anchor,
                     size: Size::default(),
+                    flow,
                 })
             }
             Event::SequenceEnd => match self.stack.pop() {
@@ -260,6 +410,7 @@ impl Builder {
                     pos,
                     anchor,
                     size,
+                    ..
                 }) => self.finish(
                     Node {
                         value: Value::Seq(items),
@@ -424,6 +575,64 @@ mod tests {
         let other = docs[0].get("other").unwrap().as_map().unwrap();
         assert_eq!(other.get("x").unwrap().scalar_text(), Some("1"));
         assert_eq!(other.get("y").unwrap().scalar_text(), Some("3"));
+    }
+
+    /// The scalar at `path` as (text, flow_empty), or `None` when it is not a scalar.
+    fn scalar_at(doc: &Node, path: &[&str]) -> Option<(String, bool)> {
+        match &doc.get_path(path)?.value {
+            Value::Scalar(s) => Some((s.value.clone(), s.flow_empty)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn empty_values_in_flow_collections_are_marked() {
+        let doc = &parse_stream(
+            "f: {a: , k, n: null, q: \"\"}\nb:\nl: [{x: }]\nt: {y: !!str }\n",
+            "f",
+        )
+        .unwrap()[0];
+        assert_eq!(scalar_at(doc, &["f", "a"]), Some((String::new(), true)));
+        assert_eq!(scalar_at(doc, &["f", "k"]), Some((String::new(), true)));
+        assert_eq!(scalar_at(doc, &["f", "n"]), Some(("null".into(), false)));
+        assert_eq!(scalar_at(doc, &["f", "q"]), Some((String::new(), false)));
+        assert_eq!(scalar_at(doc, &["b"]), Some((String::new(), false)));
+        assert_eq!(scalar_at(doc, &["t", "y"]), Some((String::new(), false)));
+        let x = &doc.get("l").unwrap().as_seq().unwrap()[0];
+        assert_eq!(scalar_at(x, &["x"]), Some((String::new(), true)));
+        // Still null to every reader.
+        assert!(doc.get_path(&["f", "a"]).is_some_and(Node::is_null));
+    }
+
+    #[test]
+    fn a_colon_before_a_flow_indicator_belongs_to_the_scalar() {
+        let doc = &parse_stream(
+            "f: {c: , d:}\ng: {d:, e: 1}\ns: [d:, e]\nh: {\"q\":, r:x}\n",
+            "f",
+        )
+        .unwrap()[0];
+        let keys = |path: &[&str]| -> Vec<String> {
+            doc.get_path(path)
+                .and_then(Node::as_map)
+                .map(|m| m.entries.iter().map(|(k, _)| k.value.clone()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(keys(&["f"]), ["c", "d:"]);
+        assert_eq!(keys(&["g"]), ["d:", "e"]);
+        assert_eq!(keys(&["h"]), ["q", "r:x"]);
+        let s: Vec<_> = doc
+            .get("s")
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .iter()
+            .map(|n| n.scalar_text())
+            .collect();
+        assert_eq!(s, [Some("d:"), Some("e")]);
+        // Block style is unchanged: `d:` at the end of a line is a key.
+        let doc = &parse_stream("d:\ne: a:b\n", "f").unwrap()[0];
+        assert_eq!(scalar_at(doc, &["e"]), Some(("a:b".into(), false)));
+        assert!(doc.get("d").is_some_and(Node::is_null));
     }
 
     #[test]

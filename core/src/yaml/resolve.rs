@@ -476,6 +476,7 @@ pub struct OutputError {
 pub fn to_output(node: &Node) -> Result<Out, OutputError> {
     Ok(match &node.value {
         Value::Scalar(s) => match s.resolve() {
+            Resolved::Null if s.flow_empty => Out::Str(String::new()),
             Resolved::Null => Out::Null,
             Resolved::Bool(b) => Out::Bool(b),
             Resolved::Int(i) => Out::Int(i),
