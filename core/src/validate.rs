@@ -66,6 +66,8 @@ pub struct OverlayBuild {
     pub build: Result<Build, BuildError>,
     /// Where a value missing from this overlay's manifest is to be added.
     pub anchor: OverlayAnchor,
+    /// The build's YAML, printed once on first use ([`OverlayBuild::yaml`]).
+    yaml: std::sync::OnceLock<Result<String, BuildError>>,
 }
 
 /// Where the user adds a value that an overlay's manifest lacks: the overlay's own patch
@@ -175,7 +177,34 @@ impl OverlayBuild {
             name: name.to_string(),
             build: build(files, &dir),
             anchor: OverlayAnchor::read(files, &dir),
+            yaml: std::sync::OnceLock::new(),
         }
+    }
+
+    /// An overlay's build from its parts.
+    pub fn new(
+        name: &str,
+        build: Result<Build, BuildError>,
+        anchor: OverlayAnchor,
+    ) -> OverlayBuild {
+        OverlayBuild {
+            name: name.to_string(),
+            build,
+            anchor,
+            yaml: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The YAML `planton build` prints for this overlay ([`Build::to_yaml`], printed once and
+    /// kept), or `None` when the overlay does not build.
+    pub fn yaml(&self) -> Option<Result<&str, &BuildError>> {
+        let b = self.build.as_ref().ok()?;
+        Some(
+            self.yaml
+                .get_or_init(|| b.to_yaml())
+                .as_ref()
+                .map(String::as_str),
+        )
     }
 
     /// Where a problem about the value at `pointer` of `node` (a resource of this build)

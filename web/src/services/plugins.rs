@@ -12,11 +12,13 @@
 
 use js_sys::{BigInt, Function, Object, Reflect, Uint8Array, WebAssembly};
 use planton_core::plugins::{CallError, Target, Targets};
+use planton_core::service::PluginPin;
 use planton_plugin_sdk::abi::{self, CallResult};
 use planton_plugin_sdk::{
     CONTRACT_VERSION, Describe, RenderRequest, RenderResponse, ValidateRequest, ValidateResponse,
 };
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -25,6 +27,8 @@ use wasm_bindgen_futures::JsFuture;
 pub struct WasmPlugin {
     describe: Describe,
     origin: String,
+    /// Pinned by the open service's `planton.yaml` (dropped when another service opens).
+    pinned: bool,
     memory: WebAssembly::Memory,
     alloc: Function,
     dealloc: Function,
@@ -88,6 +92,7 @@ impl WasmPlugin {
                 kinds: vec![],
             },
             origin: origin.to_string(),
+            pinned: false,
             memory,
             alloc: function(&exports, abi::EXPORT_ALLOC)?,
             dealloc: function(&exports, abi::EXPORT_DEALLOC)?,
@@ -112,6 +117,11 @@ impl WasmPlugin {
     /// Where the plugin came from (`built-in`, a file name).
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Whether the open service's `planton.yaml` pinned it.
+    pub fn is_pinned(&self) -> bool {
+        self.pinned
     }
 
     fn call<Req: serde::Serialize, Resp: DeserializeOwned>(
@@ -180,6 +190,41 @@ impl Target for WasmPlugin {
     }
 }
 
+/// Loads the plugins `pins` names (service-relative paths) from `bytes` (what the folder had
+/// at those paths), as `planton validate` loads them: each file must have its pinned sha256.
+/// Returns the plugins and, for each that could not be loaded, why (`plugin <path>: ...`).
+pub async fn load_pinned(
+    pins: &[PluginPin],
+    bytes: &[(String, Vec<u8>)],
+) -> (Vec<WasmPlugin>, Vec<String>) {
+    let (mut plugins, mut errors) = (Vec::new(), Vec::new());
+    for pin in pins {
+        let Some((_, b)) = bytes.iter().find(|(p, _)| *p == pin.path) else {
+            errors.push(format!(
+                "plugin {0}: cannot read plugin {0}: not in the opened folder",
+                pin.path
+            ));
+            continue;
+        };
+        let actual = format!("{:x}", Sha256::digest(b));
+        if actual != pin.sha256 {
+            errors.push(format!(
+                "plugin {0}: plugin {0} does not match its pinned digest: expected sha256 {1}, found {actual}",
+                pin.path, pin.sha256
+            ));
+            continue;
+        }
+        match WasmPlugin::instantiate(b, &format!("pinned {}", pin.path)).await {
+            Ok(mut p) => {
+                p.pinned = true;
+                plugins.push(p);
+            }
+            Err(e) => errors.push(format!("plugin {}: {e}", pin.path)),
+        }
+    }
+    (plugins, errors)
+}
+
 /// The plugins the page knows: the built-in ones, then any the user dropped, as core's
 /// [`Targets`] (shared by the views; replaced, never mutated, when a plugin is added).
 #[derive(Clone, Default)]
@@ -204,6 +249,21 @@ impl PluginSet {
             .cloned()
             .collect();
         v.push(Rc::new(p));
+        PluginSet {
+            plugins: Rc::new(Targets::new(v)),
+        }
+    }
+
+    /// The set without the plugins pinned by a service, plus `pinned` (the open service's).
+    pub fn with_pinned(&self, pinned: Vec<WasmPlugin>) -> PluginSet {
+        let mut v: Vec<Rc<WasmPlugin>> = self
+            .plugins
+            .all()
+            .iter()
+            .filter(|o| !o.pinned && !pinned.iter().any(|p| p.describe.name == o.describe.name))
+            .cloned()
+            .collect();
+        v.extend(pinned.into_iter().map(Rc::new));
         PluginSet {
             plugins: Rc::new(Targets::new(v)),
         }
