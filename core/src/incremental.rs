@@ -164,7 +164,9 @@ impl Session {
             if fresh {
                 let rec = Recorder::new(files);
                 let build = build_with_memo(&rec, &dir, &self.memo);
-                let anchor = OverlayAnchor::read(&rec, &dir);
+                let memo = &self.memo;
+                let anchor =
+                    OverlayAnchor::read_with(&rec, &dir, &|path, text| memo.parse(path, text));
                 let build = Rc::new(OverlayBuild::new(name, build, anchor));
                 self.overlays.insert(
                     dir.clone(),

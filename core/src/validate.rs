@@ -84,6 +84,16 @@ impl OverlayAnchor {
     /// Reads the overlay's kustomization and patch files (what could not be read is left out:
     /// the build reports it).
     pub fn read(files: &dyn Files, dir: &str) -> OverlayAnchor {
+        OverlayAnchor::read_with(files, dir, &|path, text| parse_stream(text, path).ok())
+    }
+
+    /// [`OverlayAnchor::read`] with files parsed by `parse` (path, text), which may keep
+    /// documents parsed before ([`crate::kustomize::memo::BuildMemo::parse`]).
+    pub fn read_with(
+        files: &dyn Files,
+        dir: &str,
+        parse: &dyn Fn(&str, &std::sync::Arc<str>) -> Option<Vec<Node>>,
+    ) -> OverlayAnchor {
         let Some(kustomization) = FILE_NAMES
             .iter()
             .map(|n| format!("{dir}/{n}"))
@@ -94,7 +104,7 @@ impl OverlayAnchor {
         let mut patches = Vec::new();
         let doc = files
             .read(&kustomization)
-            .and_then(|t| parse_stream(&t, &kustomization).ok())
+            .and_then(|t| parse(&kustomization, &t))
             .and_then(|docs| docs.into_iter().next());
         let paths = doc.iter().flat_map(|d| {
             let listed = |field: &str| -> Vec<String> {
@@ -119,7 +129,7 @@ impl OverlayAnchor {
             };
             let node = files
                 .read(&path)
-                .and_then(|t| parse_stream(&t, &path).ok())
+                .and_then(|t| parse(&path, &t))
                 .and_then(|docs| docs.into_iter().next());
             patches.extend(node.filter(|n| n.as_map().is_some()));
         }
@@ -464,35 +474,48 @@ pub fn check_overlay(
                 }
             }
         }
-        check_references(&r.node, "", layout, &ob.name, groups, &mut out);
+        check_references(
+            &r.node,
+            &mut String::new(),
+            layout,
+            &ob.name,
+            groups,
+            &mut out,
+        );
     }
     out
 }
 
+/// The references in `node` (at JSON Pointer `path`, a buffer the walk extends and restores,
+/// so that no node costs an allocation unless it holds a problem).
 fn check_references(
     node: &Node,
-    path: &str,
+    path: &mut String,
     layout: &Layout,
     overlay: &str,
     groups: Option<&dyn GroupSource>,
     out: &mut Vec<Diagnostic>,
 ) {
+    let len = path.len();
     match &node.value {
         Value::Map(m) => {
             for (k, v) in &m.entries {
-                check_references(
-                    v,
-                    &format!("{path}/{}", pointer_escape(&k.value)),
-                    layout,
-                    overlay,
-                    groups,
-                    out,
-                );
+                path.push('/');
+                if k.value.contains(['~', '/']) {
+                    path.push_str(&pointer_escape(&k.value));
+                } else {
+                    path.push_str(&k.value);
+                }
+                check_references(v, path, layout, overlay, groups, out);
+                path.truncate(len);
             }
         }
         Value::Seq(items) => {
             for (i, v) in items.iter().enumerate() {
-                check_references(v, &format!("{path}/{i}"), layout, overlay, groups, out);
+                use std::fmt::Write as _;
+                let _ = write!(path, "/{i}");
+                check_references(v, path, layout, overlay, groups, out);
+                path.truncate(len);
             }
         }
         Value::Scalar(s) => {

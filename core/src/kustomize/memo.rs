@@ -6,10 +6,12 @@
 //! compute. [`Recorder`] is the [`Files`] wrapper that writes the questions down.
 //!
 //! Answers are compared by content; a file whose `Arc` was not replaced compares in O(1).
+//! The memo also keeps the documents of each YAML file the builds parsed, by path and text.
 
 use super::fs::Files;
 use super::resource::Resource;
 use super::{Extras, Kustomization};
+use crate::yaml::Node;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -193,6 +195,8 @@ pub(super) struct Kept {
 #[derive(Default)]
 pub struct BuildMemo {
     kept: RefCell<HashMap<String, Rc<Kept>>>,
+    /// Files parsed by earlier builds: path → (the text parsed, its documents).
+    parsed: RefCell<HashMap<String, (Arc<str>, Vec<Node>)>>,
     hits: std::cell::Cell<u64>,
 }
 
@@ -225,8 +229,34 @@ impl BuildMemo {
             .insert(dir.to_string(), Rc::new(kept));
     }
 
-    /// Forgets every kept build.
+    /// The documents of file `path` when `text` is what was parsed last time.
+    pub(super) fn parsed(&self, path: &str, text: &Arc<str>) -> Option<Vec<Node>> {
+        let parsed = self.parsed.borrow();
+        let (t, docs) = parsed.get(path)?;
+        (Arc::ptr_eq(t, text) || **t == **text).then(|| docs.clone())
+    }
+
+    /// Keeps the documents parsed from `text` at `path`.
+    pub(super) fn keep_parsed(&self, path: &str, text: &Arc<str>, docs: &[Node]) {
+        self.parsed
+            .borrow_mut()
+            .insert(path.to_string(), (text.clone(), docs.to_vec()));
+    }
+
+    /// The documents of `text`, the file at `path`: kept from an earlier parse of the same
+    /// text, else parsed (and kept). `None` when it is not valid YAML.
+    pub fn parse(&self, path: &str, text: &Arc<str>) -> Option<Vec<Node>> {
+        if let Some(docs) = self.parsed(path, text) {
+            return Some(docs);
+        }
+        let docs = crate::yaml::parse_stream(text, path).ok()?;
+        self.keep_parsed(path, text, &docs);
+        Some(docs)
+    }
+
+    /// Forgets every kept build and parsed file.
     pub fn clear(&self) {
         self.kept.borrow_mut().clear();
+        self.parsed.borrow_mut().clear();
     }
 }

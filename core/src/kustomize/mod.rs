@@ -177,6 +177,8 @@ pub struct Loader<'a> {
     pub dir: &'a str,
     /// What copying may still create in this build.
     pub(crate) budget: &'a CopyBudget,
+    /// Parsed files kept across builds ([`build_with_memo`]).
+    pub(crate) memo: Option<&'a memo::BuildMemo>,
 }
 
 /// The most nodes that copying (JSON patch `copy`, replacements) may create in one build:
@@ -245,7 +247,13 @@ impl Loader<'_> {
     /// Reads and parses a YAML file into its documents.
     pub fn read_yaml(&self, rel: &str) -> Result<(String, Vec<Node>)> {
         let (path, text) = self.read(rel)?;
+        if let Some(docs) = self.memo.and_then(|m| m.parsed(&path, &text)) {
+            return Ok((path, docs));
+        }
         let docs = parse_stream(&text, &path)?;
+        if let Some(m) = self.memo {
+            m.keep_parsed(&path, &text, &docs);
+        }
         Ok((path, docs))
     }
 }
@@ -418,6 +426,7 @@ impl Builder<'_> {
             tree: self.tree,
             dir: &k.dir,
             budget: self.budget,
+            memo: self.memo.map(|(m, _)| m),
         };
         let mut entries = k.string_list("resources")?;
         entries.extend(k.string_list("bases")?);
@@ -517,6 +526,7 @@ impl Builder<'_> {
                 tree: self.tree,
                 dir: &k.dir,
                 budget: self.budget,
+                memo: self.memo.map(|(m, _)| m),
             };
             let (path, docs) = loader.read_yaml(entry)?;
             seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
