@@ -70,6 +70,9 @@ pub struct OverlayBuild {
     yaml: std::sync::OnceLock<Result<String, BuildError>>,
 }
 
+/// Parses a file (path, text) into its documents, `None` when it is not valid YAML.
+pub type ParseFn<'a> = dyn Fn(&str, &std::sync::Arc<str>) -> Option<Vec<Node>> + 'a;
+
 /// Where the user adds a value that an overlay's manifest lacks: the overlay's own patch
 /// file (the one patching the manifest's kind, else the first), else its kustomization.
 #[derive(Clone, Debug, Default)]
@@ -89,11 +92,7 @@ impl OverlayAnchor {
 
     /// [`OverlayAnchor::read`] with files parsed by `parse` (path, text), which may keep
     /// documents parsed before ([`crate::kustomize::memo::BuildMemo::parse`]).
-    pub fn read_with(
-        files: &dyn Files,
-        dir: &str,
-        parse: &dyn Fn(&str, &std::sync::Arc<str>) -> Option<Vec<Node>>,
-    ) -> OverlayAnchor {
+    pub fn read_with(files: &dyn Files, dir: &str, parse: &ParseFn<'_>) -> OverlayAnchor {
         let Some(kustomization) = FILE_NAMES
             .iter()
             .map(|n| format!("{dir}/{n}"))

@@ -156,11 +156,14 @@ pub struct OverlayView {
     pub rendered: Result<Vec<Value>, String>,
 }
 
+/// A view, with the build and image it shows.
+type KeptView = (Rc<OverlayBuild>, Option<String>, Rc<OverlayView>);
+
 /// The views of overlays, kept while their build, the image and the plugins stay the same
 /// (an edit elsewhere does not print or render an overlay again).
 #[derive(Default)]
 pub struct Views {
-    kept: HashMap<String, (Rc<OverlayBuild>, Option<String>, Rc<OverlayView>)>,
+    kept: HashMap<String, KeptView>,
 }
 
 impl Views {

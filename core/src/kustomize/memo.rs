@@ -189,6 +189,9 @@ pub(super) struct Kept {
     pub(super) depth: usize,
 }
 
+/// A parsed file: the text parsed and its documents.
+type Parsed = (Arc<str>, Vec<Node>);
+
 /// Sub-builds kept across builds ([`super::build_with_memo`]), by directory: the last
 /// successful build of each kustomization directory that was built as a resource of
 /// another. A front end keeps one per open service and builds through it after each edit.
@@ -196,7 +199,7 @@ pub(super) struct Kept {
 pub struct BuildMemo {
     kept: RefCell<HashMap<String, Rc<Kept>>>,
     /// Files parsed by earlier builds: path → (the text parsed, its documents).
-    parsed: RefCell<HashMap<String, (Arc<str>, Vec<Node>)>>,
+    parsed: RefCell<HashMap<String, Parsed>>,
     hits: std::cell::Cell<u64>,
 }
 
