@@ -400,6 +400,8 @@ pub fn check_overlay(
             .in_overlay(&ob.name),
         );
     }
+    // The kinds served, asked once per overlay (for "unknown kind" errors).
+    let mut known: Option<String> = None;
     for r in &b.resources {
         let (api_version, kind) = (
             r.node
@@ -420,7 +422,7 @@ pub fn check_overlay(
         };
         match checker.check(api_version, &kind, &json, &ob.name, local) {
             None => {
-                let known = checker.known_kinds();
+                let known = known.get_or_insert_with(|| checker.known_kinds().join(", "));
                 if !known.is_empty() {
                     let pos = r
                         .node
@@ -433,7 +435,7 @@ pub fn check_overlay(
                             &pos,
                             Diagnostic::error(
                                 code::UNKNOWN_KIND,
-                                format!("no target plugin serves `{api_version}/{kind}`; known kinds: {}", known.join(", ")),
+                                format!("no target plugin serves `{api_version}/{kind}`; known kinds: {known}"),
                             ),
                         )
                         .with_path("/kind")

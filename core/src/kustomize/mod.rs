@@ -391,7 +391,7 @@ impl Builder<'_> {
         let mut ex = Extras::default();
         let result = self.accumulate(&k, &mut ra, &mut ex);
         self.stack.pop();
-        let depth = self.deepest - start;
+        let depth = self.deepest.saturating_sub(start);
         self.deepest = outer.max(self.deepest);
         result?;
         let warnings = self.warnings.get(warned..).unwrap_or_default().to_vec();
