@@ -2,7 +2,7 @@
 //! service (the bundled example with groups and a config, and a conformance case as a
 //! service), `planton_core::incremental::Session` reports exactly what `check_service`
 //! reports on the same files, while rebuilding only the overlays the edit can affect; and
-//! for every case of the kustomize corpus, a build through a warm `BuildMemo` equals a
+//! for every case of the kustomize corpora, a build through a warm `BuildMemo` equals a
 //! fresh build after every edit of every input file.
 
 use crate::util::{load_tree, shared, workspace};
@@ -173,15 +173,22 @@ fn incremental_checks_equal_full_checks_on_a_conformance_case() {
     }
 }
 
-/// Every corpus case: a memo kept across builds gives the fresh build after every edit.
+/// Every corpus case (the shared corpus and the project's own cases, with symbolic links):
+/// a memo kept across builds gives the fresh build after every edit.
 #[test]
 fn builds_through_a_kept_memo_equal_fresh_builds_for_every_corpus_case() {
-    let root = shared().join("conformance/kustomize");
-    let mut cases: Vec<_> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("corpus missing at {}: {e}", root.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("build-dir").is_file())
-        .collect();
+    let mut cases = Vec::new();
+    for root in [
+        shared().join("conformance/kustomize"),
+        workspace().join("tests/kustomize-cases"),
+    ] {
+        cases.extend(
+            std::fs::read_dir(&root)
+                .unwrap_or_else(|e| panic!("corpus missing at {}: {e}", root.display()))
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("build-dir").is_file()),
+        );
+    }
     cases.sort();
     assert!(!cases.is_empty());
     let mut reused = 0;
