@@ -369,6 +369,8 @@ impl Reducible for State {
                     .iter()
                     .map(|(p, t)| (p.to_string(), t.to_string()))
                     .collect();
+                // The example pins no plugin: drop those the previous service pinned.
+                s.plugins = s.plugins.with_pinned(Vec::new());
                 s.open(crate::example::NAME.to_string(), files, None);
             }
             Action::Edit { path, text } => {
