@@ -15,6 +15,9 @@ mod robustness;
 /// Validation and planning of service repositories.
 mod service;
 
+/// The editor's incremental checks and kept sub-builds equal full checks and fresh builds.
+mod incremental;
+
 /// The WebAssembly plugin host: contract, sandbox limits, cache, built-in and external plugins.
 mod plugins_host;
 

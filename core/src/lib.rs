@@ -24,6 +24,7 @@
 pub mod check;
 pub mod diag;
 pub mod dotenv;
+pub mod incremental;
 pub mod kustomize;
 pub mod plan;
 pub mod plugins;

@@ -46,8 +46,8 @@ pub struct Plan {
 
 /// Plans from the overlays' builds. `filter` overrides `deploymentEnvironments`.
 /// Problems (no `metadata.env`, duplicate targets, failed builds) are diagnostics.
-pub fn plan(
-    overlays: &[OverlayBuild],
+pub fn plan<B: std::borrow::Borrow<OverlayBuild>>(
+    overlays: &[B],
     cfg: &ServiceConfig,
     filter: Option<&[String]>,
 ) -> (Plan, Vec<Diagnostic>) {
@@ -55,7 +55,7 @@ pub fn plan(
     let mut diags = Vec::new();
     let wanted: &[String] = filter.unwrap_or(&cfg.deployment_environments);
     let mut tasks = Vec::new();
-    for ob in overlays {
+    for ob in overlays.iter().map(B::borrow) {
         if ob.name == "local" {
             p.skipped.push(Skipped {
                 name: ob.name.clone(),
@@ -70,19 +70,16 @@ pub fn plan(
             });
             continue;
         }
-        let b = match &ob.build {
-            Ok(b) => b,
-            Err(e) => {
-                // Validation reports the error itself; this one points at it (the front
-                // end shows the file its own way).
-                diags.push(
-                    Diagnostic::error(code::PLAN_BUILD, "overlay does not build")
-                        .at(e.file.as_deref().unwrap_or(""), e.line, e.col)
-                        .in_overlay(&ob.name),
-                );
-                continue;
-            }
-        };
+        if let Err(e) = &ob.build {
+            // Validation reports the error itself; this one points at it (the front
+            // end shows the file its own way).
+            diags.push(
+                Diagnostic::error(code::PLAN_BUILD, "overlay does not build")
+                    .at(e.file.as_deref().unwrap_or(""), e.line, e.col)
+                    .in_overlay(&ob.name),
+            );
+            continue;
+        }
         let Some(m) = ob.manifest() else {
             diags.push(
                 at_overlay(
@@ -113,7 +110,7 @@ pub fn plan(
             );
             continue;
         }
-        let yaml = b.to_yaml().unwrap_or_default();
+        let yaml = ob.yaml().and_then(Result::ok).unwrap_or_default();
         let digest = format!("sha256:{:x}", Sha256::digest(yaml.as_bytes()));
         tasks.push(Task {
             name: ob.name.clone(),
@@ -125,7 +122,7 @@ pub fn plan(
         });
     }
     for n in wanted {
-        if n != "local" && !overlays.iter().any(|o| &o.name == n) {
+        if n != "local" && !overlays.iter().any(|o| &o.borrow().name == n) {
             diags.push(
                 Diagnostic::warning(
                     code::PLAN_UNKNOWN_ENV,
@@ -145,7 +142,7 @@ pub fn plan(
             t.name.clone(),
         )
     });
-    let overlay = |name: &str| overlays.iter().find(|o| o.name == name);
+    let overlay = |name: &str| overlays.iter().map(B::borrow).find(|o| o.name == name);
     for (i, t) in tasks.iter().enumerate() {
         if let Some(prev) = tasks[..i]
             .iter()

@@ -66,7 +66,12 @@ pub struct OverlayBuild {
     pub build: Result<Build, BuildError>,
     /// Where a value missing from this overlay's manifest is to be added.
     pub anchor: OverlayAnchor,
+    /// The build's YAML, printed once on first use ([`OverlayBuild::yaml`]).
+    yaml: std::sync::OnceLock<Result<String, BuildError>>,
 }
+
+/// Parses a file (path, text) into its documents, `None` when it is not valid YAML.
+pub type ParseFn<'a> = dyn Fn(&str, &std::sync::Arc<str>) -> Option<Vec<Node>> + 'a;
 
 /// Where the user adds a value that an overlay's manifest lacks: the overlay's own patch
 /// file (the one patching the manifest's kind, else the first), else its kustomization.
@@ -82,6 +87,12 @@ impl OverlayAnchor {
     /// Reads the overlay's kustomization and patch files (what could not be read is left out:
     /// the build reports it).
     pub fn read(files: &dyn Files, dir: &str) -> OverlayAnchor {
+        OverlayAnchor::read_with(files, dir, &|path, text| parse_stream(text, path).ok())
+    }
+
+    /// [`OverlayAnchor::read`] with files parsed by `parse` (path, text), which may keep
+    /// documents parsed before ([`crate::kustomize::memo::BuildMemo::parse`]).
+    pub fn read_with(files: &dyn Files, dir: &str, parse: &ParseFn<'_>) -> OverlayAnchor {
         let Some(kustomization) = FILE_NAMES
             .iter()
             .map(|n| format!("{dir}/{n}"))
@@ -92,7 +103,7 @@ impl OverlayAnchor {
         let mut patches = Vec::new();
         let doc = files
             .read(&kustomization)
-            .and_then(|t| parse_stream(&t, &kustomization).ok())
+            .and_then(|t| parse(&kustomization, &t))
             .and_then(|docs| docs.into_iter().next());
         let paths = doc.iter().flat_map(|d| {
             let listed = |field: &str| -> Vec<String> {
@@ -117,7 +128,7 @@ impl OverlayAnchor {
             };
             let node = files
                 .read(&path)
-                .and_then(|t| parse_stream(&t, &path).ok())
+                .and_then(|t| parse(&path, &t))
                 .and_then(|docs| docs.into_iter().next());
             patches.extend(node.filter(|n| n.as_map().is_some()));
         }
@@ -175,7 +186,34 @@ impl OverlayBuild {
             name: name.to_string(),
             build: build(files, &dir),
             anchor: OverlayAnchor::read(files, &dir),
+            yaml: std::sync::OnceLock::new(),
         }
+    }
+
+    /// An overlay's build from its parts.
+    pub fn new(
+        name: &str,
+        build: Result<Build, BuildError>,
+        anchor: OverlayAnchor,
+    ) -> OverlayBuild {
+        OverlayBuild {
+            name: name.to_string(),
+            build,
+            anchor,
+            yaml: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The YAML `planton build` prints for this overlay ([`Build::to_yaml`], printed once and
+    /// kept), or `None` when the overlay does not build.
+    pub fn yaml(&self) -> Option<Result<&str, &BuildError>> {
+        let b = self.build.as_ref().ok()?;
+        Some(
+            self.yaml
+                .get_or_init(|| b.to_yaml())
+                .as_ref()
+                .map(String::as_str),
+        )
     }
 
     /// Where a problem about the value at `pointer` of `node` (a resource of this build)
@@ -359,6 +397,8 @@ pub fn check_overlay(
             .in_overlay(&ob.name),
         );
     }
+    // The kinds served, asked once per overlay (for "unknown kind" errors).
+    let mut known: Option<String> = None;
     for r in &b.resources {
         let (api_version, kind) = (
             r.node
@@ -379,7 +419,7 @@ pub fn check_overlay(
         };
         match checker.check(api_version, &kind, &json, &ob.name, local) {
             None => {
-                let known = checker.known_kinds();
+                let known = known.get_or_insert_with(|| checker.known_kinds().join(", "));
                 if !known.is_empty() {
                     let pos = r
                         .node
@@ -392,7 +432,7 @@ pub fn check_overlay(
                             &pos,
                             Diagnostic::error(
                                 code::UNKNOWN_KIND,
-                                format!("no target plugin serves `{api_version}/{kind}`; known kinds: {}", known.join(", ")),
+                                format!("no target plugin serves `{api_version}/{kind}`; known kinds: {known}"),
                             ),
                         )
                         .with_path("/kind")
@@ -432,35 +472,48 @@ pub fn check_overlay(
                 }
             }
         }
-        check_references(&r.node, "", layout, &ob.name, groups, &mut out);
+        check_references(
+            &r.node,
+            &mut String::new(),
+            layout,
+            &ob.name,
+            groups,
+            &mut out,
+        );
     }
     out
 }
 
+/// The references in `node` (at JSON Pointer `path`, a buffer the walk extends and restores,
+/// so that no node costs an allocation unless it holds a problem).
 fn check_references(
     node: &Node,
-    path: &str,
+    path: &mut String,
     layout: &Layout,
     overlay: &str,
     groups: Option<&dyn GroupSource>,
     out: &mut Vec<Diagnostic>,
 ) {
+    let len = path.len();
     match &node.value {
         Value::Map(m) => {
             for (k, v) in &m.entries {
-                check_references(
-                    v,
-                    &format!("{path}/{}", pointer_escape(&k.value)),
-                    layout,
-                    overlay,
-                    groups,
-                    out,
-                );
+                path.push('/');
+                if k.value.contains(['~', '/']) {
+                    path.push_str(&pointer_escape(&k.value));
+                } else {
+                    path.push_str(&k.value);
+                }
+                check_references(v, path, layout, overlay, groups, out);
+                path.truncate(len);
             }
         }
         Value::Seq(items) => {
             for (i, v) in items.iter().enumerate() {
-                check_references(v, &format!("{path}/{i}"), layout, overlay, groups, out);
+                use std::fmt::Write as _;
+                let _ = write!(path, "/{i}");
+                check_references(v, path, layout, overlay, groups, out);
+                path.truncate(len);
             }
         }
         Value::Scalar(s) => {

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -320,6 +321,82 @@ test('a folder opened through the directory input, and an external plugin', asyn
     await editFile('_kustomize/base/cm.yaml', fs.readFileSync(path.join(svc, '_kustomize/base/cm.yaml'), 'utf8'));
     await tab('rendered');
     await page.waitForSelector('[data-testid=rendered-object][data-kind=ConfigMap]');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Opens `dir` through the directory input and waits for its first check. */
+async function openFolder(dir) {
+  const prev = await runs();
+  await page.setInputFiles('[data-testid=folder-input]', dir);
+  await waitRun(prev);
+}
+
+test('planton.yaml names a groups directory: the page loads it and reports what the CLI reports', async () => {
+  const group = (kind, name, entries) => `apiVersion: service-hub.planton.ai/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n  entries:\n${entries.map((e) => `    - name: ${e}\n      value: x-${e}\n`).join('')}`;
+  const dir = variant({
+    'planton.yaml': 'apiVersion: planton.dev/v1\nkind: ServiceConfig\ngroups:\n  dir: config/groups\n',
+    'config/groups/postgres.yaml': `${group('VariablesGroup', 'postgres', ['host'])}---\n${group('SecretsGroup', 'postgres', ['order-api-password'])}`,
+    // The one real missing entry: the prod overlay references stripe/live-key.
+    'config/groups/stripe.yaml': group('SecretsGroup', 'stripe', ['test-key']),
+    'README.md': 'not read\n',
+  });
+  try {
+    await openFolder(dir);
+    const cli = cliDiagnostics(dir);
+    const web = await pageDiagnostics();
+    assert.deepEqual(web, cli, 'the page and `planton validate --output json` disagree');
+    const errors = web.filter((d) => d.severity === 'error');
+    assert.equal(errors.length, 1, JSON.stringify(web));
+    assert.equal(errors[0].code, 'ref-missing-entry');
+    assert.equal(errors[0].file, PROD);
+    assert.ok(!web.some((d) => d.code === 'group-invalid' || d.code === 'ref-missing-group'), JSON.stringify(web));
+    // The group files are part of the service (editable, checked like the CLI checks them).
+    const names = await page.$$eval('[data-testid=file-entry]', (els) => els.map((e) => e.dataset.path));
+    assert.ok(names.includes('config/groups/stripe.yaml') && !names.includes('README.md'), names.join(','));
+    const fixed = group('SecretsGroup', 'stripe', ['test-key', 'live-key']);
+    await editFile('config/groups/stripe.yaml', fixed);
+    fs.writeFileSync(path.join(dir, 'config/groups/stripe.yaml'), fixed);
+    const after = await pageDiagnostics();
+    assert.deepEqual(after, cliDiagnostics(dir));
+    assert.equal(after.filter((d) => d.severity === 'error').length, 0, JSON.stringify(after));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('planton.yaml pins a plugin: the page loads it on open and reports what the CLI reports', async (t) => {
+  if (!CONFIGMAP_PLUGIN || !fs.existsSync(CONFIGMAP_PLUGIN)) return t.skip('PLANTON_CONFIGMAP_WASM not built');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'planton-pin-'));
+  const svc = path.join(dir, 'pinned');
+  const write = (rel, text) => { fs.mkdirSync(path.dirname(path.join(svc, rel)), { recursive: true }); fs.writeFileSync(path.join(svc, rel), text); };
+  const wasm = fs.readFileSync(CONFIGMAP_PLUGIN);
+  const sha = crypto.createHash('sha256').update(wasm).digest('hex');
+  write('plugins/configmap.wasm', wasm);
+  write('planton.yaml', `apiVersion: planton.dev/v1\nkind: ServiceConfig\nplugins:\n  - path: plugins/configmap.wasm\n    sha256: ${sha}\n`);
+  write('_kustomize/base/kustomization.yaml', 'resources:\n  - cm.yaml\n');
+  write('_kustomize/base/cm.yaml', 'apiVersion: example.planton.dev/v1\nkind: ConfigMapKubernetes\nmetadata:\n  name: pinned\n  env: prod\nspec:\n  data:\n    GREETING: hello\n    "bad key!": x\n');
+  write('_kustomize/overlays/prod/kustomization.yaml', 'resources:\n  - ../../base\n');
+  try {
+    await openFolder(svc);
+    const cli = cliDiagnostics(svc);
+    const web = await pageDiagnostics();
+    assert.deepEqual(web, cli, 'the page and `planton validate --output json` disagree');
+    // The pinned plugin checked the kind (a kind no plugin serves would be `unknown-kind`).
+    assert.ok(web.some((d) => d.severity === 'error' && d.file === '_kustomize/base/cm.yaml' && d.code !== 'unknown-kind'), JSON.stringify(web));
+    await page.waitForFunction(() => document.querySelector('[data-testid=plugins]').textContent.includes('configmap-example'));
+
+    // A pin that does not match the file: neither loads it, both say so at planton.yaml.
+    write('planton.yaml', `apiVersion: planton.dev/v1\nkind: ServiceConfig\nplugins:\n  - path: plugins/configmap.wasm\n    sha256: ${'0'.repeat(64)}\n`);
+    await openFolder(svc);
+    const strip = (ds) => ds.map((d) => ({ ...d, message: d.code === 'plugin-load-failed' ? '' : d.message }));
+    const web2 = await pageDiagnostics();
+    const cli2 = cliDiagnostics(svc);
+    assert.deepEqual(strip(web2), strip(cli2));
+    const failed = web2.find((d) => d.code === 'plugin-load-failed');
+    assert.ok(failed && failed.file === 'planton.yaml' && failed.message.includes('does not match its pinned digest'), JSON.stringify(web2));
+    assert.ok(cli2.find((d) => d.code === 'plugin-load-failed').message.includes('does not match its pinned digest'));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

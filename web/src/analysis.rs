@@ -1,19 +1,22 @@
 //! One run of the checks over the open service: discover the layout, load `planton.yaml`,
-//! then core's `check::check_service` (groups, every overlay built and validated, the
-//! plan), the very function `planton validate` calls.
+//! then core's incremental `check_service` ([`Session::check`]: groups, every overlay built
+//! and validated, the plan), which reports what `planton validate` reports while rebuilding
+//! only the overlays an edit can affect; and the views of the selected overlays
+//! ([`Views`], kept while their build is).
 //!
 //! Nothing here decides what is valid: every diagnostic comes from core or a plugin.
 //! The module only keeps what the views need (built YAML, rendered objects, the plan).
 
-use planton_core::check::check_service;
-use planton_core::diag::Diagnostic;
+use planton_core::diag::{Diagnostic, code};
+use planton_core::incremental::Session;
 use planton_core::kustomize::FileTree;
 use planton_core::plan::Plan;
 use planton_core::plugins::{RenderError, Target, Targets};
-use planton_core::service::{Layout, LayoutError, ServiceConfig};
+use planton_core::service::{CONFIG_FILE, Layout, LayoutError, ServiceConfig};
 use planton_core::validate::{KindChecker, OverlayBuild};
 use planton_plugin_sdk::DeployContext;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// The directory the open service lives in inside the in-memory tree.
@@ -61,8 +64,8 @@ fn render_error_text(e: &RenderError) -> String {
 pub struct Analysis {
     /// Overlay directory names, sorted (empty when the layout was not found).
     pub overlays: Vec<String>,
-    /// Exactly what `planton validate` reports: config, groups, builds, kinds, references,
-    /// planning problems.
+    /// Exactly what `planton validate` reports: config, plugins, groups, builds, kinds,
+    /// references, planning problems.
     pub diagnostics: Vec<Diagnostic>,
     /// Why the service could not be checked at all (no `_kustomize/` folder).
     pub fatal: Option<String>,
@@ -70,8 +73,10 @@ pub struct Analysis {
     pub plan: Option<Plan>,
     /// Problems only the plan finds (missing `metadata.env`, duplicate targets).
     pub plan_diagnostics: Vec<Diagnostic>,
-    /// The builds, shared with the views.
-    pub builds: Rc<Vec<OverlayBuild>>,
+    /// The builds, shared with the session and the views.
+    pub builds: Vec<Rc<OverlayBuild>>,
+    /// The overlays built again by this run (the others were unchanged).
+    pub rebuilt: Vec<String>,
     /// Milliseconds spent producing `diagnostics` (layout, config, builds, validation, plan).
     pub validate_ms: f64,
     /// Milliseconds for the whole run, with the views (built YAML, rendered objects) of the
@@ -79,8 +84,17 @@ pub struct Analysis {
     pub total_ms: f64,
 }
 
-/// Runs every check over `tree` (service files under [`ROOT`]). `now` is a millisecond clock.
-pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64) -> Analysis {
+/// Runs every check over `tree` (service files under [`ROOT`]) through `session` (which
+/// keeps what did not change since its last run). `load_errors` are the pinned plugins that
+/// could not be loaded (reported as `planton validate` reports them). `now` is a
+/// millisecond clock.
+pub fn analyze(
+    tree: &FileTree,
+    session: &mut Session,
+    checker: &dyn KindChecker,
+    load_errors: &[String],
+    now: &dyn Fn() -> f64,
+) -> Analysis {
     let start = now();
     let layout = match Layout::discover(tree, ROOT) {
         Ok((layout, _)) => layout,
@@ -99,18 +113,26 @@ pub fn analyze(tree: &FileTree, checker: &dyn KindChecker, now: &dyn Fn() -> f64
         }
     };
     let (config, mut diagnostics) = ServiceConfig::load(tree, &layout);
-    // The same composition as `planton validate` (core's `check_service`).
-    let check = check_service(tree, &layout, None, &config, checker, None);
+    for e in load_errors {
+        diagnostics.push(Diagnostic::error(code::PLUGIN_LOAD_FAILED, e.clone()).at(
+            CONFIG_FILE,
+            0,
+            0,
+        ));
+    }
+    // The same composition as `planton validate` (core's `check_service`), incrementally.
+    let check = session.check(tree, &layout, None, &config, checker, None);
     diagnostics.extend(check.diagnostics);
-    let (plan, plan_diagnostics, report) = (check.plan, check.plan_diagnostics, check.report);
+    let plan_diagnostics = check.plan_diagnostics;
     let validate_ms = now() - start;
     Analysis {
         overlays: layout.overlays.clone(),
         diagnostics,
         fatal: None,
-        plan: Some(plan),
+        plan: Some(check.plan),
         plan_diagnostics,
-        builds: Rc::new(report.overlays),
+        builds: check.overlays,
+        rebuilt: check.rebuilt,
         validate_ms,
         total_ms: now() - start,
     }
@@ -128,29 +150,76 @@ pub struct OverlayView {
     pub rendered: Result<Vec<Value>, String>,
 }
 
-/// The view of overlay `name`: its built YAML and its rendered objects (`image`: the
-/// build's `REPO:TAG` for the render, as a deploy would pass it).
-pub fn overlay_view<T: Target>(
-    analysis: &Analysis,
-    name: &str,
+/// A view, with the build and image it shows.
+type KeptView = (Rc<OverlayBuild>, Option<String>, Rc<OverlayView>);
+
+/// The views of overlays, kept while their build, the image and the plugins stay the same
+/// (an edit elsewhere does not print or render an overlay again).
+#[derive(Default)]
+pub struct Views {
+    kept: HashMap<String, KeptView>,
+}
+
+impl Views {
+    /// Forgets every view (the plugins changed).
+    pub fn clear(&mut self) {
+        self.kept.clear();
+    }
+
+    /// The view of overlay `name`: its built YAML and its rendered objects (`image`: the
+    /// build's `REPO:TAG` for the render, as a deploy would pass it).
+    pub fn view<T: Target>(
+        &mut self,
+        analysis: &Analysis,
+        name: &str,
+        plugins: &Targets<T>,
+        image: Option<&str>,
+    ) -> Option<Rc<OverlayView>> {
+        let ob = analysis.builds.iter().find(|b| b.name == name)?;
+        if let Some((b, i, v)) = self.kept.get(name)
+            && Rc::ptr_eq(b, ob)
+            && i.as_deref() == image
+        {
+            return Some(v.clone());
+        }
+        let v = Rc::new(overlay_view(ob, plugins, image));
+        self.kept.insert(
+            name.to_string(),
+            (ob.clone(), image.map(str::to_string), v.clone()),
+        );
+        self.kept.retain(|n, (b, _, _)| {
+            analysis
+                .builds
+                .iter()
+                .any(|o| o.name == *n && Rc::ptr_eq(o, b))
+        });
+        Some(v)
+    }
+}
+
+/// The view of one overlay's build.
+fn overlay_view<T: Target>(
+    ob: &OverlayBuild,
     plugins: &Targets<T>,
     image: Option<&str>,
-) -> Option<OverlayView> {
-    let ob = analysis.builds.iter().find(|b| b.name == name)?;
+) -> OverlayView {
+    let name = ob.name.clone();
     let build = match &ob.build {
         Ok(b) => b,
         Err(e) => {
             let msg = e.display_with(&shown_path).to_string();
-            return Some(OverlayView {
-                name: name.to_string(),
+            return OverlayView {
+                name,
                 yaml: Err(msg.clone()),
                 rendered: Err(msg),
-            });
+            };
         }
     };
-    let yaml = build
-        .to_yaml()
-        .map_err(|e| e.display_with(&shown_path).to_string());
+    let yaml = match ob.yaml() {
+        Some(Ok(y)) => Ok(y.to_string()),
+        Some(Err(e)) => Err(e.display_with(&shown_path).to_string()),
+        None => Err(String::new()),
+    };
     let context = DeployContext {
         image: image.map(str::to_string),
         ..DeployContext::default()
@@ -158,9 +227,9 @@ pub fn overlay_view<T: Target>(
     let rendered = plugins
         .render(build, &context)
         .map_err(|e| render_error_text(&e));
-    Some(OverlayView {
-        name: name.to_string(),
+    OverlayView {
+        name,
         yaml,
         rendered,
-    })
+    }
 }

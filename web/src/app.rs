@@ -6,7 +6,8 @@ use crate::components::toolbar::Toolbar;
 use crate::pages::Handlers;
 use crate::pages::welcome::Welcome;
 use crate::pages::workspace::Workspace;
-use crate::services::{assets, dom, fs, plugins::WasmPlugin, recovery};
+use crate::services::plugins::{self, WasmPlugin};
+use crate::services::{assets, dom, fs, recovery};
 use crate::state::{Action, State};
 use crate::zip;
 use gloo::render::{AnimationFrame, request_animation_frame};
@@ -28,21 +29,45 @@ async fn load_plugin(dispatch: UseReducerDispatcher<State>, name: String, bytes:
     ));
 }
 
+/// Opens a folder: reads what its `planton.yaml` points at (the groups directory, pinned
+/// plugins; `service_files`), loads the pinned plugins, then opens it as one action.
 fn open_folder(dispatch: &UseReducerDispatcher<State>, folder: Option<fs::Folder>) {
-    if let Some(f) = folder {
-        if f.files.is_empty() {
-            dispatch.dispatch(Action::Notice(format!(
-                "{} has no planton.yaml and no _kustomize/ folder",
-                f.name
-            )));
-        } else {
-            dispatch.dispatch(Action::Open {
-                name: f.name,
-                files: f.files,
-                handle: f.handle,
-            });
-        }
+    let Some(f) = folder else { return };
+    if f.files.is_empty() {
+        dispatch.dispatch(Action::Notice(format!(
+            "{} has no planton.yaml and no _kustomize/ folder",
+            f.name
+        )));
+        return;
     }
+    let dispatch = dispatch.clone();
+    spawn_local(async move {
+        let wanted = crate::service_files::wanted(&f.files);
+        let pin_paths: Vec<String> = wanted.plugins.iter().map(|p| p.path.clone()).collect();
+        let (more, mut notes) = match fs::read_more(&f, &wanted.dirs, &pin_paths).await {
+            Ok(m) => (m, Vec::new()),
+            Err(e) => (
+                fs::More::default(),
+                vec![format!("cannot read what planton.yaml points at: {e}")],
+            ),
+        };
+        for p in &wanted.outside {
+            notes.push(format!(
+                "planton.yaml names {p}, outside the opened folder: open a folder that holds it to check with it"
+            ));
+        }
+        let (pinned, load_errors) = plugins::load_pinned(&wanted.plugins, &more.bytes).await;
+        let mut files = f.files;
+        files.extend(more.texts);
+        dispatch.dispatch(Action::Open {
+            name: f.name,
+            files,
+            handle: f.handle,
+            pinned,
+            load_errors,
+            notes,
+        });
+    });
 }
 
 /// The app.

@@ -24,6 +24,7 @@ pub mod diff;
 pub mod example;
 pub mod highlight;
 pub mod pages;
+pub mod service_files;
 pub mod services;
 pub mod state;
 pub mod zip;

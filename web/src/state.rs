@@ -1,19 +1,24 @@
 //! The editor's state and the actions that change it (`enum Action` + `impl Reducible`).
 //!
 //! `reduce` is where the page calls core: [`Action::Analyze`] runs [`analysis::analyze`]
-//! (build, validate, plan) over the edited files, and overlay selection asks the plugins to
-//! render. Edits only mark the state stale; the app runs at most one analysis per animation
-//! frame, however fast the user types.
+//! (build, validate, plan, incrementally through the service's [`Session`]) over the edited
+//! files, and overlay selection asks the plugins to render (views kept in [`Views`]).
+//! An edit is checked at once when the checks have been idle at least as long as the last
+//! one took; otherwise it only marks the state stale and the app checks on the next animation
+//! frame. So a cheap check shows its result in the frame of the edit, and an expensive one
+//! never takes more than about half of the time however fast the user types.
 //!
 //! The state holds no browser objects except the opaque plugin instances and folder handle
 //! that `services` produced.
 
-use crate::analysis::{Analysis, OverlayView, analyze, overlay_view, service_path, tree_path};
+use crate::analysis::{Analysis, OverlayView, Views, analyze, service_path, tree_path};
 use crate::services::clock;
 use crate::services::fs::FolderHandle;
 use crate::services::plugins::{PluginSet, WasmPlugin};
+use planton_core::incremental::Session;
 use planton_core::kustomize::FileTree;
 use planton_core::plugins::Target;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use yew::Reducible;
@@ -46,6 +51,8 @@ pub struct Service {
     pub deleted: BTreeSet<String>,
     /// Where to save back, when the browser gave a writable folder.
     pub handle: Option<FolderHandle>,
+    /// The pinned plugins of `planton.yaml` that could not be loaded (`plugin <path>: why`).
+    pub load_errors: Vec<String>,
 }
 
 impl Service {
@@ -117,6 +124,12 @@ pub struct State {
     pub notice: Option<String>,
     /// The build's image (`REPO:TAG`) the rendered view passes to the plugin.
     pub render_image: Option<String>,
+    /// What the checks keep between edits of the open service.
+    pub session: Rc<RefCell<Session>>,
+    /// The views kept between edits.
+    pub views: Rc<RefCell<Views>>,
+    /// When the last check ended (`clock::now`), and how long it took (ms).
+    pub last_check: (f64, f64),
 }
 
 /// Everything that can happen.
@@ -133,6 +146,12 @@ pub enum Action {
         files: Vec<(String, String)>,
         /// Writable handle, if any.
         handle: Option<FolderHandle>,
+        /// The plugins its `planton.yaml` pins, loaded.
+        pinned: Vec<WasmPlugin>,
+        /// The pinned plugins that could not be loaded, and why.
+        load_errors: Vec<String>,
+        /// What the page could not read for it (said in the status bar).
+        notes: Vec<String>,
     },
     /// Open the bundled example.
     OpenExample,
@@ -201,6 +220,7 @@ impl State {
                 Ok(()) => {
                     svc.dirty = true;
                     self.stale = true;
+                    crate::services::recovery::snapshot(&svc.name, &svc.files());
                 }
                 Err(e) => self.notice = Some(e),
             }
@@ -224,13 +244,41 @@ impl State {
                 .cloned();
         }
         let image = self.render_image.as_deref();
-        let view = |name: &Option<String>| {
+        let mut views = self.views.borrow_mut();
+        let mut view = |name: &Option<String>| {
             name.as_ref()
-                .and_then(|n| overlay_view(&self.analysis, n, self.plugins.targets(), image))
-                .map(Rc::new)
+                .and_then(|n| views.view(&self.analysis, n, self.plugins.targets(), image))
         };
-        self.view = view(&self.overlay);
-        self.compare_view = view(&self.compare);
+        let (v, c) = (view(&self.overlay), view(&self.compare));
+        drop(views);
+        self.view = v;
+        self.compare_view = c;
+    }
+
+    /// The plugins changed: kind checks and renders are done again.
+    fn plugins_changed(&mut self) {
+        self.session.borrow_mut().checker_changed();
+        self.views.borrow_mut().clear();
+    }
+
+    /// Runs the checks now (and the views).
+    fn analyze_now(&mut self) {
+        let Some(svc) = &self.service else { return };
+        let start = clock::now();
+        let analysis = analyze(
+            &svc.tree,
+            &mut self.session.borrow_mut(),
+            self.plugins.targets(),
+            &svc.load_errors,
+            &clock::now,
+        );
+        self.analysis = Rc::new(analysis);
+        self.stale = false;
+        self.runs += 1;
+        self.refresh_views();
+        let end = clock::now();
+        Rc::make_mut(&mut self.analysis).total_ms = end - start;
+        self.last_check = (end, end - start);
     }
 
     fn open(&mut self, name: String, files: Vec<(String, String)>, handle: Option<FolderHandle>) {
@@ -244,7 +292,11 @@ impl State {
             dirty: false,
             deleted: BTreeSet::new(),
             handle,
+            load_errors: Vec::new(),
         };
+        crate::services::recovery::snapshot(&svc.name, &svc.files());
+        self.session = Rc::default();
+        self.views = Rc::default();
         let paths = svc.paths();
         self.file = paths
             .iter()
@@ -277,6 +329,7 @@ impl Reducible for State {
                     p.origin()
                 ));
                 s.plugins = s.plugins.with(p);
+                s.plugins_changed();
                 s.stale = s.service.is_some();
             }
             Action::PluginLoaded(Err(e)) => {
@@ -291,32 +344,53 @@ impl Reducible for State {
                 name,
                 files,
                 handle,
-            } => s.open(name, files, handle),
+                pinned,
+                load_errors,
+                notes,
+            } => {
+                let n = pinned.len();
+                s.plugins = s.plugins.with_pinned(pinned);
+                s.open(name, files, handle);
+                if let Some(svc) = s.service.as_mut() {
+                    svc.load_errors = load_errors;
+                }
+                if n > 0 {
+                    s.notice = Some(format!(
+                        "{}, {n} pinned plugin(s)",
+                        s.notice.take().unwrap_or_default()
+                    ));
+                }
+                if !notes.is_empty() {
+                    s.notice = Some(notes.join("; "));
+                }
+            }
             Action::OpenExample => {
                 let files = crate::example::FILES
                     .iter()
                     .map(|(p, t)| (p.to_string(), t.to_string()))
                     .collect();
+                // The example pins no plugin: drop those the previous service pinned.
+                s.plugins = s.plugins.with_pinned(Vec::new());
                 s.open(crate::example::NAME.to_string(), files, None);
             }
             Action::Edit { path, text } => {
-                s.with_service(|svc| {
+                crate::services::recovery::snapshot_file(&path, &text);
+                if let Some(svc) = s.service.as_mut() {
                     svc.tree.insert(&tree_path(&path), text);
-                    Ok(())
-                });
+                    svc.dirty = true;
+                    s.stale = true;
+                }
+                // Check at once when idle for at least as long as the last check took.
+                let (end, cost) = s.last_check;
+                if s.plugins_ready && clock::now() - end >= cost {
+                    s.analyze_now();
+                }
             }
             Action::Analyze => {
-                if !s.stale || !s.plugins_ready {
+                if !s.stale || !s.plugins_ready || s.service.is_none() {
                     return self;
                 }
-                let Some(svc) = &s.service else { return self };
-                crate::services::recovery::snapshot(&svc.name, &svc.files());
-                let start = clock::now();
-                s.analysis = Rc::new(analyze(&svc.tree, s.plugins.targets(), &clock::now));
-                s.stale = false;
-                s.runs += 1;
-                s.refresh_views();
-                Rc::make_mut(&mut s.analysis).total_ms = clock::now() - start;
+                s.analyze_now();
             }
             Action::Recovered(r) => {
                 if let Some((name, files)) = r.files {

@@ -14,6 +14,7 @@
 pub mod error;
 pub mod fs;
 pub mod kustomization;
+pub mod memo;
 pub mod resource;
 
 mod configurations;
@@ -65,6 +66,25 @@ impl Build {
 
 /// Builds the kustomization in directory `dir` of `tree`.
 pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
+    build_inner(tree, dir, None)
+}
+
+/// [`build`] through `rec` (which records what the build read), reusing the sub-builds
+/// `memo` kept from earlier builds whose files did not change, and keeping this build's.
+/// The result equals [`build`]'s on the same files.
+pub fn build_with_memo(
+    rec: &memo::Recorder<'_>,
+    dir: &str,
+    memo: &memo::BuildMemo,
+) -> Result<Build> {
+    build_inner(rec, dir, Some((memo, rec)))
+}
+
+fn build_inner(
+    tree: &dyn Files,
+    dir: &str,
+    memo: Option<(&memo::BuildMemo, &memo::Recorder<'_>)>,
+) -> Result<Build> {
     let Some(dir) = normalize(dir) else {
         return Err(BuildError::new(
             K::NotFound,
@@ -94,6 +114,8 @@ pub fn build(tree: &dyn Files, dir: &str) -> Result<Build> {
         warnings: Vec::new(),
         stack: Vec::new(),
         built: HashMap::new(),
+        memo,
+        deepest: 0,
     };
     // The root is the directory's real path (kustomize evaluates its symlinks).
     let dir = tree.real_path(&dir).unwrap_or(dir);
@@ -161,6 +183,8 @@ pub struct Loader<'a> {
     pub dir: &'a str,
     /// What copying may still create in this build.
     pub(crate) budget: &'a CopyBudget,
+    /// Parsed files kept across builds ([`build_with_memo`]).
+    pub(crate) memo: Option<&'a memo::BuildMemo>,
 }
 
 /// The most nodes that copying (JSON patch `copy`, replacements) may create in one build:
@@ -235,7 +259,13 @@ impl Loader<'_> {
     /// Reads and parses a YAML file into its documents.
     pub fn read_yaml(&self, rel: &str) -> Result<(String, Vec<Node>)> {
         let (path, text) = self.read(rel)?;
+        if let Some(docs) = self.memo.and_then(|m| m.parsed(&path, &text)) {
+            return Ok((path, docs));
+        }
         let docs = parse_stream(&text, &path)?;
+        if let Some(m) = self.memo {
+            m.keep_parsed(&path, &text, &docs);
+        }
         Ok((path, docs))
     }
 }
@@ -292,6 +322,11 @@ struct Builder<'a> {
     /// Finished sub-builds by directory: a base shared by many overlays is built once.
     /// `None` marks a directory built once and not kept.
     built: HashMap<String, Option<(Kustomization, Vec<Resource>, Extras)>>,
+    /// Sub-builds kept across builds, and the recorder of what this build reads.
+    memo: Option<(&'a memo::BuildMemo, &'a memo::Recorder<'a>)>,
+    /// The deepest the stack has been (for reusing a kept sub-build only where a fresh one
+    /// would not nest too deeply).
+    deepest: usize,
 }
 
 /// How deeply kustomizations and components may nest (each level one recursion of the
@@ -324,6 +359,11 @@ impl Builder<'_> {
             return Err(BuildError::new(K::Cycle, via.then(")")));
         }
         self.check_nesting()?;
+        if let Some((memo, rec)) = self.memo
+            && !self.stack.is_empty()
+        {
+            return self.target_memo(dir, memo, rec);
+        }
         if let Some(Some((k, ra, ex))) = self.built.get(dir) {
             // The same directory always builds the same way (its warnings were already
             // recorded the first time).
@@ -334,6 +374,7 @@ impl Builder<'_> {
         let k = Kustomization::load(self.tree, dir)?;
         k.check_empty()?;
         self.stack.push(dir.to_string());
+        self.deepest = self.deepest.max(self.stack.len());
         let mut ra = Vec::new();
         let mut ex = Extras::default();
         let result = self.accumulate(&k, &mut ra, &mut ex);
@@ -345,6 +386,61 @@ impl Builder<'_> {
             None
         };
         self.built.insert(dir.to_string(), copy);
+        Ok((k, ra, ex))
+    }
+
+    /// [`Builder::target`] of a directory built as a resource of another, through the
+    /// memo: a kept build whose files did not change is reused (its warnings counted once
+    /// per build, as a fresh build counts them), else the directory is built and kept.
+    fn target_memo(
+        &mut self,
+        dir: &str,
+        memo: &memo::BuildMemo,
+        rec: &memo::Recorder<'_>,
+    ) -> Result<(Kustomization, Vec<Resource>, Extras)> {
+        let first = !self.built.contains_key(dir);
+        if let Some(kept) = memo.get(dir, rec)
+            && self.stack.len() + kept.depth <= MAX_NESTING
+        {
+            if first {
+                self.warnings.extend(kept.warnings.iter().cloned());
+                self.built.insert(dir.to_string(), None);
+            }
+            self.deepest = self.deepest.max(self.stack.len() + kept.depth);
+            return Ok((kept.k.clone(), kept.ra.clone(), kept.ex.clone()));
+        }
+        let mark = rec.mark();
+        let warned = self.warnings.len();
+        let (outer, start) = (self.deepest, self.stack.len());
+        self.deepest = start;
+        let k = Kustomization::load(self.tree, dir)?;
+        k.check_empty()?;
+        self.stack.push(dir.to_string());
+        self.deepest = self.deepest.max(self.stack.len());
+        let mut ra = Vec::new();
+        let mut ex = Extras::default();
+        let result = self.accumulate(&k, &mut ra, &mut ex);
+        self.stack.pop();
+        let depth = self.deepest.saturating_sub(start);
+        self.deepest = outer.max(self.deepest);
+        result?;
+        let warnings = self.warnings.get(warned..).unwrap_or_default().to_vec();
+        if !first {
+            // A repeat within one build adds no warnings (see `target`).
+            self.warnings.truncate(warned);
+        }
+        self.built.insert(dir.to_string(), None);
+        memo.put(
+            dir,
+            memo::Kept {
+                deps: rec.deps_since(mark),
+                k: k.clone(),
+                ra: ra.clone(),
+                ex: ex.clone(),
+                warnings,
+                depth,
+            },
+        );
         Ok((k, ra, ex))
     }
 
@@ -360,6 +456,7 @@ impl Builder<'_> {
             tree: self.tree,
             dir: &k.dir,
             budget: self.budget,
+            memo: self.memo.map(|(m, _)| m),
         };
         let mut entries = k.string_list("resources")?;
         entries.extend(k.string_list("bases")?);
@@ -433,6 +530,7 @@ impl Builder<'_> {
                 tree: self.tree,
                 dir: &k.dir,
                 budget: self.budget,
+                memo: self.memo.map(|(m, _)| m),
             };
             let (path, docs) = loader.read_yaml(entry)?;
             seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
@@ -495,6 +593,7 @@ impl Builder<'_> {
             ));
         }
         self.stack.push(path);
+        self.deepest = self.deepest.max(self.stack.len());
         let result = self.accumulate(&c, ra, ex);
         self.stack.pop();
         result

@@ -1,6 +1,8 @@
 // Browser file access for the planton editor: folder pickers, drag and drop, the File System
-// Access API and downloads. Called only from services/fs.rs. Only `planton.yaml` and the files
-// under `_kustomize/` are read; everything else in the folder is ignored (and never read).
+// Access API and downloads. Called only from services/fs.rs. A folder is read in two steps:
+// `planton.yaml` and the files under `_kustomize/` first; then, through the folder's `source`,
+// only what the config points at (the groups directory, pinned plugins: `readMore`).
+// Everything else in the folder is never read.
 
 const keep = (rel) => rel === 'planton.yaml' || rel === '_kustomize' || rel.startsWith('_kustomize/');
 
@@ -25,7 +27,7 @@ async function readHandle(handle) {
   const strip = handle.name === '_kustomize' ? '_kustomize' : '';
   await walkHandle(handle, strip, files);
   const name = strip ? 'service' : handle.name;
-  return { name, files, handle, strip };
+  return { name, files, handle, strip, source: strip ? null : { handle } };
 }
 
 export async function pickDirectory() {
@@ -67,7 +69,7 @@ async function readEntry(entry) {
   const files = [];
   const strip = entry.name === '_kustomize' ? '_kustomize' : '';
   await walkEntry(entry, strip, files);
-  return { name: strip ? 'service' : entry.name, files, handle: null, strip };
+  return { name: strip ? 'service' : entry.name, files, handle: null, strip, source: strip ? null : { entry } };
 }
 
 // A drop: `.wasm` files (external plugins) and at most one folder (a service).
@@ -94,6 +96,7 @@ export async function readDrop(dt) {
 // The files of an <input type=file webkitdirectory>: paths are `<folder>/<rel>`.
 export async function readInputFolder(fileList) {
   const files = [];
+  const all = new Map();
   let name = 'service';
   let strip = '';
   for (const f of fileList) {
@@ -103,9 +106,83 @@ export async function readInputFolder(fileList) {
     name = path.slice(0, slash);
     strip = name === '_kustomize' ? '_kustomize' : '';
     const rel = strip ? `_kustomize/${path.slice(slash + 1)}` : path.slice(slash + 1);
+    all.set(rel, f);
     if (keep(rel) && rel !== '_kustomize') files.push([rel, await f.text()]);
   }
-  return { name: strip ? 'service' : name, files, handle: null, strip };
+  return { name: strip ? 'service' : name, files, handle: null, strip, source: strip ? null : { list: all } };
+}
+
+// The File (or null) at service-relative `rel` of a folder's source.
+async function fileAt(source, rel) {
+  const parts = rel.split('/');
+  try {
+    if (source.list) return source.list.get(rel) || null;
+    if (source.handle) {
+      let d = source.handle;
+      for (const p of parts.slice(0, -1)) d = await d.getDirectoryHandle(p);
+      return await (await d.getFileHandle(parts[parts.length - 1])).getFile();
+    }
+    if (source.entry) {
+      const e = await new Promise((res, rej) => source.entry.getFile(rel, {}, res, rej));
+      return await new Promise((res, rej) => e.file(res, rej));
+    }
+  } catch (_) { /* not there */ }
+  return null;
+}
+
+// Every file under service-relative directory `dir` of a folder's source: [rel, File] pairs.
+async function filesUnder(source, dir) {
+  const out = [];
+  if (source.list) {
+    for (const [rel, f] of source.list) if (rel.startsWith(`${dir}/`)) out.push([rel, f]);
+    return out;
+  }
+  const walk = async (rel, kids) => {
+    for (const [name, child] of kids) {
+      const r = `${rel}/${name}`;
+      if (child.dir) await walk(r, await child.children());
+      else out.push([r, await child.file()]);
+    }
+  };
+  try {
+    if (source.handle) {
+      let d = source.handle;
+      for (const p of dir.split('/')) d = await d.getDirectoryHandle(p);
+      const kids = async (h) => {
+        const list = [];
+        for await (const [name, c] of h.entries()) {
+          list.push([name, c.kind === 'directory'
+            ? { dir: true, children: () => kids(c) }
+            : { dir: false, file: () => c.getFile() }]);
+        }
+        return list;
+      };
+      await walk(dir, await kids(d));
+    } else if (source.entry) {
+      const d = await new Promise((res, rej) => source.entry.getDirectory(dir, {}, res, rej));
+      const kids = async (e) => (await readAllEntries(e.createReader())).map((c) => [c.name, c.isDirectory
+        ? { dir: true, children: () => kids(c) }
+        : { dir: false, file: () => new Promise((res, rej) => c.file(res, rej)) }]);
+      await walk(dir, await kids(d));
+    }
+  } catch (_) { /* not there */ }
+  return out;
+}
+
+// What the config points at: the text of every file under each of `dirs` and the bytes of
+// each of `files` (service-relative paths). Paths that are not there are left out.
+export async function readMore(source, dirs, files) {
+  const texts = [];
+  const bytes = [];
+  if (!source) return { texts, bytes };
+  for (const dir of dirs) {
+    for (const [rel, f] of await filesUnder(source, dir)) texts.push([rel, await f.text()]);
+  }
+  for (const rel of files) {
+    const f = await fileAt(source, rel);
+    if (f) bytes.push([rel, new Uint8Array(await f.arrayBuffer())]);
+  }
+  return { texts, bytes };
 }
 
 export async function readWasmFiles(fileList) {

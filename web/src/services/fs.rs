@@ -3,8 +3,9 @@
 //! `webkitGetAsEntry` for reading and a zip download for saving.
 //!
 //! The walking itself is in `fs.js` (async iterators and callback APIs are much shorter
-//! there); this module turns its results into Rust values. Only `planton.yaml` and the files
-//! under `_kustomize/` are read.
+//! there); this module turns its results into Rust values. A folder is read in two steps:
+//! `planton.yaml` and the files under `_kustomize/`, then only what the config points at
+//! ([`read_more`]: the groups directory, pinned plugins).
 
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -29,6 +30,8 @@ extern "C" {
         files: &Array,
         deleted: &Array,
     ) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = readMore)]
+    fn read_more_js(source: &JsValue, dirs: Vec<String>, files: Vec<String>) -> js_sys::Promise;
     #[wasm_bindgen(js_name = download)]
     fn download_js(name: &str, bytes: &Uint8Array, mime: &str);
 }
@@ -56,6 +59,34 @@ pub struct Folder {
     pub files: Vec<(String, String)>,
     /// Where to save back, when the browser gave a writable handle.
     pub handle: Option<FolderHandle>,
+    /// Where more files of the folder can be read from ([`read_more`]); `undefined` when the
+    /// folder opened was `_kustomize` itself (its service root is out of reach).
+    pub source: JsValue,
+}
+
+/// Files read through [`read_more`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct More {
+    /// `(service-relative path, text)` of every file under the directories asked for.
+    pub texts: Vec<(String, String)>,
+    /// `(service-relative path, bytes)` of the files asked for that exist.
+    pub bytes: Vec<(String, Vec<u8>)>,
+}
+
+/// Reads, from the folder `folder` was read from, every file under the service-relative
+/// directories `dirs` (as text) and the files `files` (as bytes); what is not there is left
+/// out.
+pub async fn read_more(folder: &Folder, dirs: &[String], files: &[String]) -> Result<More, String> {
+    if folder.source.is_null() || folder.source.is_undefined() {
+        return Ok(More::default());
+    }
+    let v = JsFuture::from(read_more_js(&folder.source, dirs.to_vec(), files.to_vec()))
+        .await
+        .map_err(err)?;
+    Ok(More {
+        texts: pairs_text(&get(&v, "texts")),
+        bytes: pairs_bytes(&get(&v, "bytes")),
+    })
 }
 
 /// What a drop carried.
@@ -117,6 +148,7 @@ fn folder(v: &JsValue) -> Option<Folder> {
             handle,
             strip: get(v, "strip").as_string().unwrap_or_default(),
         }),
+        source: get(v, "source"),
     })
 }
 

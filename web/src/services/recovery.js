@@ -25,6 +25,17 @@ export function snapshot(name, paths, texts) {
   last = { name, paths, texts };
 }
 
+export function snapshotFile(path, text) {
+  if (!last) return;
+  const i = last.paths.indexOf(path);
+  if (i < 0) {
+    last.paths.push(path);
+    last.texts.push(text);
+  } else {
+    last.texts[i] = text;
+  }
+}
+
 export function takeRecovered() {
   const value = sessionStorage.getItem(KEY);
   sessionStorage.removeItem(KEY);

@@ -14,6 +14,8 @@ extern "C" {
     fn install();
     #[wasm_bindgen(js_name = snapshot)]
     fn snapshot_js(name: &str, paths: Vec<String>, texts: Vec<String>);
+    #[wasm_bindgen(js_name = snapshotFile)]
+    fn snapshot_file_js(path: &str, text: &str);
     #[wasm_bindgen(js_name = takeRecovered)]
     fn take_recovered_js() -> Option<String>;
 }
@@ -31,11 +33,17 @@ pub fn install_handler() {
     install();
 }
 
-/// Remembers the files about to be checked (kept in JavaScript memory, written to storage only
-/// on a trap).
+/// Remembers the files of the open service (kept in JavaScript memory, written to storage
+/// only on a trap), when it opens or its files are created, renamed or deleted.
 pub fn snapshot(name: &str, files: &[(String, String)]) {
     let (paths, texts) = files.iter().cloned().unzip();
     snapshot_js(name, paths, texts);
+}
+
+/// Updates one file of the remembered files (after an edit: only the edited text crosses
+/// into JavaScript).
+pub fn snapshot_file(path: &str, text: &str) {
+    snapshot_file_js(path, text);
 }
 
 /// The message and files left by a trap before this page load, if any.

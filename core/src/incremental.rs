@@ -1,0 +1,253 @@
+//! The checks of [`crate::check::check_service`], run again after every edit without redoing
+//! what the edit cannot have changed: for front ends that check on each keystroke (the web
+//! editor).
+//!
+//! A [`Session`] keeps, per overlay, its build, what the build read from the file tree
+//! ([`Deps`]) and its diagnostics; per service, the loaded groups. On the next
+//! [`Session::check`] an overlay whose files all read the same is not built or checked
+//! again, and an overlay that is rebuilt reuses the sub-builds (a shared base) whose files did
+//! not change ([`BuildMemo`]). The result equals `check_service`'s on the same files (tests
+//! compare both after edits to every file of a service).
+//!
+//! Pure like the rest of core: no clock, no IO; the caller times it.
+
+use crate::diag::{Diagnostic, code};
+use crate::kustomize::Files;
+use crate::kustomize::build_with_memo;
+use crate::kustomize::memo::{BuildMemo, Deps, Recorder};
+use crate::plan::{Plan, plan};
+use crate::refs::{DirGroupSource, GroupError, GroupSource};
+use crate::service::{CONFIG_FILE, GroupsDir, Layout, ServiceConfig};
+use crate::validate::{KindChecker, OverlayAnchor, OverlayBuild, check_overlay};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// One overlay as last checked.
+struct Kept {
+    deps: Deps,
+    build: Rc<OverlayBuild>,
+    /// Its diagnostics, and the groups generation they were computed with.
+    checked: Option<(u64, Rc<Vec<Diagnostic>>)>,
+}
+
+/// The groups as last loaded.
+struct Groups {
+    dir: String,
+    deps: Deps,
+    source: Result<Rc<DirGroupSource>, Rc<Vec<GroupError>>>,
+    generation: u64,
+}
+
+/// What one [`Session::check`] found: [`crate::check::ServiceCheck`], with the builds shared.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// Every problem: groups, builds, kinds, references, planning (as `check_service`).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The builds, in overlay order.
+    pub overlays: Vec<Rc<OverlayBuild>>,
+    /// The plan for the configured environments.
+    pub plan: Plan,
+    /// The plan's own problems.
+    pub plan_diagnostics: Vec<Diagnostic>,
+    /// The overlays that were built again (the others were reused as they were).
+    pub rebuilt: Vec<String>,
+    /// The overlays whose diagnostics were computed again.
+    pub rechecked: Vec<String>,
+}
+
+/// Checks of one service kept between edits. Use one session per open service and one
+/// kind checker with it; call [`Session::checker_changed`] when the plugins change.
+#[derive(Default)]
+pub struct Session {
+    memo: BuildMemo,
+    overlays: HashMap<String, Kept>,
+    groups: Option<Groups>,
+    generation: u64,
+}
+
+impl Session {
+    /// An empty session.
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// The kind checker changed (a plugin was added or replaced): every overlay is checked
+    /// again at the next [`Session::check`] (the builds are kept).
+    pub fn checker_changed(&mut self) {
+        for k in self.overlays.values_mut() {
+            k.checked = None;
+        }
+    }
+
+    /// How many sub-builds were reused so far (a base shared by overlays, kept across edits).
+    pub fn reused_sub_builds(&self) -> u64 {
+        self.memo.hits()
+    }
+
+    /// [`crate::check::check_service`], reusing what did not change since the last call.
+    pub fn check(
+        &mut self,
+        files: &dyn Files,
+        layout: &Layout,
+        only: Option<&str>,
+        config: &ServiceConfig,
+        checker: &dyn KindChecker,
+        groups_dir: Option<&str>,
+    ) -> Checked {
+        let mut diagnostics = Vec::new();
+        let dir = match config.groups_dir(files, layout, groups_dir) {
+            GroupsDir::Dir(d) => Some(d),
+            GroupsDir::Missing(d) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        code::GROUP_INVALID,
+                        format!(
+                            "the groups directory `{}` does not exist",
+                            layout.relative(&d)
+                        ),
+                    )
+                    .at(
+                        if groups_dir.is_some() {
+                            ""
+                        } else {
+                            CONFIG_FILE
+                        },
+                        0,
+                        0,
+                    ),
+                );
+                None
+            }
+            GroupsDir::None => None,
+        };
+        let (source, generation) = match dir {
+            Some(d) => {
+                let g = self.groups(files, &d);
+                match &g.source {
+                    Ok(s) => (Some(s.clone()), g.generation),
+                    Err(errors) => {
+                        for e in errors.iter() {
+                            diagnostics.push(
+                                Diagnostic::error(code::GROUP_INVALID, e.message.clone()).at(
+                                    &layout.relative(&e.pos.file),
+                                    e.pos.line,
+                                    e.pos.col,
+                                ),
+                            );
+                        }
+                        (None, g.generation)
+                    }
+                }
+            }
+            None => {
+                if self.groups.take().is_some() {
+                    self.generation += 1;
+                }
+                (None, self.generation)
+            }
+        };
+        let groups = source.as_deref().map(|s| s as &dyn GroupSource);
+
+        let mut overlays = Vec::new();
+        let (mut rebuilt, mut rechecked) = (Vec::new(), Vec::new());
+        let mut live = Vec::new();
+        for name in &layout.overlays {
+            if only.is_some_and(|o| o != name) {
+                continue;
+            }
+            let dir = layout.overlay_dir(name);
+            live.push(dir.clone());
+            let fresh = match self.overlays.get(&dir) {
+                Some(k) => !k.deps.hold(files),
+                None => true,
+            };
+            if fresh {
+                let rec = Recorder::new(files);
+                let build = build_with_memo(&rec, &dir, &self.memo);
+                let memo = &self.memo;
+                let anchor =
+                    OverlayAnchor::read_with(&rec, &dir, &|path, text| memo.parse(path, text));
+                let build = Rc::new(OverlayBuild::new(name, build, anchor));
+                self.overlays.insert(
+                    dir.clone(),
+                    Kept {
+                        deps: rec.deps_since(0),
+                        build,
+                        checked: None,
+                    },
+                );
+                rebuilt.push(name.clone());
+            }
+            let Some(kept) = self.overlays.get_mut(&dir) else {
+                continue;
+            };
+            let diags = match &kept.checked {
+                Some((g, d)) if *g == generation => d.clone(),
+                _ => {
+                    let d = Rc::new(check_overlay(&kept.build, layout, checker, groups));
+                    kept.checked = Some((generation, d.clone()));
+                    rechecked.push(name.clone());
+                    d
+                }
+            };
+            diagnostics.extend(diags.iter().cloned());
+            overlays.push(kept.build.clone());
+        }
+        if only.is_none() {
+            self.overlays.retain(|d, _| live.contains(d));
+        }
+        if layout.overlays.is_empty() {
+            diagnostics.push(Diagnostic::error(
+                code::NO_OVERLAYS,
+                format!(
+                    "no overlays under {}/overlays: add at least one environment",
+                    layout.relative(&layout.kustomize_dir)
+                ),
+            ));
+        }
+        let (plan, mut plan_diagnostics) = plan(&overlays, config, None);
+        layout.relativize(&mut plan_diagnostics);
+        diagnostics.extend(
+            plan_diagnostics
+                .iter()
+                .filter(|d| d.code != code::PLAN_BUILD)
+                .cloned(),
+        );
+        Checked {
+            diagnostics,
+            overlays,
+            plan,
+            plan_diagnostics,
+            rebuilt,
+            rechecked,
+        }
+    }
+
+    /// The groups in `dir`, loaded again only when what they read changed.
+    fn groups(&mut self, files: &dyn Files, dir: &str) -> &Groups {
+        let valid = self
+            .groups
+            .as_ref()
+            .is_some_and(|g| g.dir == dir && g.deps.hold(files));
+        if !valid {
+            let rec = Recorder::new(files);
+            let source = DirGroupSource::load(&rec, dir)
+                .map(Rc::new)
+                .map_err(Rc::new);
+            self.generation += 1;
+            self.groups = Some(Groups {
+                dir: dir.to_string(),
+                deps: rec.deps_since(0),
+                source,
+                generation: self.generation,
+            });
+        }
+        // Just set when it was not valid.
+        self.groups.get_or_insert_with(|| Groups {
+            dir: dir.to_string(),
+            deps: Deps::default(),
+            source: Err(Rc::new(Vec::new())),
+            generation: 0,
+        })
+    }
+}
