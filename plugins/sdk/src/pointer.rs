@@ -6,6 +6,9 @@
 
 /// Escapes one reference token: `~` becomes `~0`, `/` becomes `~1`.
 pub fn escape(token: &str) -> String {
+    if !token.contains(['~', '/']) {
+        return token.to_string();
+    }
     token.replace('~', "~0").replace('/', "~1")
 }
 
