@@ -137,7 +137,11 @@ pub fn schema_for(manifest: &Value) -> &'static Value {
 pub struct KubernetesPlugin;
 
 impl Plugin for KubernetesPlugin {
+    /// Also compiles both schemas for the checker (once), so the snapshot a host takes after
+    /// `planton_init` (which calls `describe`) holds them compiled.
     fn describe() -> Describe {
+        planton_plugin_sdk::schema::compiled(schema());
+        planton_plugin_sdk::schema::compiled(deployment_schema());
         Describe {
             name: "kubernetes".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -163,21 +167,13 @@ impl Plugin for KubernetesPlugin {
         }
     }
 
-    /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests.
+    /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests;
+    /// renders the camelCase manifest the validation read.
     fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
-        let diagnostics = validate::validate(&ValidateRequest {
-            manifest: req.manifest.clone(),
-            overlay: String::new(),
-            local: false,
-        });
+        let (diagnostics, manifest) = validate::validate_manifest(&req.manifest, false);
         if diagnostics.iter().any(|d| d.is_error()) {
             return Err(PluginError::from_diagnostics(&diagnostics));
         }
-        let manifest = planton_plugin_sdk::protojson::normalize_field_names(
-            schema_for(&req.manifest),
-            &req.manifest,
-        )
-        .value;
         render::render(&RenderRequest { manifest, ..req })
     }
 }

@@ -26,7 +26,7 @@ use crate::validate::{APP_CONTAINER, ingress_ports, is_dns_label, is_label_value
 use crate::{DEPLOYMENT_KIND, KIND, NAMESPACE_LABEL, is_deployment_kind};
 use planton_plugin_sdk::protojson::{self, ValueOrRef, value_or_ref};
 use planton_plugin_sdk::schema::{int_value, number_value};
-use planton_plugin_sdk::{DeployContext, PluginError, RenderRequest, RenderResponse};
+use planton_plugin_sdk::{DeployContext, PluginError, RenderRequest, RenderResponse, pointer};
 use serde_json::{Map, Value, json};
 
 /// Annotation on the rendered Secret: its `stringData` values are unresolved references.
@@ -68,9 +68,10 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
     }
     let m = &req.manifest;
     let namespace = namespace(m, &req.context)?;
-    let ingress_host = if m.pointer("/spec/ingress/enabled").and_then(Value::as_bool) == Some(true)
+    let ingress_host = if pointer::get(m, &["spec", "ingress", "enabled"]).and_then(Value::as_bool)
+        == Some(true)
     {
-        let domain = str_at(m, "/spec/ingress/dnsDomain")
+        let domain = str_at(m, &["spec", "ingress", "dnsDomain"])
             .ok_or_else(|| PluginError::new("ingress is enabled without dnsDomain"))?;
         Some(format!("{namespace}.{domain}"))
     } else {
@@ -91,7 +92,7 @@ pub fn deployment_shape(m: &Value, ctx: &DeployContext) -> Result<(Value, Shape)
     let mut out = m.clone();
     let namespace = match ctx.namespace.as_deref().filter(|s| !s.is_empty()) {
         Some(ns) => ns.to_string(),
-        None => match value_or_ref(m.pointer("/spec/namespace")) {
+        None => match value_or_ref(pointer::get(m, &["spec", "namespace"])) {
             ValueOrRef::Literal(ns) => ns.to_string(),
             ValueOrRef::From(f) => {
                 return Err(protojson::unresolved_reference("/spec/namespace", f));
@@ -107,19 +108,20 @@ pub fn deployment_shape(m: &Value, ctx: &DeployContext) -> Result<(Value, Shape)
     let mut shape = Shape {
         kind: DEPLOYMENT_KIND,
         namespace,
-        create_namespace: m.pointer("/spec/createNamespace").and_then(Value::as_bool) == Some(true),
-        config_maps: sorted_map(m.pointer("/spec/configMaps")),
+        create_namespace: pointer::get(m, &["spec", "createNamespace"]).and_then(Value::as_bool)
+            == Some(true),
+        config_maps: sorted_map(pointer::get(m, &["spec", "configMaps"])),
         ..Shape::default()
     };
-    if m.pointer("/spec/ingress/enabled").and_then(Value::as_bool) == Some(true) {
+    if pointer::get(m, &["spec", "ingress", "enabled"]).and_then(Value::as_bool) == Some(true) {
         shape.ingress_host = Some(
-            str_at(m, "/spec/ingress/hostname")
+            str_at(m, &["spec", "ingress", "hostname"])
                 .ok_or_else(|| PluginError::new("ingress is enabled without hostname"))?
                 .to_string(),
         );
     }
     let strings = |key: &str| -> Vec<String> {
-        m.pointer(&format!("/spec/container/app/{key}"))
+        pointer::get(m, &["spec", "container", "app", key])
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -129,7 +131,7 @@ pub fn deployment_shape(m: &Value, ctx: &DeployContext) -> Result<(Value, Shape)
     shape.command = strings("command");
     shape.args = strings("args");
 
-    let env = m.pointer("/spec/container/app/env");
+    let env = pointer::get(m, &["spec", "container", "app", "env"]);
     let mut variables = Map::new();
     for (k, v) in env
         .and_then(|e| e.get("variables"))
@@ -144,10 +146,7 @@ pub fn deployment_shape(m: &Value, ctx: &DeployContext) -> Result<(Value, Shape)
             _ => match value_or_ref(Some(v)) {
                 ValueOrRef::From(f) => {
                     return Err(protojson::unresolved_reference(
-                        &format!(
-                            "/spec/container/app/env/variables/{}",
-                            planton_plugin_sdk::pointer::escape(k)
-                        ),
+                        &format!("/spec/container/app/env/variables/{}", pointer::escape(k)),
                         f,
                     ));
                 }
@@ -182,8 +181,7 @@ pub fn deployment_shape(m: &Value, ctx: &DeployContext) -> Result<(Value, Shape)
             secrets.insert(k.clone(), json!(s));
         }
     }
-    let volumes: Vec<Value> = m
-        .pointer("/spec/container/app/volumeMounts")
+    let volumes: Vec<Value> = pointer::get(m, &["spec", "container", "app", "volumeMounts"])
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -204,7 +202,10 @@ pub fn deployment_shape(m: &Value, ctx: &DeployContext) -> Result<(Value, Shape)
     {
         app.insert(
             "env".into(),
-            json!({ "variables": variables, "secrets": secrets }),
+            obj([
+                ("variables", Value::Object(variables)),
+                ("secrets", Value::Object(secrets)),
+            ]),
         );
         app.shift_remove("volumeMounts");
         if !volumes.is_empty() {
@@ -251,16 +252,16 @@ fn volume_source(vm: &Value) -> Value {
             .map(str::to_string)
     };
     if let Some(c) = vm.get("configMap").filter(|v| v.is_object()) {
-        json!({ "configMap": keyed(c, "name") })
+        obj([("configMap", keyed(c, "name"))])
     } else if let Some(c) = vm.get("secret").filter(|v| v.is_object()) {
-        json!({ "secret": keyed(c, "secretName") })
+        obj([("secret", keyed(c, "secretName"))])
     } else if let Some(h) = vm.get("hostPath").filter(|v| v.is_object()) {
         let mut o = Map::new();
         o.insert("path".into(), h.get("path").cloned().unwrap_or(Value::Null));
         if let Some(t) = nonempty(h, "type") {
             o.insert("type".into(), json!(t));
         }
-        json!({ "hostPath": o })
+        obj([("hostPath", Value::Object(o))])
     } else if let Some(e) = vm.get("emptyDir").filter(|v| v.is_object()) {
         let mut o = Map::new();
         for k in ["medium", "sizeLimit"] {
@@ -268,7 +269,7 @@ fn volume_source(vm: &Value) -> Value {
                 o.insert(k.into(), json!(x));
             }
         }
-        json!({ "emptyDir": o })
+        obj([("emptyDir", Value::Object(o))])
     } else if let Some(p) = vm.get("pvc").filter(|v| v.is_object()) {
         let mut o = Map::new();
         o.insert(
@@ -278,7 +279,7 @@ fn volume_source(vm: &Value) -> Value {
         if p.get("readOnly").and_then(Value::as_bool) == Some(true) {
             o.insert("readOnly".into(), json!(true));
         }
-        json!({ "persistentVolumeClaim": o })
+        obj([("persistentVolumeClaim", Value::Object(o))])
     } else {
         json!({})
     }
@@ -290,48 +291,77 @@ fn render_shaped(
     ctx: &DeployContext,
     shape: &Shape,
 ) -> Result<RenderResponse, PluginError> {
-    let name = str_at(m, "/metadata/name")
+    let name = str_at(m, &["metadata", "name"])
         .ok_or_else(|| PluginError::new("metadata.name is required"))?
         .to_string();
-    let namespace = shape.namespace.clone();
+    let namespace = shape.namespace.as_str();
     let labels = labels(m, ctx, &name, shape.kind)?;
-    let selector = json!({ "app.kubernetes.io/name": name });
-    let app = m
-        .pointer("/spec/container/app")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    let image = image(&app, ctx)?;
-    let meta =
-        |obj_name: &str| json!({ "name": obj_name, "namespace": namespace, "labels": labels });
+    let selector = || obj([("app.kubernetes.io/name", string(&name))]);
+    let empty = Value::Object(Map::new());
+    let app = pointer::get(m, &["spec", "container", "app"]).unwrap_or(&empty);
+    let image = image(app, ctx)?;
+    let meta = |obj_name: &str| {
+        obj([
+            ("name", string(obj_name)),
+            ("namespace", string(namespace)),
+            ("labels", Value::Object(labels.clone())),
+        ])
+    };
+    // `apiVersion`, `kind`, `metadata`, then the object's own fields.
+    let object = |api_version: &str, kind: &str, metadata: Value, rest: Vec<(&str, Value)>| {
+        let mut o = Map::with_capacity(3 + rest.len());
+        o.insert("apiVersion".into(), string(api_version));
+        o.insert("kind".into(), string(kind));
+        o.insert("metadata".into(), metadata);
+        for (k, v) in rest {
+            o.insert(k.into(), v);
+        }
+        Value::Object(o)
+    };
 
     let mut objects = Vec::new();
     if shape.create_namespace {
-        objects.push(json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": namespace, "labels": labels } }));
+        let md = obj([
+            ("name", string(namespace)),
+            ("labels", Value::Object(labels.clone())),
+        ]);
+        objects.push(object("v1", "Namespace", md, vec![]));
     }
-    objects.push(json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&name) }));
+    objects.push(object("v1", "ServiceAccount", meta(&name), vec![]));
     for (key, content) in &shape.config_maps {
-        objects.push(json!({
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&format!("{name}-{key}")),
-            "data": { key.as_str(): content }
-        }));
+        let data = obj([(key.as_str(), string(content))]);
+        objects.push(object(
+            "v1",
+            "ConfigMap",
+            meta(&format!("{name}-{key}")),
+            vec![("data", data)],
+        ));
     }
 
-    let secrets = sorted_map(app.pointer("/env/secrets"));
+    let secrets = sorted_map(pointer::get(app, &["env", "secrets"]));
     let secret_name = format!("{name}-secrets");
     if !secrets.is_empty() {
         let mut md = meta(&secret_name);
-        md["annotations"] = json!({ SECRET_REFERENCES_ANNOTATION: "true" });
+        md["annotations"] = obj([(SECRET_REFERENCES_ANNOTATION, string("true"))]);
         let data: Map<String, Value> = secrets
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
-        objects.push(json!({ "apiVersion": "v1", "kind": "Secret", "metadata": md, "type": "Opaque", "stringData": data }));
+        objects.push(object(
+            "v1",
+            "Secret",
+            md,
+            vec![
+                ("type", string("Opaque")),
+                ("stringData", Value::Object(data)),
+            ],
+        ));
     }
 
-    let ports = app
+    let ports: &[Value] = app
         .get("ports")
         .and_then(Value::as_array)
-        .cloned()
+        .map(Vec::as_slice)
         .unwrap_or_default();
     if !ports.is_empty() {
         let service_ports: Vec<Value> = ports
@@ -341,14 +371,14 @@ fn render_shaped(
                 sp.insert("name".into(), p.get("name").cloned().unwrap_or(Value::Null));
                 sp.insert(
                     "protocol".into(),
-                    json!(
+                    string(
                         p.get("networkProtocol")
                             .and_then(Value::as_str)
-                            .unwrap_or("TCP")
+                            .unwrap_or("TCP"),
                     ),
                 );
                 if let Some(ap) = p.get("appProtocol").and_then(Value::as_str) {
-                    sp.insert("appProtocol".into(), json!(ap));
+                    sp.insert("appProtocol".into(), string(ap));
                 }
                 sp.insert(
                     "port".into(),
@@ -361,23 +391,22 @@ fn render_shaped(
                 Value::Object(sp)
             })
             .collect();
-        objects.push(json!({
-            "apiVersion": "v1", "kind": "Service", "metadata": meta(&name),
-            "spec": { "type": "ClusterIP", "selector": selector, "ports": service_ports }
-        }));
+        let spec = obj([
+            ("type", string("ClusterIP")),
+            ("selector", selector()),
+            ("ports", Value::Array(service_ports)),
+        ]);
+        objects.push(object("v1", "Service", meta(&name), vec![("spec", spec)]));
     }
 
-    let availability = m
-        .pointer("/spec/availability")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
+    let availability = pointer::get(m, &["spec", "availability"]).unwrap_or(&empty);
     let min_replicas = availability
         .get("minReplicas")
         .and_then(int_value)
         .unwrap_or(1);
     let mut deployment_spec = Map::new();
     deployment_spec.insert("replicas".into(), json!(min_replicas));
-    deployment_spec.insert("selector".into(), json!({ "matchLabels": selector }));
+    deployment_spec.insert("selector".into(), obj([("matchLabels", selector())]));
     if let Some(ds) = availability
         .get("deploymentStrategy")
         .filter(|v| v.is_object())
@@ -390,14 +419,25 @@ fn render_shaped(
         }
         deployment_spec.insert(
             "strategy".into(),
-            json!({ "type": "RollingUpdate", "rollingUpdate": ru }),
+            obj([
+                ("type", string("RollingUpdate")),
+                ("rollingUpdate", Value::Object(ru)),
+            ]),
         );
     }
     deployment_spec.insert(
         "template".into(),
-        json!({ "metadata": { "labels": labels }, "spec": pod_spec(&name, &app, &image, &secret_name, m, shape) }),
+        obj([
+            ("metadata", obj([("labels", Value::Object(labels.clone()))])),
+            ("spec", pod_spec(&name, app, &image, &secret_name, m, shape)),
+        ]),
     );
-    objects.push(json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(&name), "spec": deployment_spec }));
+    objects.push(object(
+        "apps/v1",
+        "Deployment",
+        meta(&name),
+        vec![("spec", Value::Object(deployment_spec))],
+    ));
 
     if let Some(hpa) = availability.get("horizontalPodAutoscaling")
         && hpa.get("isEnabled").and_then(Value::as_bool) == Some(true)
@@ -425,20 +465,28 @@ fn render_shaped(
         if let Some(mem) = memory {
             metrics.push(json!({ "type": "Resource", "resource": { "name": "memory", "target": { "type": "AverageValue", "averageValue": mem } } }));
         }
-        objects.push(json!({
-            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(&name),
-            "spec": {
-                "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": name },
-                "minReplicas": min_replicas.max(1), "maxReplicas": max, "metrics": metrics
-            }
-        }));
+        let spec = obj([
+            (
+                "scaleTargetRef",
+                json!({ "apiVersion": "apps/v1", "kind": "Deployment", "name": name }),
+            ),
+            ("minReplicas", Value::from(min_replicas.max(1))),
+            ("maxReplicas", Value::from(max)),
+            ("metrics", Value::Array(metrics)),
+        ]);
+        objects.push(object(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            meta(&name),
+            vec![("spec", spec)],
+        ));
     }
 
     if let Some(pdb) = availability.get("podDisruptionBudget")
         && pdb.get("enabled").and_then(Value::as_bool) == Some(true)
     {
         let mut spec = Map::new();
-        spec.insert("selector".into(), json!({ "matchLabels": selector }));
+        spec.insert("selector".into(), obj([("matchLabels", selector())]));
         match (
             pdb.get("minAvailable").and_then(int_or_percent),
             pdb.get("maxUnavailable").and_then(int_or_percent),
@@ -447,41 +495,62 @@ fn render_shaped(
             (Some(min), None) => spec.insert("minAvailable".into(), min),
             (None, None) => spec.insert("minAvailable".into(), json!(1)),
         };
-        objects.push(json!({ "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(&name), "spec": spec }));
+        objects.push(object(
+            "policy/v1",
+            "PodDisruptionBudget",
+            meta(&name),
+            vec![("spec", Value::Object(spec))],
+        ));
     }
 
     if let Some(host) = &shape.ingress_host {
-        let port = ingress_ports(&ports)
+        let port = ingress_ports(ports)
             .last()
             .and_then(|&i| ports[i].get("servicePort").and_then(int_value))
             .ok_or_else(|| {
                 PluginError::new("ingress is enabled but no port has isIngressPort: true")
             })?;
-        objects.push(json!({
-            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta(&name),
-            "spec": { "rules": [ {
-                "host": host,
-                "http": { "paths": [ {
-                    "path": "/", "pathType": "Prefix",
-                    "backend": { "service": { "name": name, "port": { "number": port } } }
-                } ] }
+        let spec = json!({ "rules": [ {
+            "host": host,
+            "http": { "paths": [ {
+                "path": "/", "pathType": "Prefix",
+                "backend": { "service": { "name": name, "port": { "number": port } } }
             } ] }
-        }));
+        } ] });
+        objects.push(object(
+            "networking.k8s.io/v1",
+            "Ingress",
+            meta(&name),
+            vec![("spec", spec)],
+        ));
     }
 
     Ok(RenderResponse { objects })
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr)
+/// An object with these members, in this order (the values are moved, not re-serialized as
+/// `json!` would).
+fn obj<const N: usize>(members: [(&str, Value); N]) -> Value {
+    let mut o = Map::with_capacity(N);
+    for (k, v) in members {
+        o.insert(k.to_string(), v);
+    }
+    Value::Object(o)
+}
+
+fn string(s: &str) -> Value {
+    Value::String(s.to_string())
+}
+
+fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    pointer::get(v, keys)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
 }
 
 /// The namespace: the context's, else the namespace label, else `metadata.name`.
 fn namespace(m: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
-    let label = m
-        .pointer("/metadata/labels")
+    let label = pointer::get(m, &["metadata", "labels"])
         .and_then(|l| l.get(NAMESPACE_LABEL))
         .and_then(Value::as_str);
     let ns = ctx
@@ -489,7 +558,7 @@ fn namespace(m: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
         .as_deref()
         .filter(|s| !s.is_empty())
         .or(label.filter(|s| !s.is_empty()))
-        .or_else(|| str_at(m, "/metadata/name"))
+        .or_else(|| str_at(m, &["metadata", "name"]))
         .unwrap_or_default();
     if !is_dns_label(ns) {
         return Err(PluginError::new(format!(
@@ -510,10 +579,10 @@ fn labels(
     l.insert("app.kubernetes.io/managed-by".into(), json!(MANAGED_BY));
     l.insert("planton.ai/name".into(), json!(name));
     l.insert("planton.ai/kind".into(), json!(kind));
-    let env = str_at(m, "/metadata/env").or(ctx.env.as_deref().filter(|s| !s.is_empty()));
+    let env = str_at(m, &["metadata", "env"]).or(ctx.env.as_deref().filter(|s| !s.is_empty()));
     for (key, value) in [
-        ("planton.ai/id", str_at(m, "/metadata/id")),
-        ("planton.ai/organization", str_at(m, "/metadata/org")),
+        ("planton.ai/id", str_at(m, &["metadata", "id"])),
+        ("planton.ai/organization", str_at(m, &["metadata", "org"])),
         ("planton.ai/environment", env),
     ] {
         if let Some(v) = value {
@@ -531,8 +600,8 @@ fn labels(
 /// The image reference: the spec's repo and tag, overridden or completed by the build's.
 fn image(app: &Value, ctx: &DeployContext) -> Result<String, PluginError> {
     planton_plugin_sdk::resolve_image(
-        app.pointer("/image/repo").and_then(Value::as_str),
-        app.pointer("/image/tag").and_then(Value::as_str),
+        pointer::get(app, &["image", "repo"]).and_then(Value::as_str),
+        pointer::get(app, &["image", "tag"]).and_then(Value::as_str),
         ctx.image.as_deref(),
     )
 }
@@ -569,16 +638,14 @@ fn pod_spec(
 ) -> Value {
     let mut spec = Map::new();
     spec.insert("serviceAccountName".into(), json!(name));
-    if let Some(ps) = app
-        .pointer("/image/pullSecretName")
+    if let Some(ps) = pointer::get(app, &["image", "pullSecretName"])
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
     {
         spec.insert("imagePullSecrets".into(), json!([{ "name": ps }]));
     }
     let mut containers = vec![app_container(app, image, secret_name, shape)];
-    for s in m
-        .pointer("/spec/container/sidecars")
+    for s in pointer::get(m, &["spec", "container", "sidecars"])
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -639,11 +706,14 @@ fn app_container(app: &Value, image: &str, secret_name: &str, shape: &Shape) -> 
     if !ports.is_empty() {
         c.insert("ports".into(), Value::Array(ports));
     }
-    let mut env: Vec<(String, Value)> = sorted_map(app.pointer("/env/variables"))
+    let mut env: Vec<(String, Value)> = sorted_map(pointer::get(app, &["env", "variables"]))
         .into_iter()
-        .map(|(k, v)| (k.clone(), json!({ "name": k, "value": v })))
+        .map(|(k, v)| {
+            let entry = obj([("name", string(&k)), ("value", Value::String(v))]);
+            (k, entry)
+        })
         .collect();
-    env.extend(sorted_map(app.pointer("/env/secrets")).into_iter().map(|(k, _)| {
+    env.extend(sorted_map(pointer::get(app, &["env", "secrets"])).into_iter().map(|(k, _)| {
         let entry = json!({ "name": k, "valueFrom": { "secretKeyRef": { "name": secret_name, "key": k } } });
         (k, entry)
     }));

@@ -19,16 +19,20 @@ pub const APP_CONTAINER: &str = "microservice";
 /// Fields written under their proto names (`container_port`) are read as their camelCase
 /// names with a warning, and every diagnostic points at the field as written.
 pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
-    let normalized = protojson::normalize_field_names(schema_for(&req.manifest), &req.manifest);
-    let diagnostics = validate_normalized(&normalized.value, req.local);
-    normalized.restore(diagnostics)
+    validate_manifest(&req.manifest, req.local).0
+}
+
+/// [`validate`], and the manifest with its field names in camelCase (what `render` reads).
+pub fn validate_manifest(manifest: &Value, local: bool) -> (Vec<Diagnostic>, Value) {
+    let normalized = protojson::normalize_field_names(schema_for(manifest), manifest);
+    let diagnostics = validate_normalized(&normalized.value, local);
+    (normalized.restore(diagnostics), normalized.value)
 }
 
 /// [`validate`] for a manifest whose field names are already camelCase.
 pub fn validate_normalized(m: &Value, local: bool) -> Vec<Diagnostic> {
     let deployment = is_deployment_kind(m);
-    let mut out = checker::check_with(
-        schema_for(m),
+    let mut out = checker::compiled(schema_for(m)).check(
         m,
         checker::CheckOptions {
             protojson_scalars: true,
@@ -41,7 +45,7 @@ pub fn validate_normalized(m: &Value, local: bool) -> Vec<Diagnostic> {
     // overlay removes the version, so there it may be missing.
     if !local
         && m.get("spec").is_some_and(Value::is_object)
-        && m.pointer("/spec/version").is_none_or(Value::is_null)
+        && pointer::get(m, &["spec", "version"]).is_none_or(Value::is_null)
     {
         out.push(Diagnostic::error(
             "version-required",
@@ -50,7 +54,7 @@ pub fn validate_normalized(m: &Value, local: bool) -> Vec<Diagnostic> {
         ));
     }
     metadata_rules(m, &mut out);
-    let app = m.pointer("/spec/container/app");
+    let app = pointer::get(m, &["spec", "container", "app"]);
     if let Some(app) = app {
         const APP: &str = "/spec/container/app";
         resources_rule(
@@ -109,9 +113,11 @@ fn deployment_env_rules(m: &Value, env: &Value, at: &str, local: bool, out: &mut
                         strings.insert(name.clone(), Value::String(s.to_string()));
                         object_form.push(pointer::child(&pointer::child(at, map), name));
                     }
-                    if let Some(ns) = v.pointer("/secretRef/namespace").and_then(Value::as_str)
+                    if let Some(ns) =
+                        pointer::get(v, &["secretRef", "namespace"]).and_then(Value::as_str)
                         && !ns.is_empty()
-                        && let ValueOrRef::Literal(own) = value_or_ref(m.pointer("/spec/namespace"))
+                        && let ValueOrRef::Literal(own) =
+                            value_or_ref(pointer::get(m, &["spec", "namespace"]))
                         && ns != own
                     {
                         out.push(Diagnostic::warning(
@@ -136,7 +142,7 @@ fn deployment_env_rules(m: &Value, env: &Value, at: &str, local: bool, out: &mut
 
 /// `KubernetesDeployment` rules on the namespace and the ingress.
 fn deployment_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
-    let ns = m.pointer("/spec/namespace");
+    let ns = pointer::get(m, &["spec", "namespace"]);
     if let ValueOrRef::Literal(v) = value_or_ref(ns)
         && !is_dns_label(v)
     {
@@ -151,7 +157,7 @@ fn deployment_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
             format!("namespace {v:?} must be a DNS-1123 label (lowercase alphanumerics and '-', at most 63 characters)"),
         ));
     }
-    let Some(ingress) = m.pointer("/spec/ingress") else {
+    let Some(ingress) = pointer::get(m, &["spec", "ingress"]) else {
         return;
     };
     if ingress.get("enabled").and_then(Value::as_bool) != Some(true) {
@@ -207,7 +213,8 @@ fn metadata_rules(m: &Value, out: &mut Vec<Diagnostic>) {
     // Values that become label values on every rendered object.
     for field in ["id", "org", "env"] {
         if let Some(v) = m
-            .pointer(&format!("/metadata/{field}"))
+            .get("metadata")
+            .and_then(|md| md.get(field))
             .and_then(Value::as_str)
             && !is_label_value(v)
         {
@@ -218,8 +225,7 @@ fn metadata_rules(m: &Value, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    if let Some(ns) = m
-        .pointer("/metadata/labels")
+    if let Some(ns) = pointer::get(m, &["metadata", "labels"])
         .and_then(|l| l.get(NAMESPACE_LABEL))
         .and_then(Value::as_str)
         && !is_dns_label(ns)
@@ -256,9 +262,13 @@ fn resources_rule(resources: Option<&Value>, path: &str, out: &mut Vec<Diagnosti
     let Some(r) = resources else { return };
     for res in ["cpu", "memory"] {
         let req = r
-            .pointer(&format!("/requests/{res}"))
+            .get("requests")
+            .and_then(|x| x.get(res))
             .and_then(Value::as_str);
-        let lim = r.pointer(&format!("/limits/{res}")).and_then(Value::as_str);
+        let lim = r
+            .get("limits")
+            .and_then(|x| x.get(res))
+            .and_then(Value::as_str);
         if let (Some(req), Some(lim)) = (req, lim)
             && let (Some(rq), Some(lm)) = (quantity::parse(req), quantity::parse(lim))
             && rq > lm
@@ -441,9 +451,8 @@ fn unique_fields(vols: &[Value], base: &str, out: &mut Vec<Diagnostic>) {
 }
 
 fn sidecar_rules(m: &Value, out: &mut Vec<Diagnostic>) {
-    let Some(sidecars) = m
-        .pointer("/spec/container/sidecars")
-        .and_then(Value::as_array)
+    let Some(sidecars) =
+        pointer::get(m, &["spec", "container", "sidecars"]).and_then(Value::as_array)
     else {
         return;
     };
@@ -466,7 +475,7 @@ fn sidecar_rules(m: &Value, out: &mut Vec<Diagnostic>) {
 }
 
 fn ingress_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
-    let Some(ingress) = m.pointer("/spec/ingress") else {
+    let Some(ingress) = pointer::get(m, &["spec", "ingress"]) else {
         return;
     };
     if ingress.get("enabled").and_then(Value::as_bool) != Some(true) {
@@ -496,7 +505,7 @@ fn ingress_rules(m: &Value, app: Option<&Value>, out: &mut Vec<Diagnostic>) {
 }
 
 fn availability_rules(m: &Value, deployment: bool, out: &mut Vec<Diagnostic>) {
-    let Some(a) = m.pointer("/spec/availability") else {
+    let Some(a) = pointer::get(m, &["spec", "availability"]) else {
         return;
     };
     let min = a.get("minReplicas").and_then(int_value).unwrap_or(1);

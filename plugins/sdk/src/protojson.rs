@@ -12,7 +12,8 @@
 //! convenience), `{value: "..."}`, or `{valueFrom: {kind, env, name, fieldPath}}`, a
 //! reference to another resource's output that only a deployment can resolve.
 
-use crate::{Diagnostic, pointer};
+use crate::Diagnostic;
+use crate::pointer::{self, At};
 use serde_json::{Map, Value};
 
 /// A manifest with proto field names renamed to JSON names, and what was renamed.
@@ -101,7 +102,10 @@ pub fn normalize_field_names(schema: &Value, value: &Value) -> Normalized {
         diagnostics: Vec::new(),
         renames: Vec::new(),
     };
-    n.value = walk(schema, schema, value, "", "", &mut n, 0);
+    let walker = Walker { root: schema };
+    n.value = walker
+        .walk(schema, value, At::Root, At::Root, &mut n, 0)
+        .unwrap_or_else(|| value.clone());
     n
 }
 
@@ -123,106 +127,152 @@ fn resolve<'s>(root: &'s Value, mut schema: &'s Value) -> &'s Value {
 }
 
 /// The object schemas `schema` may stand for: itself and its `anyOf`/`oneOf` branches.
-fn object_schemas<'s>(root: &'s Value, schema: &'s Value) -> Vec<&'s Value> {
+fn object_schemas<'s>(root: &'s Value, schema: &'s Value) -> impl Iterator<Item = &'s Value> {
     let s = resolve(root, schema);
-    let mut out = vec![s];
-    for key in ["anyOf", "oneOf"] {
-        for b in s.get(key).and_then(Value::as_array).into_iter().flatten() {
-            out.push(resolve(root, b));
-        }
-    }
-    out
+    let branches = |key: &str| {
+        s.get(key)
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    };
+    std::iter::once(s).chain(
+        branches("anyOf")
+            .iter()
+            .chain(branches("oneOf"))
+            .map(move |b| resolve(root, b)),
+    )
 }
 
-fn walk(
-    root: &Value,
-    schema: &Value,
-    value: &Value,
-    norm_path: &str,
-    orig_path: &str,
-    n: &mut Normalized,
-    depth: usize,
-) -> Value {
-    if depth > MAX_DEPTH {
-        return value.clone();
-    }
-    let schemas = object_schemas(root, schema);
-    match value {
-        Value::Object(map) => {
-            let prop = |name: &str| {
-                schemas
-                    .iter()
-                    .find_map(|s| s.get("properties").and_then(|p| p.get(name)))
-            };
-            let additional = schemas
-                .iter()
-                .find_map(|s| s.get("additionalProperties").filter(|a| a.is_object()));
-            let mut out = Map::new();
-            for (key, member) in map {
-                let orig_child = pointer::child(orig_path, key);
-                if let Some(ps) = prop(key) {
-                    let norm_child = pointer::child(norm_path, key);
-                    let v = walk(root, ps, member, &norm_child, &orig_child, n, depth + 1);
-                    out.insert(key.clone(), v);
-                    continue;
-                }
-                if let Some(camel) = json_name(key)
-                    && let Some(ps) = prop(&camel)
-                {
-                    if map.contains_key(&camel) {
-                        n.diagnostics.push(Diagnostic::error(
-                            "schema-duplicate-field",
-                            orig_child,
-                            format!("`{key}` and `{camel}` are one field (its proto and JSON names) and both are set; keep one spelling (a patch in one spelling over a base in the other adds the field instead of replacing it)"),
-                        ));
+struct Walker<'s> {
+    root: &'s Value,
+}
+
+impl<'s> Walker<'s> {
+    /// The normalized `value`, or `None` when it is unchanged (nothing renamed or dropped
+    /// in it), so an unchanged document is never copied. Pointers are written out only for
+    /// a field that is renamed or duplicated.
+    fn walk(
+        &self,
+        schema: &'s Value,
+        value: &Value,
+        norm_at: At<'_>,
+        orig_at: At<'_>,
+        n: &mut Normalized,
+        depth: usize,
+    ) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match value {
+            Value::Object(map) => {
+                let root = self.root;
+                let prop = |name: &str| {
+                    object_schemas(root, schema)
+                        .find_map(|s| s.get("properties").and_then(|p| p.get(name)))
+                };
+                let additional = object_schemas(root, schema)
+                    .find_map(|s| s.get("additionalProperties").filter(|a| a.is_object()));
+                // The members so far, once one of them has changed.
+                let mut out: Option<Map<String, Value>> = None;
+                for (i, (key, member)) in map.iter().enumerate() {
+                    let orig_child = At::Key(&orig_at, key);
+                    if let Some(ps) = prop(key) {
+                        let norm_child = At::Key(&norm_at, key);
+                        let v = self.walk(ps, member, norm_child, orig_child, n, depth + 1);
+                        keep(&mut out, map, i, (key, member), v);
                         continue;
                     }
-                    let norm_child = pointer::child(norm_path, &camel);
-                    n.diagnostics.push(Diagnostic::warning(
-                        "schema-proto-field-name",
-                        orig_child.clone(),
-                        format!("`{key}` is the proto name of `{camel}`; accepted as upstream does, but write `{camel}`"),
-                    ));
-                    n.renames.push((norm_child.clone(), key.clone()));
-                    let v = walk(root, ps, member, &norm_child, &orig_child, n, depth + 1);
-                    out.insert(camel, v);
-                    continue;
-                }
-                let v = match additional {
-                    Some(a) => {
-                        let norm_child = pointer::child(norm_path, key);
-                        walk(root, a, member, &norm_child, &orig_child, n, depth + 1)
+                    if let Some(camel) = json_name(key)
+                        && let Some(ps) = prop(&camel)
+                    {
+                        start_copy(&mut out, map, i);
+                        if map.contains_key(&camel) {
+                            n.diagnostics.push(Diagnostic::error(
+                                "schema-duplicate-field",
+                                orig_child.pointer(),
+                                format!("`{key}` and `{camel}` are one field (its proto and JSON names) and both are set; keep one spelling (a patch in one spelling over a base in the other adds the field instead of replacing it)"),
+                            ));
+                            continue;
+                        }
+                        let norm_child = At::Key(&norm_at, &camel);
+                        n.diagnostics.push(Diagnostic::warning(
+                            "schema-proto-field-name",
+                            orig_child.pointer(),
+                            format!("`{key}` is the proto name of `{camel}`; accepted as upstream does, but write `{camel}`"),
+                        ));
+                        n.renames.push((norm_child.pointer(), key.clone()));
+                        let v = self
+                            .walk(ps, member, norm_child, orig_child, n, depth + 1)
+                            .unwrap_or_else(|| member.clone());
+                        if let Some(out) = &mut out {
+                            out.insert(camel, v);
+                        }
+                        continue;
                     }
-                    None => member.clone(),
-                };
-                out.insert(key.clone(), v);
+                    let v = match additional {
+                        Some(a) => {
+                            let norm_child = At::Key(&norm_at, key);
+                            self.walk(a, member, norm_child, orig_child, n, depth + 1)
+                        }
+                        None => None,
+                    };
+                    keep(&mut out, map, i, (key, member), v);
+                }
+                out.map(Value::Object)
             }
-            Value::Object(out)
-        }
-        Value::Array(items) => {
-            let item_schema = schemas.iter().find_map(|s| s.get("items"));
-            match item_schema {
-                Some(is) => Value::Array(
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, item)| {
-                            walk(
-                                root,
-                                is,
-                                item,
-                                &pointer::index(norm_path, i),
-                                &pointer::index(orig_path, i),
-                                n,
-                                depth + 1,
-                            )
-                        })
-                        .collect(),
-                ),
-                None => value.clone(),
+            Value::Array(items) => {
+                let item_schema = object_schemas(self.root, schema).find_map(|s| s.get("items"))?;
+                let mut out: Option<Vec<Value>> = None;
+                for (i, item) in items.iter().enumerate() {
+                    let v = self.walk(
+                        item_schema,
+                        item,
+                        At::Index(&norm_at, i),
+                        At::Index(&orig_at, i),
+                        n,
+                        depth + 1,
+                    );
+                    match v {
+                        Some(v) => out.get_or_insert_with(|| items[..i].to_vec()).push(v),
+                        None => {
+                            if let Some(out) = &mut out {
+                                out.push(item.clone());
+                            }
+                        }
+                    }
+                }
+                out.map(Value::Array)
             }
+            _ => None,
         }
-        other => other.clone(),
+    }
+}
+
+/// Starts the copy of `map` (its first `upto` members, unchanged) unless it has started.
+fn start_copy(out: &mut Option<Map<String, Value>>, map: &Map<String, Value>, upto: usize) {
+    out.get_or_insert_with(|| {
+        map.iter()
+            .take(upto)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    });
+}
+
+/// Adds member `i` (`key`) of `map` to the copy being built: its normalized value `v`, or
+/// itself when unchanged; starts the copy when `v` is the first change.
+fn keep(
+    out: &mut Option<Map<String, Value>>,
+    map: &Map<String, Value>,
+    i: usize,
+    (key, member): (&str, &Value),
+    v: Option<Value>,
+) {
+    if v.is_some() {
+        start_copy(out, map, i);
+    }
+    if let Some(out) = out {
+        let v = v.unwrap_or_else(|| member.clone());
+        out.insert(key.to_string(), v);
     }
 }
 

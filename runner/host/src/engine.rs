@@ -8,7 +8,9 @@
 //! Instances come from wasmtime's pooling allocator: a fixed number of slots reserved once
 //! per engine, so a call does not map and unmap its linear memory (the slot is reset to the
 //! module's copy-on-write image when the call's store is dropped; nothing of a call survives
-//! into the next). A call waits for a free slot ([`Runtime::slot`]) rather than failing when
+//! into the next). Where Linux offers `PAGEMAP_SCAN` (6.7 and later) the reset copies back
+//! only the pages the call wrote and keeps them mapped (up to [`KEEP_RESIDENT_BYTES`] per
+//! slot), so a warm call takes no page faults; elsewhere wasmtime resets as before. A call waits for a free slot ([`Runtime::slot`]) rather than failing when
 //! more calls run at once than there are slots. Where the pool's address space cannot be
 //! reserved (a strict overcommit policy, a small `ulimit -v`), the engine falls back to
 //! allocating each instance on demand.
@@ -20,7 +22,9 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+};
 
 use crate::error::{Error, Result, boxed};
 
@@ -42,6 +46,13 @@ fn pool_slots() -> usize {
     (cores * 4).clamp(8, 128)
 }
 
+/// How much of a slot's linear memory stays resident between calls (see [`Runtime::new`]):
+/// more than a built-in plugin's call writes (its stack, data and heap).
+const KEEP_RESIDENT_BYTES: usize = 4 << 20;
+
+/// The same for a slot's tables.
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
+
 /// The most table elements an instance may have (the limiter's bound too).
 pub(crate) const MAX_TABLE_ELEMENTS: usize = 100_000;
 
@@ -53,22 +64,45 @@ impl Runtime {
         config.epoch_interruption(true);
         config.cranelift_opt_level(OptLevel::Speed);
         let slots = pool_slots();
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_core_instances(slots as u32)
-            .total_memories(slots as u32)
-            .total_tables(slots as u32)
-            .max_memories_per_module(1)
-            .max_tables_per_module(4)
-            .table_elements(MAX_TABLE_ELEMENTS)
-            .max_memory_size(memory_bytes);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = match Engine::new(&config) {
-            Ok(engine) => engine,
-            Err(_) => {
-                config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
-                Engine::new(&config).map_err(|e| Error::Engine { source: boxed(e) })?
+        let pool = |keep_resident: bool| {
+            let mut pool = PoolingAllocationConfig::new();
+            pool.total_core_instances(slots as u32)
+                .total_memories(slots as u32)
+                .total_tables(slots as u32)
+                .max_memories_per_module(1)
+                .max_tables_per_module(4)
+                .table_elements(MAX_TABLE_ELEMENTS)
+                .max_memory_size(memory_bytes);
+            if keep_resident {
+                // Reset a slot by copying back the pages a call wrote (found with Linux's
+                // PAGEMAP_SCAN) instead of unmapping them, so the next call takes no page
+                // faults on them. Without PAGEMAP_SCAN wasmtime would instead rewrite the
+                // whole kept region on every reset, so the engine is then built without it.
+                pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+                    .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+                    .pagemap_scan(Enabled::Yes);
             }
+            InstanceAllocationStrategy::Pooling(pool)
         };
+        // Where the pool's address space cannot be reserved, instances are allocated on demand.
+        let mut built = Err(None);
+        for strategy in [
+            pool(true),
+            pool(false),
+            InstanceAllocationStrategy::OnDemand,
+        ] {
+            config.allocation_strategy(strategy);
+            built = Engine::new(&config).map_err(Some);
+            if built.is_ok() {
+                break;
+            }
+        }
+        let engine = built.map_err(|e| Error::Engine {
+            source: match e {
+                Some(e) => boxed(e),
+                None => "no allocation strategy".into(),
+            },
+        })?;
         let tick = tick.max(Duration::from_millis(1));
         let ticker = EpochTicker::start(engine.clone(), tick).map_err(|e| Error::Engine {
             source: Box::new(e),
