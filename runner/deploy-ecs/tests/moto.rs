@@ -786,6 +786,7 @@ async fn rollback_redeploys_the_previous_task_definition_and_status_shows_it() {
         service: "checkout",
         environment: "prod",
         actor,
+        to_revision: None,
         wait: None,
     };
     // Nothing to roll back to before any deploy.
