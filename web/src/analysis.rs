@@ -167,6 +167,7 @@ pub fn overlay_view<T: Target>(
     };
     let rendered = plugins
         .render(build, &context)
+        .map(|output| output.into_items())
         .map_err(|e| relative_message(&e.to_string()));
     Some(OverlayView {
         name: name.to_string(),

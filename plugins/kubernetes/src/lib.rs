@@ -78,7 +78,7 @@ pub mod render;
 pub mod validate;
 
 use planton_plugin_sdk::{
-    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderRequest, RenderResponse,
+    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderOutput, RenderRequest, Target,
     ValidateRequest, ValidateResponse,
 };
 use serde_json::Value;
@@ -146,11 +146,13 @@ impl Plugin for KubernetesPlugin {
                 KindInfo {
                     api_version: API_VERSION.to_string(),
                     kind: KIND.to_string(),
+                    target: Target::Kubernetes,
                     schema: schema().clone(),
                 },
                 KindInfo {
                     api_version: API_VERSION.to_string(),
                     kind: DEPLOYMENT_KIND.to_string(),
+                    target: Target::Kubernetes,
                     schema: deployment_schema().clone(),
                 },
             ],
@@ -164,7 +166,7 @@ impl Plugin for KubernetesPlugin {
     }
 
     /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests.
-    fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
+    fn render(req: RenderRequest) -> Result<RenderOutput, PluginError> {
         let diagnostics = validate::validate(&ValidateRequest {
             manifest: req.manifest.clone(),
             overlay: String::new(),
@@ -178,7 +180,7 @@ impl Plugin for KubernetesPlugin {
             &req.manifest,
         )
         .value;
-        render::render(&RenderRequest { manifest, ..req })
+        render::render(&RenderRequest { manifest, ..req }).map(RenderOutput::from)
     }
 }
 

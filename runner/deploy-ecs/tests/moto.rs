@@ -53,7 +53,7 @@ fn manifest(fx: &Fixture, name: &str, tag: &str, max_tasks: i64) -> Value {
 }
 
 fn render(manifest: &Value) -> Vec<Value> {
-    let ops = planton_plugin_ecs::render_v2::operations(&RenderRequest {
+    let ops = planton_plugin_ecs::render::operations(&RenderRequest {
         manifest: manifest.clone(),
         context: DeployContext::default(),
     })

@@ -96,7 +96,14 @@ pub fn render_for_deploy(
             s("/metadata/name")
         )
     })?;
-    Ok(resp.objects)
+    match resp {
+        planton_plugin_sdk::RenderOutput::Kubernetes { objects } => Ok(objects),
+        other => Err(anyhow!(
+            "plugin `{}` rendered {kind} for {}, not Kubernetes",
+            backend.describe().name,
+            other.target()
+        )),
+    }
 }
 
 /// The namespace of a task: the flag, else the manifest's namespace label, else its name.

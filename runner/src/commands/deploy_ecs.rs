@@ -3,8 +3,8 @@
 //! lines on stderr, `--output json` and exit status as the Kubernetes path
 //! ([`super::deploy`]), which dispatches here by the kind's declared target.
 //!
-//! The flow: build → validate (refusing on errors) → render (the typed contract-v2 AWS
-//! operations) → resolve the `$secrets-group` entries the render names (environment
+//! The flow: build → validate (refusing on errors) → render by the sandboxed plugin (typed
+//! contract-v2 AWS operations, checked by core's `Targets`) → resolve the `$secrets-group` entries the render names (environment
 //! variables `PLANTON_SECRET_<GROUP>__<ENTRY>`, then the groups directory) → AWS
 //! configuration by the AWS conventions (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`,
 //! `AWS_ENDPOINT_URL`, …; the region is the cluster ARN's) → the driver.
@@ -18,7 +18,9 @@ use super::Outcome;
 use super::deploy::{actor, discover, groups_source, runtime, str_at, with_lookup};
 use crate::cli::{DeployArgs, DeployFormat, RollbackArgs, StatusArgs};
 use crate::files::DiskFiles;
+use crate::plugins::Plugins;
 use anyhow::{Result, anyhow};
+use planton_core::kustomize::Build;
 use planton_core::kustomize::build;
 use planton_core::refs::SecretValue;
 use planton_core::service::{Layout, ServiceConfig};
@@ -27,15 +29,16 @@ use planton_core::yaml::to_output;
 use planton_deploy_ecs::{
     Action, AwsOptions, Change, Clients, DeployRequest, Error as EcsError, SecretStore, WaitOptions,
 };
-use planton_plugin_sdk::{DeployContext, RenderRequest};
+use planton_plugin_sdk::{DeployContext, RenderOutput, Target};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-/// Whether the task `env` of the service at `path` is of a kind that deploys to AWS. Any
-/// problem finding out answers `false`: the Kubernetes path then reports it as before.
+/// Whether the task `env` of the service at `path` is of a kind whose plugin declares the
+/// AWS target. Any problem finding out answers `false`: the Kubernetes path then reports it
+/// as before.
 pub fn deploys_to_aws(path: &Path, env: Option<&str>) -> bool {
     let files = DiskFiles::new();
     let Ok(core) = DiskFiles::core_path(path) else {
@@ -55,10 +58,18 @@ pub fn deploys_to_aws(path: &Path, env: Option<&str>) -> bool {
     let Ok(b) = build(&files, &layout.overlay_dir(&task)) else {
         return false;
     };
-    b.resources.first().is_some_and(|r| {
-        r.api_version_str() == planton_plugin_ecs::API_VERSION
-            && r.kind_str() == planton_plugin_ecs::KIND
-    })
+    let Some(r) = b.resources.first() else {
+        return false;
+    };
+    let (config, _) = ServiceConfig::load(&files, &layout);
+    let Ok(plugins) = Plugins::sandboxed(&config.plugins, &DiskFiles::local_path(&layout.root))
+    else {
+        return false;
+    };
+    plugins
+        .targets()
+        .target_of(r.api_version_str(), r.kind_str())
+        == Some(Target::Aws)
 }
 
 /// Where one task lives in AWS.
@@ -101,8 +112,9 @@ struct Loaded {
     secrets: BTreeMap<(String, String), SecretValue>,
 }
 
-/// Builds the overlay of a task into its manifest (YAML as stored, JSON as rendered).
-fn built(layout: &Layout, task: &str) -> Result<(String, Value)> {
+/// Builds the overlay of a task: the build, its manifest as stored (YAML) and as rendered
+/// (JSON).
+fn built(layout: &Layout, task: &str) -> Result<(Build, String, Value)> {
     let files = DiskFiles::new();
     let b = build(&files, &layout.overlay_dir(task))
         .map_err(|e| anyhow!("overlay `{task}`: {}", super::build::display_error(&e)))?;
@@ -112,34 +124,8 @@ fn built(layout: &Layout, task: &str) -> Result<(String, Value)> {
         .first()
         .ok_or_else(|| anyhow!("overlay `{task}` builds no resource"))?;
     let out = to_output(&node.node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?;
-    Ok((yaml, out_to_json(&out)))
-}
-
-/// The typed operations of a validated manifest.
-fn render(manifest: &Value, image: Option<&str>) -> Result<Vec<Value>> {
-    let req = RenderRequest {
-        manifest: planton_plugin_sdk::protojson::normalize_field_names(
-            planton_plugin_ecs::schema(),
-            manifest,
-        )
-        .value,
-        context: DeployContext {
-            image: image.map(str::to_string),
-            namespace: None,
-            env: None,
-        },
-    };
-    match planton_plugin_ecs::render_v2::render_v2(&req) {
-        Ok(planton_plugin_sdk::target::RenderOutputV2::Aws { operations }) => Ok(operations),
-        Ok(_) => Err(anyhow!(
-            "plugin `aws-ecs` rendered Kubernetes objects for an AWS kind"
-        )),
-        Err(e) => Err(anyhow!(
-            "plugin `aws-ecs` cannot render {} `{}`: {e}",
-            planton_plugin_ecs::KIND,
-            str_at(manifest, "/metadata/name")
-        )),
-    }
+    let manifest = out_to_json(&out);
+    Ok((b, yaml, manifest))
 }
 
 /// Builds, validates (refusing on errors), renders and resolves one task. `Ok(Err(outcome))`
@@ -165,7 +151,7 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
         );
         return Ok(Err(Outcome::Failed));
     }
-    let (manifest_yaml, manifest) = match built(&layout, &task) {
+    let (b, manifest_yaml, manifest) = match built(&layout, &task) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("Error: {e:#}");
@@ -173,7 +159,26 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
         }
     };
     let place = place_of(&manifest, &task)?;
-    let operations = render(&manifest, args.image.as_deref())?;
+    // The sandboxed plugin renders; core checks the operations against the contract.
+    let plugins = Plugins::sandboxed(&config.plugins, &DiskFiles::local_path(&layout.root))?;
+    let context = DeployContext {
+        image: args.image.clone(),
+        namespace: None,
+        env: None,
+    };
+    let operations = match plugins.targets().render(&b, &context) {
+        Ok(RenderOutput::Aws { operations }) => operations,
+        Ok(other) => {
+            return Err(anyhow!(
+                "overlay `{task}` renders for {}, not AWS",
+                other.target()
+            ));
+        }
+        Err(e) => {
+            eprintln!("Error: {e} (overlay {task})");
+            return Ok(Err(Outcome::Failed));
+        }
+    };
     let groups = groups_source(&layout, &config, args.groups.as_deref())?;
     let secrets = with_lookup(&groups, |lookup| {
         planton_deploy_ecs::resolve_secrets_with(&operations, &lookup.describe(), &|r| {
@@ -423,7 +428,7 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
     // Where the task lives comes from the current build, neither validated nor rendered, so
     // a rollback works while the overlay is broken.
     let (layout, task) = discover(&d.service, d.env.as_deref())?;
-    let (_, manifest) = built(&layout, &task)?;
+    let (_, _, manifest) = built(&layout, &task)?;
     let p = place_of(&manifest, &task)?;
     let actor = actor();
     runtime()?.block_on(async {
@@ -509,7 +514,7 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
     };
     let places = tasks
         .iter()
-        .map(|t| built(&layout, t).and_then(|(_, m)| place_of(&m, t)))
+        .map(|t| built(&layout, t).and_then(|(_, _, m)| place_of(&m, t)))
         .collect::<Result<Vec<_>>>()?;
     let rt = runtime()?;
     rt.block_on(async {

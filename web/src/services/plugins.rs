@@ -14,7 +14,7 @@ use js_sys::{BigInt, Function, Object, Reflect, Uint8Array, WebAssembly};
 use planton_core::plugins::{CallError, Target, Targets};
 use planton_plugin_sdk::abi::{self, CallResult};
 use planton_plugin_sdk::{
-    CONTRACT_VERSION, Describe, RenderRequest, RenderResponse, ValidateRequest, ValidateResponse,
+    CONTRACT_VERSION, Describe, RenderOutput, RenderRequest, ValidateRequest, ValidateResponse,
 };
 use serde::de::DeserializeOwned;
 use std::rc::Rc;
@@ -175,7 +175,7 @@ impl Target for WasmPlugin {
     fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, CallError> {
         self.call(&self.validate, req)
     }
-    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError> {
+    fn render(&self, req: &RenderRequest) -> Result<RenderOutput, CallError> {
         self.call(&self.render, req)
     }
 }
