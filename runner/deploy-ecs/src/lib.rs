@@ -108,6 +108,17 @@ pub enum Change {
     Unchanged,
 }
 
+impl Change {
+    /// `Updated(fields)`, or `Unchanged` when no field changed.
+    pub fn updated_or_unchanged(fields: Vec<String>) -> Change {
+        if fields.is_empty() {
+            Change::Unchanged
+        } else {
+            Change::Updated(fields)
+        }
+    }
+}
+
 /// One resource and what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Action {
