@@ -12,6 +12,10 @@
 //! `apiVersion` (wrong kind), so the plugin itself explains what is wrong. A manifest is
 //! *rendered* only by an exact match; a kind no plugin serves is an error in both places
 //! (validation reports it as [`code::UNKNOWN_KIND`](crate::diag::code::UNKNOWN_KIND)).
+//!
+//! Rendering checks the output against the contract before anyone acts on it: it must be for
+//! the target the kind declares, and an AWS render must hold only operations this host knows
+//! ([`AwsOperation::parse_all`]); anything else is the plugin's [`CallError::BadOutput`].
 
 use crate::kustomize::Build;
 use crate::validate::{KindChecker, out_to_json};
