@@ -3,11 +3,12 @@
 
 - Kubernetes objects (anything with apiVersion and kind) go through the PyPI package
   `kubernetes-validate` in strict mode, so unknown fields are errors.
-- AWS requests (objects with service, operation and input, as the ECS plugin renders them)
-  go through botocore's ParamValidator against the operation's input shape of the service
-  model (`botocore.session.get_session().get_service_model(service)`), as boto3 would before
-  sending them; an `onExists` fallback request is checked the same way.
-  `${id.path}` output placeholders are strings and are checked as such.
+- Typed AWS operations (contract version 2: objects with an `op` tag, as the ECS plugin
+  renders them): every field the host passes to AWS unchanged is checked against the
+  botocore service model's shape for it (enums such as `networkMode`, `launchType`,
+  `requiresCompatibilities`, health-check protocols and predefined metrics; names' length
+  limits), and an unknown `op` fails. The requests the host builds from them are checked
+  whole against botocore in `runner/deploy-ecs/tests` (`check_requests.py`).
 
 Input: files or directories of JSON; a file holds one object or a list of objects.
 Default: every `*.golden.json` under plugins/*/testdata/render/.
@@ -20,7 +21,20 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-AWS_SERVICES = {"ecs", "elbv2", "logs", "application-autoscaling"}
+# op tag -> [(field path, service, shape name)]: values passed to AWS as they are.
+TYPED_FIELDS = {
+    "logGroup": [("name", "logs", "LogGroupName")],
+    "secret": [],
+    "taskDefinition": [("family", "ecs", "String"), ("networkMode", "ecs", "NetworkMode"),
+                       ("requiresCompatibilities[]", "ecs", "Compatibility")],
+    "targetGroup": [("name", "elbv2", "TargetGroupName"), ("protocol", "elbv2", "ProtocolEnum"),
+                    ("targetType", "elbv2", "TargetTypeEnum"),
+                    ("healthCheck.protocol", "elbv2", "ProtocolEnum")],
+    "listenerRule": [("priority", "elbv2", "RulePriority")],
+    "service": [("launchType", "ecs", "LaunchType")],
+    "scalableTarget": [],
+    "scalingPolicy": [("name", "application-autoscaling", "PolicyName")],
+}
 
 
 def load_objects(path):
@@ -32,14 +46,12 @@ def load_objects(path):
 class Checker:
     def __init__(self, k8s_version):
         import botocore.session
-        from botocore.validate import ParamValidator
         import kubernetes_validate
 
         self.kv = kubernetes_validate
         self.k8s_version = k8s_version
         self.session = botocore.session.get_session()
         self.models = {}
-        self.param_validator = ParamValidator()
 
     def model(self, service):
         if service not in self.models:
@@ -56,32 +68,52 @@ class Checker:
             return [f"{obj.get('kind')}: {type(e).__name__}: {e}"]
         return []
 
-    def check_aws_request(self, service, operation, params):
-        if service not in AWS_SERVICES:
-            return [f"{service}.{operation}: unexpected service {service!r}"]
-        try:
-            op = self.model(service).operation_model(operation)
-        except Exception as e:
-            return [f"{service}.{operation}: unknown operation: {e}"]
-        report = self.param_validator.validate(params, op.input_shape)
-        if report.has_errors():
-            return [f"{service}.{operation}: {report.generate_report()}"]
-        return []
-
-    def check_aws(self, obj):
-        service, operation = obj.get("service"), obj.get("operation")
-        errors = self.check_aws_request(service, operation, obj.get("input", {}))
-        alt = obj.get("onExists")
-        if alt:
-            errors += self.check_aws_request(service, alt.get("operation"), alt.get("input", {}))
+    def check_typed(self, obj):
+        op = obj.get("op")
+        if op not in TYPED_FIELDS:
+            return [f"unknown AWS operation {op!r}"]
+        errors = []
+        for path, service, shape_name in TYPED_FIELDS[op]:
+            values = [obj]
+            for step in path.split("."):
+                many = step.endswith("[]")
+                step = step.rstrip("[]")
+                values = [v.get(step) for v in values if isinstance(v, dict) and v.get(step) is not None]
+                if many:
+                    values = [x for v in values for x in v]
+            shape = self.model(service).shape_for(shape_name)
+            for v in values:
+                problem = _against(shape, v)
+                if problem:
+                    errors.append(f"{op}.{path} = {v!r} ({service} {shape_name}): {problem}")
         return errors
 
     def check(self, obj):
+        if isinstance(obj, dict) and "op" in obj:
+            return "aws", self.check_typed(obj)
         if isinstance(obj, dict) and "apiVersion" in obj and "kind" in obj:
             return "k8s", self.check_k8s(obj)
-        if isinstance(obj, dict) and {"service", "operation", "input"} <= obj.keys():
-            return "aws", self.check_aws(obj)
-        return "?", [f"not a Kubernetes object nor an AWS request: {json.dumps(obj)[:120]}"]
+        return "?", [f"not a Kubernetes object nor an AWS operation: {json.dumps(obj)[:120]}"]
+
+
+def _against(shape, v):
+    """What is wrong with `v` as a value of a botocore scalar shape: its type, enum,
+    length limits and numeric range (botocore's ParamValidator checks neither enums nor
+    maximums, which AWS enforces)."""
+    m = shape.metadata
+    if shape.type_name == "string":
+        if not isinstance(v, str):
+            return "not a string"
+        if shape.enum and v not in shape.enum:
+            return f"not one of {shape.enum}"
+        if len(v) < m.get("min", 0) or len(v) > m.get("max", len(v)):
+            return f"length {len(v)} outside {m.get('min', 0)}..{m.get('max')}"
+    elif shape.type_name in ("integer", "long"):
+        if not isinstance(v, int) or isinstance(v, bool):
+            return "not an integer"
+        if v < m.get("min", v) or v > m.get("max", v):
+            return f"outside {m.get('min')}..{m.get('max')}"
+    return None
 
 
 def main():
@@ -114,7 +146,7 @@ def main():
         rel = os.path.relpath(path, ROOT)
         for i, obj in enumerate(load_objects(path)):
             kind, errors = checker.check(obj)
-            label = obj.get("kind") or obj.get("operation") if isinstance(obj, dict) else "?"
+            label = obj.get("kind") or obj.get("op") if isinstance(obj, dict) else "?"
             if errors:
                 failed += 1
                 for e in errors:

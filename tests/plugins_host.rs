@@ -60,7 +60,7 @@ fn render_fixture(host: &mut Host, name: &str) -> (Arc<Plugin>, Result<Vec<Value
         .load(fixture(name))
         .unwrap_or_else(|e| panic!("load {name}: {e}"));
     let kind = plugin.describe().kinds[0].kind.clone();
-    let result = plugin.render(&request(&kind)).map(|r| r.objects);
+    let result = plugin.render(&request(&kind)).map(|r| r.into_items());
     (plugin, result)
 }
 
@@ -153,7 +153,7 @@ fn well_behaved_wat_plugin_describes_validates_and_renders() {
     let mut host = host();
     let (plugin, objects) = render_fixture(&mut host, "well_behaved");
     assert_eq!(plugin.name(), "fixture-well-behaved");
-    assert_eq!(plugin.contract_version(), 1);
+    assert_eq!(plugin.contract_version(), 2);
     assert_eq!(
         objects.unwrap(),
         vec![json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-wat"}})]
@@ -178,12 +178,15 @@ fn contract_version_supported_is_loaded_unsupported_is_refused_before_describe()
     // wrong_contract_version's describe is `unreachable`: a trap here would mean describe ran.
     let err = host.compile(fixture("wrong_contract_version")).unwrap_err();
     assert!(
-        matches!(&err, Error::UnsupportedContract { found: 2, supported, .. } if supported == &[1]),
+        matches!(&err, Error::UnsupportedContract { found: 1, supported, .. } if supported == &[2]),
         "{err}"
     );
+    // A version-1 plugin is told what to change.
+    let text = err.to_string();
     assert!(
-        err.to_string()
-            .contains("uses contract version 2, this planton supports [1]"),
+        text.contains("uses contract version 1, this planton supports [2]")
+            && text.contains("declare each kind's `target`")
+            && text.contains("return `RenderOutput` from `Plugin::render`"),
         "{err}"
     );
 }
@@ -195,8 +198,8 @@ fn describe_must_agree_with_the_exported_version() {
         matches!(
             err,
             Error::ContractMismatch {
-                exported: 1,
-                described: 2,
+                exported: 2,
+                described: 1,
                 ..
             }
         ),
@@ -502,7 +505,7 @@ fn every_hostile_guest_fails_alone_and_a_good_plugin_next_to_them_still_works() 
         assert!(err.is_sandbox_failure(), "{name}: {err}");
         // The same plugin object keeps working after each failure of another plugin.
         assert_eq!(
-            good.render(&config_map_request()).unwrap().objects[0]["kind"],
+            good.render(&config_map_request()).unwrap().items()[0]["kind"],
             "ConfigMap"
         );
     }
@@ -526,7 +529,7 @@ fn every_hostile_guest_fails_alone_and_a_good_plugin_next_to_them_still_works() 
         Err(Error::Deadline { .. })
     ));
     assert_eq!(
-        good.render(&config_map_request()).unwrap().objects[0]["data"]["GREETING"],
+        good.render(&config_map_request()).unwrap().items()[0]["data"]["GREETING"],
         "hello"
     );
 }
@@ -559,7 +562,7 @@ fn example_plugin_loads_pinned_by_digest_and_validates_and_renders() {
     );
     let rendered = plugin.render(&config_map_request()).unwrap();
     assert_eq!(
-        rendered.objects[0]["metadata"]["labels"]["planton.ai/environment"],
+        rendered.items()[0]["metadata"]["labels"]["planton.ai/environment"],
         "prod"
     );
 
@@ -690,7 +693,7 @@ fn builtin_plugins_load_and_the_wasm_render_equals_the_native_one() {
         )
         .unwrap();
     let rendered = plugin.render(&RenderRequest { manifest, context }).unwrap();
-    assert_eq!(Value::Array(rendered.objects), golden);
+    assert_eq!(Value::Array(rendered.into_items()), golden);
 
     // KubernetesDeployment: the same plugin, the same sandboxed render as natively.
     let plugin = host
@@ -701,5 +704,5 @@ fn builtin_plugins_load_and_the_wasm_render_equals_the_native_one() {
     let context: DeployContext = serde_json::from_value(input["context"].clone()).unwrap();
     let golden = read(testdata.join("render/kubernetes-deployment-prod.golden.json"));
     let rendered = plugin.render(&RenderRequest { manifest, context }).unwrap();
-    assert_eq!(Value::Array(rendered.objects), golden);
+    assert_eq!(Value::Array(rendered.into_items()), golden);
 }

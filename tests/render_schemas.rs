@@ -1,7 +1,7 @@
 //! `planton render` output is real: the example service's prod overlay renders Kubernetes
 //! objects that pass `kubernetes-validate` in strict mode (unknown fields are errors), and
-//! the ECS example renders AWS requests that pass botocore's parameter validation against
-//! the AWS service models (`scripts/check_rendered.py`). The plugins run sandboxed (wasm).
+//! the ECS example renders typed AWS operations whose AWS-bound values pass the botocore
+//! service models' shapes (`scripts/check_rendered.py`). The plugins run sandboxed (wasm).
 
 use crate::util::{run, temp_dir, workspace};
 use std::process::Command;
@@ -67,7 +67,11 @@ fn ecs_render_of_the_example_prod_overlay_passes_the_aws_model() {
     render_and_check(
         "examples/checkout-ecs/_kustomize/overlays/prod",
         "render-ecs",
-        &["RegisterTaskDefinition", "\"valueFrom\"", "CreateService"],
+        &[
+            "\"op\": \"taskDefinition\"",
+            "\"op\": \"secret\"",
+            "\"op\": \"service\"",
+        ],
     );
 }
 

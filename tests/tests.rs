@@ -43,3 +43,7 @@ mod cluster_smoke;
 /// deploys with zero writes, diffs, failing images explained, secrets, prune, rollback, locks,
 /// kill -9 and re-run.
 mod deploy_k8s;
+
+/// `planton deploy|diff|status|rollback` of the ECS example against a moto server: first
+/// deploy, no-change deploy, diff exit codes, status, rollback, the canary secret nowhere.
+mod deploy_ecs;

@@ -12,13 +12,18 @@
 //! `apiVersion` (wrong kind), so the plugin itself explains what is wrong. A manifest is
 //! *rendered* only by an exact match; a kind no plugin serves is an error in both places
 //! (validation reports it as [`code::UNKNOWN_KIND`](crate::diag::code::UNKNOWN_KIND)).
+//!
+//! Rendering checks the output against the contract before anyone acts on it: it must be for
+//! the target the kind declares, and an AWS render must hold only operations this host knows
+//! ([`AwsOperation::parse_all`]); anything else is the plugin's [`CallError::BadOutput`].
 
 use crate::kustomize::Build;
 use crate::validate::{KindChecker, out_to_json};
 use crate::yaml::{Node, Pos, to_output};
+use planton_plugin_sdk::target::AwsOperation;
 use planton_plugin_sdk::{
-    DeployContext, Describe, Diagnostic as KindProblem, RenderRequest, RenderResponse,
-    ValidateRequest, ValidateResponse,
+    DeployContext, Describe, Diagnostic as KindProblem, RenderOutput, RenderRequest,
+    Target as DeployTarget, ValidateRequest, ValidateResponse,
 };
 use serde_json::Value;
 use std::rc::Rc;
@@ -51,7 +56,7 @@ pub trait Target {
     /// Validates one manifest.
     fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, CallError>;
     /// Renders one manifest.
-    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError>;
+    fn render(&self, req: &RenderRequest) -> Result<RenderOutput, CallError>;
 }
 
 macro_rules! forward_target {
@@ -63,7 +68,7 @@ macro_rules! forward_target {
             fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, CallError> {
                 (**self).validate(req)
             }
-            fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError> {
+            fn render(&self, req: &RenderRequest) -> Result<RenderOutput, CallError> {
                 (**self).render(req)
             }
         }
@@ -101,6 +106,16 @@ pub enum RenderError {
         pos: Pos,
         /// What is wrong.
         message: String,
+    },
+    /// The build's resources deploy to different targets (one overlay deploys one way).
+    #[error(
+        "the build mixes kinds deploying to {first} and to {second}: one overlay deploys to one target"
+    )]
+    MixedTargets {
+        /// The first resource's target.
+        first: DeployTarget,
+        /// The other target.
+        second: DeployTarget,
     },
     /// The plugin failed.
     #[error("plugin `{plugin}` cannot render {kind} `{name}`: {error}")]
@@ -161,20 +176,35 @@ impl<T: Target> Targets<T> {
             .or_else(|| self.find(|k| k.api_version == api_version))
     }
 
+    /// What `apiVersion`/`kind` deploys to, as its plugin declares it.
+    pub fn target_of(&self, api_version: &str, kind: &str) -> Option<DeployTarget> {
+        self.serving(api_version, kind)?
+            .describe()
+            .kinds
+            .iter()
+            .find(|k| k.api_version == api_version && k.kind == kind)
+            .map(|k| k.target)
+    }
+
     fn find(&self, f: impl Fn(&planton_plugin_sdk::KindInfo) -> bool) -> Option<&T> {
         self.items
             .iter()
             .find(|t| t.describe().kinds.iter().any(&f))
     }
 
-    /// Renders every resource of a build with the plugin serving its kind, in order.
-    /// `context.env` defaults to the manifest's `metadata.env`.
+    /// Renders every resource of a build with the plugin serving its kind, in order, into
+    /// one output for one target. `context.env` defaults to the manifest's `metadata.env`.
+    ///
+    /// A render is checked against the contract before anyone acts on it: it must be for the
+    /// target the plugin declared for the kind, and every AWS operation must be one this
+    /// host knows, with the fields it knows (else [`CallError::BadOutput`], naming the
+    /// operation's index). A build with no resource renders no Kubernetes objects.
     pub fn render(
         &self,
         build: &Build,
         context: &DeployContext,
-    ) -> Result<Vec<Value>, RenderError> {
-        let mut objects = Vec::new();
+    ) -> Result<RenderOutput, RenderError> {
+        let mut output: Option<RenderOutput> = None;
         for r in &build.resources {
             let (api_version, kind) = (r.api_version_str(), r.kind_str());
             let target = self
@@ -195,18 +225,69 @@ impl<T: Target> Targets<T> {
                     .and_then(Node::scalar_text)
                     .map(str::to_string);
             }
+            let failed = |error| RenderError::Plugin {
+                plugin: target.describe().name.clone(),
+                kind: kind.to_string(),
+                name: r.name_str().to_string(),
+                error,
+            };
             let resp = target
                 .render(&RenderRequest { manifest, context })
-                .map_err(|error| RenderError::Plugin {
-                    plugin: target.describe().name.clone(),
-                    kind: kind.to_string(),
-                    name: r.name_str().to_string(),
-                    error,
-                })?;
-            objects.extend(resp.objects);
+                .map_err(failed)?;
+            check_output(&resp, self.target_of(api_version, kind)).map_err(failed)?;
+            output = Some(match (output, resp) {
+                (None, resp) => resp,
+                (
+                    Some(RenderOutput::Kubernetes { mut objects }),
+                    RenderOutput::Kubernetes { objects: more },
+                ) => {
+                    objects.extend(more);
+                    RenderOutput::Kubernetes { objects }
+                }
+                (
+                    Some(RenderOutput::Aws { mut operations }),
+                    RenderOutput::Aws { operations: more },
+                ) => {
+                    operations.extend(more);
+                    RenderOutput::Aws { operations }
+                }
+                (Some(first), second) => {
+                    return Err(RenderError::MixedTargets {
+                        first: first.target(),
+                        second: second.target(),
+                    });
+                }
+            });
         }
-        Ok(objects)
+        Ok(output.unwrap_or(RenderOutput::Kubernetes {
+            objects: Vec::new(),
+        }))
     }
+}
+
+/// A render must be for the kind's declared target, and an AWS render must be operations
+/// this host knows.
+fn check_output(out: &RenderOutput, declared: Option<DeployTarget>) -> Result<(), CallError> {
+    if let Some(declared) = declared
+        && declared != out.target()
+    {
+        return Err(CallError::BadOutput(format!(
+            "the kind deploys to {declared} but the render is for {}",
+            out.target()
+        )));
+    }
+    if let RenderOutput::Aws { operations } = out {
+        AwsOperation::parse_all(operations).map_err(|errors| {
+            CallError::BadOutput(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 impl<T: Target> KindChecker for Targets<T> {
@@ -265,12 +346,17 @@ mod tests {
                 describe: Describe {
                     name: name.into(),
                     version: "0".into(),
-                    contract_version: 1,
+                    contract_version: 2,
                     kinds: kinds
                         .iter()
                         .map(|(a, k)| KindInfo {
                             api_version: (*a).into(),
                             kind: (*k).into(),
+                            target: if *a == "aws/v1" {
+                                DeployTarget::Aws
+                            } else {
+                                DeployTarget::Kubernetes
+                            },
                             schema: Value::Null,
                         })
                         .collect(),
@@ -295,12 +381,21 @@ mod tests {
                 )],
             })
         }
-        fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError> {
-            Ok(RenderResponse {
-                objects: vec![serde_json::json!({
-                    "by": self.describe.name,
-                    "env": req.context.env,
-                })],
+        fn render(&self, req: &RenderRequest) -> Result<RenderOutput, CallError> {
+            let by = serde_json::json!({"by": self.describe.name, "env": req.context.env});
+            Ok(match self.describe.name.as_str() {
+                // Declared AWS, renders an operation this host does not know.
+                "aws-bad" => RenderOutput::Aws {
+                    operations: vec![serde_json::json!({"op": "createBucket"})],
+                },
+                // Declared Kubernetes, renders for AWS.
+                "liar" => RenderOutput::Aws { operations: vec![] },
+                "aws" => RenderOutput::Aws {
+                    operations: vec![
+                        serde_json::json!({"op": "logGroup", "name": "/ecs/m", "retentionDays": 30}),
+                    ],
+                },
+                _ => RenderOutput::Kubernetes { objects: vec![by] },
             })
         }
     }
@@ -310,6 +405,9 @@ mod tests {
             Fake::new("a", &[("x/v1", "A")]),
             Fake::new("b", &[("y/v1", "B")]),
             Fake::new("broken", &[("z/v1", "Z")]),
+            Fake::new("aws", &[("aws/v1", "Service")]),
+            Fake::new("aws-bad", &[("aws/v1", "Bad")]),
+            Fake::new("liar", &[("l/v1", "L")]),
         ])
     }
 
@@ -325,7 +423,17 @@ mod tests {
         assert_eq!(seen_by(&t, "y/v2", "A").as_deref(), Some("a"));
         assert_eq!(seen_by(&t, "y/v1", "Other").as_deref(), Some("b"));
         assert_eq!(seen_by(&t, "q/v1", "Other"), None);
-        assert_eq!(t.known_kinds(), vec!["x/v1/A", "y/v1/B", "z/v1/Z"]);
+        assert_eq!(
+            t.known_kinds(),
+            vec![
+                "x/v1/A",
+                "y/v1/B",
+                "z/v1/Z",
+                "aws/v1/Service",
+                "aws/v1/Bad",
+                "l/v1/L"
+            ]
+        );
         assert_eq!(
             t.check("x/v1", "A", &Value::Null, "p", false)
                 .and_then(|r| r.ok())
@@ -357,7 +465,9 @@ mod tests {
         let objects = targets().render(&b, &DeployContext::default());
         assert_eq!(
             objects,
-            Ok(vec![serde_json::json!({"by": "a", "env": "prod"})])
+            Ok(RenderOutput::Kubernetes {
+                objects: vec![serde_json::json!({"by": "a", "env": "prod"})]
+            })
         );
         files.insert(
             "o/m.yaml",
@@ -370,6 +480,48 @@ mod tests {
                 api_version: "y/v2".into(),
                 kind: "A".into()
             })
+        );
+    }
+
+    fn render_one(api_version: &str, kind: &str) -> Result<RenderOutput, RenderError> {
+        let mut files = FileTree::new();
+        files.insert("o/kustomization.yaml", "resources:\n- m.yaml\n");
+        files.insert(
+            "o/m.yaml",
+            format!("apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: m\n").as_str(),
+        );
+        let b = build(&files, "o").expect("builds");
+        targets().render(&b, &DeployContext::default())
+    }
+
+    #[test]
+    fn renders_are_checked_against_the_declared_target_and_the_operations_known() {
+        assert_eq!(
+            targets().target_of("aws/v1", "Service"),
+            Some(DeployTarget::Aws)
+        );
+        assert_eq!(
+            targets().target_of("x/v1", "A"),
+            Some(DeployTarget::Kubernetes)
+        );
+        assert_eq!(targets().target_of("q/v1", "A"), None);
+        assert!(matches!(
+            render_one("aws/v1", "Service"),
+            Ok(RenderOutput::Aws { operations }) if operations.len() == 1
+        ));
+        let bad = render_one("aws/v1", "Bad").map_err(|e| e.to_string());
+        assert!(
+            bad.as_ref().is_err_and(|e| e.contains(
+                "plugin `aws-bad` cannot render Bad `m`: returned a malformed result: operation 0: unknown AWS operation `createBucket`"
+            )),
+            "{bad:?}"
+        );
+        let liar = render_one("l/v1", "L").map_err(|e| e.to_string());
+        assert!(
+            liar.as_ref().is_err_and(
+                |e| e.contains("the kind deploys to kubernetes but the render is for aws")
+            ),
+            "{liar:?}"
         );
     }
 }

@@ -15,7 +15,7 @@ use planton_core::plugins::{CallError, Target, Targets};
 use planton_core::service::PluginPin;
 use planton_core::validate::{KindChecker, KindProblem};
 use planton_plugin_sdk::{
-    Describe, Plugin, RenderRequest, RenderResponse, ValidateRequest, ValidateResponse,
+    Describe, Plugin, RenderOutput, RenderRequest, ValidateRequest, ValidateResponse,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -55,7 +55,7 @@ impl<P: Plugin> Target for Native<P> {
     fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, CallError> {
         Ok(P::validate(req.clone()))
     }
-    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError> {
+    fn render(&self, req: &RenderRequest) -> Result<RenderOutput, CallError> {
         P::render(req.clone()).map_err(|e| CallError::Refused(e.message))
     }
 }
@@ -97,7 +97,7 @@ impl Target for Wasm {
     fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, CallError> {
         self.0.validate(req).map_err(call_error)
     }
-    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError> {
+    fn render(&self, req: &RenderRequest) -> Result<RenderOutput, CallError> {
         self.0.render(req).map_err(call_error)
     }
 }

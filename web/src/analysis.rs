@@ -226,6 +226,7 @@ fn overlay_view<T: Target>(
     };
     let rendered = plugins
         .render(build, &context)
+        .map(|output| output.into_items())
         .map_err(|e| render_error_text(&e));
     OverlayView {
         name,

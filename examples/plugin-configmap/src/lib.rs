@@ -33,13 +33,14 @@
 //!     "spec": { "data": { "GREETING": "hello" } }
 //! });
 //! let out = ConfigMapPlugin::render(RenderRequest { manifest, context: DeployContext::default() }).unwrap();
-//! assert_eq!(out.objects[0]["kind"], "ConfigMap");
-//! assert_eq!(out.objects[0]["data"]["GREETING"], "hello");
+//! assert_eq!(out.target(), planton_plugin_sdk::Target::Kubernetes);
+//! assert_eq!(out.items()[0]["kind"], "ConfigMap");
+//! assert_eq!(out.items()[0]["data"]["GREETING"], "hello");
 //! ```
 
 use planton_plugin_sdk::{
-    CONTRACT_VERSION, Describe, Diagnostic, KindInfo, Plugin, PluginError, RenderRequest,
-    RenderResponse, ValidateRequest, ValidateResponse, export_plugin, schema,
+    CONTRACT_VERSION, Describe, Diagnostic, KindInfo, Plugin, PluginError, RenderOutput,
+    RenderRequest, Target, ValidateRequest, ValidateResponse, export_plugin, schema,
 };
 use serde_json::{Value, json};
 
@@ -62,6 +63,8 @@ impl Plugin for ConfigMapPlugin {
             kinds: vec![KindInfo {
                 api_version: API_VERSION.into(),
                 kind: KIND.into(),
+                // What the kind deploys to: the host picks the driver by it.
+                target: Target::Kubernetes,
                 schema: manifest_schema(),
             }],
         }
@@ -73,7 +76,7 @@ impl Plugin for ConfigMapPlugin {
         }
     }
 
-    fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
+    fn render(req: RenderRequest) -> Result<RenderOutput, PluginError> {
         let diagnostics = check(&req.manifest);
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(PluginError::from_diagnostics(&diagnostics));
@@ -99,7 +102,8 @@ impl Plugin for ConfigMapPlugin {
             "metadata": { "name": name, "namespace": namespace, "labels": labels },
             "data": if data.is_null() { json!({}) } else { data },
         });
-        Ok(RenderResponse {
+        // Tagged with the target: Kubernetes objects, in apply order.
+        Ok(RenderOutput::Kubernetes {
             objects: vec![config_map],
         })
     }
@@ -229,21 +233,23 @@ mod tests {
         };
         let out = ConfigMapPlugin::render(req).unwrap();
         assert_eq!(
-            out.objects,
-            vec![json!({
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {
-                    "name": "greeting",
-                    "namespace": "greeting",
-                    "labels": {
-                        "app.kubernetes.io/name": "greeting",
-                        "app.kubernetes.io/managed-by": "planton",
-                        "planton.ai/environment": "prod"
-                    }
-                },
-                "data": { "A": "1" }
-            })]
+            out,
+            RenderOutput::Kubernetes {
+                objects: vec![json!({
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {
+                        "name": "greeting",
+                        "namespace": "greeting",
+                        "labels": {
+                            "app.kubernetes.io/name": "greeting",
+                            "app.kubernetes.io/managed-by": "planton",
+                            "planton.ai/environment": "prod"
+                        }
+                    },
+                    "data": { "A": "1" }
+                })]
+            }
         );
     }
 
@@ -258,8 +264,8 @@ mod tests {
             context,
         };
         let out = ConfigMapPlugin::render(req).unwrap();
-        assert_eq!(out.objects[0]["metadata"]["namespace"], "ops");
-        assert_eq!(out.objects[0]["data"], json!({}));
+        assert_eq!(out.items()[0]["metadata"]["namespace"], "ops");
+        assert_eq!(out.items()[0]["data"], json!({}));
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //!
 //! [`EcsPlugin`] implements [`Plugin`]: it describes the kind with its structural JSON Schema
 //! (`schema/aws-ecs-service.schema.json`, compiled in), validates built manifests
-//! ([`validate`]) and renders them into AWS API requests in apply order ([`render`]).
+//! ([`validate`]) and renders them into typed AWS operations ([`render`], contract version 2).
 //! It is pure computation: no IO, no clock, no randomness, no credentials; it compiles for
-//! `wasm32-unknown-unknown` and is tested natively. Sending the requests is the host's job.
+//! `wasm32-unknown-unknown` and is tested natively. Carrying the operations out is the host's job.
 //!
 //! # Validation codes
 //!
@@ -67,11 +67,10 @@
 pub use planton_plugin_sdk as sdk;
 
 pub mod render;
-pub mod render_v2;
 pub mod validate;
 
 use planton_plugin_sdk::{
-    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderRequest, RenderResponse,
+    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderOutput, RenderRequest, Target,
     ValidateRequest, ValidateResponse,
 };
 use serde_json::Value;
@@ -103,6 +102,7 @@ impl Plugin for EcsPlugin {
             kinds: vec![KindInfo {
                 api_version: API_VERSION.to_string(),
                 kind: KIND.to_string(),
+                target: Target::Aws,
                 schema: schema().clone(),
             }],
         }
@@ -115,7 +115,7 @@ impl Plugin for EcsPlugin {
     }
 
     /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests.
-    fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
+    fn render(req: RenderRequest) -> Result<RenderOutput, PluginError> {
         let diagnostics = validate::validate(&ValidateRequest {
             manifest: req.manifest.clone(),
             overlay: String::new(),

@@ -1,58 +1,60 @@
-//! Rendering a valid `AwsEcsService` manifest into AWS API requests, in apply order.
+//! Rendering a valid `AwsEcsService` manifest into typed AWS operations (contract version 2):
+//! what should exist, not which API call makes it so. The host decides create versus update
+//! from what exists and applies the operations in its fixed phase order:
 //!
-//! Each object is an [`AwsRequest`] whose `input` is the AWS API's own request shape:
+//! 1. a `logGroup` `/ecs/<name>` with 30 days' retention, when logging is enabled (the default);
+//! 2. one `secret` per distinct `$secrets-group/<group>/<entry>` in `container.env.secrets`
+//!    (the host stores the value and puts the store's ARN into the task definition);
+//! 3. a `taskDefinition`: family `<name>`, one essential container `<name>`, `awsvpc`, task
+//!    cpu/memory, env variables, secrets as [`ValueFrom`] (a group entry, or an existing
+//!    Secrets Manager or SSM Parameter Store ARN used as is), `s3Files` as environment files,
+//!    awslogs to `/ecs/<name>`; without `iam.taskExecutionRoleArn` the account's
+//!    `ecsTaskExecutionRole`;
+//! 4. with the ALB enabled and a port: a `targetGroup` (IP targets) named `<name>` cut to the
+//!    ELB rules ([`target_group_name`]) and a `listenerRule` on the listener with the
+//!    configured port;
+//! 5. the `service`, with the deployment circuit breaker (rollback on) enabled;
+//! 6. with autoscaling enabled: a `scalableTarget` and a CPU (and optional memory)
+//!    target-tracking `scalingPolicy`.
 //!
-//! 1. `logs CreateLogGroup` `/ecs/<name>` (already-exists ignored) and `logs PutRetentionPolicy`
-//!    (30 days), when logging is enabled (the default);
-//! 2. `ecs RegisterTaskDefinition` (id `taskDefinition`): family `<name>`, one essential
-//!    container `<name>`, `awsvpc` networking, task cpu/memory, env variables sorted by name,
-//!    secrets as `secrets[].valueFrom` (never plain environment), `s3Files` as
-//!    `environmentFiles`, awslogs to `/ecs/<name>`;
-//! 3. when the ALB is enabled and the container has a port: `elbv2 DescribeLoadBalancers`
-//!    (id `loadBalancer`, for the VPC), `elbv2 CreateTargetGroup` (id `targetGroup`, IP
-//!    targets), `elbv2 DescribeListeners` (id `listeners`), `elbv2 DescribeRules` (id `rules`)
-//!    and `elbv2 CreateRule` on the listener with the configured port, falling back to
-//!    `ModifyRule` of the rule holding the configured priority;
-//! 4. `ecs CreateService` (id `service`), falling back to `UpdateService` to the new revision
-//!    when the service exists;
-//! 5. when autoscaling is enabled: `application-autoscaling RegisterScalableTarget` and one
-//!    target-tracking `PutScalingPolicy` for CPU (default 75 %) and, if set, one for memory.
-//!
-//! `<name>` is `spec.ecsServiceName`, else `metadata.name`. The target group is named
-//! `<name>` with `_` turned into `-`, cut to 32 characters (the ELB limit).
-//!
-//! Secret values never pass through here. A `$secrets-group/<group>/<entry>` reference
-//! becomes the deterministic placeholder ARN
-//! `arn:<partition>:secretsmanager:<region>:<account>:secret:planton/<group>/<entry>`
-//! (partition, region and account from `clusterArn`): the host stores the resolved value in
-//! the Secrets Manager secret named `planton/<group>/<entry>` before registering the task
-//! definition, and may replace the placeholder by that secret's full ARN. A value that is
-//! already a Secrets Manager or SSM Parameter Store ARN is used as is. Without
-//! `iam.taskExecutionRoleArn` the account's `ecsTaskExecutionRole` is used.
+//! `<name>` is `spec.ecsServiceName`, else `metadata.name`. Every resource carries the
+//! `planton.ai/*` tags (name, kind, id, organization, environment). A `valueFrom` reference
+//! stops the render naming the field: planton does not read other resources' outputs.
 
 use crate::KIND;
 use crate::validate::{cluster_arn_parts, ref_str};
 use planton_plugin_sdk::protojson::{self, ValueOrRef, value_or_ref};
 use planton_plugin_sdk::refs::{self, GroupKind};
 use planton_plugin_sdk::schema::int_value;
-use planton_plugin_sdk::{
-    AwsAlternative, AwsRequest, DeployContext, PluginError, RenderRequest, RenderResponse,
+use planton_plugin_sdk::target::{
+    AwsLogsOp, AwsOperation, ContainerOp, HealthCheckOp, ListenerRuleOp, LogGroupOp, RenderOutput,
+    RuleCondition, ScalableTargetOp, ScalingMetric, ScalingPolicyOp, SecretOp,
+    ServiceLoadBalancerOp, ServiceOp, TargetGroupOp, TaskDefinitionOp, ValueFrom,
 };
-use serde_json::{Map, Value, json};
+use planton_plugin_sdk::{DeployContext, PluginError, RenderRequest};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Days CloudWatch keeps the service's logs.
-pub const LOG_RETENTION_DAYS: i64 = 30;
+pub const LOG_RETENTION_DAYS: i32 = 30;
 
-/// The Secrets Manager secret name the host stores a group entry under.
-pub fn secret_name(group: &str, entry: &str) -> String {
-    format!("planton/{group}/{entry}")
+/// The typed operations for a manifest that has already passed validation.
+pub fn render(req: &RenderRequest) -> Result<RenderOutput, PluginError> {
+    let ops = operations(req)?;
+    Ok(RenderOutput::Aws {
+        operations: ops
+            .iter()
+            .map(|op| serde_json::to_value(op).unwrap_or(Value::Null))
+            .collect(),
+    })
 }
 
-/// The requests for a manifest that has already passed validation.
-pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
+/// The typed operations (what [`render`] serialises).
+pub fn operations(req: &RenderRequest) -> Result<Vec<AwsOperation>, PluginError> {
     let m = &req.manifest;
-    let spec = m.get("spec").cloned().unwrap_or_else(|| json!({}));
-    refuse_unresolved_references(&spec)?;
+    let empty = json!({});
+    let spec = m.get("spec").unwrap_or(&empty);
+    refuse_unresolved_references(spec)?;
     let name = spec
         .get("ecsServiceName")
         .and_then(Value::as_str)
@@ -64,232 +66,143 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
         .ok_or_else(|| PluginError::new("spec.clusterArn is required"))?;
     let (partition, region, account, cluster_name) = cluster_arn_parts(cluster_arn)
         .ok_or_else(|| PluginError::new(format!("{cluster_arn:?} is not an ECS cluster ARN")))?;
-    let container = spec.get("container").cloned().unwrap_or_else(|| json!({}));
+    let container = spec.get("container").unwrap_or(&empty);
     let image = planton_plugin_sdk::resolve_image(
         container.pointer("/image/repo").and_then(Value::as_str),
         container.pointer("/image/tag").and_then(Value::as_str),
         req.context.image.as_deref(),
     )?;
     let tags = tags(m, &req.context, &name);
-    let tag_list = |key: &str, value: &str| -> Vec<Value> {
-        tags.iter()
-            .map(|(k, v)| json!({ key: k, value: v }))
-            .collect()
-    };
-    let tag_map: Map<String, Value> = tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-
     let launch_type = spec
         .get("launchType")
         .and_then(Value::as_str)
-        .unwrap_or("FARGATE");
+        .unwrap_or("FARGATE")
+        .to_string();
     let logging = container
         .pointer("/logging/enabled")
         .and_then(Value::as_bool)
         .unwrap_or(true);
     let log_group = format!("/ecs/{name}");
-    let port = container.get("port").and_then(int_value).unwrap_or(0);
-    let alb = spec.get("alb").cloned().unwrap_or_else(|| json!({}));
+    let port = container
+        .get("port")
+        .and_then(int_value)
+        .and_then(|p| i32::try_from(p).ok())
+        .unwrap_or(0);
+    let alb = spec.get("alb").unwrap_or(&empty);
     let with_lb = alb.get("enabled").and_then(Value::as_bool) == Some(true) && port > 0;
+    let int = |v: Option<&Value>| v.and_then(int_value).and_then(|n| i32::try_from(n).ok());
 
-    let mut ops: Vec<AwsRequest> = Vec::new();
-
+    let mut ops = Vec::new();
     if logging {
-        let mut create = AwsRequest::new(
-            "logs",
-            "CreateLogGroup",
-            json!({ "logGroupName": log_group, "tags": tag_map }),
-        );
-        create.ignore_errors = vec!["ResourceAlreadyExistsException".to_string()];
-        ops.push(create);
-        ops.push(AwsRequest::new(
-            "logs",
-            "PutRetentionPolicy",
-            json!({ "logGroupName": log_group, "retentionInDays": LOG_RETENTION_DAYS }),
-        ));
+        ops.push(AwsOperation::LogGroup(LogGroupOp {
+            name: log_group.clone(),
+            retention_days: LOG_RETENTION_DAYS,
+            tags: tags.clone(),
+        }));
     }
 
-    // Task definition.
-    let mut cdef = Map::new();
-    cdef.insert("name".into(), json!(name));
-    cdef.insert("image".into(), json!(image));
-    cdef.insert("essential".into(), json!(true));
-    if port > 0 {
-        cdef.insert(
-            "portMappings".into(),
-            json!([{ "containerPort": port, "protocol": "tcp" }]),
-        );
-    }
-    let environment: Vec<Value> = sorted(container.pointer("/env/variables"))
-        .into_iter()
-        .map(|(k, v)| json!({ "name": k, "value": v }))
-        .collect();
-    if !environment.is_empty() {
-        cdef.insert("environment".into(), Value::Array(environment));
-    }
-    let mut secrets = Vec::new();
-    for (k, v) in sorted(container.pointer("/env/secrets")) {
-        let value_from = match refs::parse(&v) {
+    let mut secrets = BTreeMap::new();
+    let mut secret_ops = BTreeSet::new();
+    for (k, v) in string_map(container.pointer("/env/secrets")) {
+        let from = match refs::parse(&v) {
             Some(r) if r.kind == GroupKind::Secrets => {
-                format!(
-                    "arn:{partition}:secretsmanager:{region}:{account}:secret:{}",
-                    secret_name(r.group, r.entry)
-                )
+                secret_ops.insert(SecretOp {
+                    group: r.group.to_string(),
+                    entry: r.entry.to_string(),
+                });
+                ValueFrom::Secret {
+                    group: r.group.to_string(),
+                    entry: r.entry.to_string(),
+                }
             }
-            _ => v.clone(),
+            _ => ValueFrom::Arn(v),
         };
-        secrets.push(json!({ "name": k, "valueFrom": value_from }));
+        secrets.insert(k, from);
     }
-    if !secrets.is_empty() {
-        cdef.insert("secrets".into(), Value::Array(secrets));
-    }
-    let files: Vec<Value> = container
+    ops.extend(secret_ops.into_iter().map(AwsOperation::Secret));
+
+    let environment_files = container
         .pointer("/env/s3Files")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .map(|f| json!({ "value": s3_object_arn(f, partition), "type": "s3" }))
+        .map(|f| match f.strip_prefix("s3://") {
+            Some(rest) => format!("arn:{partition}:s3:::{rest}"),
+            None => f.to_string(),
+        })
         .collect();
-    if !files.is_empty() {
-        cdef.insert("environmentFiles".into(), Value::Array(files));
-    }
-    if logging {
-        cdef.insert(
-            "logConfiguration".into(),
-            json!({ "logDriver": "awslogs", "options": {
-                "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": name
-            } }),
-        );
-    }
-    let execution_role = ref_str(spec.pointer("/iam/taskExecutionRoleArn"))
+    let execution_role_arn = ref_str(spec.pointer("/iam/taskExecutionRoleArn"))
         .map(str::to_string)
         .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/ecsTaskExecutionRole"));
-    let mut td = Map::new();
-    td.insert("family".into(), json!(name));
-    if let Some(task_role) = ref_str(spec.pointer("/iam/taskRoleArn")) {
-        td.insert("taskRoleArn".into(), json!(task_role));
-    }
-    td.insert("executionRoleArn".into(), json!(execution_role));
-    td.insert("networkMode".into(), json!("awsvpc"));
-    td.insert("containerDefinitions".into(), json!([Value::Object(cdef)]));
-    td.insert("requiresCompatibilities".into(), json!([launch_type]));
-    td.insert(
-        "cpu".into(),
-        json!(
-            container
-                .get("cpu")
-                .and_then(int_value)
-                .unwrap_or(256)
-                .to_string()
-        ),
-    );
-    td.insert(
-        "memory".into(),
-        json!(
-            container
-                .get("memory")
-                .and_then(int_value)
-                .unwrap_or(512)
-                .to_string()
-        ),
-    );
-    td.insert("tags".into(), Value::Array(tag_list("key", "value")));
-    ops.push(
-        AwsRequest::new("ecs", "RegisterTaskDefinition", Value::Object(td))
-            .with_id("taskDefinition"),
-    );
+    ops.push(AwsOperation::TaskDefinition(TaskDefinitionOp {
+        family: name.clone(),
+        task_role_arn: ref_str(spec.pointer("/iam/taskRoleArn")).map(str::to_string),
+        execution_role_arn,
+        network_mode: "awsvpc".to_string(),
+        requires_compatibilities: vec![launch_type.clone()],
+        cpu: int(container.get("cpu")).unwrap_or(256).to_string(),
+        memory: int(container.get("memory")).unwrap_or(512).to_string(),
+        containers: vec![ContainerOp {
+            name: name.clone(),
+            image,
+            essential: true,
+            ports: if port > 0 { vec![port] } else { vec![] },
+            environment: string_map(container.pointer("/env/variables")),
+            secrets,
+            environment_files,
+            logs: logging.then(|| AwsLogsOp {
+                group: log_group.clone(),
+                region: region.to_string(),
+                stream_prefix: name.clone(),
+            }),
+        }],
+        tags: tags.clone(),
+    }));
 
-    // Load balancer wiring.
+    let tg_name = target_group_name(&name);
     if with_lb {
         let alb_arn = ref_str(alb.get("arn"))
-            .ok_or_else(|| PluginError::new("alb.arn is required when the ALB is enabled"))?;
-        let listener_port = alb.get("listenerPort").and_then(int_value).unwrap_or(80);
-        let priority = alb
-            .get("listenerPriority")
-            .and_then(int_value)
-            .unwrap_or(100);
-        ops.push(
-            AwsRequest::new(
-                "elbv2",
-                "DescribeLoadBalancers",
-                json!({ "LoadBalancerArns": [alb_arn] }),
-            )
-            .with_id("loadBalancer"),
-        );
+            .ok_or_else(|| PluginError::new("alb.arn is required when the ALB is enabled"))?
+            .to_string();
         let hc = alb
             .get("healthCheck")
             .filter(|h| h.is_object())
             .or_else(|| spec.get("healthCheck").filter(|h| h.is_object()));
-        let mut tg = Map::new();
-        tg.insert("Name".into(), json!(target_group_name(&name)));
-        tg.insert("Protocol".into(), json!("HTTP"));
-        tg.insert("Port".into(), json!(port));
-        tg.insert(
-            "VpcId".into(),
-            json!("${loadBalancer.LoadBalancers[0].VpcId}"),
-        );
-        tg.insert("TargetType".into(), json!("ip"));
-        if let Some(hc) = hc {
-            if let Some(p) = hc.get("protocol").and_then(Value::as_str) {
-                tg.insert("HealthCheckProtocol".into(), json!(p));
-            }
-            if let Some(p) = hc
-                .get("path")
+        let text = |k: &str| {
+            hc.and_then(|h| h.get(k))
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
-            {
-                tg.insert("HealthCheckPath".into(), json!(p));
-            }
-            match hc.get("port") {
-                Some(Value::String(s)) if !s.is_empty() => {
-                    tg.insert("HealthCheckPort".into(), json!(s));
-                }
-                Some(v @ Value::Number(_)) => {
-                    tg.insert(
-                        "HealthCheckPort".into(),
-                        json!(int_value(v).unwrap_or_default().to_string()),
-                    );
-                }
-                _ => {}
-            }
-            for (from, to) in [
-                ("interval", "HealthCheckIntervalSeconds"),
-                ("timeout", "HealthCheckTimeoutSeconds"),
-                ("healthyThreshold", "HealthyThresholdCount"),
-                ("unhealthyThreshold", "UnhealthyThresholdCount"),
-            ] {
-                if let Some(v) = hc.get(from).and_then(int_value) {
-                    tg.insert(to.into(), json!(v));
-                }
-            }
-        }
-        tg.insert("Tags".into(), Value::Array(tag_list("Key", "Value")));
-        ops.push(
-            AwsRequest::new("elbv2", "CreateTargetGroup", Value::Object(tg)).with_id("targetGroup"),
-        );
-        ops.push(
-            AwsRequest::new(
-                "elbv2",
-                "DescribeListeners",
-                json!({ "LoadBalancerArn": alb_arn }),
-            )
-            .with_id("listeners"),
-        );
-        let listener_arn = format!("${{listeners.Listeners[Port={listener_port}].ListenerArn}}");
-        ops.push(
-            AwsRequest::new(
-                "elbv2",
-                "DescribeRules",
-                json!({ "ListenerArn": listener_arn }),
-            )
-            .with_id("rules"),
-        );
-        let conditions = match (
+                .map(str::to_string)
+        };
+        let health_check = HealthCheckOp {
+            protocol: text("protocol"),
+            path: text("path"),
+            port: match hc.and_then(|h| h.get("port")) {
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(v @ Value::Number(_)) => int_value(v).map(|n| n.to_string()),
+                _ => None,
+            },
+            interval_seconds: int(hc.and_then(|h| h.get("interval"))),
+            timeout_seconds: int(hc.and_then(|h| h.get("timeout"))),
+            healthy_threshold: int(hc.and_then(|h| h.get("healthyThreshold"))),
+            unhealthy_threshold: int(hc.and_then(|h| h.get("unhealthyThreshold"))),
+        };
+        ops.push(AwsOperation::TargetGroup(TargetGroupOp {
+            name: tg_name.clone(),
+            load_balancer_arn: alb_arn.clone(),
+            protocol: "HTTP".to_string(),
+            port,
+            target_type: "ip".to_string(),
+            health_check,
+            tags: tags.clone(),
+        }));
+        let condition = match (
             alb.get("routingType").and_then(Value::as_str),
             alb.get("hostname").and_then(Value::as_str),
         ) {
             (Some("hostname"), Some(h)) | (None, Some(h)) if !h.is_empty() => {
-                json!([{ "Field": "host-header", "HostHeaderConfig": { "Values": [h] } }])
+                RuleCondition::HostHeader(vec![h.to_string()])
             }
             _ => {
                 let path = alb
@@ -298,160 +211,119 @@ pub fn render(req: &RenderRequest) -> Result<RenderResponse, PluginError> {
                     .filter(|s| !s.is_empty())
                     .unwrap_or("/");
                 let trimmed = path.trim_end_matches('/');
-                let values = if trimmed.is_empty() {
-                    json!(["/*"])
+                RuleCondition::PathPattern(if trimmed.is_empty() {
+                    vec!["/*".to_string()]
                 } else {
-                    json!([trimmed, format!("{trimmed}/*")])
-                };
-                json!([{ "Field": "path-pattern", "PathPatternConfig": { "Values": values } }])
+                    vec![trimmed.to_string(), format!("{trimmed}/*")]
+                })
             }
         };
-        let actions = json!([{ "Type": "forward", "TargetGroupArn": "${targetGroup.TargetGroups[0].TargetGroupArn}" }]);
-        let mut rule = AwsRequest::new(
-            "elbv2",
-            "CreateRule",
-            json!({
-                "ListenerArn": listener_arn, "Priority": priority, "Conditions": conditions,
-                "Actions": actions, "Tags": tag_list("Key", "Value")
-            }),
-        );
-        rule.on_exists = Some(Box::new(AwsAlternative {
-            when_errors: vec!["PriorityInUse".to_string()],
-            operation: "ModifyRule".to_string(),
-            input: json!({
-                "RuleArn": format!("${{rules.Rules[Priority={priority}].RuleArn}}"),
-                "Conditions": conditions, "Actions": actions
-            }),
+        ops.push(AwsOperation::ListenerRule(ListenerRuleOp {
+            load_balancer_arn: alb_arn,
+            listener_port: int(alb.get("listenerPort")).unwrap_or(80),
+            priority: int(alb.get("listenerPriority")).unwrap_or(100),
+            condition,
+            target_group: tg_name.clone(),
         }));
-        ops.push(rule);
     }
 
-    // The service.
     let autoscaling = spec
         .get("autoscaling")
         .filter(|a| a.get("enabled").and_then(Value::as_bool) == Some(true));
-    let min_tasks = autoscaling
-        .and_then(|a| a.get("minTasks"))
-        .and_then(int_value)
-        .unwrap_or(1);
-    let max_tasks = autoscaling
-        .and_then(|a| a.get("maxTasks"))
-        .and_then(int_value)
-        .unwrap_or(min_tasks);
-    let mut desired = container.get("replicas").and_then(int_value).unwrap_or(1);
+    let min_tasks = int(autoscaling.and_then(|a| a.get("minTasks"))).unwrap_or(1);
+    let max_tasks = int(autoscaling.and_then(|a| a.get("maxTasks"))).unwrap_or(min_tasks);
+    let mut desired = int(container.get("replicas")).unwrap_or(1);
     if autoscaling.is_some() {
         desired = desired.clamp(min_tasks, max_tasks.max(min_tasks));
     }
-    let subnets: Vec<&str> = spec
-        .pointer("/network/subnets")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|s| ref_str(Some(s)))
-        .collect();
-    let groups: Vec<&str> = spec
-        .pointer("/network/securityGroups")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|s| ref_str(Some(s)))
-        .collect();
-    let mut awsvpc = Map::new();
-    awsvpc.insert("subnets".into(), json!(subnets));
-    if !groups.is_empty() {
-        awsvpc.insert("securityGroups".into(), json!(groups));
-    }
-    awsvpc.insert("assignPublicIp".into(), json!("DISABLED"));
-    let network = json!({ "awsvpcConfiguration": awsvpc });
-    let task_definition = "${taskDefinition.taskDefinition.taskDefinitionArn}";
-    let load_balancers = json!([{
-        "targetGroupArn": "${targetGroup.TargetGroups[0].TargetGroupArn}", "containerName": name, "containerPort": port
-    }]);
-    let grace = spec
-        .get("healthCheckGracePeriodSeconds")
-        .and_then(int_value)
-        .unwrap_or(60);
-
-    let mut create = Map::new();
-    create.insert("cluster".into(), json!(cluster_arn));
-    create.insert("serviceName".into(), json!(name));
-    create.insert("taskDefinition".into(), json!(task_definition));
-    create.insert("desiredCount".into(), json!(desired));
-    create.insert("launchType".into(), json!(launch_type));
-    create.insert("networkConfiguration".into(), network.clone());
-    if with_lb {
-        create.insert("loadBalancers".into(), load_balancers.clone());
-        create.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
-    }
-    create.insert("propagateTags".into(), json!("SERVICE"));
-    create.insert("tags".into(), Value::Array(tag_list("key", "value")));
-
-    let mut update = Map::new();
-    update.insert("cluster".into(), json!(cluster_arn));
-    update.insert("service".into(), json!(name));
-    update.insert("taskDefinition".into(), json!(task_definition));
-    update.insert("desiredCount".into(), json!(desired));
-    update.insert("networkConfiguration".into(), network);
-    if with_lb {
-        update.insert("loadBalancers".into(), load_balancers);
-        update.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
-    }
-    let mut service =
-        AwsRequest::new("ecs", "CreateService", Value::Object(create)).with_id("service");
-    service.on_exists = Some(Box::new(AwsAlternative {
-        when_errors: vec!["InvalidParameterException".to_string()],
-        operation: "UpdateService".to_string(),
-        input: Value::Object(update),
+    let strings = |p: &str| -> Vec<String> {
+        spec.pointer(p)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| ref_str(Some(s)).map(str::to_string))
+            .collect()
+    };
+    ops.push(AwsOperation::Service(ServiceOp {
+        cluster: cluster_arn.to_string(),
+        name: name.clone(),
+        task_definition: name.clone(),
+        desired_count: desired,
+        launch_type,
+        subnets: strings("/network/subnets"),
+        security_groups: strings("/network/securityGroups"),
+        assign_public_ip: false,
+        load_balancer: with_lb.then(|| ServiceLoadBalancerOp {
+            target_group: tg_name.clone(),
+            container_name: name.clone(),
+            container_port: port,
+        }),
+        health_check_grace_period_seconds: with_lb
+            .then(|| int(spec.get("healthCheckGracePeriodSeconds")).unwrap_or(60)),
+        circuit_breaker: true,
+        tags: tags.clone(),
     }));
-    ops.push(service);
 
-    // Auto scaling.
     if let Some(a) = autoscaling {
-        let resource_id = format!("service/{cluster_name}/{name}");
-        let target = json!({
-            "ServiceNamespace": "ecs", "ResourceId": resource_id, "ScalableDimension": "ecs:service:DesiredCount"
-        });
-        let mut register = target.clone();
-        register["MinCapacity"] = json!(min_tasks);
-        register["MaxCapacity"] = json!(max_tasks);
-        register["Tags"] = Value::Object(tag_map.clone());
-        ops.push(AwsRequest::new(
-            "application-autoscaling",
-            "RegisterScalableTarget",
-            register,
-        ));
-        let cpu = a.get("targetCpuPercent").and_then(int_value).unwrap_or(75);
-        let mut policies = vec![("cpu", "ECSServiceAverageCPUUtilization", cpu)];
-        if let Some(mem) = a.get("targetMemoryPercent").and_then(int_value) {
-            policies.push(("memory", "ECSServiceAverageMemoryUtilization", mem));
+        ops.push(AwsOperation::ScalableTarget(ScalableTargetOp {
+            cluster_name: cluster_name.to_string(),
+            service: name.clone(),
+            min_capacity: min_tasks,
+            max_capacity: max_tasks,
+        }));
+        let mut policies = vec![(
+            "cpu",
+            ScalingMetric::Cpu,
+            int(a.get("targetCpuPercent")).unwrap_or(75),
+        )];
+        if let Some(mem) = int(a.get("targetMemoryPercent")) {
+            policies.push(("memory", ScalingMetric::Memory, mem));
         }
         for (suffix, metric, value) in policies {
-            let mut policy = target.clone();
-            policy["PolicyName"] = json!(format!("{name}-{suffix}"));
-            policy["PolicyType"] = json!("TargetTrackingScaling");
-            policy["TargetTrackingScalingPolicyConfiguration"] = json!({
-                "TargetValue": value as f64,
-                "PredefinedMetricSpecification": { "PredefinedMetricType": metric }
-            });
-            ops.push(AwsRequest::new(
-                "application-autoscaling",
-                "PutScalingPolicy",
-                policy,
-            ));
+            ops.push(AwsOperation::ScalingPolicy(ScalingPolicyOp {
+                cluster_name: cluster_name.to_string(),
+                service: name.clone(),
+                name: format!("{name}-{suffix}"),
+                metric,
+                target_value: f64::from(value),
+            }));
         }
     }
-
-    Ok(RenderResponse {
-        objects: ops.iter().map(AwsRequest::to_value).collect(),
-    })
+    Ok(ops)
 }
 
-/// `s3://bucket/key` → `arn:<partition>:s3:::bucket/key`; ARNs pass through.
-fn s3_object_arn(uri: &str, partition: &str) -> String {
-    match uri.strip_prefix("s3://") {
-        Some(rest) => format!("arn:{partition}:s3:::{rest}"),
-        None => uri.to_string(),
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn tags(m: &Value, ctx: &DeployContext, name: &str) -> BTreeMap<String, String> {
+    let get = |p: &str| {
+        m.pointer(p)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let env = get("/metadata/env").or_else(|| ctx.env.clone().filter(|s| !s.is_empty()));
+    let mut t = BTreeMap::from([
+        ("planton.ai/name".to_string(), name.to_string()),
+        ("planton.ai/kind".to_string(), KIND.to_string()),
+    ]);
+    for (k, v) in [
+        ("planton.ai/id", get("/metadata/id")),
+        ("planton.ai/organization", get("/metadata/org")),
+        ("planton.ai/environment", env),
+    ] {
+        if let Some(v) = v {
+            t.insert(k.to_string(), v);
+        }
     }
+    t
 }
 
 /// An ELB target group name: at most 32 characters of alphanumerics and `-`,
@@ -463,43 +335,6 @@ pub fn target_group_name(name: &str) -> String {
         .take(32)
         .collect();
     cleaned.trim_matches('-').to_string()
-}
-
-fn sorted(v: Option<&Value>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = v
-        .and_then(Value::as_object)
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
-fn tags(m: &Value, ctx: &DeployContext, name: &str) -> Vec<(String, String)> {
-    let get = |p: &str| {
-        m.pointer(p)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let env = get("/metadata/env").or_else(|| ctx.env.clone().filter(|s| !s.is_empty()));
-    let mut t = vec![
-        ("planton.ai/name".to_string(), name.to_string()),
-        ("planton.ai/kind".to_string(), KIND.to_string()),
-    ];
-    for (k, v) in [
-        ("planton.ai/id", get("/metadata/id")),
-        ("planton.ai/organization", get("/metadata/org")),
-        ("planton.ai/environment", env),
-    ] {
-        if let Some(v) = v {
-            t.push((k.to_string(), v));
-        }
-    }
-    t
 }
 
 /// Stops at the first `valueFrom` reference (in field order): planton does not read other
@@ -531,4 +366,92 @@ fn refuse_unresolved_references(spec: &Value) -> Result<(), PluginError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Value {
+        json!({
+            "apiVersion": "aws.project-planton.org/v1",
+            "kind": "AwsEcsService",
+            "metadata": { "name": "checkout", "env": "prod" },
+            "spec": {
+                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/shared",
+                "container": {
+                    "image": { "repo": "r/checkout", "tag": "1" },
+                    "port": 8080, "cpu": 256, "memory": 512, "replicas": 2,
+                    "env": {
+                        "variables": { "MODE": "prod" },
+                        "secrets": {
+                            "DB_PASSWORD": "$secrets-group/payments/db.password",
+                            "DB_PASSWORD_AGAIN": "$secrets-group/payments/db.password",
+                            "API": "arn:aws:ssm:us-east-1:123456789012:parameter/api"
+                        }
+                    }
+                },
+                "network": { "subnets": ["subnet-1"], "securityGroups": ["sg-1"] },
+                "alb": { "enabled": true, "arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/1", "path": "/pay/" },
+                "autoscaling": { "enabled": true, "minTasks": 3, "maxTasks": 6, "targetMemoryPercent": 60 }
+            }
+        })
+    }
+
+    #[test]
+    fn renders_every_operation_with_one_secret_per_entry() {
+        let req = RenderRequest {
+            manifest: manifest(),
+            context: DeployContext::default(),
+        };
+        let ops = operations(&req).unwrap_or_default();
+        let tags: Vec<_> = ops.iter().map(AwsOperation::tag).collect();
+        assert_eq!(
+            tags,
+            [
+                "logGroup",
+                "secret",
+                "taskDefinition",
+                "targetGroup",
+                "listenerRule",
+                "service",
+                "scalableTarget",
+                "scalingPolicy",
+                "scalingPolicy"
+            ]
+        );
+        let AwsOperation::TaskDefinition(td) = &ops[2] else {
+            panic!("not a task definition: {:?}", ops[2]);
+        };
+        assert_eq!(
+            td.containers[0].secrets["DB_PASSWORD"],
+            ValueFrom::Secret {
+                group: "payments".into(),
+                entry: "db.password".into()
+            }
+        );
+        assert!(
+            matches!(&td.containers[0].secrets["API"], ValueFrom::Arn(a) if a.contains(":ssm:"))
+        );
+        let AwsOperation::Service(svc) = &ops[5] else {
+            panic!("not a service");
+        };
+        // The desired count starts inside the scaling bounds.
+        assert_eq!(svc.desired_count, 3);
+        assert_eq!(svc.health_check_grace_period_seconds, Some(60));
+        let AwsOperation::ListenerRule(rule) = &ops[4] else {
+            panic!("not a rule");
+        };
+        assert_eq!(
+            rule.condition,
+            RuleCondition::PathPattern(vec!["/pay".into(), "/pay/*".into()])
+        );
+        // The serialised render reads back through the host's parser unchanged.
+        let RenderOutput::Aws { operations: values } =
+            render(&req).unwrap_or(RenderOutput::Aws { operations: vec![] })
+        else {
+            panic!("not an AWS render");
+        };
+        assert_eq!(AwsOperation::parse_all(&values).unwrap_or_default(), ops);
+    }
 }

@@ -4,7 +4,8 @@
 //! `scripts/check_rendered.py` validates the golden files against the botocore service models.
 
 use planton_plugin_ecs::EcsPlugin;
-use planton_plugin_sdk::{Plugin, RenderRequest};
+use planton_plugin_sdk::target::AwsOperation;
+use planton_plugin_sdk::{Plugin, RenderRequest, Target};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -22,44 +23,45 @@ fn renders_match_golden_files() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+fn task_definition(req: RenderRequest) -> Value {
+    let out = EcsPlugin::render(req).unwrap();
+    assert_eq!(out.target(), Target::Aws);
+    out.into_items()
+        .into_iter()
+        .find(|o| o["op"] == "taskDefinition")
+        .unwrap()
+}
+
 #[test]
 fn secrets_become_value_from_never_environment() {
     let req = request(&json!({"manifest": "conformance-prod", "context": {}}));
-    let objects = EcsPlugin::render(req).unwrap().objects;
-    let td = objects
-        .iter()
-        .find(|o| o["operation"] == "RegisterTaskDefinition")
-        .unwrap();
-    let c = &td["input"]["containerDefinitions"][0];
+    let td = task_definition(req);
+    let c = &td["containers"][0];
     assert_eq!(
-        c["secrets"][0]["valueFrom"],
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:checkout-db"
+        c["secrets"]["DB_PASSWORD"],
+        json!({"arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:checkout-db"})
     );
-    assert!(
-        c["environment"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["name"] != "DB_PASSWORD")
-    );
+    assert!(c["environment"].get("DB_PASSWORD").is_none());
     assert_eq!(c["name"], "checkout");
     assert_eq!(c["essential"], true);
 }
 
 #[test]
-fn group_reference_becomes_deterministic_placeholder_arn() {
+fn a_group_reference_becomes_a_secret_operation_and_a_typed_value_from() {
     let mut req = request(&json!({"manifest": "conformance-prod", "context": {}}));
     req.manifest["spec"]["container"]["env"]["secrets"]["DB_PASSWORD"] =
         json!("$secrets-group/postgres/prod.password");
-    let objects = EcsPlugin::render(req).unwrap().objects;
-    let td = objects
-        .iter()
-        .find(|o| o["operation"] == "RegisterTaskDefinition")
-        .unwrap();
-    assert_eq!(
-        td["input"]["containerDefinitions"][0]["secrets"][0]["valueFrom"],
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:planton/postgres/prod.password"
+    let ops = EcsPlugin::render(req.clone()).unwrap().into_items();
+    assert!(
+        ops.contains(&json!({"op": "secret", "group": "postgres", "entry": "prod.password"})),
+        "{ops:?}"
     );
+    assert_eq!(
+        task_definition(req)["containers"][0]["secrets"]["DB_PASSWORD"],
+        json!({"secret": {"group": "postgres", "entry": "prod.password"}})
+    );
+    // The host reads every operation back as the typed contract.
+    assert!(AwsOperation::parse_all(&ops).is_ok());
 }
 
 #[test]

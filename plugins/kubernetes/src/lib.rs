@@ -78,7 +78,7 @@ pub mod render;
 pub mod validate;
 
 use planton_plugin_sdk::{
-    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderRequest, RenderResponse,
+    CONTRACT_VERSION, Describe, KindInfo, Plugin, PluginError, RenderOutput, RenderRequest, Target,
     ValidateRequest, ValidateResponse,
 };
 use serde_json::Value;
@@ -150,11 +150,13 @@ impl Plugin for KubernetesPlugin {
                 KindInfo {
                     api_version: API_VERSION.to_string(),
                     kind: KIND.to_string(),
+                    target: Target::Kubernetes,
                     schema: schema().clone(),
                 },
                 KindInfo {
                     api_version: API_VERSION.to_string(),
                     kind: DEPLOYMENT_KIND.to_string(),
+                    target: Target::Kubernetes,
                     schema: deployment_schema().clone(),
                 },
             ],
@@ -169,12 +171,12 @@ impl Plugin for KubernetesPlugin {
 
     /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests;
     /// renders the camelCase manifest the validation read.
-    fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
+    fn render(req: RenderRequest) -> Result<RenderOutput, PluginError> {
         let (diagnostics, manifest) = validate::validate_manifest(&req.manifest, false);
         if diagnostics.iter().any(|d| d.is_error()) {
             return Err(PluginError::from_diagnostics(&diagnostics));
         }
-        render::render(&RenderRequest { manifest, ..req })
+        render::render(&RenderRequest { manifest, ..req }).map(RenderOutput::from)
     }
 }
 

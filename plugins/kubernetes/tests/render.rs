@@ -25,7 +25,7 @@ fn renders_match_golden_files() {
 #[test]
 fn secrets_are_references_into_one_secret() {
     let req = request(&json!({"manifest": "seed-prod-built", "context": {"image": "r/x:1"}}));
-    let objects = KubernetesPlugin::render(req).unwrap().objects;
+    let objects = KubernetesPlugin::render(req).unwrap().into_items();
     let secrets: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "Secret").collect();
     assert_eq!(secrets.len(), 1);
     let secret_name = secrets[0]["metadata"]["name"].as_str().unwrap();
@@ -69,7 +69,7 @@ fn no_ports_means_no_service_and_namespace_label_wins() {
         context: DeployContext::default(),
     })
     .unwrap()
-    .objects;
+    .into_items();
     let kinds: Vec<&str> = objects
         .iter()
         .map(|o| o["kind"].as_str().unwrap())
@@ -93,7 +93,7 @@ fn kinds(objects: &[Value]) -> Vec<&str> {
 #[test]
 fn kubernetes_deployment_namespace_comes_from_the_spec_and_is_created_only_when_asked() {
     let req = kubernetes_deployment();
-    let objects = KubernetesPlugin::render(req.clone()).unwrap().objects;
+    let objects = KubernetesPlugin::render(req.clone()).unwrap().into_items();
     assert_eq!(objects[0]["kind"], "Namespace");
     assert_eq!(objects[0]["metadata"]["name"], "orders");
     assert!(
@@ -104,13 +104,13 @@ fn kubernetes_deployment_namespace_comes_from_the_spec_and_is_created_only_when_
     let mut req2 = req.clone();
     req2.manifest["spec"]["createNamespace"] = json!(false);
     req2.manifest["spec"]["namespace"] = json!("orders-2");
-    let objects = KubernetesPlugin::render(req2).unwrap().objects;
+    let objects = KubernetesPlugin::render(req2).unwrap().into_items();
     assert!(!kinds(&objects).contains(&"Namespace"));
     assert_eq!(objects[0]["metadata"]["namespace"], "orders-2");
     // The host's namespace, when it decides one, wins (as for MicroserviceKubernetes).
     let mut req3 = req;
     req3.context.namespace = Some("pinned".into());
-    let objects = KubernetesPlugin::render(req3).unwrap().objects;
+    let objects = KubernetesPlugin::render(req3).unwrap().into_items();
     assert_eq!(objects[0]["metadata"]["name"], "pinned");
 }
 
@@ -118,7 +118,7 @@ fn kubernetes_deployment_namespace_comes_from_the_spec_and_is_created_only_when_
 fn kubernetes_deployment_config_maps_ingress_and_secret_refs() {
     let objects = KubernetesPlugin::render(kubernetes_deployment())
         .unwrap()
-        .objects;
+        .into_items();
     let cm = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
     assert_eq!(cm["metadata"]["name"], "order-api-app");
     assert_eq!(cm["data"]["app"], "listen: 8080\nregion: eu-west-1\n");
@@ -196,7 +196,7 @@ fn the_last_of_two_ingress_ports_is_used() {
         p["isIngressPort"] = json!(true);
     }
     let last = ports.last().unwrap()["servicePort"].clone();
-    let objects = KubernetesPlugin::render(req).unwrap().objects;
+    let objects = KubernetesPlugin::render(req).unwrap().into_items();
     let ingress = objects.iter().find(|o| o["kind"] == "Ingress").unwrap();
     assert_eq!(
         ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"],

@@ -183,7 +183,7 @@ pub mod __private {
 ///         Describe { name: "nothing".into(), version: "0.1.0".into(), contract_version: CONTRACT_VERSION, kinds: vec![] }
 ///     }
 ///     fn validate(_: ValidateRequest) -> ValidateResponse { ValidateResponse::default() }
-///     fn render(_: RenderRequest) -> Result<RenderResponse, PluginError> { Ok(RenderResponse::default()) }
+///     fn render(_: RenderRequest) -> Result<RenderOutput, PluginError> { Ok(RenderResponse::default().into()) }
 /// }
 /// planton_plugin_sdk::export_plugin!(Nothing);
 /// ```
@@ -265,7 +265,7 @@ macro_rules! export_plugin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Describe, RenderRequest, RenderResponse, ValidateRequest, ValidateResponse};
+    use crate::{Describe, RenderOutput, RenderRequest, ValidateRequest, ValidateResponse};
     use serde_json::{Value, json};
 
     struct Echo;
@@ -282,10 +282,10 @@ mod tests {
         fn validate(_: ValidateRequest) -> ValidateResponse {
             ValidateResponse::default()
         }
-        fn render(req: RenderRequest) -> Result<RenderResponse, PluginError> {
+        fn render(req: RenderRequest) -> Result<RenderOutput, PluginError> {
             match req.manifest.get("fail") {
                 Some(_) => Err(PluginError::new("asked to fail")),
-                None => Ok(RenderResponse {
+                None => Ok(RenderOutput::Kubernetes {
                     objects: vec![req.manifest],
                 }),
             }
@@ -308,13 +308,16 @@ mod tests {
     fn describe_is_wrapped_in_ok() {
         let out = json_of(describe_json::<Echo>());
         assert_eq!(out["ok"]["name"], "echo");
-        assert_eq!(out["ok"]["contractVersion"], 1);
+        assert_eq!(out["ok"]["contractVersion"], 2);
     }
 
     #[test]
     fn render_ok_and_error_envelopes() {
         let ok = json_of(render_json::<Echo>(br#"{"manifest":{"a":1},"context":{}}"#));
-        assert_eq!(ok, json!({"ok": {"objects": [{"a": 1}]}}));
+        assert_eq!(
+            ok,
+            json!({"ok": {"target": "kubernetes", "objects": [{"a": 1}]}})
+        );
         let err = json_of(render_json::<Echo>(
             br#"{"manifest":{"fail":true},"context":{}}"#,
         ));

@@ -3,7 +3,8 @@
 //! A target plugin knows one or more manifest kinds (for example `MicroserviceKubernetes`).
 //! It describes them ([`Describe`], with a structural JSON Schema per kind), validates built
 //! manifests ([`ValidateRequest`] → [`ValidateResponse`] with every [`Diagnostic`] at once) and
-//! renders them into deployable objects ([`RenderRequest`] → [`RenderResponse`]).
+//! renders them ([`RenderRequest`] → [`RenderOutput`]: Kubernetes objects, or typed AWS
+//! operations, as the kind's declared [`Target`] says).
 //! The [`Plugin`] trait ties the three together; a plugin is a unit struct implementing it.
 //!
 //! Besides the contract types the SDK ships the helpers every plugin author needs:
@@ -14,8 +15,7 @@
 //! - [`pointer`]: building and escaping JSON Pointers;
 //! - [`protojson`]: what the upstream loader accepts beyond camelCase (proto field names,
 //!   `{value}`/`{valueFrom}` references);
-//! - [`AwsRequest`]: the shape of one AWS API request in a rendered plan, and
-//!   [`resolve_output_refs`] for the `${id.path}` placeholders those requests may contain.
+//! - [`target`]: what a kind deploys to, and the typed AWS operations of an AWS render.
 //!
 //! What the SDK deliberately is not: it has no IO, no clock, no randomness and nothing
 //! WebAssembly-specific, so plugins built on it run natively under `cargo test` and compile
@@ -52,7 +52,9 @@ use serde_json::Value;
 /// The version of the plugin contract this SDK implements.
 ///
 /// The host refuses a plugin whose [`Describe::contract_version`] it does not support.
-pub const CONTRACT_VERSION: u32 = 1;
+pub const CONTRACT_VERSION: u32 = 2;
+
+pub use target::{RenderOutput, Target};
 
 /// What a plugin is and which manifest kinds it handles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +78,8 @@ pub struct KindInfo {
     pub api_version: String,
     /// The manifest's `kind`, e.g. `MicroserviceKubernetes`.
     pub kind: String,
+    /// What manifests of this kind deploy to (contract version 2).
+    pub target: Target,
     /// The whole manifest's structural JSON Schema (OpenAPI v3 subset, as a CRD's
     /// `openAPIV3Schema`), understood by [`schema::check`].
     pub schema: Value,
@@ -199,15 +203,19 @@ pub struct DeployContext {
     pub env: Option<String>,
 }
 
-/// The rendered objects, in apply order.
-///
-/// For Kubernetes targets each object is a Kubernetes object.
-/// For AWS targets each object is an [`AwsRequest`] serialised to JSON.
+/// The Kubernetes objects of a render, in apply order: what a Kubernetes plugin's render
+/// code builds, and what [`RenderOutput::Kubernetes`] carries (`.into()` converts).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RenderResponse {
     /// The objects, in the order the host must apply them.
     pub objects: Vec<Value>,
+}
+
+impl From<RenderResponse> for RenderOutput {
+    fn from(r: RenderResponse) -> RenderOutput {
+        RenderOutput::Kubernetes { objects: r.objects }
+    }
 }
 
 /// Why a plugin could not render a manifest.
@@ -253,8 +261,9 @@ pub trait Plugin {
     fn describe() -> Describe;
     /// Every problem in a built manifest, reported at once.
     fn validate(req: ValidateRequest) -> ValidateResponse;
-    /// The objects that deploy the manifest, in apply order and deterministic.
-    fn render(req: RenderRequest) -> Result<RenderResponse, PluginError>;
+    /// What deploys the manifest, tagged with the kind's target, deterministic: Kubernetes
+    /// objects in apply order, or typed AWS operations.
+    fn render(req: RenderRequest) -> Result<RenderOutput, PluginError>;
 }
 
 /// The image reference to deploy: a spec's `repo`/`tag`, overridden or completed by the
@@ -295,186 +304,6 @@ pub fn resolve_image(
     }
 }
 
-/// One AWS API request in a rendered plan (the AWS counterpart of a Kubernetes object).
-///
-/// `input` is the AWS API's own request shape (the botocore service model's input shape,
-/// member names as in the model: lowerCamelCase for ECS and CloudWatch Logs, PascalCase for
-/// Elastic Load Balancing v2 and Application Auto Scaling).
-///
-/// Strings inside `input` (and `on_exists.input`) of the exact form `${<id>.<path>}` are
-/// output references: before sending the request the host replaces them with a value from
-/// the response of the earlier request whose [`AwsRequest::id`] is `<id>`
-/// (see [`resolve_output_refs`] for the path syntax).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AwsRequest {
-    /// The AWS service: `ecs`, `elbv2`, `logs` or `application-autoscaling`.
-    pub service: String,
-    /// The API operation, e.g. `RegisterTaskDefinition`.
-    pub operation: String,
-    /// The operation's request, in the API's own shape.
-    pub input: Value,
-    /// A name under which the host keeps this request's response for later `${id...}` references.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// What to send instead when this request fails because its resource already exists
-    /// (for example `UpdateService` for `CreateService`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_exists: Option<Box<AwsAlternative>>,
-    /// AWS error codes that mean "already done" for this request and are not failures.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ignore_errors: Vec<String>,
-}
-
-/// The request an [`AwsRequest`] falls back to when its resource already exists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AwsAlternative {
-    /// The AWS error codes that trigger the fallback, e.g. `InvalidParameterException`.
-    pub when_errors: Vec<String>,
-    /// The operation to send instead, on the same service.
-    pub operation: String,
-    /// Its request, in the API's own shape.
-    pub input: Value,
-}
-
-impl AwsRequest {
-    /// A request without id, fallback or ignored errors.
-    pub fn new(service: &str, operation: &str, input: Value) -> AwsRequest {
-        AwsRequest {
-            service: service.to_string(),
-            operation: operation.to_string(),
-            input,
-            id: None,
-            on_exists: None,
-            ignore_errors: Vec::new(),
-        }
-    }
-
-    /// Sets the id under which the response is kept.
-    pub fn with_id(mut self, id: &str) -> AwsRequest {
-        self.id = Some(id.to_string());
-        self
-    }
-
-    /// The request as a JSON object for [`RenderResponse::objects`].
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-}
-
-/// Replaces every `${<id>.<path>}` string in `value` by the value it refers to in `outputs`.
-///
-/// `outputs` maps a request id to that request's response.
-/// `<path>` is a dot-separated list of steps; each step is a member name optionally followed
-/// by selectors: `[N]` picks the N-th element, `[Key=text]` picks the first element whose
-/// `Key` member, printed as text, equals `text` (numbers and strings compare alike).
-/// Example: `${listeners.Listeners[Port=443].ListenerArn}`.
-/// Returns the references that could not be resolved (left in place), in order.
-pub fn resolve_output_refs(
-    value: &mut Value,
-    outputs: &serde_json::Map<String, Value>,
-) -> Vec<String> {
-    let mut unresolved = Vec::new();
-    resolve_in(value, outputs, &mut unresolved);
-    unresolved
-}
-
-fn resolve_in(
-    value: &mut Value,
-    outputs: &serde_json::Map<String, Value>,
-    unresolved: &mut Vec<String>,
-) {
-    match value {
-        Value::String(s) => {
-            if let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-                match lookup_output(inner, outputs) {
-                    Some(v) => *value = v,
-                    None => unresolved.push(s.clone()),
-                }
-            }
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|v| resolve_in(v, outputs, unresolved)),
-        Value::Object(map) => map
-            .values_mut()
-            .for_each(|v| resolve_in(v, outputs, unresolved)),
-        _ => {}
-    }
-}
-
-fn lookup_output(reference: &str, outputs: &serde_json::Map<String, Value>) -> Option<Value> {
-    let mut steps = split_path(reference)?.into_iter();
-    let first = steps.next()?;
-    let (id, selectors) = parse_step(&first)?;
-    let mut current = outputs.get(id)?;
-    current = apply_selectors(current, &selectors)?;
-    for step in steps {
-        let (name, selectors) = parse_step(&step)?;
-        current = current.get(name)?;
-        current = apply_selectors(current, &selectors)?;
-    }
-    Some(current.clone())
-}
-
-/// Splits on dots that are not inside `[...]`.
-fn split_path(path: &str) -> Option<Vec<String>> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut cur = String::new();
-    for c in path.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c);
-            }
-            ']' => {
-                depth = depth.checked_sub(1)?;
-                cur.push(c);
-            }
-            '.' if depth == 0 => parts.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    if depth != 0 || parts.iter().any(String::is_empty) {
-        return None;
-    }
-    Some(parts)
-}
-
-fn parse_step(step: &str) -> Option<(&str, Vec<&str>)> {
-    let (name, rest) = match step.find('[') {
-        Some(i) => (&step[..i], &step[i..]),
-        None => (step, ""),
-    };
-    let mut selectors = Vec::new();
-    let mut rest = rest;
-    while !rest.is_empty() {
-        let inner = rest.strip_prefix('[')?;
-        let end = inner.find(']')?;
-        selectors.push(&inner[..end]);
-        rest = &inner[end + 1..];
-    }
-    Some((name, selectors))
-}
-
-fn apply_selectors<'v>(mut current: &'v Value, selectors: &[&str]) -> Option<&'v Value> {
-    for sel in selectors {
-        let items = current.as_array()?;
-        current = match sel.split_once('=') {
-            None => items.get(sel.parse::<usize>().ok()?)?,
-            Some((key, want)) => items.iter().find(|item| match item.get(key) {
-                Some(Value::String(s)) => s == want,
-                Some(other) => serde_json::from_str::<Value>(want).ok().as_ref() == Some(other),
-                None => false,
-            })?,
-        };
-    }
-    Some(current)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,7 +328,7 @@ mod tests {
             kinds: vec![],
         };
         let v = serde_json::to_value(&d).unwrap_or_default();
-        assert_eq!(v["contractVersion"], json!(1));
+        assert_eq!(v["contractVersion"], json!(2));
         let diag = Diagnostic::error("c", "/a", "m");
         assert_eq!(
             serde_json::to_value(&diag).unwrap_or_default()["severity"],
@@ -527,29 +356,5 @@ mod tests {
         );
         assert!(resolve_image(Some("r/app"), None, None).is_err());
         assert!(resolve_image(None, Some("1"), None).is_err());
-    }
-
-    #[test]
-    fn output_refs_resolve_by_index_and_key() {
-        let mut outputs = serde_json::Map::new();
-        outputs.insert(
-            "listeners".into(),
-            json!({"Listeners": [{"Port": 80, "ListenerArn": "a80"}, {"Port": 443, "ListenerArn": "a443"}]}),
-        );
-        outputs.insert(
-            "tg".into(),
-            json!({"TargetGroups": [{"TargetGroupArn": "tg-arn"}]}),
-        );
-        let mut v = json!({
-            "ListenerArn": "${listeners.Listeners[Port=443].ListenerArn}",
-            "Actions": [{"TargetGroupArn": "${tg.TargetGroups[0].TargetGroupArn}"}],
-            "Other": "${missing.X}",
-            "Plain": "$literal"
-        });
-        let unresolved = resolve_output_refs(&mut v, &outputs);
-        assert_eq!(v["ListenerArn"], json!("a443"));
-        assert_eq!(v["Actions"][0]["TargetGroupArn"], json!("tg-arn"));
-        assert_eq!(unresolved, vec!["${missing.X}".to_string()]);
-        assert_eq!(v["Plain"], json!("$literal"));
     }
 }

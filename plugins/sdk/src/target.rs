@@ -1,15 +1,15 @@
-//! Contract version 2: a kind declares its deploy target, and an AWS render is a closed set
-//! of typed operations.
+//! Contract version 2: a kind declares its deploy target, and a render is tagged with it; an
+//! AWS render is a closed set of typed operations.
 //!
-//! In version 1 a render is a bag of JSON values that are either Kubernetes objects or
-//! `{service, operation, input}` AWS requests ([`crate::AwsRequest`]), and nothing says which.
-//! Version 2 adds:
-//! - [`Target`]: what a kind deploys to, declared in [`KindTargetInfo`];
-//! - [`RenderOutputV2`]: a render tagged with its target, Kubernetes objects or
+//! - [`Target`]: what a kind deploys to, declared in each [`crate::KindInfo`] of `describe`;
+//! - [`RenderOutput`]: a render tagged with its target, Kubernetes objects or
 //!   [`AwsOperation`]s;
 //! - [`AwsOperation`]: one typed, declarative operation per AWS resource a kind may own (a log
 //!   group, a secret it references, a task definition, a target group and listener rule, a
 //!   service, a scalable target and its scaling policies).
+//!
+//! (Version 1 had no targets, and an AWS render was a bag of `{service, operation, input}`
+//! API requests that the host had to trust; the host refuses version-1 plugins.)
 //!
 //! An operation says what should exist, never how to get there: whether to create or update,
 //! and with which AWS API call, is the host's decision from what exists (a plugin never sees
@@ -24,14 +24,11 @@
 //!
 //! What this module is not: it does not know any kind (that is the plugins' job) nor any AWS
 //! SDK type (that is the host's). It is plain serde data with camelCase keys, like the rest
-//! of the contract, and the v1 types stay as they are until the contract version is switched.
+//! of the contract.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// The contract version that carries [`RenderOutputV2`] and [`KindTargetInfo`].
-pub const CONTRACT_VERSION_V2: u32 = 2;
 
 /// What a kind deploys to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,22 +40,10 @@ pub enum Target {
     Aws,
 }
 
-/// A kind's declared target (contract v2 adds `target` to each kind of `describe`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KindTargetInfo {
-    /// The manifest's `apiVersion`.
-    pub api_version: String,
-    /// The manifest's `kind`.
-    pub kind: String,
-    /// What the kind deploys to.
-    pub target: Target,
-}
-
-/// A render in contract v2, tagged with its target.
+/// A render, tagged with its target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "target", rename_all = "camelCase")]
-pub enum RenderOutputV2 {
+pub enum RenderOutput {
     /// Kubernetes objects, in apply order.
     Kubernetes {
         /// The objects.
@@ -132,6 +117,41 @@ pub struct OperationError {
     pub index: usize,
     /// What is wrong, lower-case without a trailing period.
     pub message: String,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Target::Kubernetes => "kubernetes",
+            Target::Aws => "aws",
+        })
+    }
+}
+
+impl RenderOutput {
+    /// The target the render is for.
+    pub fn target(&self) -> Target {
+        match self {
+            RenderOutput::Kubernetes { .. } => Target::Kubernetes,
+            RenderOutput::Aws { .. } => Target::Aws,
+        }
+    }
+
+    /// The objects or operations, in the plugin's order, taken out.
+    pub fn into_items(self) -> Vec<Value> {
+        match self {
+            RenderOutput::Kubernetes { objects } => objects,
+            RenderOutput::Aws { operations } => operations,
+        }
+    }
+
+    /// The objects or operations, in the plugin's order.
+    pub fn items(&self) -> &[Value] {
+        match self {
+            RenderOutput::Kubernetes { objects } => objects,
+            RenderOutput::Aws { operations } => operations,
+        }
+    }
 }
 
 impl std::fmt::Display for OperationError {
@@ -551,7 +571,7 @@ mod tests {
 
     #[test]
     fn render_output_is_tagged_with_its_target() {
-        let out = RenderOutputV2::Aws { operations: vec![] };
+        let out = RenderOutput::Aws { operations: vec![] };
         assert_eq!(
             serde_json::to_value(&out).unwrap_or_default(),
             json!({"target": "aws", "operations": []})

@@ -329,7 +329,7 @@ pub mod golden {
                     continue;
                 }
             };
-            let text = serde_json::to_string_pretty(&first.objects).unwrap_or_default() + "\n";
+            let text = serde_json::to_string_pretty(first.items()).unwrap_or_default() + "\n";
             let golden = PathBuf::from(
                 input_path
                     .to_string_lossy()

@@ -108,6 +108,17 @@ pub enum Change {
     Unchanged,
 }
 
+impl Change {
+    /// `Updated(fields)`, or `Unchanged` when no field changed.
+    pub fn updated_or_unchanged(fields: Vec<String>) -> Change {
+        if fields.is_empty() {
+            Change::Unchanged
+        } else {
+            Change::Updated(fields)
+        }
+    }
+}
+
 /// One resource and what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Action {
@@ -209,6 +220,20 @@ pub fn resolve_secrets(
     operations: &[Value],
     source: &dyn planton_core::refs::GroupSource,
 ) -> Result<BTreeMap<(String, String), SecretValue>> {
+    resolve_secrets_with(operations, &source.describe(), &|r| {
+        planton_core::refs::resolve(r, source).cloned()
+    })
+}
+
+/// [`resolve_secrets`] over any lookup (the CLI chains environment variables and the groups
+/// directory); `source_name` names the lookup in the error.
+pub fn resolve_secrets_with(
+    operations: &[Value],
+    source_name: &str,
+    lookup: &dyn Fn(
+        &planton_core::refs::Reference,
+    ) -> std::result::Result<SecretValue, planton_core::refs::Unresolved>,
+) -> Result<BTreeMap<(String, String), SecretValue>> {
     use planton_core::refs::{RefKind, Reference, Unresolved};
     let mut values = BTreeMap::new();
     let mut missing = Vec::new();
@@ -221,9 +246,9 @@ pub fn resolve_secrets(
             group: s.group.clone(),
             entry: s.entry.clone(),
         };
-        match planton_core::refs::resolve(&reference, source) {
+        match lookup(&reference) {
             Ok(v) => {
-                values.insert((s.group, s.entry), v.clone());
+                values.insert((s.group, s.entry), v);
             }
             Err(why) => missing.push(format!(
                 "$secrets-group/{}/{} ({})",
@@ -238,7 +263,7 @@ pub fn resolve_secrets(
     }
     if !missing.is_empty() {
         return Err(Error::UnresolvedSecrets {
-            source_name: source.describe(),
+            source_name: source_name.to_string(),
             missing,
         });
     }
@@ -460,7 +485,8 @@ pub async fn load_state(
 }
 
 /// The live service and its stored state, for `planton status`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StatusReport {
     /// The service as ECS describes it (`None` when it does not exist).
     pub live: Option<wait::ServiceView>,
@@ -573,6 +599,8 @@ pub struct RollbackRequest<'a> {
     pub environment: &'a str,
     /// Who rolls back.
     pub actor: &'a str,
+    /// The revision to return to (default: the newest successful one not running now).
+    pub to_revision: Option<u64>,
     /// Wait for the rollout.
     pub wait: Option<WaitOptions>,
 }
@@ -602,7 +630,10 @@ pub async fn rollback(
     let target = state
         .revisions
         .iter()
-        .find(|r| r.result == RevisionResult::Succeeded && r.task_definition_arn != running)
+        .find(|r| match req.to_revision {
+            Some(n) => r.number == n && !r.task_definition_arn.is_empty(),
+            None => r.result == RevisionResult::Succeeded && r.task_definition_arn != running,
+        })
         .cloned()
         .ok_or_else(none)?;
     progress(&format!(

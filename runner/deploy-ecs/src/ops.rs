@@ -17,6 +17,13 @@
 //! | `service` | `ecs:DescribeServices` | `ecs:CreateService`, `ecs:UpdateService` |
 //! | `scalableTarget` | `application-autoscaling:DescribeScalableTargets` | `RegisterScalableTarget` |
 //! | `scalingPolicy` | `application-autoscaling:DescribeScalingPolicies` | `PutScalingPolicy` |
+//!
+//! Tags of existing resources follow the render ([`tag_changes`]): a log group by
+//! `logs:ListTagsForResource` → `TagResource`/`UntagResource`, the running task definition
+//! revision and the service by `ecs:ListTagsForResource` → `TagResource`/`UntagResource`
+//! (a tag change alone registers no revision and starts no deployment), a target group by
+//! `elbv2:DescribeTags` → `AddTags`/`RemoveTags`. Keys under [`OWNED_TAG_PREFIX`] that the
+//! render no longer has are removed; tags others set are left alone.
 
 use crate::compare::{self, FieldChange, ServiceFields};
 use crate::config::Clients;
@@ -119,47 +126,209 @@ async fn log_group(run: &mut Run<'_>, o: &LogGroupOp) -> Result<()> {
     let live = found
         .log_groups()
         .iter()
-        .find(|g| g.log_group_name() == Some(o.name.as_str()));
+        .find(|g| g.log_group_name() == Some(o.name.as_str()))
+        .cloned();
     let resource = format!("log group {}", o.name);
-    let mut change = Change::Unchanged;
-    if live.is_none() {
-        if !run.mutating().await? {
-            run.record(resource, Change::Created);
-            return Ok(());
+    let Some(live) = live else {
+        if run.mutating().await? {
+            let r = logs
+                .create_log_group()
+                .log_group_name(&o.name)
+                .set_tags(Some(o.tags.clone().into_iter().collect()))
+                .send()
+                .await;
+            match r {
+                Ok(_) => {}
+                Err(e) if code_of(&e) == Some("ResourceAlreadyExistsException") => {}
+                Err(e) => return Err(aws("logs:CreateLogGroup", e)),
+            }
+            logs.put_retention_policy()
+                .log_group_name(&o.name)
+                .retention_in_days(o.retention_days)
+                .send()
+                .await
+                .map_err(|e| aws("logs:PutRetentionPolicy", e))?;
         }
-        let r = logs
-            .create_log_group()
-            .log_group_name(&o.name)
-            .set_tags(Some(o.tags.clone().into_iter().collect()))
-            .send()
-            .await;
-        match r {
-            Ok(_) => {}
-            Err(e) if code_of(&e) == Some("ResourceAlreadyExistsException") => {}
-            Err(e) => return Err(aws("logs:CreateLogGroup", e)),
-        }
-        change = Change::Created;
-    }
-    if live.and_then(|g| g.retention_in_days()) != Some(o.retention_days) {
-        if !run.mutating().await? {
-            run.record(
-                resource,
-                Change::Updated(vec!["retentionInDays".to_string()]),
-            );
-            return Ok(());
-        }
-        logs.put_retention_policy()
-            .log_group_name(&o.name)
-            .retention_in_days(o.retention_days)
-            .send()
-            .await
-            .map_err(|e| aws("logs:PutRetentionPolicy", e))?;
-        if change == Change::Unchanged {
-            change = Change::Updated(vec!["retentionInDays".to_string()]);
+        run.record(resource, Change::Created);
+        return Ok(());
+    };
+    let mut changed = Vec::new();
+    if live.retention_in_days() != Some(o.retention_days) {
+        changed.push("retentionInDays".to_string());
+        if run.mutating().await? {
+            logs.put_retention_policy()
+                .log_group_name(&o.name)
+                .retention_in_days(o.retention_days)
+                .send()
+                .await
+                .map_err(|e| aws("logs:PutRetentionPolicy", e))?;
         }
     }
-    run.record(resource, change);
+    // The ARN without the `:*` that `arn` carries.
+    let arn = live
+        .log_group_arn()
+        .map(str::to_string)
+        .or_else(|| live.arn().map(|a| a.trim_end_matches(":*").to_string()))
+        .unwrap_or_default();
+    let live_tags: BTreeMap<String, String> = logs
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| aws("logs:ListTagsForResource", e))?
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let tags = tag_changes(&live_tags, &o.tags);
+    if !tags.is_empty() && run.mutating().await? {
+        if !tags.set.is_empty() {
+            logs.tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(tags.set.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws("logs:TagResource", e))?;
+        }
+        if !tags.remove.is_empty() {
+            logs.untag_resource()
+                .resource_arn(&arn)
+                .set_tag_keys(Some(tags.remove.clone()))
+                .send()
+                .await
+                .map_err(|e| aws("logs:UntagResource", e))?;
+        }
+    }
+    changed.extend(tags.fields);
+    run.record(resource, Change::updated_or_unchanged(changed));
     Ok(())
+}
+
+/// Tag keys planton owns: set from the render, and removed from a resource when the render
+/// no longer has them. Other tags on a resource are left alone.
+pub const OWNED_TAG_PREFIX: &str = "planton.ai/";
+
+/// What to change on a resource's tags so that they match the render.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagChanges {
+    /// Tags to add or overwrite.
+    pub set: BTreeMap<String, String>,
+    /// Keys to remove (owned keys the render no longer has).
+    pub remove: Vec<String>,
+    /// `tags.<key>: "old" → "new"`, one per change, for the report.
+    pub fields: Vec<String>,
+}
+
+impl TagChanges {
+    /// True when the tags already match.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// The tag changes from `live` to `want`.
+pub fn tag_changes(live: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> TagChanges {
+    let quoted = |v: Option<&String>| v.map_or("null".to_string(), |v| format!("{v:?}"));
+    let mut out = TagChanges::default();
+    for (k, v) in want {
+        if live.get(k) != Some(v) {
+            out.fields.push(format!(
+                "tags.{k}: {} → {}",
+                quoted(live.get(k)),
+                quoted(Some(v))
+            ));
+            out.set.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in live {
+        if k.starts_with(OWNED_TAG_PREFIX) && !want.contains_key(k) {
+            out.fields
+                .push(format!("tags.{k}: {} → null", quoted(Some(v))));
+            out.remove.push(k.clone());
+        }
+    }
+    out
+}
+
+/// Brings the tags of an ECS resource (a task definition revision or a service) to `want`;
+/// returns the changed fields.
+async fn sync_ecs_tags(
+    run: &mut Run<'_>,
+    arn: &str,
+    want: &BTreeMap<String, String>,
+) -> Result<Vec<String>> {
+    let ecs = &run.clients.ecs;
+    let live: BTreeMap<String, String> = ecs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws("ecs:ListTagsForResource", e))?
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect();
+    let tags = tag_changes(&live, want);
+    if !tags.is_empty() && run.mutating().await? {
+        let ecs = &run.clients.ecs;
+        if let Some(set) = ecs_tags(&tags.set) {
+            ecs.tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(set))
+                .send()
+                .await
+                .map_err(|e| aws("ecs:TagResource", e))?;
+        }
+        if !tags.remove.is_empty() {
+            ecs.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(tags.remove.clone()))
+                .send()
+                .await
+                .map_err(|e| aws("ecs:UntagResource", e))?;
+        }
+    }
+    Ok(tags.fields)
+}
+
+/// Brings the tags of a target group to `want`; returns the changed fields.
+async fn sync_elb_tags(
+    run: &mut Run<'_>,
+    arn: &str,
+    want: &BTreeMap<String, String>,
+) -> Result<Vec<String>> {
+    let elb = &run.clients.elb;
+    let live: BTreeMap<String, String> = elb
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .map_err(|e| aws("elbv2:DescribeTags", e))?
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect();
+    let tags = tag_changes(&live, want);
+    if !tags.is_empty() && run.mutating().await? {
+        let elb = &run.clients.elb;
+        if let Some(set) = elb_tags(&tags.set) {
+            elb.add_tags()
+                .resource_arns(arn)
+                .set_tags(Some(set))
+                .send()
+                .await
+                .map_err(|e| aws("elbv2:AddTags", e))?;
+        }
+        if !tags.remove.is_empty() {
+            elb.remove_tags()
+                .resource_arns(arn)
+                .set_tag_keys(Some(tags.remove.clone()))
+                .send()
+                .await
+                .map_err(|e| aws("elbv2:RemoveTags", e))?;
+        }
+    }
+    Ok(tags.fields)
 }
 
 /// The store name of a group entry: `planton/<group>/<entry>` in Secrets Manager,
@@ -332,8 +501,10 @@ async fn task_definition(run: &mut Run<'_>, o: &TaskDefinitionOp) -> Result<()> 
     };
     if let Some(live) = live.filter(|_| live_normal.as_ref() == Some(&desired)) {
         let arn = live.task_definition_arn().unwrap_or_default().to_string();
+        // Only the tags differ: tag the revision in use, register nothing.
+        let tags = sync_ecs_tags(run, &arn, &o.tags).await?;
         run.task_definitions.insert(o.family.clone(), arn);
-        run.record(resource, Change::Unchanged);
+        run.record(resource, Change::updated_or_unchanged(tags));
         return Ok(());
     }
     let mut containers = Vec::new();
@@ -598,13 +769,9 @@ async fn target_group(run: &mut Run<'_>, o: &TargetGroupOp) -> Result<()> {
             .await
             .map_err(|e| aws("elbv2:ModifyTargetGroup", e))?;
     }
+    changed.extend(sync_elb_tags(run, &arn, &o.tags).await?);
     run.target_groups.insert(o.name.clone(), arn);
-    let change = if changed.is_empty() {
-        Change::Unchanged
-    } else {
-        Change::Updated(changed)
-    };
-    run.record(resource, change);
+    run.record(resource, Change::updated_or_unchanged(changed));
     Ok(())
 }
 
@@ -879,8 +1046,10 @@ async fn service(run: &mut Run<'_>, o: &ServiceOp) -> Result<()> {
         run.last_applied.as_ref(),
     );
     run.applied = desired.clone();
+    // Tags change in place: alone, they start no deployment.
+    let tag_fields = sync_ecs_tags(run, live.service_arn().unwrap_or_default(), &o.tags).await?;
     if changes.is_empty() && !run.rotated {
-        run.record(resource, Change::Unchanged);
+        run.record(resource, Change::updated_or_unchanged(tag_fields));
         return Ok(());
     }
     let before = crate::wait::Before {
@@ -902,6 +1071,7 @@ async fn service(run: &mut Run<'_>, o: &ServiceOp) -> Result<()> {
     if run.rotated {
         fields.push("new deployment for a rotated secret".to_string());
     }
+    fields.extend(tag_fields);
     if !run.mutating().await? {
         run.record(resource, Change::Updated(fields));
         return Ok(());
@@ -1137,4 +1307,49 @@ pub(crate) fn missing_secrets(
         }
     }
     missing.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn tags_follow_the_render_and_foreign_tags_stay() {
+        let live = map(&[
+            ("planton.ai/name", "checkout"),
+            ("planton.ai/organization", "acme"),
+            ("planton.ai/environment", "staging"),
+            ("team", "payments"),
+        ]);
+        let want = map(&[
+            ("planton.ai/name", "checkout"),
+            ("planton.ai/environment", "prod"),
+            ("planton.ai/id", "svc-42"),
+        ]);
+        let c = tag_changes(&live, &want);
+        assert_eq!(
+            c.set,
+            map(&[
+                ("planton.ai/environment", "prod"),
+                ("planton.ai/id", "svc-42")
+            ])
+        );
+        assert_eq!(c.remove, ["planton.ai/organization"]);
+        assert_eq!(
+            c.fields,
+            [
+                r#"tags.planton.ai/environment: "staging" → "prod""#,
+                r#"tags.planton.ai/id: null → "svc-42""#,
+                r#"tags.planton.ai/organization: "acme" → null"#,
+            ]
+        );
+        assert!(tag_changes(&want, &want).is_empty());
+    }
 }

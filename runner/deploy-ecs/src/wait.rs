@@ -17,7 +17,8 @@ use std::future::Future;
 use std::time::Duration;
 
 /// One deployment of a service, as compared.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeploymentView {
     /// The deployment id (`ecs-svc/…`).
     pub id: String,
@@ -38,7 +39,8 @@ pub struct DeploymentView {
 }
 
 /// A service as the wait sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceView {
     /// `ACTIVE`, `DRAINING`, `INACTIVE`, or `MISSING` when ECS does not know it.
     pub status: String,

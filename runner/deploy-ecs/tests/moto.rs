@@ -19,7 +19,7 @@ use planton_deploy_ecs::{
 };
 use planton_plugin_sdk::{DeployContext, RenderRequest};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 use support::{Fixture, Moto, Proxy};
@@ -53,7 +53,7 @@ fn manifest(fx: &Fixture, name: &str, tag: &str, max_tasks: i64) -> Value {
 }
 
 fn render(manifest: &Value) -> Vec<Value> {
-    let ops = planton_plugin_ecs::render_v2::operations(&RenderRequest {
+    let ops = planton_plugin_ecs::render::operations(&RenderRequest {
         manifest: manifest.clone(),
         context: DeployContext::default(),
     })
@@ -786,6 +786,7 @@ async fn rollback_redeploys_the_previous_task_definition_and_status_shows_it() {
         service: "checkout",
         environment: "prod",
         actor,
+        to_revision: None,
         wait: None,
     };
     // Nothing to roll back to before any deploy.
@@ -1142,4 +1143,214 @@ fn the_botocore_check_rejects_requests_outside_the_models() {
         "{report}"
     );
     assert!(report.contains("3 requests checked"), "{report}");
+}
+
+/// Every tag of an ECS resource.
+async fn ecs_tags(e: &Env, arn: &str) -> BTreeMap<String, String> {
+    e.clients
+        .ecs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .expect("ecs tags")
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_tags_are_applied_in_place_to_every_existing_resource() {
+    let e = env("tags").await;
+    let lines = Lines::default();
+    let mut first = manifest(&e.fx, "checkout", "1.0.0", 4);
+    first["metadata"]["org"] = json!("acme");
+    deploy(&e, &render(&first), "pw", quick_wait(), &lines)
+        .await
+        .expect("first deploy");
+    let svc = live_service(&e, "checkout").await;
+    let svc_arn = svc.service_arn().unwrap_or_default().to_string();
+    let td_arn = svc.task_definition().unwrap_or_default().to_string();
+    assert_eq!(
+        ecs_tags(&e, &svc_arn)
+            .await
+            .get("planton.ai/organization")
+            .map(String::as_str),
+        Some("acme")
+    );
+    // A tag someone else set is left alone.
+    e.clients
+        .ecs
+        .tag_resource()
+        .resource_arn(&svc_arn)
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("tag the service");
+
+    // The organization goes, an id comes: the same deployment otherwise.
+    let mut second = manifest(&e.fx, "checkout", "1.0.0", 4);
+    second["metadata"]["id"] = json!("svc-42");
+    let ops = render(&second);
+    let secrets = secrets("pw");
+    let req = DeployRequest {
+        operations: &ops,
+        secrets: &secrets,
+        environment: "prod",
+        manifest: "kind: AwsEcsService\n",
+        actor: "ci@example",
+        secret_store: SecretStore::SecretsManager,
+        wait: None,
+    };
+    e.proxy.clear();
+    let diff = planton_deploy_ecs::diff(&e.clients, &req, &|_| {})
+        .await
+        .expect("diff");
+    assert!(
+        e.proxy.requests().iter().all(|r| !r.is_write()),
+        "diff wrote"
+    );
+    let want_fields = [
+        r#"tags.planton.ai/id: null → "svc-42""#,
+        r#"tags.planton.ai/organization: "acme" → null"#,
+    ];
+    for resource in [
+        "log group /ecs/checkout",
+        "task definition checkout",
+        "target group checkout",
+        "service checkout",
+    ] {
+        let change = diff
+            .iter()
+            .find(|a| a.resource == resource)
+            .map(|a| a.change.clone());
+        assert_eq!(
+            change,
+            Some(Change::Updated(
+                want_fields.iter().map(|f| f.to_string()).collect()
+            )),
+            "{resource}"
+        );
+    }
+
+    let report = deploy(&e, &ops, "pw", quick_wait(), &lines)
+        .await
+        .expect("tag deploy");
+    assert_eq!(report.revision, Some(2));
+    assert_eq!(report.task_definition_arn, td_arn, "no new revision");
+    let writes: BTreeSet<String> = e
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| r.operation())
+        .collect();
+    for w in [
+        "RegisterTaskDefinition",
+        "UpdateService",
+        "CreateService",
+        "CreateTargetGroup",
+        "CreateLogGroup",
+    ] {
+        assert!(!writes.contains(w), "{w} in {writes:?}");
+    }
+    for w in [
+        "TagResource",
+        "UntagResource",
+        "AddTags",
+        "RemoveTags",
+        "PutParameter",
+    ] {
+        assert!(writes.contains(w), "{w} missing from {writes:?}");
+    }
+    let expect = |tags: &BTreeMap<String, String>, what: &str| {
+        assert_eq!(
+            tags.get("planton.ai/id").map(String::as_str),
+            Some("svc-42"),
+            "{what}: {tags:?}"
+        );
+        assert!(
+            !tags.contains_key("planton.ai/organization"),
+            "{what}: {tags:?}"
+        );
+        assert_eq!(
+            tags.get("planton.ai/name").map(String::as_str),
+            Some("checkout"),
+            "{what}: {tags:?}"
+        );
+    };
+    let svc_tags = ecs_tags(&e, &svc_arn).await;
+    expect(&svc_tags, "service");
+    assert_eq!(
+        svc_tags.get("team").map(String::as_str),
+        Some("payments"),
+        "a foreign tag is kept"
+    );
+    expect(&ecs_tags(&e, &td_arn).await, "task definition");
+    let group_arn = e
+        .clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/checkout")
+        .send()
+        .await
+        .expect("log groups")
+        .log_groups()[0]
+        .log_group_arn()
+        .unwrap_or_default()
+        .to_string();
+    let log_tags: BTreeMap<String, String> = e
+        .clients
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(&group_arn)
+        .send()
+        .await
+        .expect("log tags")
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    expect(&log_tags, "log group");
+    let tg_arn = e
+        .clients
+        .elb
+        .describe_target_groups()
+        .names("checkout")
+        .send()
+        .await
+        .expect("target group")
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap_or_default()
+        .to_string();
+    let tg_tags: BTreeMap<String, String> = e
+        .clients
+        .elb
+        .describe_tags()
+        .resource_arns(&tg_arn)
+        .send()
+        .await
+        .expect("elb tags")
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect();
+    expect(&tg_tags, "target group");
+
+    // Converged: the same render again writes nothing.
+    let requests = e.proxy.requests();
+    e.proxy.clear();
+    let again = deploy(&e, &ops, "pw", quick_wait(), &lines)
+        .await
+        .expect("again");
+    assert!(again.unchanged(), "{:#?}", again.actions);
+    assert!(e.proxy.requests().iter().all(|r| !r.is_write()));
+    support::check_with_botocore(&requests, "tags");
 }

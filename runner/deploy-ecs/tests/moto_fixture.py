@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Creates what an ECS deploy expects to exist, in a moto server: a VPC with two subnets and
 a security group, an ECS cluster, and an application load balancer with an HTTP listener on
-port 80. Prints their ids as JSON. Usage: moto_fixture.py ENDPOINT CLUSTER_NAME
+each port given (default 80). Prints their ids as JSON.
+Usage: moto_fixture.py ENDPOINT CLUSTER_NAME [LISTENER_PORT...]
 """
 import json
 import sys
@@ -9,6 +10,7 @@ import sys
 import boto3
 
 endpoint, cluster = sys.argv[1], sys.argv[2]
+ports = [int(p) for p in sys.argv[3:]] or [80]
 kw = dict(endpoint_url=endpoint, region_name="us-east-1",
           aws_access_key_id="testing", aws_secret_access_key="testing")
 ec2 = boto3.client("ec2", **kw)
@@ -24,6 +26,7 @@ sg = ec2.create_security_group(GroupName=f"{cluster}-tasks", Description="tasks"
 cluster_arn = ecs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
 lb = elb.create_load_balancer(Name=f"{cluster}-alb"[:32], Subnets=subnets, SecurityGroups=[sg], Type="application")
 lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
-elb.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
-                    DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+for port in ports:
+    elb.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=port,
+                        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
 print(json.dumps({"clusterArn": cluster_arn, "subnets": subnets, "securityGroup": sg, "albArn": lb_arn}))

@@ -149,7 +149,8 @@ pub enum Error {
     },
     /// The plugin was built for a contract version this host does not support.
     #[error(
-        "plugin {plugin} uses contract version {found}, this planton supports {supported:?}; rebuild the plugin against a supported planton-plugin-sdk"
+        "plugin {plugin} uses contract version {found}, this planton supports {supported:?}; {}",
+        upgrade_hint(*.found)
     )]
     UnsupportedContract {
         /// The plugin's source.
@@ -290,4 +291,14 @@ impl Error {
 /// Converts a wasmtime error into a boxed `std` error, keeping its message chain.
 pub(crate) fn boxed(error: wasmtime::Error) -> BoxError {
     error.into_boxed_dyn_error()
+}
+
+/// What to change in a plugin of contract version `found` to run on this host.
+fn upgrade_hint(found: u32) -> &'static str {
+    match found {
+        1 => {
+            "to move it to version 2, declare each kind's `target` (\"kubernetes\" or \"aws\") in describe and return a render tagged with its target (`{\"target\": \"kubernetes\", \"objects\": [...]}`, or `{\"target\": \"aws\", \"operations\": [...]}` of typed AWS operations) instead of `{\"objects\": [...]}`; with planton-plugin-sdk: set `KindInfo::target`, return `RenderOutput` from `Plugin::render` (`RenderResponse { objects }.into()`), and rebuild (see docs/plugin-contract.md)"
+        }
+        _ => "rebuild the plugin against a supported planton-plugin-sdk",
+    }
 }

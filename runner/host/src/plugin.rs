@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use planton_plugin_sdk::abi::{self, CallResult};
 use planton_plugin_sdk::{
-    Describe, RenderRequest, RenderResponse, ValidateRequest, ValidateResponse,
+    Describe, RenderOutput, RenderRequest, ValidateRequest, ValidateResponse,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -431,7 +431,7 @@ impl Plugin {
     }
 
     /// Renders a manifest in a fresh sandbox; a refusal by the plugin is [`Error::Plugin`].
-    pub fn render(&self, req: &RenderRequest) -> Result<RenderResponse> {
+    pub fn render(&self, req: &RenderRequest) -> Result<RenderOutput> {
         self.call_json(Op::Render, manifest_kind(&req.manifest), Some(req))
     }
 

@@ -96,7 +96,14 @@ pub fn render_for_deploy(
             s("/metadata/name")
         )
     })?;
-    Ok(resp.objects)
+    match resp {
+        planton_plugin_sdk::RenderOutput::Kubernetes { objects } => Ok(objects),
+        other => Err(anyhow!(
+            "plugin `{}` rendered {kind} for {}, not Kubernetes",
+            backend.describe().name,
+            other.target()
+        )),
+    }
 }
 
 /// The namespace of a task: the flag, else the manifest's namespace label, else its name.
@@ -113,11 +120,11 @@ fn namespace_of(manifest: &Value, flag: Option<&str>) -> String {
         .to_string()
 }
 
-fn str_at<'a>(v: &'a Value, p: &str) -> &'a str {
+pub(super) fn str_at<'a>(v: &'a Value, p: &str) -> &'a str {
     v.pointer(p).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn discover(service: &Path, env: Option<&str>) -> Result<(Layout, String)> {
+pub(super) fn discover(service: &Path, env: Option<&str>) -> Result<(Layout, String)> {
     let files = DiskFiles::new();
     let path = DiskFiles::core_path(service)
         .with_context(|| format!("cannot resolve {}", service.display()))?;
@@ -144,7 +151,7 @@ fn discover(service: &Path, env: Option<&str>) -> Result<(Layout, String)> {
     Ok((layout, task))
 }
 
-fn groups_source(
+pub(super) fn groups_source(
     layout: &Layout,
     config: &ServiceConfig,
     flag: Option<&Path>,
@@ -336,7 +343,7 @@ fn load_with(
     }))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -350,7 +357,7 @@ fn cluster_options(c: &ClusterArgs) -> ClusterOptions {
     }
 }
 
-fn actor() -> String {
+pub(super) fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
@@ -402,7 +409,10 @@ fn report_error(e: &planton_deploy_k8s::Error, format: DeployFormat) -> Result<O
     Ok(outcome)
 }
 
-fn with_lookup<T>(groups: &Option<DirGroupSource>, f: impl FnOnce(&dyn Lookup) -> T) -> T {
+pub(super) fn with_lookup<T>(
+    groups: &Option<DirGroupSource>,
+    f: impl FnOnce(&dyn Lookup) -> T,
+) -> T {
     let env = secrets::env_lookup(std::env::vars());
     let mut chain: Vec<&dyn Lookup> = vec![&env];
     if let Some(g) = groups {
@@ -477,6 +487,9 @@ fn print_report(report: &driver::Report, format: DeployFormat) -> Result<()> {
 
 /// Runs `planton deploy`.
 pub fn deploy(args: &DeployArgs) -> Result<Outcome> {
+    if super::deploy_ecs::deploys_to_aws(&args.service, args.env.as_deref()) {
+        return super::deploy_ecs::deploy(args);
+    }
     let loaded = match load(args, None)? {
         Ok(l) => l,
         Err(o) => return Ok(o),
@@ -486,6 +499,9 @@ pub fn deploy(args: &DeployArgs) -> Result<Outcome> {
 
 /// Runs `planton diff`.
 pub fn diff(args: &DeployArgs) -> Result<Outcome> {
+    if super::deploy_ecs::deploys_to_aws(&args.service, args.env.as_deref()) {
+        return super::deploy_ecs::diff(args);
+    }
     let loaded = match load(args, None)? {
         Ok(l) => l,
         Err(o) => return Ok(o),
@@ -526,6 +542,9 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
 
 /// Runs `planton rollback`.
 pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
+    if super::deploy_ecs::deploys_to_aws(&args.deploy.service, args.deploy.env.as_deref()) {
+        return super::deploy_ecs::rollback(args);
+    }
     let d = &args.deploy;
     // Where the task lives comes from the current build (namespace, service name).
     let current = match load_with(d, None, false)? {
@@ -581,6 +600,9 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
 
 /// Runs `planton status`.
 pub fn status(args: &StatusArgs) -> Result<Outcome> {
+    if super::deploy_ecs::deploys_to_aws(&args.service, args.env.as_deref()) {
+        return super::deploy_ecs::status(args);
+    }
     let files = DiskFiles::new();
     let path = DiskFiles::core_path(&args.service)
         .with_context(|| format!("cannot resolve {}", args.service.display()))?;

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod deploy;
+pub mod deploy_ecs;
 pub mod render;
 pub mod schema;
 pub mod service;

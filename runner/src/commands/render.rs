@@ -44,8 +44,9 @@ pub fn run(args: &RenderArgs) -> Result<Outcome> {
         namespace: args.namespace.clone(),
         env: None,
     };
+    // Kubernetes objects, or typed AWS operations (each with its `op` tag).
     let objects = match plugins.targets().render(&b, &context) {
-        Ok(objects) => objects,
+        Ok(output) => output.into_items(),
         Err(e @ RenderError::NoPlugin { .. }) => {
             bail!("{e} (see `planton plugin list`)")
         }

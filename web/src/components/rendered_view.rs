@@ -16,7 +16,7 @@ pub struct RenderedViewProps {
     pub on_image: Callback<String>,
 }
 
-/// The rendered objects, as pretty JSON, one block per object.
+/// The rendered objects (or AWS operations), as pretty JSON, one block per item.
 #[function_component(RenderedView)]
 pub fn rendered_view(props: &RenderedViewProps) -> Html {
     let body = match props.view.as_deref().map(|v| &v.rendered) {
@@ -25,10 +25,17 @@ pub fn rendered_view(props: &RenderedViewProps) -> Html {
             <>
                 <p class="muted" data-testid="rendered-count">{format!("{} object(s), in apply order", objects.len())}</p>
                 { for objects.iter().map(|o| {
-                    let title = format!("{} {}", o.get("kind").and_then(|k| k.as_str()).unwrap_or("object"),
-                        o.pointer("/metadata/name").and_then(|k| k.as_str()).unwrap_or(""));
+                    // A Kubernetes object (`kind`, `metadata.name`) or a typed AWS operation
+                    // (`op`, and its `name` or `family`).
+                    let text = |p: &str| o.pointer(p).and_then(|k| k.as_str());
+                    let kind = text("/kind").or_else(|| text("/op")).unwrap_or("");
+                    let name = text("/metadata/name")
+                        .or_else(|| text("/name"))
+                        .or_else(|| text("/family"))
+                        .unwrap_or("");
+                    let title = format!("{} {name}", if kind.is_empty() { "object" } else { kind });
                     html! {
-                        <section class="rendered-object" data-testid="rendered-object" data-kind={o.get("kind").and_then(|k| k.as_str()).unwrap_or("").to_string()}>
+                        <section class="rendered-object" data-testid="rendered-object" data-kind={kind.to_string()}>
                             <h4>{title}</h4>
                             <YamlBlock text={serde_json::to_string_pretty(o).unwrap_or_default()} />
                         </section>

@@ -16,7 +16,7 @@ use planton_core::plugins::{CallError, Target, Targets};
 use planton_core::service::PluginPin;
 use planton_plugin_sdk::abi::{self, CallResult};
 use planton_plugin_sdk::{
-    CONTRACT_VERSION, Describe, RenderRequest, RenderResponse, ValidateRequest, ValidateResponse,
+    CONTRACT_VERSION, Describe, RenderOutput, RenderRequest, ValidateRequest, ValidateResponse,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -220,7 +220,7 @@ impl Target for WasmPlugin {
     fn validate(&self, req: &ValidateRequest) -> Result<ValidateResponse, CallError> {
         self.call(&self.validate, 0, req)
     }
-    fn render(&self, req: &RenderRequest) -> Result<RenderResponse, CallError> {
+    fn render(&self, req: &RenderRequest) -> Result<RenderOutput, CallError> {
         self.call(&self.render, 1, req)
     }
 }

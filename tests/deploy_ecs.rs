@@ -1,0 +1,413 @@
+//! `planton deploy|diff|status|rollback` for an `AwsEcsService` end to end: the real `planton`
+//! binary deploys a copy of `examples/checkout-ecs` (prod) to a moto server started per test
+//! on a free loopback port, reached over HTTP by the AWS SDK exactly as AWS would be
+//! (`AWS_ENDPOINT_URL`, static credentials from the environment). The tests read AWS back
+//! with boto3 (`tests/fixtures/ecs/dump.py`).
+//!
+//! What moto cannot show: it never progresses a deployment. A new service gets one PRIMARY
+//! deployment that is COMPLETED when `MOTO_ECS_SERVICE_RUNNING` covers the desired count, but
+//! `UpdateService` adds no deployment, so a deploy that changes the task definition waits in
+//! vain and times out (tested as such here; the driver's own tests script the describe calls
+//! for successful and failed rollouts). A rollback to the task definition moto's PRIMARY
+//! deployment still names looks complete, which is what the rollback test relies on.
+
+use crate::util::{planton, temp_dir, workspace};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A secret value that must reach Secrets Manager and nothing else.
+const CANARY: &str = "canary-ecs-5ecret-value-7c41";
+/// The prod overlay's replicas: moto reports this many running tasks.
+const RUNNING: &str = "4";
+const CLUSTER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/shared";
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// A moto server on a free loopback port, killed when dropped.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new(python())
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .env("MOTO_ECS_SERVICE_RUNNING", RUNNING)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto (scripts/setup-python.sh installs moto[server])");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Creates the VPC, cluster `shared` and the load balancer with a listener on 443;
+    /// returns what it made (`albArn`, `subnets`, `securityGroup`).
+    fn fixture(&self) -> Value {
+        let out = Command::new(python())
+            .arg(workspace().join("runner/deploy-ecs/tests/moto_fixture.py"))
+            .args([&self.endpoint, "shared", "443"])
+            .output()
+            .expect("run moto_fixture.py");
+        assert!(out.status.success(), "fixture: {}", text(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("fixture JSON");
+        assert_eq!(v["clusterArn"], CLUSTER);
+        v
+    }
+
+    /// What the deploys left in AWS.
+    fn dump(&self) -> Value {
+        let out = Command::new(python())
+            .arg(workspace().join("tests/fixtures/ecs/dump.py"))
+            .args([&self.endpoint, CLUSTER, "checkout", "checkout"])
+            .output()
+            .expect("run dump.py");
+        assert!(out.status.success(), "dump: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("dump JSON")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy");
+        }
+    }
+}
+
+/// Replaces `from` by `to` in the file `path` under `root`.
+fn edit(root: &Path, path: &str, from: &str, to: &str) {
+    let file = root.join(path);
+    let yaml = std::fs::read_to_string(&file).expect("read");
+    assert!(yaml.contains(from), "{path} lacks {from:?}");
+    std::fs::write(&file, yaml.replace(from, to)).expect("write");
+}
+
+/// A copy of the example whose load balancer, subnets and security group are those of the
+/// moto `fixture` (moto checks that they exist), with a groups directory holding the canary.
+fn service(name: &str, fixture: Option<&Value>) -> PathBuf {
+    let root = temp_dir(&format!("deploy-ecs-{name}")).join("checkout-ecs");
+    copy_dir(&workspace().join("examples/checkout-ecs"), &root);
+    if let Some(fx) = fixture {
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let base = "_kustomize/base/service.yaml";
+        edit(
+            &root,
+            base,
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shared/abc",
+            &s(&fx["albArn"]),
+        );
+        edit(&root, base, "sg-0001", &s(&fx["securityGroup"]));
+        let subnets: String = fx["subnets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|n| format!("      - {}\n", s(n)))
+            .collect();
+        edit(
+            &root,
+            "_kustomize/overlays/prod/service.yaml",
+            "      - subnet-p01\n      - subnet-p02\n      - subnet-p03\n",
+            &subnets,
+        );
+    }
+    std::fs::create_dir_all(root.join("groups")).expect("mkdir groups");
+    std::fs::write(
+        root.join("groups/checkout-db.yaml"),
+        format!(
+            "apiVersion: service-hub.planton.ai/v1\nkind: SecretsGroup\nmetadata:\n  name: checkout-db\nspec:\n  entries:\n    - name: password\n      value: \"{CANARY}\"\n"
+        ),
+    )
+    .expect("write group");
+    root
+}
+
+/// Runs planton against moto, and checks that the canary is in neither stream.
+fn run(moto: &Moto, args: &[&str]) -> Output {
+    let out = Command::new(planton())
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent/planton-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/planton-test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run planton");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        !all.contains(CANARY),
+        "the secret value leaked into the output of {args:?}:\n{all}"
+    );
+    out
+}
+
+fn expect_code(o: &Output, code: i32, what: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{what}: stdout:\n{}\nstderr:\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        )
+    })
+}
+
+fn actions(v: &Value) -> Vec<(String, String)> {
+    v["objects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                o["object"].as_str().unwrap_or_default().to_string(),
+                o["action"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The canary is stored in Secrets Manager and appears nowhere else moto keeps.
+fn assert_secret_only_in_the_store(moto: &Moto) -> Value {
+    let dump = moto.dump();
+    assert_eq!(
+        dump["secrets"]["planton/checkout-db/password"], CANARY,
+        "the secret value is stored: {dump}"
+    );
+    let mut rest = dump.clone();
+    rest["secrets"] = Value::Null;
+    assert!(
+        !rest.to_string().contains(CANARY),
+        "the secret value is outside Secrets Manager: {rest}"
+    );
+    dump
+}
+
+#[test]
+fn deploy_diff_status_and_rollback_of_the_ecs_example() {
+    let moto = Moto::start();
+    let prod = |root: &Path| root.join("_kustomize/overlays/prod").display().to_string();
+
+    // Before the cluster exists: exit 2, nothing written.
+    let early = service("early", None);
+    let o = run(&moto, &["deploy", &prod(&early), "-o", "json"]);
+    expect_code(&o, 2, "deploy to a missing cluster");
+    let v = json_out(&o);
+    assert_eq!(v["result"], "error");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ECS cluster") && e.contains("was not found")),
+        "{v}"
+    );
+
+    let fx = moto.fixture();
+    let svc = service("main", Some(&fx));
+    let overlay = prod(&svc);
+
+    // First deploy: everything created, the rollout seen complete.
+    let o = run(
+        &moto,
+        &["deploy", &overlay, "-o", "json", "--timeout", "60s"],
+    );
+    expect_code(&o, 0, "first deploy");
+    let v = json_out(&o);
+    assert_eq!(v["result"], "succeeded");
+    assert_eq!(v["revision"], 1);
+    assert_eq!(v["changed"], true);
+    let acts = actions(&v);
+    for (resource, action) in [
+        ("log group /ecs/checkout", "create"),
+        ("service checkout", "create"),
+    ] {
+        assert!(
+            acts.iter().any(|(r, a)| r == resource && a == action),
+            "{resource} {action} in {acts:?}"
+        );
+    }
+    assert!(
+        acts.iter()
+            .any(|(r, a)| r.starts_with("task definition checkout") && a == "create"),
+        "{acts:?}"
+    );
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains("deploying checkout/prod to ECS cluster"),
+        "progress on stderr: {stderr}"
+    );
+    let dump = assert_secret_only_in_the_store(&moto);
+    let td = &dump["taskDefinitions"][0];
+    assert_eq!(dump["taskDefinitions"].as_array().map(Vec::len), Some(1));
+    let secret_from = td["containerDefinitions"][0]["secrets"][0]["valueFrom"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        secret_from.contains(":secretsmanager:")
+            && secret_from.contains("planton/checkout-db/password"),
+        "{td}"
+    );
+    assert_eq!(
+        td["containerDefinitions"][0]["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout:1.4.2"
+    );
+
+    // The same deploy again: nothing changes, no revision, exit 0.
+    let o = run(&moto, &["deploy", &overlay, "-o", "json"]);
+    expect_code(&o, 0, "no-change deploy");
+    let v = json_out(&o);
+    assert_eq!(v["changed"], false);
+    assert_eq!(v["revision"], Value::Null);
+    assert!(actions(&v).iter().all(|(_, a)| a == "unchanged"), "{v}");
+    assert_eq!(
+        moto.dump()["taskDefinitions"].as_array().map(Vec::len),
+        Some(1),
+        "no new task definition revision"
+    );
+
+    // diff: 0 without changes, 1 with a new image (named field by field), text and JSON.
+    let o = run(&moto, &["diff", &overlay, "-o", "json"]);
+    expect_code(&o, 0, "diff without changes");
+    assert_eq!(json_out(&o)["changes"], false);
+    let image_b = "123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout:1.4.3";
+    let o = run(&moto, &["diff", &overlay, "--image", image_b]);
+    expect_code(&o, 1, "diff with a new image");
+    let out = text(&o.stdout);
+    assert!(out.contains("~ task definition checkout"), "{out}");
+    assert!(out.contains("checkout:1.4.3"), "{out}");
+
+    // status: the live service with 4/4 running and revision 1.
+    let o = run(&moto, &["status", &overlay, "-o", "json"]);
+    expect_code(&o, 0, "status");
+    let v = json_out(&o);
+    assert_eq!(v[0]["task"], "prod");
+    assert_eq!(v[0]["healthy"], true, "{v}");
+    assert_eq!(v[0]["live"]["running"], 4);
+    assert_eq!(v[0]["live"]["desired"], 4);
+    assert_eq!(v[0]["revisions"][0]["revision"], 1);
+    assert_eq!(v[0]["revisions"][0]["result"], "succeeded");
+    let o = run(&moto, &["status", &overlay]);
+    expect_code(&o, 0, "status text");
+    assert!(
+        text(&o.stdout).contains("(4/4 running)"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    // An image change registers checkout:2 and updates the service; moto never starts
+    // the new deployment, so the wait times out: exit 1, revision 2 recorded as failed.
+    let o = run(
+        &moto,
+        &[
+            "deploy",
+            &overlay,
+            "--image",
+            image_b,
+            "--timeout",
+            "2s",
+            "-o",
+            "json",
+        ],
+    );
+    expect_code(&o, 1, "deploy that moto never rolls out");
+    let v = json_out(&o);
+    assert!(
+        v["error"].as_str().is_some_and(|e| e.contains("timed out")),
+        "{v}"
+    );
+    let dump = moto.dump();
+    assert_eq!(dump["taskDefinitions"].as_array().map(Vec::len), Some(2));
+    assert!(
+        dump["service"]["taskDefinition"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("checkout:2")),
+        "{}",
+        dump["service"]
+    );
+    let o = run(&moto, &["status", &overlay, "-o", "json"]);
+    expect_code(&o, 1, "status after a failed deploy");
+    assert_eq!(json_out(&o)[0]["revisions"][0]["result"], "failed");
+
+    // Rollback: back to checkout:1, recorded as revision 3.
+    let o = run(
+        &moto,
+        &["rollback", &overlay, "-o", "json", "--timeout", "60s"],
+    );
+    expect_code(&o, 0, "rollback");
+    let v = json_out(&o);
+    assert_eq!(v["revision"], 3);
+    assert!(
+        v["taskDefinition"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("checkout:1")),
+        "{v}"
+    );
+    assert!(
+        moto.dump()["service"]["taskDefinition"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("checkout:1"))
+    );
+    let o = run(&moto, &["status", &overlay, "-o", "json"]);
+    expect_code(&o, 0, "status after the rollback");
+    let v = json_out(&o);
+    assert_eq!(v[0]["revisions"][0]["revision"], 3);
+    assert!(
+        v[0]["revisions"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("rollback to revision 1")),
+        "{v}"
+    );
+    assert_secret_only_in_the_store(&moto);
+}
