@@ -920,3 +920,194 @@ async fn staging_and_prod_deploy_to_their_namespaces_and_init_splits_them_back()
         "{base}"
     );
 }
+
+/// Creates (or replaces) a Secret `name` in `ns` with the given string keys.
+async fn put_secret(ns: &str, name: &str, keys: &[(&str, &str)]) {
+    let secrets: Api<Secret> = Api::namespaced(cluster().client().await, ns);
+    let data: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let s = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name}, "stringData": data});
+    secrets
+        .patch(
+            name,
+            &kube::api::PatchParams::apply("planton-test").force(),
+            &kube::api::Patch::Apply(&s),
+        )
+        .await
+        .expect("put secret");
+}
+
+/// `$secrets-group/<group>/<entry>` read from key `<entry>` of Secret `<group>` in the
+/// `secretsNamespace` of planton.yaml. The groups directory keeps placeholder secret values:
+/// they must never be used once a secrets namespace is configured (no silent fallback).
+#[tokio::test]
+async fn kubernetes_secrets_are_a_secret_source() {
+    let ns = cluster().namespace("ksec").await;
+    let src = cluster().namespace("ksrc").await;
+    const PLACEHOLDER: &str = "placeholder-from-the-groups-dir";
+    let svc = service("ksec", PLACEHOLDER);
+    write_tree(
+        &svc,
+        &[(
+            "planton.yaml",
+            &format!(
+                "apiVersion: planton.dev/v1\nkind: ServiceConfig\ngroups:\n  dir: groups\n  secretsNamespace: {}\n",
+                src.name()
+            ),
+        )],
+    );
+    put_secret(src.name(), "postgres", &[("order-api-password", CANARY)]).await;
+
+    // The Secret of group `stripe` does not exist: refused before anything is written.
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 1, "deploy with a missing Secret");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("`$secrets-group/stripe/test-key`: no group `stripe`")
+            && err.contains(&format!("Kubernetes Secrets in namespace `{}`", src.name())),
+        "{err}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns.name());
+    assert!(
+        cms.get_opt("planton.state.order-api")
+            .await
+            .expect("get")
+            .is_none()
+    );
+
+    // The Secret exists but lacks the key.
+    put_secret(src.name(), "stripe", &[("live-key", CANARY)]).await;
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 1, "deploy with a missing key");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("group `stripe` has no entry `test-key`")
+            && err.contains(&format!("namespace `{}`", src.name())),
+        "{err}"
+    );
+
+    // Both present: the values come from the cluster, not from the placeholder files.
+    put_secret(
+        src.name(),
+        "stripe",
+        &[("live-key", CANARY), ("test-key", CANARY)],
+    )
+    .await;
+    let s = svc.to_string_lossy().into_owned();
+    let mut outputs = vec![run_planton(
+        &["diff", &s, "--env", "staging", "--image", IMAGE_A],
+        ns.name(),
+    )];
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 0, "deploy with Kubernetes Secrets");
+    outputs.push(out);
+    outputs.push(run_planton(
+        &["status", &s, "--env", "staging", "-o", "json"],
+        ns.name(),
+    ));
+    let client = cluster().client().await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns.name());
+    let data = secrets
+        .get("order-api-secrets")
+        .await
+        .expect("secret")
+        .data
+        .unwrap_or_default();
+    assert_eq!(data["STRIPE_KEY"].0, CANARY.as_bytes());
+    assert_eq!(data["DATABASE_PASSWORD"].0, CANARY.as_bytes());
+    // The canary is on no output and in nothing else of the target namespace.
+    for o in &outputs {
+        assert!(!text(&o.stdout).contains(CANARY) && !text(&o.stderr).contains(CANARY));
+        assert!(!text(&o.stdout).contains(PLACEHOLDER));
+    }
+    let b64 = base64_engine::encode(CANARY);
+    for (plural, group) in [
+        ("configmaps", ""),
+        ("deployments", "apps"),
+        ("events", ""),
+        ("leases", "coordination.k8s.io"),
+    ] {
+        let ar = kube::discovery::ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            api_version: if group.is_empty() {
+                "v1".into()
+            } else {
+                format!("{group}/v1")
+            },
+            kind: String::new(),
+            plural: plural.into(),
+        };
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(client.clone(), ns.name(), &ar);
+        let dump =
+            serde_json::to_string(&api.list(&ListParams::default()).await.expect("list").items)
+                .expect("json");
+        assert!(
+            !dump.contains(CANARY) && !dump.contains(&b64),
+            "canary found in {plural}"
+        );
+    }
+
+    // An identity that may do everything in the target namespace but cannot read the
+    // secrets namespace gets a Forbidden naming the verb, the Secret and its namespace.
+    let Some(restricted) = cluster().restricted_kubeconfig() else {
+        eprintln!(
+            "skipped the Forbidden part: a real cluster's restricted identity is impersonation"
+        );
+        return;
+    };
+    let grant = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "all"},
+        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]});
+    let bind = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "all"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "all"},
+        "subjects": [{"kind": "User", "name": crate::cluster::RESTRICTED_USER,
+            "apiGroup": "rbac.authorization.k8s.io"}]});
+    let roles: Api<k8s_openapi::api::rbac::v1::Role> = Api::namespaced(client.clone(), ns.name());
+    roles
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(grant).expect("role"),
+        )
+        .await
+        .expect("role");
+    let bindings: Api<k8s_openapi::api::rbac::v1::RoleBinding> =
+        Api::namespaced(client.clone(), ns.name());
+    bindings
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(bind).expect("binding"),
+        )
+        .await
+        .expect("binding");
+    let out = Command::new(planton())
+        .args([
+            "deploy",
+            &s,
+            "--env",
+            "staging",
+            "--image",
+            IMAGE_A,
+            "--kubeconfig",
+        ])
+        .arg(restricted)
+        .args(["--namespace", ns.name()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run planton");
+    expect_code(&out, 2, "deploy that cannot read the secrets namespace");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "forbidden: cannot get secrets `postgres` in namespace `{}`",
+            src.name()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(CANARY));
+}

@@ -142,6 +142,12 @@ pub enum Error {
         /// How long this run waited.
         waited_s: u64,
     },
+    /// A secret source holds something unusable (never a value).
+    #[error("secret source: {message}")]
+    SecretSource {
+        /// What is wrong (names the Secret and key).
+        message: String,
+    },
     /// Nothing to roll back to.
     #[error("{0}")]
     NoRevision(String),

@@ -18,7 +18,8 @@ use planton_core::validate::out_to_json;
 use planton_core::yaml::{parse_stream, to_output};
 use planton_deploy_k8s::client::{self, Cluster, ClusterOptions};
 use planton_deploy_k8s::driver::{self, Options, Progress, Request, Target};
-use planton_deploy_k8s::secrets::{self, Chain, Lookup};
+use planton_deploy_k8s::kube_secrets::{self, KubeSecrets};
+use planton_deploy_k8s::secrets::{self, Chain, Lookup, VariablesOnly};
 use planton_deploy_k8s::state::EncodeOptions;
 use planton_plugin_sdk::{DeployContext, RenderRequest};
 use serde_json::Value;
@@ -37,6 +38,8 @@ struct Loaded {
     objects: Vec<Value>,
     image: Option<String>,
     groups: Option<DirGroupSource>,
+    /// The namespace whose Secrets hold the secret values (planton.yaml `secretsNamespace`).
+    secrets_namespace: Option<String>,
 }
 
 impl Loaded {
@@ -315,6 +318,7 @@ fn load_with(
             objects: Vec::new(),
             image,
             groups: None,
+            secrets_namespace: None,
         }));
     }
     let plugins = Plugins::sandboxed(&config.plugins, &root)?;
@@ -333,6 +337,7 @@ fn load_with(
         objects,
         image,
         groups,
+        secrets_namespace: config.secrets_namespace(&task).map(str::to_string),
     }))
 }
 
@@ -387,7 +392,8 @@ fn error_outcome(e: &planton_deploy_k8s::Error) -> Outcome {
         | E::NamespaceTaken { .. }
         | E::Object(_)
         | E::UnknownKind { .. }
-        | E::NoRevision(_) => Outcome::Failed,
+        | E::NoRevision(_)
+        | E::SecretSource { .. } => Outcome::Failed,
         _ => Outcome::CouldNotRun,
     }
 }
@@ -402,27 +408,71 @@ fn report_error(e: &planton_deploy_k8s::Error, format: DeployFormat) -> Result<O
     Ok(outcome)
 }
 
-fn with_lookup<T>(groups: &Option<DirGroupSource>, f: impl FnOnce(&dyn Lookup) -> T) -> T {
+/// The secret sources, first match wins: `PLANTON_SECRET_*`/`PLANTON_VARIABLE_*` environment
+/// variables, then the Kubernetes Secrets of the secrets namespace when one is configured
+/// (the groups directory then gives variables only), else the groups directory.
+fn with_lookup<T>(
+    groups: &Option<DirGroupSource>,
+    kube: Option<&KubeSecrets>,
+    f: impl FnOnce(&dyn Lookup) -> T,
+) -> T {
     let env = secrets::env_lookup(std::env::vars());
+    let vars_only = groups.as_ref().map(|g| VariablesOnly(g));
     let mut chain: Vec<&dyn Lookup> = vec![&env];
-    if let Some(g) = groups {
-        chain.push(g);
+    match kube {
+        Some(k) => {
+            chain.push(k);
+            if let Some(v) = &vars_only {
+                chain.push(v);
+            }
+        }
+        None => {
+            if let Some(g) = groups {
+                chain.push(g);
+            }
+        }
     }
     f(&Chain(chain))
+}
+
+/// Reads the Secrets the render refers to from the secrets namespace, when one is configured.
+async fn kube_source(
+    cluster: &Cluster,
+    loaded: &Loaded,
+) -> planton_deploy_k8s::Result<Option<KubeSecrets>> {
+    match &loaded.secrets_namespace {
+        None => Ok(None),
+        Some(ns) => kube_secrets::fetch(cluster, ns, &kube_secrets::secret_groups(&loaded.objects))
+            .await
+            .map(Some),
+    }
+}
+
+/// Connects to the task's cluster and reads its secret sources.
+fn connect_for(
+    rt: &tokio::runtime::Runtime,
+    args: &DeployArgs,
+    loaded: &Loaded,
+) -> std::result::Result<(Cluster, Option<KubeSecrets>), planton_deploy_k8s::Error> {
+    rt.block_on(async {
+        let mut copts = cluster_options(&args.cluster);
+        copts.context = loaded.context.clone();
+        let cluster = client::connect(&copts).await?;
+        let kube = kube_source(&cluster, loaded).await?;
+        Ok((cluster, kube))
+    })
 }
 
 fn run_deploy(args: &DeployArgs, loaded: Loaded, source: String) -> Result<Outcome> {
     let rt = runtime()?;
     let actor = actor();
     let holder = format!("{actor}:{}", std::process::id());
-    with_lookup(&loaded.groups, |lookup| {
+    let (cluster, kube) = match connect_for(&rt, args, &loaded) {
+        Ok(c) => c,
+        Err(e) => return report_error(&e, args.output),
+    };
+    with_lookup(&loaded.groups, kube.as_ref(), |lookup| {
         rt.block_on(async {
-            let mut copts = cluster_options(&args.cluster);
-            copts.context = loaded.context.clone();
-            let cluster = match client::connect(&copts).await {
-                Ok(c) => c,
-                Err(e) => return report_error(&e, args.output),
-            };
             let req = loaded.request(lookup, source, actor, holder, options(args));
             let mut sink = |l: &str| eprintln!("{l}");
             let mut progress = Progress::new(&mut sink);
@@ -491,14 +541,12 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
         Err(o) => return Ok(o),
     };
     let rt = runtime()?;
-    with_lookup(&loaded.groups, |lookup| {
+    let (cluster, kube) = match connect_for(&rt, args, &loaded) {
+        Ok(c) => c,
+        Err(e) => return report_error(&e, args.output),
+    };
+    with_lookup(&loaded.groups, kube.as_ref(), |lookup| {
         rt.block_on(async {
-            let mut copts = cluster_options(&args.cluster);
-            copts.context = loaded.context.clone();
-            let cluster = match client::connect(&copts).await {
-                Ok(c) => c,
-                Err(e) => return report_error(&e, args.output),
-            };
             let req = loaded.request(lookup, "diff".into(), actor(), String::new(), options(args));
             match driver::diff(&cluster, &req).await {
                 Ok(d) => {
