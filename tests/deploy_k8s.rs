@@ -657,9 +657,9 @@ async fn forbidden_names_the_verb_resource_and_namespace() {
 }
 
 /// A loopback TCP proxy in front of the API server that resets the first `reset` connections
-/// it accepts and forwards the rest. It works below TLS, so it can inject connection failures
-/// (what a flaky load balancer does) but not HTTP 429/5xx answers; kube's own retry layer
-/// handles 429/503/504 and planton's retries cover the rest by the same code path.
+/// it accepts and forwards the rest. It works below TLS, so it injects connection failures
+/// (what a flaky load balancer does); HTTP 429/5xx answers and hung servers are injected by
+/// the TLS-terminating proxy of `tests/fault_proxy.rs`.
 async fn fault_proxy(
     upstream: String,
     reset: usize,
@@ -1110,4 +1110,123 @@ async fn kubernetes_secrets_are_a_secret_source() {
         "{err}"
     );
     assert!(!err.contains(CANARY));
+}
+
+/// 429 with `Retry-After` and 503 answers, injected by an HTTP-level proxy that terminates TLS
+/// (`tests/fault_proxy.rs`), are retried by planton's retry policy (`planton-deploy-k8s`
+/// `client.rs`) and the deploy succeeds; `Retry-After` is honoured. A server that never
+/// answers gives, after the retries, an error naming the call and the request timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_429_and_503_are_retried_and_a_hung_server_times_out() {
+    use crate::fault_proxy::{Fault, FaultProxy, Rule};
+    let ns = cluster().namespace("http-faults").await;
+    let svc = service("http-faults", CANARY);
+    let dir = temp_dir("http-faults-proxy");
+    let proxy = FaultProxy::start(
+        cluster().kubeconfig(),
+        &dir,
+        vec![
+            Rule {
+                method: "GET",
+                path: "configmaps/planton.state.order-api".into(),
+                times: 2,
+                fault: Fault::Status {
+                    code: 429,
+                    retry_after: Some(1),
+                },
+            },
+            Rule {
+                method: "PATCH",
+                path: "/deployments/order-api".into(),
+                times: 2,
+                fault: Fault::Status {
+                    code: 503,
+                    retry_after: None,
+                },
+            },
+        ],
+    )
+    .await;
+    let run = |kubeconfig: PathBuf, extra: Vec<&'static str>| {
+        let s = svc.to_string_lossy().into_owned();
+        let ns = ns.name().to_string();
+        tokio::task::spawn_blocking(move || {
+            Command::new(planton())
+                .args([
+                    "deploy", &s, "--env", "staging", "--image", IMAGE_A, "-o", "json",
+                ])
+                .args(["--timeout", "90s", "--namespace", &ns, "--kubeconfig"])
+                .arg(kubeconfig)
+                .args(extra)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run planton")
+        })
+    };
+    let out = run(proxy.kubeconfig().to_path_buf(), vec![])
+        .await
+        .expect("join");
+    expect_code(&out, 0, "deploy through 429s and 503s");
+    let r = json_out(&out);
+    assert_eq!(r["result"], "succeeded");
+    assert!(r["requests"]["retries"].as_u64().unwrap_or(0) >= 4, "{r}");
+    let seen = proxy.seen();
+    let state_reads: Vec<_> = seen
+        .iter()
+        .filter(|s| s.method == "GET" && s.path.contains("configmaps/planton.state.order-api"))
+        .collect();
+    assert!(state_reads.len() >= 3, "{state_reads:?}");
+    assert!(state_reads[0].fault.is_some() && state_reads[1].fault.is_some());
+    assert!(state_reads[2].fault.is_none());
+    // Retry-After: 1 is honoured (the backoff alone would wait 200 ms, then 400 ms).
+    for w in state_reads[..3].windows(2) {
+        let gap = w[1].at - w[0].at;
+        assert!(gap >= std::time::Duration::from_millis(950), "{gap:?}");
+    }
+    let patches: Vec<_> = seen
+        .iter()
+        .filter(|s| s.method == "PATCH" && s.path.contains("/deployments/order-api"))
+        .collect();
+    assert!(
+        patches.len() >= 3 && patches[2].fault.is_none(),
+        "{patches:?}"
+    );
+    let deps: Api<Deployment> = Api::namespaced(cluster().client().await, ns.name());
+    assert!(deps.get_opt("order-api").await.expect("get").is_some());
+
+    // A server that accepts the request and never answers.
+    let hung = FaultProxy::start(
+        cluster().kubeconfig(),
+        &dir.join("hung"),
+        vec![Rule {
+            method: "GET",
+            path: "configmaps/planton.state.order-api".into(),
+            times: usize::MAX,
+            fault: Fault::Hang,
+        }],
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let out = run(
+        hung.kubeconfig().to_path_buf(),
+        vec!["--request-timeout", "2s"],
+    )
+    .await
+    .expect("join");
+    expect_code(&out, 2, "deploy against a hung server");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot get configmaps `planton.state.order-api` in namespace `{}`: the API server did not answer within 2 s, 6 attempt(s) (--request-timeout)",
+            ns.name()
+        )),
+        "{err}"
+    );
+    let hung_reads = hung
+        .seen()
+        .iter()
+        .filter(|s| s.fault == Some(Fault::Hang))
+        .count();
+    assert_eq!(hung_reads, 6, "one request and five retries");
+    assert!(started.elapsed() < std::time::Duration::from_secs(80));
 }

@@ -40,3 +40,6 @@ mod cluster_smoke;
 /// deploys with zero writes, diffs, failing images explained, secrets, prune, rollback, locks,
 /// kill -9 and re-run.
 mod deploy_k8s;
+
+/// An HTTP-level fault-injecting proxy (TLS with a generated certificate) in front of the API server.
+mod fault_proxy;

@@ -73,6 +73,18 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    /// The API server did not answer in time, on every attempt.
+    #[error(
+        "cannot {action}: the API server did not answer within {} s, {attempts} attempt(s) (--request-timeout)", .after.as_secs_f64()
+    )]
+    Timeout {
+        /// The call.
+        action: Action,
+        /// How many times it was tried.
+        attempts: u32,
+        /// The timeout of one attempt.
+        after: std::time::Duration,
+    },
     /// The kind is not served by the cluster.
     #[error("the cluster does not serve {kind} (apiVersion {api_version}): {message}")]
     UnknownKind {

@@ -352,6 +352,7 @@ fn cluster_options(c: &ClusterArgs) -> ClusterOptions {
     ClusterOptions {
         kubeconfig: c.kubeconfig.clone(),
         context: c.context.clone(),
+        request_timeout: Some(c.request_timeout),
     }
 }
 
@@ -517,8 +518,11 @@ fn print_report(report: &driver::Report, format: DeployFormat) -> Result<()> {
             }
             writeln!(
                 out,
-                "API requests: {} read(s), {} dry-run(s), {} write(s)",
-                report.requests.reads, report.requests.dry_runs, report.requests.writes
+                "API requests: {} read(s), {} dry-run(s), {} write(s), {} retried",
+                report.requests.reads,
+                report.requests.dry_runs,
+                report.requests.writes,
+                report.requests.retries
             )?;
         }
     }
@@ -751,6 +755,7 @@ pub fn init_from_cluster(
         let cluster = client::connect(&ClusterOptions {
             kubeconfig,
             context,
+            request_timeout: None,
         })
         .await?;
         match &namespace {
