@@ -1230,3 +1230,135 @@ async fn http_429_and_503_are_retried_and_a_hung_server_times_out() {
     assert_eq!(hung_reads, 6, "one request and five retries");
     assert!(started.elapsed() < std::time::Duration::from_secs(80));
 }
+
+/// `environments.<task>.{namespace, context}` of planton.yaml: the kubeconfig's current context
+/// points nowhere, staging's context reaches the API server directly and prod's through a
+/// forwarding proxy, so the proxy's log shows which context each deploy used. `status` finds
+/// each environment through its own context; `--context` wins over planton.yaml.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planton_yaml_contexts_and_namespaces_place_each_environment() {
+    use crate::fault_proxy::FaultProxy;
+    let staging = cluster().namespace("ctx-stg").await;
+    let prod = cluster().namespace("ctx-prd").await;
+    let svc = service("contexts", CANARY);
+    let dir = temp_dir("contexts-kubeconfig");
+    let proxy = FaultProxy::start(cluster().kubeconfig(), &dir, vec![]).await;
+    let admin: Value = serde_json::to_value(
+        kube::config::Kubeconfig::read_from(cluster().kubeconfig()).expect("kubeconfig"),
+    )
+    .expect("json");
+    let via: Value = serde_json::to_value(
+        kube::config::Kubeconfig::read_from(proxy.kubeconfig()).expect("kubeconfig"),
+    )
+    .expect("json");
+    let user = admin["contexts"][0]["context"]["user"].clone();
+    let direct = admin["clusters"][0]["cluster"].clone();
+    let mut nowhere = direct.clone();
+    nowhere["server"] = json!("https://127.0.0.1:1");
+    let kc = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [
+            {"name": "direct", "cluster": direct},
+            {"name": "proxied", "cluster": via["clusters"][0]["cluster"].clone()},
+            {"name": "nowhere", "cluster": nowhere},
+        ],
+        "users": admin["users"].clone(),
+        "contexts": [
+            {"name": "ctx-a", "context": {"cluster": "direct", "user": user.clone()}},
+            {"name": "ctx-b", "context": {"cluster": "proxied", "user": user.clone()}},
+            {"name": "nowhere", "context": {"cluster": "nowhere", "user": user}},
+        ],
+        "current-context": "nowhere",
+    });
+    let kc_path = dir.join("two-contexts.kubeconfig");
+    std::fs::write(&kc_path, kc.to_string()).expect("write kubeconfig");
+    write_tree(
+        &svc,
+        &[(
+            "planton.yaml",
+            &format!(
+                "apiVersion: planton.dev/v1\nkind: ServiceConfig\nenvironments:\n  staging: {{namespace: {}, context: ctx-a}}\n  prod: {{namespace: {}, context: ctx-b}}\n",
+                staging.name(),
+                prod.name()
+            ),
+        )],
+    );
+    let run = |args: Vec<String>| {
+        let s = svc.to_string_lossy().into_owned();
+        let kc = kc_path.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(planton())
+                .arg(args[0].clone())
+                .arg(&s)
+                .args(&args[1..])
+                .arg("--kubeconfig")
+                .arg(kc)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run planton")
+        })
+    };
+    let strs = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for task in ["staging", "prod"] {
+        let out = run(strs(&[
+            "deploy",
+            "--env",
+            task,
+            "--image",
+            IMAGE_A,
+            "-o",
+            "json",
+            "--timeout",
+            "90s",
+        ]))
+        .await
+        .expect("join");
+        expect_code(&out, 0, task);
+    }
+    let seen = proxy.seen();
+    let through = |ns: &str| seen.iter().filter(|s| s.path.contains(ns)).count();
+    assert!(through(prod.name()) > 0, "prod went through ctx-b's proxy");
+    assert_eq!(through(staging.name()), 0, "staging went directly (ctx-a)");
+    let client = cluster().client().await;
+    for ns in [staging.name(), prod.name()] {
+        let deps: Api<Deployment> = Api::namespaced(client.clone(), ns);
+        assert!(
+            deps.get_opt("order-api").await.expect("get").is_some(),
+            "{ns}"
+        );
+    }
+    // status reaches each environment through its context.
+    let out = run(strs(&["status", "-o", "json"])).await.expect("join");
+    expect_code(&out, 0, "status of both environments");
+    let st = json_out(&out);
+    for (task, ns) in [("staging", staging.name()), ("prod", prod.name())] {
+        let t = st
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|t| t["task"] == task)
+            .unwrap_or_else(|| panic!("{task} in {st}"));
+        assert_eq!(t["namespace"], ns);
+        assert_eq!(t["revision"]["revision"], 1, "{t}");
+    }
+    // --context wins over planton.yaml: the current context points nowhere.
+    let out = run(strs(&[
+        "deploy",
+        "--env",
+        "staging",
+        "--image",
+        IMAGE_A,
+        "--context",
+        "nowhere",
+        "--request-timeout",
+        "2s",
+    ]))
+    .await
+    .expect("join");
+    expect_code(&out, 2, "deploy through --context nowhere");
+    assert!(
+        text(&out.stderr).contains("attempt(s)"),
+        "{}",
+        text(&out.stderr)
+    );
+}

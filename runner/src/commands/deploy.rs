@@ -648,8 +648,8 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             .collect(),
     };
     let (config, _) = ServiceConfig::load(&files, &layout);
-    // Where each task lives, from its build.
-    let mut wanted: Vec<(String, String, String)> = Vec::new();
+    // Where each task lives, from its build (and its context, from planton.yaml).
+    let mut wanted: Vec<(String, String, String, Option<String>)> = Vec::new();
     for t in &tasks {
         let b = build(&files, &layout.overlay_dir(t))
             .map_err(|e| anyhow!("overlay `{t}`: {}", super::build::display_error(&e)))?;
@@ -657,29 +657,45 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             continue;
         };
         let m = out_to_json(&to_output(&r.node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?);
+        let env_target = config.environments.iter().find(|e| &e.overlay == t);
         wanted.push((
             t.clone(),
             str_at(&m, "/metadata/name").to_string(),
             namespace_of(
                 &m,
-                args.cluster.namespace.as_deref().or(config
-                    .environments
-                    .iter()
-                    .find(|e| &e.overlay == t)
-                    .and_then(|e| e.namespace.as_deref())),
+                args.cluster
+                    .namespace
+                    .as_deref()
+                    .or(env_target.and_then(|e| e.namespace.as_deref())),
             ),
+            args.cluster
+                .context
+                .clone()
+                .or_else(|| env_target.and_then(|e| e.context.clone())),
         ));
     }
     let rt = runtime()?;
     rt.block_on(async {
-        let cluster: Cluster = match client::connect(&cluster_options(&args.cluster)).await {
-            Ok(c) => c,
-            Err(e) => return report_error(&e, args.output),
-        };
+        // One connection per context the tasks live in.
+        let mut clusters: Vec<(Option<String>, Cluster)> = Vec::new();
+        for (_, _, _, context) in &wanted {
+            if clusters.iter().any(|(c, _)| c == context) {
+                continue;
+            }
+            let mut copts = cluster_options(&args.cluster);
+            copts.context = context.clone();
+            match client::connect(&copts).await {
+                Ok(c) => clusters.push((context.clone(), c)),
+                Err(e) => return report_error(&e, args.output),
+            }
+        }
         loop {
             let mut all = Vec::new();
-            for (task, service, ns) in &wanted {
-                match driver::status(&cluster, ns, service, Some(task)).await {
+            for (task, service, ns, context) in &wanted {
+                let Some((_, cluster)) = clusters.iter().find(|(c, _)| c == context) else {
+                    continue;
+                };
+                match driver::status(cluster, ns, service, Some(task)).await {
                     Ok(mut s) if !s.is_empty() => all.append(&mut s),
                     Ok(_) => all.push(driver::TaskStatus {
                         task: task.clone(),
