@@ -1362,3 +1362,210 @@ async fn planton_yaml_contexts_and_namespaces_place_each_environment() {
         text(&out.stderr)
     );
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`) the deploy draws a progress bar
+/// (indicatif); with stderr a pipe it prints plain lines only, without escape sequences.
+#[tokio::test]
+async fn progress_bar_on_a_terminal_plain_lines_otherwise() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to give the deploy a terminal");
+        return;
+    }
+    let ns = cluster().namespace("bar").await;
+    let svc = service("bar", CANARY);
+    let plain = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&plain, 0, "deploy with stderr a pipe");
+    let err = text(&plain.stderr);
+    assert!(err.contains("applied Deployment"), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains("objects"), "{err}");
+
+    let cmd = format!(
+        "{} deploy {} --env staging --image {IMAGE_B} --timeout 90s --kubeconfig {} --namespace {}",
+        planton().display(),
+        svc.display(),
+        cluster().kubeconfig().display(),
+        ns.name()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script");
+    // `script` puts stdout and stderr on the terminal; its own stdout is the transcript.
+    let transcript = text(&out.stdout);
+    assert!(out.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("objects") && transcript.contains('\u{1b}'),
+        "no progress bar drawn:\n{transcript}"
+    );
+    assert!(transcript.contains("applied Deployment"), "{transcript}");
+    assert!(
+        transcript.contains("deployed"),
+        "the result still reaches stdout:\n{transcript}"
+    );
+}
+
+/// `status --watch` prints a snapshot, stays quiet while nothing changes, and prints again
+/// when a deploy changes the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_watch_prints_changes() {
+    use std::io::BufRead as _;
+    let ns = cluster().namespace("watch").await;
+    let svc = service("watch", CANARY);
+    expect_code(&deploy(&svc, ns.name(), &["--image", IMAGE_A]), 0, "deploy");
+    let kubeconfig = cluster().kubeconfig().to_path_buf();
+    let mut child = Command::new(planton())
+        .args(["status"])
+        .arg(&svc)
+        .args(["--env", "staging", "--watch", "-o", "json", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--namespace", ns.name()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn status --watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(l) = line else { return };
+            if tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    let revision = |l: &str| -> Value {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        v[0]["revision"].clone()
+    };
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("a first snapshot");
+    assert_eq!(revision(&first)["revision"], 1, "{first}");
+    // Nothing changes: no new snapshot over several polls (every 2 s).
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_secs(5)).is_err(),
+        "a snapshot without a change"
+    );
+    expect_code(
+        &deploy(&svc, ns.name(), &["--image", IMAGE_B]),
+        0,
+        "second deploy",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let l = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no snapshot with revision 2 succeeded; saw {seen:#?}"));
+        let r = revision(&l);
+        if r["revision"] == 2 && r["result"] == "succeeded" {
+            assert_eq!(r["image"], IMAGE_B);
+            break;
+        }
+        seen.push(l);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The failure explanation names the recent Warning events of the failing pods. kwok's
+/// kubelets emit no events, so the test writes the Warning Event a kubelet would (an image
+/// pull failure for the failing pod) through the API, plus one about an unrelated pod that
+/// must not be shown; planton's code path is the one it runs on any cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_explanation_names_the_failing_pods_warning_events() {
+    use k8s_openapi::api::core::v1::{Event, Pod};
+    let ns = cluster().namespace("events").await;
+    let svc = service("events", CANARY);
+    let s = svc.to_string_lossy().into_owned();
+    let n = ns.name().to_string();
+    let run = tokio::task::spawn_blocking(move || {
+        run_planton(
+            &[
+                "deploy",
+                &s,
+                "--env",
+                "staging",
+                "--image",
+                "planton.test/image-pull-error:1",
+                "--timeout",
+                "25s",
+                "-o",
+                "json",
+            ],
+            &n,
+        )
+    });
+    let client = cluster().client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let pod = loop {
+        let list = pods.list(&ListParams::default()).await.expect("pods");
+        if let Some(p) = list.items.into_iter().next() {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "no pod was created");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let pod_name = pod.metadata.name.clone().expect("pod name");
+    let now = serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ))
+    .expect("time");
+    let events: Api<Event> = Api::namespaced(client.clone(), ns.name());
+    for (name, involved, message) in [
+        (
+            format!("{pod_name}.pull"),
+            json!({"kind": "Pod", "apiVersion": "v1", "namespace": ns.name(),
+                "name": pod_name, "uid": pod.metadata.uid}),
+            "Failed to pull image \"planton.test/image-pull-error:1\": not found",
+        ),
+        (
+            "unrelated.pull".to_string(),
+            json!({"kind": "Pod", "apiVersion": "v1", "namespace": ns.name(),
+                "name": "unrelated-pod"}),
+            "an event about another pod",
+        ),
+    ] {
+        let e: Event = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": ns.name()},
+            "involvedObject": involved, "reason": "Failed", "message": message,
+            "type": "Warning", "count": 3, "source": {"component": "kubelet"},
+            "firstTimestamp": now, "lastTimestamp": now,
+        }))
+        .expect("event");
+        events
+            .create(&PostParams::default(), &e)
+            .await
+            .expect("create event");
+    }
+    let out = run.await.expect("join");
+    expect_code(&out, 1, "deploy of an image that cannot be pulled");
+    let r = json_out(&out);
+    let evs = r["explanation"]["events"].as_array().expect("events");
+    assert!(
+        evs.iter().any(|e| e["object"] == format!("Pod/{pod_name}")
+            && e["reason"] == "Failed"
+            && e["count"] == 3
+            && e["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Failed to pull image")),
+        "{r}"
+    );
+    assert!(
+        !evs.iter().any(|e| e["object"] == "Pod/unrelated-pod"),
+        "an unrelated event is shown: {r}"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "event Pod/{pod_name} Failed (x3): Failed to pull image"
+        )),
+        "{err}"
+    );
+}

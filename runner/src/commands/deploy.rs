@@ -475,13 +475,17 @@ fn run_deploy(args: &DeployArgs, loaded: Loaded, source: String) -> Result<Outco
     with_lookup(&loaded.groups, kube.as_ref(), |lookup| {
         rt.block_on(async {
             let req = loaded.request(lookup, source, actor, holder, options(args));
-            let mut sink = |l: &str| eprintln!("{l}");
-            let mut progress = Progress::new(&mut sink);
+            let bar = ProgressBar::start();
+            let mut sink = |l: &str| bar.line(l);
+            let mut steps = |phase: &str, done: u64, total: u64| bar.step(phase, done, total);
+            let mut progress = Progress::with_steps(&mut sink, &mut steps);
             progress.line(&format!(
                 "deploying {}/{} (env {}) to namespace {}",
                 req.target.service, req.target.task, req.target.env, req.target.namespace
             ));
-            match driver::deploy(&cluster, &req, &mut progress).await {
+            let result = driver::deploy(&cluster, &req, &mut progress).await;
+            bar.finish();
+            match result {
                 Ok(report) => {
                     print_report(&report, args.output)?;
                     Ok(if report.result == "succeeded" {
@@ -494,6 +498,51 @@ fn run_deploy(args: &DeployArgs, loaded: Loaded, source: String) -> Result<Outco
             }
         })
     })
+}
+
+/// Progress on stderr: a bar (indicatif) with the lines printed above it when stderr is a
+/// terminal, plain lines otherwise (CI logs, pipes, files).
+struct ProgressBar(Option<indicatif::ProgressBar>);
+
+impl ProgressBar {
+    fn start() -> ProgressBar {
+        use std::io::IsTerminal as _;
+        if !std::io::stderr().is_terminal() {
+            return ProgressBar(None);
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {msg:>6} [{bar:30}] {pos}/{len} objects",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        ProgressBar(Some(bar))
+    }
+
+    fn line(&self, l: &str) {
+        match &self.0 {
+            Some(b) => b.println(l),
+            None => eprintln!("{l}"),
+        }
+    }
+
+    fn step(&self, phase: &str, done: u64, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_message(phase.to_string());
+            b.set_length(total);
+            b.set_position(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
 }
 
 fn print_report(report: &driver::Report, format: DeployFormat) -> Result<()> {
@@ -689,6 +738,7 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
                 Err(e) => return report_error(&e, args.output),
             }
         }
+        let mut last: Option<String> = None;
         loop {
             let mut all = Vec::new();
             for (task, service, ns, context) in &wanted {
@@ -707,35 +757,44 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
                     Err(e) => return report_error(&e, args.output),
                 }
             }
-            let mut out = std::io::stdout().lock();
-            match args.output {
-                DeployFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?,
-                DeployFormat::Text => {
-                    for s in &all {
-                        match &s.revision {
-                            None => writeln!(out, "{} (namespace {}): never deployed", s.task, s.namespace)?,
-                            Some(r) => writeln!(
-                                out,
-                                "{} (env {}, namespace {}): revision {} {:?}, image {}, manifest {}, {} by {} ({})",
-                                s.task,
-                                s.env,
-                                s.namespace,
-                                r.revision,
-                                r.result,
-                                r.image.as_deref().unwrap_or("-"),
-                                r.manifest_digest,
-                                r.finished_at.as_deref().unwrap_or(&r.started_at),
-                                r.actor,
-                                r.source
-                            )?,
-                        }
-                        for o in &s.objects {
-                            writeln!(out, "  {:<50} {:?}: {}", o.object, o.health.status, o.health.message)?;
+            // With --watch, a snapshot is printed only when it differs from the last one (JSON:
+            // one compact document per line).
+            let mut text = String::new();
+            {
+                use std::fmt::Write as _;
+                match args.output {
+                    DeployFormat::Json if args.watch => {
+                        writeln!(text, "{}", serde_json::to_string(&all)?)?
+                    }
+                    DeployFormat::Json => writeln!(text, "{}", serde_json::to_string_pretty(&all)?)?,
+                    DeployFormat::Text => {
+                        for s in &all {
+                            match &s.revision {
+                                None => writeln!(text, "{} (namespace {}): never deployed", s.task, s.namespace)?,
+                                Some(r) => writeln!(
+                                    text,
+                                    "{} (env {}, namespace {}): revision {} {:?}, image {}, manifest {}, {} by {} ({})",
+                                    s.task,
+                                    s.env,
+                                    s.namespace,
+                                    r.revision,
+                                    r.result,
+                                    r.image.as_deref().unwrap_or("-"),
+                                    r.manifest_digest,
+                                    r.finished_at.as_deref().unwrap_or(&r.started_at),
+                                    r.actor,
+                                    r.source
+                                )?,
+                            }
+                            for o in &s.objects {
+                                writeln!(text, "  {:<50} {:?}: {}", o.object, o.health.status, o.health.message)?;
+                            }
                         }
                     }
                 }
             }
             if !args.watch {
+                std::io::stdout().lock().write_all(text.as_bytes())?;
                 let healthy = all.iter().all(|s| {
                     s.objects
                         .iter()
@@ -743,7 +802,15 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
                 });
                 return Ok(if healthy { Outcome::Success } else { Outcome::Failed });
             }
-            drop(out);
+            if last.as_ref() != Some(&text) {
+                let mut out = std::io::stdout().lock();
+                if last.is_some() && args.output == DeployFormat::Text {
+                    writeln!(out)?;
+                }
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+                last = Some(text);
+            }
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         }
     })
