@@ -69,7 +69,14 @@ impl FaultProxy {
     /// Starts a proxy in front of the cluster of `kubeconfig` with these rules; writes the
     /// proxy's kubeconfig into `dir`.
     pub async fn start(kubeconfig: &Path, dir: &Path, rules: Vec<Rule>) -> FaultProxy {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // ring, the provider kube is built with here (its post-quantum-less default is fine for
+        // a loopback test proxy).
+        #[allow(
+            deprecated,
+            reason = "ring's provider is deprecated only for lacking post-quantum key exchange"
+        )]
+        let provider = rustls::crypto::ring::default_provider();
+        let _ = provider.install_default();
         let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()])
             .expect("generate a certificate");
         let cert_der = cert.cert.der().clone();
