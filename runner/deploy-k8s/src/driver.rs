@@ -105,12 +105,15 @@ pub struct Request<'a> {
     pub options: Options,
 }
 
+/// A sink of positions within a phase: `(phase, done, total)`.
+pub type StepSink<'a> = &'a mut dyn FnMut(&str, u64, u64);
+
 /// Progress lines (stderr in the CLI), each prefixed with the elapsed time, and optionally
 /// the position within the current phase (for a progress bar on a terminal).
 pub struct Progress<'a> {
     start: Instant,
     sink: &'a mut dyn FnMut(&str),
-    steps: Option<&'a mut dyn FnMut(&str, u64, u64)>,
+    steps: Option<StepSink<'a>>,
 }
 
 impl<'a> Progress<'a> {
@@ -125,10 +128,7 @@ impl<'a> Progress<'a> {
 
     /// Progress into a sink of lines and a sink of positions: `(phase, done, total)`, where
     /// the phases are `apply` (objects compared and written) and `ready` (objects Current).
-    pub fn with_steps(
-        sink: &'a mut dyn FnMut(&str),
-        steps: &'a mut dyn FnMut(&str, u64, u64),
-    ) -> Progress<'a> {
+    pub fn with_steps(sink: &'a mut dyn FnMut(&str), steps: StepSink<'a>) -> Progress<'a> {
         Progress {
             start: Instant::now(),
             sink,
