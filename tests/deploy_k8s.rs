@@ -1251,8 +1251,17 @@ async fn planton_yaml_contexts_and_namespaces_place_each_environment() {
         kube::config::Kubeconfig::read_from(proxy.kubeconfig()).expect("kubeconfig"),
     )
     .expect("json");
-    let user = admin["contexts"][0]["context"]["user"].clone();
-    let direct = admin["clusters"][0]["cluster"].clone();
+    // The admin kubeconfig's current context (a real KUBECONFIG may hold several).
+    let named = |list: &str, name: &Value| -> Value {
+        admin[list]
+            .as_array()
+            .and_then(|l| l.iter().find(|e| &e["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {list} entry {name}"))
+    };
+    let current = named("contexts", &admin["current-context"]);
+    let user = current["context"]["user"].clone();
+    let direct = named("clusters", &current["context"]["cluster"])["cluster"].clone();
     let mut nowhere = direct.clone();
     nowhere["server"] = json!("https://127.0.0.1:1");
     let kc = json!({
