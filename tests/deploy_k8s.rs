@@ -657,9 +657,9 @@ async fn forbidden_names_the_verb_resource_and_namespace() {
 }
 
 /// A loopback TCP proxy in front of the API server that resets the first `reset` connections
-/// it accepts and forwards the rest. It works below TLS, so it can inject connection failures
-/// (what a flaky load balancer does) but not HTTP 429/5xx answers; kube's own retry layer
-/// handles 429/503/504 and planton's retries cover the rest by the same code path.
+/// it accepts and forwards the rest. It works below TLS, so it injects connection failures
+/// (what a flaky load balancer does); HTTP 429/5xx answers and hung servers are injected by
+/// the TLS-terminating proxy of `tests/fault_proxy.rs`.
 async fn fault_proxy(
     upstream: String,
     reset: usize,
@@ -918,5 +918,663 @@ async fn staging_and_prod_deploy_to_their_namespaces_and_init_splits_them_back()
     assert!(
         base.contains("repo: ghcr.io/acme-shop/order-api") && !base.contains("minReplicas"),
         "{base}"
+    );
+}
+
+/// Creates (or replaces) a Secret `name` in `ns` with the given string keys.
+async fn put_secret(ns: &str, name: &str, keys: &[(&str, &str)]) {
+    let secrets: Api<Secret> = Api::namespaced(cluster().client().await, ns);
+    let data: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let s = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name}, "stringData": data});
+    secrets
+        .patch(
+            name,
+            &kube::api::PatchParams::apply("planton-test").force(),
+            &kube::api::Patch::Apply(&s),
+        )
+        .await
+        .expect("put secret");
+}
+
+/// `$secrets-group/<group>/<entry>` read from key `<entry>` of Secret `<group>` in the
+/// `secretsNamespace` of planton.yaml. The groups directory keeps placeholder secret values:
+/// they must never be used once a secrets namespace is configured (no silent fallback).
+#[tokio::test]
+async fn kubernetes_secrets_are_a_secret_source() {
+    let ns = cluster().namespace("ksec").await;
+    let src = cluster().namespace("ksrc").await;
+    const PLACEHOLDER: &str = "placeholder-from-the-groups-dir";
+    let svc = service("ksec", PLACEHOLDER);
+    write_tree(
+        &svc,
+        &[(
+            "planton.yaml",
+            &format!(
+                "apiVersion: planton.dev/v1\nkind: ServiceConfig\ngroups:\n  dir: groups\n  secretsNamespace: {}\n",
+                src.name()
+            ),
+        )],
+    );
+    put_secret(src.name(), "postgres", &[("order-api-password", CANARY)]).await;
+
+    // The Secret of group `stripe` does not exist: refused before anything is written.
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 1, "deploy with a missing Secret");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("`$secrets-group/stripe/test-key`: no group `stripe`")
+            && err.contains(&format!("Kubernetes Secrets in namespace `{}`", src.name())),
+        "{err}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns.name());
+    assert!(
+        cms.get_opt("planton.state.order-api")
+            .await
+            .expect("get")
+            .is_none()
+    );
+
+    // The Secret exists but lacks the key.
+    put_secret(src.name(), "stripe", &[("live-key", CANARY)]).await;
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 1, "deploy with a missing key");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("group `stripe` has no entry `test-key`")
+            && err.contains(&format!("namespace `{}`", src.name())),
+        "{err}"
+    );
+
+    // Both present: the values come from the cluster, not from the placeholder files.
+    put_secret(
+        src.name(),
+        "stripe",
+        &[("live-key", CANARY), ("test-key", CANARY)],
+    )
+    .await;
+    let s = svc.to_string_lossy().into_owned();
+    let mut outputs = vec![run_planton(
+        &["diff", &s, "--env", "staging", "--image", IMAGE_A],
+        ns.name(),
+    )];
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 0, "deploy with Kubernetes Secrets");
+    outputs.push(out);
+    outputs.push(run_planton(
+        &["status", &s, "--env", "staging", "-o", "json"],
+        ns.name(),
+    ));
+    let client = cluster().client().await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns.name());
+    let data = secrets
+        .get("order-api-secrets")
+        .await
+        .expect("secret")
+        .data
+        .unwrap_or_default();
+    assert_eq!(data["STRIPE_KEY"].0, CANARY.as_bytes());
+    assert_eq!(data["DATABASE_PASSWORD"].0, CANARY.as_bytes());
+    // The canary is on no output and in nothing else of the target namespace.
+    for o in &outputs {
+        assert!(!text(&o.stdout).contains(CANARY) && !text(&o.stderr).contains(CANARY));
+        assert!(!text(&o.stdout).contains(PLACEHOLDER));
+    }
+    let b64 = base64_engine::encode(CANARY);
+    for (plural, group) in [
+        ("configmaps", ""),
+        ("deployments", "apps"),
+        ("events", ""),
+        ("leases", "coordination.k8s.io"),
+    ] {
+        let ar = kube::discovery::ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            api_version: if group.is_empty() {
+                "v1".into()
+            } else {
+                format!("{group}/v1")
+            },
+            kind: String::new(),
+            plural: plural.into(),
+        };
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(client.clone(), ns.name(), &ar);
+        let dump =
+            serde_json::to_string(&api.list(&ListParams::default()).await.expect("list").items)
+                .expect("json");
+        assert!(
+            !dump.contains(CANARY) && !dump.contains(&b64),
+            "canary found in {plural}"
+        );
+    }
+
+    // An identity that may do everything in the target namespace but cannot read the
+    // secrets namespace gets a Forbidden naming the verb, the Secret and its namespace.
+    let Some(restricted) = cluster().restricted_kubeconfig() else {
+        eprintln!(
+            "skipped the Forbidden part: a real cluster's restricted identity is impersonation"
+        );
+        return;
+    };
+    let grant = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "all"},
+        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]});
+    let bind = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "all"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "all"},
+        "subjects": [{"kind": "User", "name": crate::cluster::RESTRICTED_USER,
+            "apiGroup": "rbac.authorization.k8s.io"}]});
+    let roles: Api<k8s_openapi::api::rbac::v1::Role> = Api::namespaced(client.clone(), ns.name());
+    roles
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(grant).expect("role"),
+        )
+        .await
+        .expect("role");
+    let bindings: Api<k8s_openapi::api::rbac::v1::RoleBinding> =
+        Api::namespaced(client.clone(), ns.name());
+    bindings
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(bind).expect("binding"),
+        )
+        .await
+        .expect("binding");
+    let out = Command::new(planton())
+        .args([
+            "deploy",
+            &s,
+            "--env",
+            "staging",
+            "--image",
+            IMAGE_A,
+            "--kubeconfig",
+        ])
+        .arg(restricted)
+        .args(["--namespace", ns.name()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run planton");
+    expect_code(&out, 2, "deploy that cannot read the secrets namespace");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "forbidden: cannot get secrets `postgres` in namespace `{}`",
+            src.name()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(CANARY));
+}
+
+/// 429 with `Retry-After` and 503 answers, injected by an HTTP-level proxy that terminates TLS
+/// (`tests/fault_proxy.rs`), are retried by planton's retry policy (`planton-deploy-k8s`
+/// `client.rs`) and the deploy succeeds; `Retry-After` is honoured. A server that never
+/// answers gives, after the retries, an error naming the call and the request timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_429_and_503_are_retried_and_a_hung_server_times_out() {
+    use crate::fault_proxy::{Fault, FaultProxy, Rule};
+    let ns = cluster().namespace("http-faults").await;
+    let svc = service("http-faults", CANARY);
+    let dir = temp_dir("http-faults-proxy");
+    let proxy = FaultProxy::start(
+        cluster().kubeconfig(),
+        &dir,
+        vec![
+            Rule {
+                method: "GET",
+                path: "configmaps/planton.state.order-api".into(),
+                times: 2,
+                fault: Fault::Status {
+                    code: 429,
+                    retry_after: Some(1),
+                },
+            },
+            Rule {
+                method: "PATCH",
+                path: "/deployments/order-api".into(),
+                times: 2,
+                fault: Fault::Status {
+                    code: 503,
+                    retry_after: None,
+                },
+            },
+        ],
+    )
+    .await;
+    let run = |kubeconfig: PathBuf, extra: Vec<&'static str>| {
+        let s = svc.to_string_lossy().into_owned();
+        let ns = ns.name().to_string();
+        tokio::task::spawn_blocking(move || {
+            Command::new(planton())
+                .args([
+                    "deploy", &s, "--env", "staging", "--image", IMAGE_A, "-o", "json",
+                ])
+                .args(["--timeout", "90s", "--namespace", &ns, "--kubeconfig"])
+                .arg(kubeconfig)
+                .args(extra)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run planton")
+        })
+    };
+    let out = run(proxy.kubeconfig().to_path_buf(), vec![])
+        .await
+        .expect("join");
+    expect_code(&out, 0, "deploy through 429s and 503s");
+    let r = json_out(&out);
+    assert_eq!(r["result"], "succeeded");
+    assert!(r["requests"]["retries"].as_u64().unwrap_or(0) >= 4, "{r}");
+    let seen = proxy.seen();
+    let state_reads: Vec<_> = seen
+        .iter()
+        .filter(|s| s.method == "GET" && s.path.contains("configmaps/planton.state.order-api"))
+        .collect();
+    assert!(state_reads.len() >= 3, "{state_reads:?}");
+    assert!(state_reads[0].fault.is_some() && state_reads[1].fault.is_some());
+    assert!(state_reads[2].fault.is_none());
+    // Retry-After: 1 is honoured (the backoff alone would wait 200 ms, then 400 ms).
+    for w in state_reads[..3].windows(2) {
+        let gap = w[1].at - w[0].at;
+        assert!(gap >= std::time::Duration::from_millis(950), "{gap:?}");
+    }
+    let patches: Vec<_> = seen
+        .iter()
+        .filter(|s| s.method == "PATCH" && s.path.contains("/deployments/order-api"))
+        .collect();
+    assert!(
+        patches.len() >= 3 && patches[2].fault.is_none(),
+        "{patches:?}"
+    );
+    let deps: Api<Deployment> = Api::namespaced(cluster().client().await, ns.name());
+    assert!(deps.get_opt("order-api").await.expect("get").is_some());
+
+    // A server that accepts the request and never answers.
+    let hung = FaultProxy::start(
+        cluster().kubeconfig(),
+        &dir.join("hung"),
+        vec![Rule {
+            method: "GET",
+            path: "configmaps/planton.state.order-api".into(),
+            times: usize::MAX,
+            fault: Fault::Hang,
+        }],
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let out = run(
+        hung.kubeconfig().to_path_buf(),
+        vec!["--request-timeout", "2s"],
+    )
+    .await
+    .expect("join");
+    expect_code(&out, 2, "deploy against a hung server");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot get configmaps `planton.state.order-api` in namespace `{}`: the API server did not answer within 2 s, 6 attempt(s) (--request-timeout)",
+            ns.name()
+        )),
+        "{err}"
+    );
+    let hung_reads = hung
+        .seen()
+        .iter()
+        .filter(|s| s.fault == Some(Fault::Hang))
+        .count();
+    assert_eq!(hung_reads, 6, "one request and five retries");
+    assert!(started.elapsed() < std::time::Duration::from_secs(80));
+}
+
+/// `environments.<task>.{namespace, context}` of planton.yaml: the kubeconfig's current context
+/// points nowhere, staging's context reaches the API server directly and prod's through a
+/// forwarding proxy, so the proxy's log shows which context each deploy used. `status` finds
+/// each environment through its own context; `--context` wins over planton.yaml.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planton_yaml_contexts_and_namespaces_place_each_environment() {
+    use crate::fault_proxy::FaultProxy;
+    let staging = cluster().namespace("ctx-stg").await;
+    let prod = cluster().namespace("ctx-prd").await;
+    let svc = service("contexts", CANARY);
+    let dir = temp_dir("contexts-kubeconfig");
+    let proxy = FaultProxy::start(cluster().kubeconfig(), &dir, vec![]).await;
+    let admin: Value = serde_json::to_value(
+        kube::config::Kubeconfig::read_from(cluster().kubeconfig()).expect("kubeconfig"),
+    )
+    .expect("json");
+    let via: Value = serde_json::to_value(
+        kube::config::Kubeconfig::read_from(proxy.kubeconfig()).expect("kubeconfig"),
+    )
+    .expect("json");
+    // The admin kubeconfig's current context (a real KUBECONFIG may hold several).
+    let named = |list: &str, name: &Value| -> Value {
+        admin[list]
+            .as_array()
+            .and_then(|l| l.iter().find(|e| &e["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {list} entry {name}"))
+    };
+    let current = named("contexts", &admin["current-context"]);
+    let user = current["context"]["user"].clone();
+    let direct = named("clusters", &current["context"]["cluster"])["cluster"].clone();
+    let mut nowhere = direct.clone();
+    nowhere["server"] = json!("https://127.0.0.1:1");
+    let kc = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [
+            {"name": "direct", "cluster": direct},
+            {"name": "proxied", "cluster": via["clusters"][0]["cluster"].clone()},
+            {"name": "nowhere", "cluster": nowhere},
+        ],
+        "users": admin["users"].clone(),
+        "contexts": [
+            {"name": "ctx-a", "context": {"cluster": "direct", "user": user.clone()}},
+            {"name": "ctx-b", "context": {"cluster": "proxied", "user": user.clone()}},
+            {"name": "nowhere", "context": {"cluster": "nowhere", "user": user}},
+        ],
+        "current-context": "nowhere",
+    });
+    let kc_path = dir.join("two-contexts.kubeconfig");
+    std::fs::write(&kc_path, kc.to_string()).expect("write kubeconfig");
+    write_tree(
+        &svc,
+        &[(
+            "planton.yaml",
+            &format!(
+                "apiVersion: planton.dev/v1\nkind: ServiceConfig\nenvironments:\n  staging: {{namespace: {}, context: ctx-a}}\n  prod: {{namespace: {}, context: ctx-b}}\n",
+                staging.name(),
+                prod.name()
+            ),
+        )],
+    );
+    let run = |args: Vec<String>| {
+        let s = svc.to_string_lossy().into_owned();
+        let kc = kc_path.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(planton())
+                .arg(args[0].clone())
+                .arg(&s)
+                .args(&args[1..])
+                .arg("--kubeconfig")
+                .arg(kc)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run planton")
+        })
+    };
+    let strs = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for task in ["staging", "prod"] {
+        let out = run(strs(&[
+            "deploy",
+            "--env",
+            task,
+            "--image",
+            IMAGE_A,
+            "-o",
+            "json",
+            "--timeout",
+            "90s",
+        ]))
+        .await
+        .expect("join");
+        expect_code(&out, 0, task);
+    }
+    let seen = proxy.seen();
+    let through = |ns: &str| seen.iter().filter(|s| s.path.contains(ns)).count();
+    assert!(through(prod.name()) > 0, "prod went through ctx-b's proxy");
+    assert_eq!(through(staging.name()), 0, "staging went directly (ctx-a)");
+    let client = cluster().client().await;
+    for ns in [staging.name(), prod.name()] {
+        let deps: Api<Deployment> = Api::namespaced(client.clone(), ns);
+        assert!(
+            deps.get_opt("order-api").await.expect("get").is_some(),
+            "{ns}"
+        );
+    }
+    // status reaches each environment through its context.
+    let out = run(strs(&["status", "-o", "json"])).await.expect("join");
+    expect_code(&out, 0, "status of both environments");
+    let st = json_out(&out);
+    for (task, ns) in [("staging", staging.name()), ("prod", prod.name())] {
+        let t = st
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|t| t["task"] == task)
+            .unwrap_or_else(|| panic!("{task} in {st}"));
+        assert_eq!(t["namespace"], ns);
+        assert_eq!(t["revision"]["revision"], 1, "{t}");
+    }
+    // --context wins over planton.yaml: the current context points nowhere.
+    let out = run(strs(&[
+        "deploy",
+        "--env",
+        "staging",
+        "--image",
+        IMAGE_A,
+        "--context",
+        "nowhere",
+        "--request-timeout",
+        "2s",
+    ]))
+    .await
+    .expect("join");
+    expect_code(&out, 2, "deploy through --context nowhere");
+    assert!(
+        text(&out.stderr).contains("attempt(s)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`) the deploy draws a progress bar
+/// (indicatif); with stderr a pipe it prints plain lines only, without escape sequences.
+#[tokio::test]
+async fn progress_bar_on_a_terminal_plain_lines_otherwise() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to give the deploy a terminal");
+        return;
+    }
+    let ns = cluster().namespace("bar").await;
+    let svc = service("bar", CANARY);
+    let plain = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&plain, 0, "deploy with stderr a pipe");
+    let err = text(&plain.stderr);
+    assert!(err.contains("applied Deployment"), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains("objects"), "{err}");
+
+    let cmd = format!(
+        "{} deploy {} --env staging --image {IMAGE_B} --timeout 90s --kubeconfig {} --namespace {}",
+        planton().display(),
+        svc.display(),
+        cluster().kubeconfig().display(),
+        ns.name()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script");
+    // `script` puts stdout and stderr on the terminal; its own stdout is the transcript.
+    let transcript = text(&out.stdout);
+    assert!(out.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("objects") && transcript.contains('\u{1b}'),
+        "no progress bar drawn:\n{transcript}"
+    );
+    assert!(transcript.contains("applied Deployment"), "{transcript}");
+    assert!(
+        transcript.contains("deployed"),
+        "the result still reaches stdout:\n{transcript}"
+    );
+}
+
+/// `status --watch` prints a snapshot, stays quiet while nothing changes, and prints again
+/// when a deploy changes the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_watch_prints_changes() {
+    use std::io::BufRead as _;
+    let ns = cluster().namespace("watch").await;
+    let svc = service("watch", CANARY);
+    expect_code(&deploy(&svc, ns.name(), &["--image", IMAGE_A]), 0, "deploy");
+    let kubeconfig = cluster().kubeconfig().to_path_buf();
+    let mut child = Command::new(planton())
+        .args(["status"])
+        .arg(&svc)
+        .args(["--env", "staging", "--watch", "-o", "json", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--namespace", ns.name()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn status --watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(l) = line else { return };
+            if tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    let revision = |l: &str| -> Value {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        v[0]["revision"].clone()
+    };
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("a first snapshot");
+    assert_eq!(revision(&first)["revision"], 1, "{first}");
+    // Nothing changes: no new snapshot over several polls (every 2 s).
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_secs(5)).is_err(),
+        "a snapshot without a change"
+    );
+    expect_code(
+        &deploy(&svc, ns.name(), &["--image", IMAGE_B]),
+        0,
+        "second deploy",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let l = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no snapshot with revision 2 succeeded; saw {seen:#?}"));
+        let r = revision(&l);
+        if r["revision"] == 2 && r["result"] == "succeeded" {
+            assert_eq!(r["image"], IMAGE_B);
+            break;
+        }
+        seen.push(l);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The failure explanation names the recent Warning events of the failing pods. kwok's
+/// kubelets emit no events, so the test writes the Warning Event a kubelet would (an image
+/// pull failure for the failing pod) through the API, plus one about an unrelated pod that
+/// must not be shown; planton's code path is the one it runs on any cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_explanation_names_the_failing_pods_warning_events() {
+    use k8s_openapi::api::core::v1::{Event, Pod};
+    let ns = cluster().namespace("events").await;
+    let svc = service("events", CANARY);
+    let s = svc.to_string_lossy().into_owned();
+    let n = ns.name().to_string();
+    let run = tokio::task::spawn_blocking(move || {
+        run_planton(
+            &[
+                "deploy",
+                &s,
+                "--env",
+                "staging",
+                "--image",
+                "planton.test/image-pull-error:1",
+                "--timeout",
+                "25s",
+                "-o",
+                "json",
+            ],
+            &n,
+        )
+    });
+    let client = cluster().client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let pod = loop {
+        let list = pods.list(&ListParams::default()).await.expect("pods");
+        if let Some(p) = list.items.into_iter().next() {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "no pod was created");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let pod_name = pod.metadata.name.clone().expect("pod name");
+    let now = serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ))
+    .expect("time");
+    let events: Api<Event> = Api::namespaced(client.clone(), ns.name());
+    for (name, involved, message) in [
+        (
+            format!("{pod_name}.pull"),
+            json!({"kind": "Pod", "apiVersion": "v1", "namespace": ns.name(),
+                "name": pod_name, "uid": pod.metadata.uid}),
+            "Failed to pull image \"planton.test/image-pull-error:1\": not found",
+        ),
+        (
+            "unrelated.pull".to_string(),
+            json!({"kind": "Pod", "apiVersion": "v1", "namespace": ns.name(),
+                "name": "unrelated-pod"}),
+            "an event about another pod",
+        ),
+    ] {
+        let e: Event = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": ns.name()},
+            "involvedObject": involved, "reason": "Failed", "message": message,
+            "type": "Warning", "count": 3, "source": {"component": "kubelet"},
+            "firstTimestamp": now, "lastTimestamp": now,
+        }))
+        .expect("event");
+        events
+            .create(&PostParams::default(), &e)
+            .await
+            .expect("create event");
+    }
+    let out = run.await.expect("join");
+    expect_code(&out, 1, "deploy of an image that cannot be pulled");
+    let r = json_out(&out);
+    let evs = r["explanation"]["events"].as_array().expect("events");
+    assert!(
+        evs.iter().any(|e| e["object"] == format!("Pod/{pod_name}")
+            && e["reason"] == "Failed"
+            && e["count"] == 3
+            && e["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Failed to pull image")),
+        "{r}"
+    );
+    assert!(
+        !evs.iter().any(|e| e["object"] == "Pod/unrelated-pod"),
+        "an unrelated event is shown: {r}"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "event Pod/{pod_name} Failed (x3): Failed to pull image"
+        )),
+        "{err}"
     );
 }

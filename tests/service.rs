@@ -306,3 +306,67 @@ fn missing_values_point_where_the_overlay_adds_them() {
         ("_kustomize/overlays/b/kustomization.yaml", 1)
     );
 }
+
+/// `secretsNamespace` (top level or per environment) moves the secret values of an overlay to
+/// Kubernetes Secrets: validation leaves its `$secrets-group` references to the deploy, and
+/// keeps checking them for the other overlays and checking `$variables-group` everywhere.
+#[test]
+fn secrets_namespace_leaves_secret_references_to_the_deploy() {
+    let mut t = FileTree::new();
+    t.insert("svc/_kustomize/base/kustomization.yaml", KUST_RES);
+    t.insert(
+        "svc/_kustomize/base/service.yaml",
+        manifest(
+            "api",
+            None,
+            "  container:\n    app:\n      env:\n        secrets:\n          K: $secrets-group/stripe/key\n        variables:\n          H: $variables-group/pg/nope\n",
+        ),
+    );
+    for o in ["prod", "staging"] {
+        t.insert(
+            &format!("svc/_kustomize/overlays/{o}/kustomization.yaml"),
+            "resources:\n- ../../base\n",
+        );
+    }
+    t.insert(
+        "svc/groups/pg.yaml",
+        "apiVersion: service-hub.planton.ai/v1\nkind: VariablesGroup\nmetadata:\n  name: pg\nspec:\n  entries:\n    - name: host\n      value: db\n",
+    );
+    t.insert(
+        "svc/planton.yaml",
+        "apiVersion: planton.dev/v1\nkind: ServiceConfig\nenvironments:\n  prod: {namespace: api-prod, secretsNamespace: shop-secrets}\n  staging: {namespace: api-staging}\n",
+    );
+    let l = layout(&t);
+    let (cfg, diags) = ServiceConfig::load(&t, &l);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(cfg.secrets_namespace("prod"), Some("shop-secrets"));
+    assert_eq!(cfg.secrets_namespace("staging"), None);
+    let check = planton_core::check::check_service(&t, &l, None, &cfg, &NoKinds, None);
+    let refs: Vec<(String, String)> = check
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.starts_with("ref-"))
+        .map(|d| (d.overlay.clone(), d.message.clone()))
+        .collect();
+    let has = |o: &str, what: &str| refs.iter().any(|(ov, m)| ov == o && m.contains(what));
+    assert!(has("staging", "`stripe`"), "{refs:?}");
+    assert!(!has("prod", "`stripe`"), "{refs:?}");
+    assert!(
+        has("prod", "no entry `nope`") && has("staging", "no entry `nope`"),
+        "{refs:?}"
+    );
+
+    // The top-level default, and an unknown field under `groups`.
+    t.insert(
+        "svc/planton.yaml",
+        "apiVersion: planton.dev/v1\nkind: ServiceConfig\ngroups:\n  dir: groups\n  secretsNamespace: shop-secrets\n  secretNamespace: typo\n",
+    );
+    let (cfg, diags) = ServiceConfig::load(&t, &l);
+    assert_eq!(cfg.secrets_namespace("staging"), Some("shop-secrets"));
+    assert!(
+        diags.iter().any(|d| d.code == "config-unknown-field"
+            && d.message.contains("`secretNamespace`")
+            && d.line == 6),
+        "{diags:?}"
+    );
+}

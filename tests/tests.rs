@@ -47,3 +47,6 @@ mod deploy_k8s;
 /// `planton deploy|diff|status|rollback` of the ECS example against a moto server: first
 /// deploy, no-change deploy, diff exit codes, status, rollback, the canary secret nowhere.
 mod deploy_ecs;
+
+/// An HTTP-level fault-injecting proxy (TLS with a generated certificate) in front of the API server.
+mod fault_proxy;

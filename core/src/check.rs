@@ -77,6 +77,10 @@ pub fn check_service(
             None
         }
     });
+    let source = source.map(|s| SecretsFromCluster {
+        dir: s,
+        config: config.clone(),
+    });
     let report = validate(
         files,
         layout,
@@ -98,5 +102,24 @@ pub fn check_service(
         report,
         plan,
         plan_diagnostics,
+    }
+}
+
+/// The groups directory, knowing which overlays take their secret values from Kubernetes
+/// Secrets (`secretsNamespace` in `planton.yaml`): those are checked at deploy time.
+struct SecretsFromCluster {
+    dir: DirGroupSource,
+    config: ServiceConfig,
+}
+
+impl GroupSource for SecretsFromCluster {
+    fn group(&self, kind: crate::refs::RefKind, name: &str) -> Option<&crate::refs::Group> {
+        self.dir.group(kind, name)
+    }
+    fn describe(&self) -> String {
+        self.dir.describe()
+    }
+    fn holds_secrets_of(&self, overlay: &str) -> bool {
+        self.config.secrets_namespace(overlay).is_none()
     }
 }

@@ -106,6 +106,13 @@ pub trait GroupSource {
     fn group(&self, kind: RefKind, name: &str) -> Option<&Group>;
     /// A human name for messages ("groups directory `groups/`").
     fn describe(&self) -> String;
+    /// Whether this source holds the secret values of `overlay`; when it does not (they come
+    /// from Kubernetes Secrets at deploy time), validation leaves `$secrets-group` references
+    /// of that overlay to the deploy.
+    fn holds_secrets_of(&self, overlay: &str) -> bool {
+        let _ = overlay;
+        true
+    }
 }
 
 /// Why a reference did not resolve.

@@ -9,12 +9,18 @@
 //! manualGates: [prod]                       # overlays that wait for approval before deploying
 //! groups:
 //!   dir: groups                             # VariablesGroup / SecretsGroup manifests
+//!   secretsNamespace: shop-secrets          # secret values from Kubernetes Secrets (optional)
 //! plugins:                                  # external target plugins, pinned by digest
 //!   - path: plugins/configmap.wasm
 //!     sha256: 3f1c...
 //! environments:                             # where each overlay deploys (optional)
 //!   staging: {namespace: order-api-staging, context: dev-cluster}
+//!   prod: {namespace: order-api-prod, secretsNamespace: shop-secrets-prod}
 //! ```
+//! With a secrets namespace (per environment, else `groups.secretsNamespace`), a deploy reads
+//! `$secrets-group/<group>/<entry>` from key `<entry>` of the Secret `<group>` in that namespace
+//! of the environment's cluster, and never from the groups directory; validation then leaves
+//! secret references to the deploy.
 //! Unknown fields are errors (with a suggestion); the seed's `deployment_environments`
 //! spelling is accepted with a warning.
 
@@ -44,6 +50,9 @@ pub struct EnvironmentTarget {
     pub context: Option<String>,
     /// The namespace (default: the manifest's namespace label, else its name).
     pub namespace: Option<String>,
+    /// The namespace holding one Kubernetes Secret per secrets group (default:
+    /// `groups.secretsNamespace`).
+    pub secrets_namespace: Option<String>,
 }
 
 /// `planton.yaml`, with defaults when absent.
@@ -57,6 +66,8 @@ pub struct ServiceConfig {
     pub manual_gates: Vec<String>,
     /// Directory of group manifests, relative to the service root.
     pub groups_dir: Option<String>,
+    /// The namespace holding one Kubernetes Secret per secrets group (`groups.secretsNamespace`).
+    pub secrets_namespace: Option<String>,
     /// External plugins.
     pub plugins: Vec<PluginPin>,
     /// Where overlays deploy, in file order.
@@ -228,6 +239,16 @@ pub enum GroupsDir {
 }
 
 impl ServiceConfig {
+    /// The namespace whose Kubernetes Secrets hold the secret values of `overlay`:
+    /// `environments.<overlay>.secretsNamespace`, else `groups.secretsNamespace`.
+    pub fn secrets_namespace(&self, overlay: &str) -> Option<&str> {
+        self.environments
+            .iter()
+            .find(|e| e.overlay == overlay)
+            .and_then(|e| e.secrets_namespace.as_deref())
+            .or(self.secrets_namespace.as_deref())
+    }
+
     /// The groups directory: `flag` (a core path, from `--groups`), else `groups.dir` of
     /// `planton.yaml` (relative to the service root), else `<root>/groups` when it exists.
     pub fn groups_dir(&self, files: &dyn Files, layout: &Layout, flag: Option<&str>) -> GroupsDir {
@@ -361,13 +382,39 @@ impl ServiceConfig {
                 }
                 "promotionOrder" => cfg.promotion_order = list(&mut diags),
                 "manualGates" => cfg.manual_gates = list(&mut diags),
-                "groups" => match value.get("dir").and_then(Node::scalar_text) {
-                    Some(d) => cfg.groups_dir = Some(d.to_string()),
-                    None => diags.push(at(
-                        value,
-                        Diagnostic::error("config-type", "`groups` must be `{dir: <directory>}`"),
-                    )),
-                },
+                "groups" => {
+                    let dir = value.get("dir").and_then(Node::scalar_text);
+                    let ns = value.get("secretsNamespace").and_then(Node::scalar_text);
+                    cfg.groups_dir = dir.map(str::to_string);
+                    cfg.secrets_namespace = ns.map(str::to_string);
+                    if dir.is_none() && ns.is_none() {
+                        diags.push(at(
+                            value,
+                            Diagnostic::error(
+                                "config-type",
+                                "`groups` must be `{dir: <directory>, secretsNamespace: <namespace>}` (either or both)",
+                            ),
+                        ));
+                    }
+                    for (f, _) in value
+                        .as_map()
+                        .map(|m| m.entries.as_slice())
+                        .unwrap_or_default()
+                    {
+                        if !matches!(f.value.as_str(), "dir" | "secretsNamespace") {
+                            diags.push(
+                                Diagnostic::error(
+                                    "config-unknown-field",
+                                    format!(
+                                        "unknown field `{}` in `groups` (known: dir, secretsNamespace)",
+                                        f.value
+                                    ),
+                                )
+                                .at(&file, f.pos.line, f.pos.col),
+                            );
+                        }
+                    }
+                }
                 "plugins" => {
                     for item in value.as_seq().cloned().unwrap_or_default() {
                         match (
@@ -406,11 +453,12 @@ impl ServiceConfig {
                                         match f.value.as_str() {
                                             "context" => t.context = text,
                                             "namespace" => t.namespace = text,
+                                            "secretsNamespace" => t.secrets_namespace = text,
                                             other => diags.push(
                                                 Diagnostic::error(
                                                     "config-unknown-field",
                                                     format!(
-                                                        "unknown field `{other}` in `environments.{}` (known: context, namespace)",
+                                                        "unknown field `{other}` in `environments.{}` (known: context, namespace, secretsNamespace)",
                                                         name.value
                                                     ),
                                                 )

@@ -538,6 +538,9 @@ fn check_references(
                 }
                 Some(Ok(r)) => {
                     let Some(src) = groups else { return };
+                    if r.kind == RefKind::Secrets && !src.holds_secrets_of(overlay) {
+                        return;
+                    }
                     let kind = r.kind.group_kind();
                     let problem = match refs::resolve(&r, src) {
                         Ok(_) => None,

@@ -105,6 +105,10 @@ pub struct ClusterArgs {
     /// `kubernetes.project-planton.org/namespace` label, else its `metadata.name`).
     #[arg(long, short = 'n', value_name = "NAME")]
     pub namespace: Option<String>,
+    /// How long one API request may wait for the server before it is retried (and, after the
+    /// last retry, fails): `30s`, `2m`.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, global = true)]
+    pub request_timeout: std::time::Duration,
 }
 
 /// `planton deploy|diff|rollback|status` output formats.

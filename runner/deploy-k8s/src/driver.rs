@@ -105,10 +105,15 @@ pub struct Request<'a> {
     pub options: Options,
 }
 
-/// Progress lines (stderr in the CLI), each prefixed with the elapsed time.
+/// A sink of positions within a phase: `(phase, done, total)`.
+pub type StepSink<'a> = &'a mut dyn FnMut(&str, u64, u64);
+
+/// Progress lines (stderr in the CLI), each prefixed with the elapsed time, and optionally
+/// the position within the current phase (for a progress bar on a terminal).
 pub struct Progress<'a> {
     start: Instant,
     sink: &'a mut dyn FnMut(&str),
+    steps: Option<StepSink<'a>>,
 }
 
 impl<'a> Progress<'a> {
@@ -117,6 +122,17 @@ impl<'a> Progress<'a> {
         Progress {
             start: Instant::now(),
             sink,
+            steps: None,
+        }
+    }
+
+    /// Progress into a sink of lines and a sink of positions: `(phase, done, total)`, where
+    /// the phases are `apply` (objects compared and written) and `ready` (objects Current).
+    pub fn with_steps(sink: &'a mut dyn FnMut(&str), steps: StepSink<'a>) -> Progress<'a> {
+        Progress {
+            start: Instant::now(),
+            sink,
+            steps: Some(steps),
         }
     }
 
@@ -124,6 +140,13 @@ impl<'a> Progress<'a> {
     pub fn line(&mut self, msg: &str) {
         let s = self.start.elapsed().as_secs_f64();
         (self.sink)(&format!("[{s:>6.1}s] {msg}"));
+    }
+
+    /// The position within a phase.
+    pub fn step(&mut self, phase: &str, done: usize, total: usize) {
+        if let Some(f) = self.steps.as_mut() {
+            f(phase, done as u64, total as u64);
+        }
     }
 }
 
@@ -676,7 +699,9 @@ async fn locked_deploy(
     }
 
     let mut actions: Vec<&'static str> = Vec::new();
-    for item in &p1.items {
+    let total = p1.items.len();
+    for (i, item) in p1.items.iter().enumerate() {
+        progress.step("apply", i, total);
         let a = if !item.changed {
             "unchanged"
         } else if item.live.is_none() {
@@ -860,7 +885,12 @@ async fn wait(
             healths.push(h);
         }
         let failed = healths.iter().position(|h| h.status == Status::Failed);
-        let all_current = healths.iter().all(|h| h.status == Status::Current);
+        let current = healths
+            .iter()
+            .filter(|h| h.status == Status::Current)
+            .count();
+        progress.step("ready", current, healths.len());
+        let all_current = current == healths.len();
         if all_current {
             return Ok((true, healths, None));
         }

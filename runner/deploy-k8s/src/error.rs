@@ -73,6 +73,18 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    /// The API server did not answer in time, on every attempt.
+    #[error(
+        "cannot {action}: the API server did not answer within {} s, {attempts} attempt(s) (--request-timeout)", .after.as_secs_f64()
+    )]
+    Timeout {
+        /// The call.
+        action: Action,
+        /// How many times it was tried.
+        attempts: u32,
+        /// The timeout of one attempt.
+        after: std::time::Duration,
+    },
     /// The kind is not served by the cluster.
     #[error("the cluster does not serve {kind} (apiVersion {api_version}): {message}")]
     UnknownKind {
@@ -141,6 +153,12 @@ pub enum Error {
         renewed: String,
         /// How long this run waited.
         waited_s: u64,
+    },
+    /// A secret source holds something unusable (never a value).
+    #[error("secret source: {message}")]
+    SecretSource {
+        /// What is wrong (names the Secret and key).
+        message: String,
     },
     /// Nothing to roll back to.
     #[error("{0}")]

@@ -1,6 +1,7 @@
 //! Why a rollout is not ready: the pods of a workload (container states with image pull
-//! failures, crash loops with the last exit reason, unschedulable pods) and recent Warning
-//! events in the namespace. Shown in text and in JSON when a deploy fails.
+//! failures, crash loops with the last exit reason, unschedulable pods) and the recent Warning
+//! events about the workload, its ReplicaSets and those pods. Shown in text and in JSON when a
+//! deploy fails.
 
 use crate::client::Cluster;
 use crate::error::{Action, Result};
@@ -140,7 +141,24 @@ pub fn pod_problems(pod: &Value) -> Vec<PodProblem> {
     out
 }
 
-/// Looks at the pods selected by a workload and the namespace's Warning events.
+/// Whether a Warning event is about the workload: the workload itself, one of its pods, or a
+/// ReplicaSet named after it (pure).
+pub fn concerns(
+    kind: &str,
+    name: &str,
+    workload_kind: &str,
+    workload: &str,
+    pods: &[String],
+) -> bool {
+    (kind == workload_kind && name == workload)
+        || (kind == "Pod" && pods.iter().any(|p| p == name))
+        || (kind == "ReplicaSet"
+            && name
+                .strip_prefix(workload)
+                .is_some_and(|rest| rest.starts_with('-')))
+}
+
+/// Looks at the pods selected by a workload and the Warning events about them.
 pub async fn explain(cluster: &Cluster, namespace: &str, workload: &Value) -> Result<Explanation> {
     let mut ex = Explanation::default();
     let selector: Vec<String> = workload
@@ -156,6 +174,7 @@ pub async fn explain(cluster: &Cluster, namespace: &str, workload: &Value) -> Re
         namespace: Some(namespace.to_string()),
         name: None,
     };
+    let mut pod_names = Vec::new();
     if !selector.is_empty() {
         let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
         let lp = ListParams::default().labels(&selector.join(","));
@@ -163,6 +182,7 @@ pub async fn explain(cluster: &Cluster, namespace: &str, workload: &Value) -> Re
             .call(|| act("list", "pods"), || pods.list(&lp))
             .await?;
         for p in list.items {
+            pod_names.extend(p.metadata.name.clone());
             if let Ok(v) = serde_json::to_value(&p) {
                 ex.pods.extend(pod_problems(&v));
             }
@@ -173,7 +193,27 @@ pub async fn explain(cluster: &Cluster, namespace: &str, workload: &Value) -> Re
     let list = cluster
         .call(|| act("list", "events"), || events.list(&lp))
         .await?;
-    let mut items: Vec<Event> = list.items;
+    let s = |p: &str| {
+        workload
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let (wkind, wname) = (s("/kind"), s("/metadata/name"));
+    let mut items: Vec<Event> = list
+        .items
+        .into_iter()
+        .filter(|e| {
+            let o = &e.involved_object;
+            concerns(
+                o.kind.as_deref().unwrap_or_default(),
+                o.name.as_deref().unwrap_or_default(),
+                wkind,
+                wname,
+                &pod_names,
+            )
+        })
+        .collect();
     items.sort_by_key(|e| {
         e.metadata
             .resource_version
@@ -199,6 +239,18 @@ pub async fn explain(cluster: &Cluster, namespace: &str, workload: &Value) -> Re
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn events_about_the_workload_its_replicasets_and_pods() {
+        let pods = vec!["api-7d9f-abcde".to_string()];
+        let c = |k, n| concerns(k, n, "Deployment", "api", &pods);
+        assert!(c("Pod", "api-7d9f-abcde"));
+        assert!(c("ReplicaSet", "api-7d9f"));
+        assert!(c("Deployment", "api"));
+        assert!(!c("Pod", "other-1"));
+        assert!(!c("ReplicaSet", "apiserver-1"));
+        assert!(!c("Deployment", "api2"));
+    }
 
     #[test]
     fn container_states_become_problems() {

@@ -4,8 +4,9 @@
 //! [`inventory`] (what to prune), [`kstatus`] (readiness), [`state`] (the ConfigMap format),
 //! [`secrets`] (references to values, the keyed digest), [`diff`] and [`prepare`] (labels).
 //! The async parts talk to the API server with kube: [`client`] (connection, retries,
-//! request counts), [`resources`], [`lock`] (a Lease), [`explain`] (why a rollout is stuck)
-//! and [`driver`] (deploy, diff, status).
+//! request counts), [`kube_secrets`] (secret values from Kubernetes Secrets),
+//! [`resources`], [`lock`] (a Lease), [`explain`] (why a rollout is stuck) and [`driver`]
+//! (deploy, diff, status).
 //!
 //! Not here: building, validating or rendering a service (the CLI composes core and the
 //! plugin host for that and hands the driver rendered objects), and printing.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod explain;
 pub mod inventory;
 pub mod kstatus;
+pub mod kube_secrets;
 pub mod lock;
 pub mod object;
 pub mod order;

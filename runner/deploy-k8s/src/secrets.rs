@@ -395,6 +395,22 @@ impl Lookup for Chain<'_> {
     }
 }
 
+/// Another source restricted to `$variables-group` values: the groups directory when secret
+/// values come from Kubernetes Secrets (a secret must then never fall back to a file).
+pub struct VariablesOnly<'a>(pub &'a dyn Lookup);
+
+impl Lookup for VariablesOnly<'_> {
+    fn lookup(&self, r: &Reference) -> Result<SecretValue, refs::Unresolved> {
+        match r.kind {
+            RefKind::Variables => self.0.lookup(r),
+            RefKind::Secrets => Err(refs::Unresolved::MissingGroup),
+        }
+    }
+    fn describe(&self) -> String {
+        format!("{} (variables only)", self.0.describe())
+    }
+}
+
 /// Reads values from environment variables given as pairs (the caller reads the
 /// environment): `PLANTON_SECRET_<GROUP>__<ENTRY>` and `PLANTON_VARIABLE_<GROUP>__<ENTRY>`,
 /// with group and entry upper-cased and every character outside `[A-Z0-9]` written `_`.

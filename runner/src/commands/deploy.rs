@@ -18,7 +18,8 @@ use planton_core::validate::out_to_json;
 use planton_core::yaml::{parse_stream, to_output};
 use planton_deploy_k8s::client::{self, Cluster, ClusterOptions};
 use planton_deploy_k8s::driver::{self, Options, Progress, Request, Target};
-use planton_deploy_k8s::secrets::{self, Chain, Lookup};
+use planton_deploy_k8s::kube_secrets::{self, KubeSecrets};
+use planton_deploy_k8s::secrets::{self, Chain, Lookup, VariablesOnly};
 use planton_deploy_k8s::state::EncodeOptions;
 use planton_plugin_sdk::{DeployContext, RenderRequest};
 use serde_json::Value;
@@ -37,6 +38,8 @@ struct Loaded {
     objects: Vec<Value>,
     image: Option<String>,
     groups: Option<DirGroupSource>,
+    /// The namespace whose Secrets hold the secret values (planton.yaml `secretsNamespace`).
+    secrets_namespace: Option<String>,
 }
 
 impl Loaded {
@@ -322,6 +325,7 @@ fn load_with(
             objects: Vec::new(),
             image,
             groups: None,
+            secrets_namespace: None,
         }));
     }
     let plugins = Plugins::sandboxed(&config.plugins, &root)?;
@@ -340,6 +344,7 @@ fn load_with(
         objects,
         image,
         groups,
+        secrets_namespace: config.secrets_namespace(&task).map(str::to_string),
     }))
 }
 
@@ -354,6 +359,7 @@ fn cluster_options(c: &ClusterArgs) -> ClusterOptions {
     ClusterOptions {
         kubeconfig: c.kubeconfig.clone(),
         context: c.context.clone(),
+        request_timeout: Some(c.request_timeout),
     }
 }
 
@@ -394,7 +400,8 @@ fn error_outcome(e: &planton_deploy_k8s::Error) -> Outcome {
         | E::NamespaceTaken { .. }
         | E::Object(_)
         | E::UnknownKind { .. }
-        | E::NoRevision(_) => Outcome::Failed,
+        | E::NoRevision(_)
+        | E::SecretSource { .. } => Outcome::Failed,
         _ => Outcome::CouldNotRun,
     }
 }
@@ -409,38 +416,83 @@ fn report_error(e: &planton_deploy_k8s::Error, format: DeployFormat) -> Result<O
     Ok(outcome)
 }
 
+/// The secret sources, first match wins: `PLANTON_SECRET_*`/`PLANTON_VARIABLE_*` environment
+/// variables, then the Kubernetes Secrets of the secrets namespace when one is configured
+/// (the groups directory then gives variables only), else the groups directory.
 pub(super) fn with_lookup<T>(
     groups: &Option<DirGroupSource>,
+    kube: Option<&KubeSecrets>,
     f: impl FnOnce(&dyn Lookup) -> T,
 ) -> T {
     let env = secrets::env_lookup(std::env::vars());
+    let vars_only = groups.as_ref().map(|g| VariablesOnly(g));
     let mut chain: Vec<&dyn Lookup> = vec![&env];
-    if let Some(g) = groups {
-        chain.push(g);
+    match kube {
+        Some(k) => {
+            chain.push(k);
+            if let Some(v) = &vars_only {
+                chain.push(v);
+            }
+        }
+        None => {
+            if let Some(g) = groups {
+                chain.push(g);
+            }
+        }
     }
     f(&Chain(chain))
+}
+
+/// Reads the Secrets the render refers to from the secrets namespace, when one is configured.
+async fn kube_source(
+    cluster: &Cluster,
+    loaded: &Loaded,
+) -> planton_deploy_k8s::Result<Option<KubeSecrets>> {
+    match &loaded.secrets_namespace {
+        None => Ok(None),
+        Some(ns) => kube_secrets::fetch(cluster, ns, &kube_secrets::secret_groups(&loaded.objects))
+            .await
+            .map(Some),
+    }
+}
+
+/// Connects to the task's cluster and reads its secret sources.
+fn connect_for(
+    rt: &tokio::runtime::Runtime,
+    args: &DeployArgs,
+    loaded: &Loaded,
+) -> std::result::Result<(Cluster, Option<KubeSecrets>), planton_deploy_k8s::Error> {
+    rt.block_on(async {
+        let mut copts = cluster_options(&args.cluster);
+        copts.context = loaded.context.clone();
+        let cluster = client::connect(&copts).await?;
+        let kube = kube_source(&cluster, loaded).await?;
+        Ok((cluster, kube))
+    })
 }
 
 fn run_deploy(args: &DeployArgs, loaded: Loaded, source: String) -> Result<Outcome> {
     let rt = runtime()?;
     let actor = actor();
     let holder = format!("{actor}:{}", std::process::id());
-    with_lookup(&loaded.groups, |lookup| {
+    let (cluster, kube) = match connect_for(&rt, args, &loaded) {
+        Ok(c) => c,
+        Err(e) => return report_error(&e, args.output),
+    };
+    with_lookup(&loaded.groups, kube.as_ref(), |lookup| {
         rt.block_on(async {
-            let mut copts = cluster_options(&args.cluster);
-            copts.context = loaded.context.clone();
-            let cluster = match client::connect(&copts).await {
-                Ok(c) => c,
-                Err(e) => return report_error(&e, args.output),
-            };
             let req = loaded.request(lookup, source, actor, holder, options(args));
-            let mut sink = |l: &str| eprintln!("{l}");
-            let mut progress = Progress::new(&mut sink);
+            let bar = ProgressBar::start();
+            let mut sink = |l: &str| bar.line(l);
+            let mut steps = |phase: &str, done: u64, total: u64| bar.step(phase, done, total);
+            let mut progress = Progress::with_steps(&mut sink, &mut steps);
             progress.line(&format!(
                 "deploying {}/{} (env {}) to namespace {}",
                 req.target.service, req.target.task, req.target.env, req.target.namespace
             ));
-            match driver::deploy(&cluster, &req, &mut progress).await {
+            let result = driver::deploy(&cluster, &req, &mut progress).await;
+            bar.finish();
+            match result {
                 Ok(report) => {
                     print_report(&report, args.output)?;
                     Ok(if report.result == "succeeded" {
@@ -453,6 +505,51 @@ fn run_deploy(args: &DeployArgs, loaded: Loaded, source: String) -> Result<Outco
             }
         })
     })
+}
+
+/// Progress on stderr: a bar (indicatif) with the lines printed above it when stderr is a
+/// terminal, plain lines otherwise (CI logs, pipes, files).
+struct ProgressBar(Option<indicatif::ProgressBar>);
+
+impl ProgressBar {
+    fn start() -> ProgressBar {
+        use std::io::IsTerminal as _;
+        if !std::io::stderr().is_terminal() {
+            return ProgressBar(None);
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {msg:>6} [{bar:30}] {pos}/{len} objects",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        ProgressBar(Some(bar))
+    }
+
+    fn line(&self, l: &str) {
+        match &self.0 {
+            Some(b) => b.println(l),
+            None => eprintln!("{l}"),
+        }
+    }
+
+    fn step(&self, phase: &str, done: u64, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_message(phase.to_string());
+            b.set_length(total);
+            b.set_position(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
 }
 
 fn print_report(report: &driver::Report, format: DeployFormat) -> Result<()> {
@@ -477,8 +574,11 @@ fn print_report(report: &driver::Report, format: DeployFormat) -> Result<()> {
             }
             writeln!(
                 out,
-                "API requests: {} read(s), {} dry-run(s), {} write(s)",
-                report.requests.reads, report.requests.dry_runs, report.requests.writes
+                "API requests: {} read(s), {} dry-run(s), {} write(s), {} retried",
+                report.requests.reads,
+                report.requests.dry_runs,
+                report.requests.writes,
+                report.requests.retries
             )?;
         }
     }
@@ -507,14 +607,12 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
         Err(o) => return Ok(o),
     };
     let rt = runtime()?;
-    with_lookup(&loaded.groups, |lookup| {
+    let (cluster, kube) = match connect_for(&rt, args, &loaded) {
+        Ok(c) => c,
+        Err(e) => return report_error(&e, args.output),
+    };
+    with_lookup(&loaded.groups, kube.as_ref(), |lookup| {
         rt.block_on(async {
-            let mut copts = cluster_options(&args.cluster);
-            copts.context = loaded.context.clone();
-            let cluster = match client::connect(&copts).await {
-                Ok(c) => c,
-                Err(e) => return report_error(&e, args.output),
-            };
             let req = loaded.request(lookup, "diff".into(), actor(), String::new(), options(args));
             match driver::diff(&cluster, &req).await {
                 Ok(d) => {
@@ -618,8 +716,8 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             .collect(),
     };
     let (config, _) = ServiceConfig::load(&files, &layout);
-    // Where each task lives, from its build.
-    let mut wanted: Vec<(String, String, String)> = Vec::new();
+    // Where each task lives, from its build (and its context, from planton.yaml).
+    let mut wanted: Vec<(String, String, String, Option<String>)> = Vec::new();
     for t in &tasks {
         let b = build(&files, &layout.overlay_dir(t))
             .map_err(|e| anyhow!("overlay `{t}`: {}", super::build::display_error(&e)))?;
@@ -627,29 +725,46 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             continue;
         };
         let m = out_to_json(&to_output(&r.node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?);
+        let env_target = config.environments.iter().find(|e| &e.overlay == t);
         wanted.push((
             t.clone(),
             str_at(&m, "/metadata/name").to_string(),
             namespace_of(
                 &m,
-                args.cluster.namespace.as_deref().or(config
-                    .environments
-                    .iter()
-                    .find(|e| &e.overlay == t)
-                    .and_then(|e| e.namespace.as_deref())),
+                args.cluster
+                    .namespace
+                    .as_deref()
+                    .or(env_target.and_then(|e| e.namespace.as_deref())),
             ),
+            args.cluster
+                .context
+                .clone()
+                .or_else(|| env_target.and_then(|e| e.context.clone())),
         ));
     }
     let rt = runtime()?;
     rt.block_on(async {
-        let cluster: Cluster = match client::connect(&cluster_options(&args.cluster)).await {
-            Ok(c) => c,
-            Err(e) => return report_error(&e, args.output),
-        };
+        // One connection per context the tasks live in.
+        let mut clusters: Vec<(Option<String>, Cluster)> = Vec::new();
+        for (_, _, _, context) in &wanted {
+            if clusters.iter().any(|(c, _)| c == context) {
+                continue;
+            }
+            let mut copts = cluster_options(&args.cluster);
+            copts.context = context.clone();
+            match client::connect(&copts).await {
+                Ok(c) => clusters.push((context.clone(), c)),
+                Err(e) => return report_error(&e, args.output),
+            }
+        }
+        let mut last: Option<String> = None;
         loop {
             let mut all = Vec::new();
-            for (task, service, ns) in &wanted {
-                match driver::status(&cluster, ns, service, Some(task)).await {
+            for (task, service, ns, context) in &wanted {
+                let Some((_, cluster)) = clusters.iter().find(|(c, _)| c == context) else {
+                    continue;
+                };
+                match driver::status(cluster, ns, service, Some(task)).await {
                     Ok(mut s) if !s.is_empty() => all.append(&mut s),
                     Ok(_) => all.push(driver::TaskStatus {
                         task: task.clone(),
@@ -661,35 +776,44 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
                     Err(e) => return report_error(&e, args.output),
                 }
             }
-            let mut out = std::io::stdout().lock();
-            match args.output {
-                DeployFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?,
-                DeployFormat::Text => {
-                    for s in &all {
-                        match &s.revision {
-                            None => writeln!(out, "{} (namespace {}): never deployed", s.task, s.namespace)?,
-                            Some(r) => writeln!(
-                                out,
-                                "{} (env {}, namespace {}): revision {} {:?}, image {}, manifest {}, {} by {} ({})",
-                                s.task,
-                                s.env,
-                                s.namespace,
-                                r.revision,
-                                r.result,
-                                r.image.as_deref().unwrap_or("-"),
-                                r.manifest_digest,
-                                r.finished_at.as_deref().unwrap_or(&r.started_at),
-                                r.actor,
-                                r.source
-                            )?,
-                        }
-                        for o in &s.objects {
-                            writeln!(out, "  {:<50} {:?}: {}", o.object, o.health.status, o.health.message)?;
+            // With --watch, a snapshot is printed only when it differs from the last one (JSON:
+            // one compact document per line).
+            let mut text = String::new();
+            {
+                use std::fmt::Write as _;
+                match args.output {
+                    DeployFormat::Json if args.watch => {
+                        writeln!(text, "{}", serde_json::to_string(&all)?)?
+                    }
+                    DeployFormat::Json => writeln!(text, "{}", serde_json::to_string_pretty(&all)?)?,
+                    DeployFormat::Text => {
+                        for s in &all {
+                            match &s.revision {
+                                None => writeln!(text, "{} (namespace {}): never deployed", s.task, s.namespace)?,
+                                Some(r) => writeln!(
+                                    text,
+                                    "{} (env {}, namespace {}): revision {} {:?}, image {}, manifest {}, {} by {} ({})",
+                                    s.task,
+                                    s.env,
+                                    s.namespace,
+                                    r.revision,
+                                    r.result,
+                                    r.image.as_deref().unwrap_or("-"),
+                                    r.manifest_digest,
+                                    r.finished_at.as_deref().unwrap_or(&r.started_at),
+                                    r.actor,
+                                    r.source
+                                )?,
+                            }
+                            for o in &s.objects {
+                                writeln!(text, "  {:<50} {:?}: {}", o.object, o.health.status, o.health.message)?;
+                            }
                         }
                     }
                 }
             }
             if !args.watch {
+                std::io::stdout().lock().write_all(text.as_bytes())?;
                 let healthy = all.iter().all(|s| {
                     s.objects
                         .iter()
@@ -697,7 +821,15 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
                 });
                 return Ok(if healthy { Outcome::Success } else { Outcome::Failed });
             }
-            drop(out);
+            if last.as_ref() != Some(&text) {
+                let mut out = std::io::stdout().lock();
+                if last.is_some() && args.output == DeployFormat::Text {
+                    writeln!(out)?;
+                }
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+                last = Some(text);
+            }
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         }
     })
@@ -725,6 +857,7 @@ pub fn init_from_cluster(
         let cluster = client::connect(&ClusterOptions {
             kubeconfig,
             context,
+            request_timeout: None,
         })
         .await?;
         match &namespace {

@@ -180,7 +180,7 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
         }
     };
     let groups = groups_source(&layout, &config, args.groups.as_deref())?;
-    let secrets = with_lookup(&groups, |lookup| {
+    let secrets = with_lookup(&groups, None, |lookup| {
         planton_deploy_ecs::resolve_secrets_with(&operations, &lookup.describe(), &|r| {
             lookup.lookup(r)
         })
