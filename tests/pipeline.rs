@@ -187,10 +187,8 @@ fn st(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 
 async fn deployment_image(ns: &TestNamespace) -> Option<String> {
     let deps: Api<Deployment> = Api::namespaced(cluster().client().await, ns.name());
-    deps.get_opt("order-api")
-        .await
-        .expect("get deployment")
-        .and_then(|d| d.spec?.template.spec?.containers.first()?.image.clone())
+    let d = deps.get_opt("order-api").await.expect("get deployment")?;
+    d.spec.template.spec?.containers.first()?.image.clone()
 }
 
 #[tokio::test]
@@ -380,6 +378,14 @@ async fn reject_fails_the_run_and_cancels_later_tasks() {
         ])
     );
     assert_eq!(task(&s, "staging")["manualGateDecision"], "no");
+    let error = task(&s, "staging")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.starts_with("rejected by alice at ") && error.ends_with(": wrong build"),
+        "{s}"
+    );
     assert!(
         task(&s, "staging")["error"]
             .as_str()
@@ -644,4 +650,166 @@ async fn kube_store_lets_rbac_decide_who_may_approve() {
     assert_eq!(who, crate::cluster::RESTRICTED_USER);
     // The grant names one gate: staging stays refused.
     assert!(restricted.decider("x", &run, &run.tasks[0]).await.is_err());
+}
+
+/// `--executor kubernetes`: each stack job is a Job in the jobs namespace, run in promotion
+/// order, and a failed Job fails its task and cancels the rest. On the testenv kwok completes
+/// (or, for the `planton.test/exit-1` image, fails) the Job's pod: the container itself does
+/// not run there, so the deploy inside it does not happen; what is checked is the
+/// orchestration (the Jobs, their command, order and results).
+#[tokio::test]
+async fn kubernetes_jobs_executor_runs_each_stack_job_as_a_job() {
+    let jobs_ns = cluster().namespace("pl-jobs").await;
+    let svc = service("jobs", &config("s", "p", ""));
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let base = [
+        "pipeline",
+        "run",
+        ".",
+        "--image",
+        IMAGE,
+        "--executor",
+        "kubernetes",
+        "--job-namespace",
+        jobs_ns.name(),
+        "--kubeconfig",
+        &kubeconfig,
+        "--timeout",
+        "60s",
+    ];
+    let mut ok = base.to_vec();
+    ok.extend(["--job-image", "registry.k8s.io/pause:3.10"]);
+    let out = run(&svc, &ok);
+    expect_code(&out, 0, "both Jobs complete");
+    let s = status(&svc, "1");
+    assert_eq!(
+        states(&s),
+        st(&[
+            ("staging", "completed", "succeeded"),
+            ("prod", "completed", "succeeded")
+        ])
+    );
+    assert_eq!(s["run"]["executor"], "kubernetes");
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> =
+        Api::namespaced(cluster().client().await, jobs_ns.name());
+    let staging = jobs
+        .get("planton-1-staging-1")
+        .await
+        .expect("staging's Job");
+    let command = staging
+        .spec
+        .as_ref()
+        .expect("spec")
+        .template
+        .spec
+        .as_ref()
+        .expect("pod spec")
+        .containers[0]
+        .command
+        .clone()
+        .unwrap_or_default();
+    assert_eq!(
+        &command[..7],
+        [
+            "planton",
+            "deploy",
+            "/workspace",
+            "--env",
+            "staging",
+            "--image",
+            IMAGE
+        ]
+    );
+    jobs.get("planton-1-prod-1").await.expect("prod's Job");
+    let log = text(&run(&svc, &["logs", "1", "staging"]).stdout);
+    assert!(
+        log.contains("created Job") && log.contains("completed"),
+        "{log}"
+    );
+
+    let mut failing = base.to_vec();
+    failing.extend(["--job-image", "planton.test/exit-1:1"]);
+    let out = run(&svc, &failing);
+    expect_code(&out, 1, "a failed Job fails the run");
+    assert_eq!(
+        states(&status(&svc, "2")),
+        st(&[
+            ("staging", "completed", "failed"),
+            ("prod", "completed", "cancelled")
+        ])
+    );
+    assert!(
+        jobs.get_opt("planton-2-prod-1")
+            .await
+            .expect("get")
+            .is_none(),
+        "prod's Job was never created"
+    );
+}
+
+/// `--dry-run` needs no cluster: the whole pipeline, gates included, with the embedded store;
+/// and `--parallel` runs independent services side by side.
+#[test]
+fn dry_run_walks_the_whole_pipeline_and_parallel_runs_services() {
+    let svc = service("dry", &config("s", "p", "prod"));
+    let out = run(
+        &svc,
+        &["pipeline", "run", ".", "--image", IMAGE, "--dry-run"],
+    );
+    expect_code(&out, AWAITING, "prod waits");
+    assert!(
+        text(&out.stderr).contains("staging -> prod [gate]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let log = text(&run(&svc, &["logs", "1", "staging"]).stdout);
+    assert!(
+        log.contains("dry run: would deploy MicroserviceKubernetes `order-api`"),
+        "{log}"
+    );
+    expect_code(
+        &run(&svc, &["approve", "1", "prod", "--as", "alice"]),
+        0,
+        "approve",
+    );
+    expect_code(&run(&svc, &["pipeline", "resume", "1"]), 0, "resume");
+    expect_code(
+        &run(&svc, &["pipeline", "resume", "1"]),
+        0,
+        "resuming a completed run is a no-op",
+    );
+    let s = status(&svc, "1");
+    assert_eq!(
+        states(&s),
+        st(&[
+            ("staging", "completed", "skipped"),
+            ("prod", "completed", "skipped")
+        ])
+    );
+    assert_eq!(s["run"]["result"], "succeeded");
+
+    let other = service("dry-2", &config("s", "p", ""));
+    let a = svc.to_string_lossy().into_owned();
+    let b = other.to_string_lossy().into_owned();
+    let out = run(
+        &svc,
+        &[
+            "pipeline",
+            "run",
+            &a,
+            &b,
+            "--image",
+            IMAGE,
+            "--dry-run",
+            "--parallel",
+            "2",
+        ],
+    );
+    expect_code(
+        &out,
+        AWAITING,
+        "the worst outcome: one service waits at its gate",
+    );
+    let runs = text(&run(&other, &["runs"]).stdout);
+    assert!(runs.contains("staging:skipped prod:skipped"), "{runs}");
 }
