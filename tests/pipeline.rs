@@ -579,6 +579,17 @@ async fn kube_store_keeps_the_store_contract() {
         .await
         .expect("create");
     assert_eq!(other.run(&run.id).await.expect("read"), Some(run.clone()));
+    // The run's ConfigMap maps each task to its generated manifest, as in the seed.
+    let cm = Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(
+        cluster().client().await,
+        ns.name(),
+    )
+    .get(&format!("planton-run-{}", run.id))
+    .await
+    .expect("run ConfigMap");
+    let data = cm.data.unwrap_or_default();
+    assert_eq!(data.get("staging.yaml"), Some(&run.tasks[0].manifest_yaml));
+    assert!(data.contains_key("prod.yaml") && data.contains_key("run.json"));
     let lock = |owner: &str| planton_core::pipeline::Lock {
         key: "billing/app-prod".into(),
         owner: owner.into(),
@@ -805,4 +816,63 @@ fn dry_run_walks_the_whole_pipeline_and_parallel_runs_services() {
     );
     let runs = text(&run(&other, &["runs"]).stdout);
     assert!(runs.contains("staging:skipped prod:skipped"), "{runs}");
+}
+
+/// The CI examples parse as YAML and every `planton` command they call exists with the flags
+/// they pass (checked against the binary's own argument parser through `--help`).
+#[test]
+fn ci_examples_call_real_commands() {
+    for file in [
+        "examples/ci/github-actions.yaml",
+        "examples/ci/tekton-task.yaml",
+    ] {
+        let text = std::fs::read_to_string(workspace().join(file)).expect("read example");
+        planton_core::yaml::parse_stream(&text, file).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        let mut seen = 0;
+        for line in text.lines() {
+            if line.trim_start().starts_with('#') || line.contains("cargo install") {
+                continue;
+            }
+            let Some(at) = line.find("planton ") else {
+                continue;
+            };
+            let words: Vec<&str> = line[at + "planton ".len()..].split_whitespace().collect();
+            let Some(first) = words.first() else { continue };
+            if !first.chars().all(|c| c.is_ascii_lowercase() || c == '-') || first.contains("--") {
+                continue;
+            }
+            // `planton pipeline run`: a subcommand of a subcommand.
+            let cmd: Vec<&str> = if *first == "pipeline" {
+                words.iter().take(2).copied().collect()
+            } else {
+                vec![*first]
+            };
+            let mut args = cmd.clone();
+            args.push("--help");
+            let out = crate::util::run(&args);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{file}: `planton {}` does not exist",
+                cmd.join(" ")
+            );
+            let help = text_of(&out.stdout);
+            for flag in words.iter().filter(|w| w.starts_with("--")) {
+                assert!(
+                    help.contains(*flag),
+                    "{file}: `planton {}` has no {flag}",
+                    cmd.join(" ")
+                );
+            }
+            seen += 1;
+        }
+        assert!(
+            seen >= 4,
+            "{file}: expected several planton commands, saw {seen}"
+        );
+    }
+}
+
+fn text_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
