@@ -516,11 +516,21 @@ async fn two_runners_contend_for_one_environment() {
     let stg = cluster().namespace("pl-lock-s").await;
     let prd = cluster().namespace("pl-lock-p").await;
     let svc = service("lock", &config(stg.name(), prd.name(), "prod"));
-    let mut args: Vec<String> = ["pipeline", "run", ".", "--image", IMAGE]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(kube_args(&[]));
+    // The first runner's staging deploy holds the lock for its whole timeout: its image never
+    // becomes ready (a kwok stage), so the others meet the lock whatever the machine's load.
+    let mut args: Vec<String> = [
+        "pipeline",
+        "run",
+        ".",
+        "--image",
+        "planton.test/never-ready:1",
+        "--timeout",
+        "30s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(kube_args(&["--timeout"]));
     let first = planton_cmd(&svc, &args.iter().map(String::as_str).collect::<Vec<_>>())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -542,10 +552,10 @@ async fn two_runners_contend_for_one_environment() {
         err.contains("order-api/app-staging is locked by") && err.contains(&holder),
         "{err}"
     );
-    // A third waits for the lock and then deploys staging itself.
+    // A third waits for the lock and then deploys staging itself; the first run failed.
     let out = pipeline_run(&svc, IMAGE, &["--wait-lock", "3m"]);
     let first = first.wait_with_output().expect("first runner");
-    expect_code(&first, AWAITING, "first run");
+    expect_code(&first, 1, "first run: its staging never became ready");
     expect_code(
         &out,
         AWAITING,
@@ -558,6 +568,7 @@ async fn two_runners_contend_for_one_environment() {
     );
     let third = status(&svc, "3");
     assert_eq!(task(&third, "staging")["result"], "succeeded");
+    assert_eq!(task(&status(&svc, "1"), "prod")["result"], "cancelled");
     let second = status(&svc, "2");
     assert_eq!(
         task(&second, "staging")["state"],
@@ -875,4 +886,38 @@ fn ci_examples_call_real_commands() {
 
 fn text_of(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// `gateExpiry`: a gate nobody decided in time fails its task and the run.
+#[test]
+fn a_gate_nobody_decides_in_time_expires() {
+    let svc = service(
+        "expiry",
+        &format!("{}gateExpiry: 1s\n", config("s", "p", "prod")),
+    );
+    let out = run(
+        &svc,
+        &["pipeline", "run", ".", "--image", IMAGE, "--dry-run"],
+    );
+    expect_code(&out, AWAITING, "prod waits");
+    let expires = task(&status(&svc, "1"), "prod")["gateExpiresAt"].as_i64();
+    assert!(expires.is_some(), "the pending gate has an expiry");
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = run(&svc, &["pipeline", "resume", "1"]);
+    expect_code(&out, 1, "an expired gate fails the run");
+    let s = status(&svc, "1");
+    assert_eq!(task(&s, "prod")["result"], "failed");
+    assert!(
+        task(&s, "prod")["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expired"),
+        "{s}"
+    );
+    // An approval after expiry is refused: the task no longer waits.
+    expect_code(
+        &run(&svc, &["approve", "1", "prod", "--as", "alice"]),
+        1,
+        "too late",
+    );
 }
