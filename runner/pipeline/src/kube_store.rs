@@ -55,7 +55,8 @@ fn is_status(e: &kube::Error, code: u16) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == code)
 }
 
-/// A DNS-1123 name from `prefix` and free text, with a hash so different texts stay apart.
+/// A DNS-1123 label (at most 63 characters for a short prefix) from `prefix` and free text,
+/// with a hash so different texts stay apart.
 fn object_name(prefix: &str, text: &str) -> String {
     use std::fmt::Write as _;
     let mut clean: String = text
@@ -68,7 +69,8 @@ fn object_name(prefix: &str, text: &str) -> String {
             }
         })
         .collect();
-    clean.truncate(40);
+    // Keep the whole name a DNS label (63): prefix, `-`, text, `-`, 8 hex digits.
+    clean.truncate(63usize.saturating_sub(prefix.len() + 10));
     let clean = clean.trim_matches('-');
     // FNV-1a: stable across versions and platforms, enough to keep names apart.
     let mut h: u32 = 0x811c_9dc5;
