@@ -50,3 +50,7 @@ mod deploy_ecs;
 
 /// An HTTP-level fault-injecting proxy (TLS with a generated certificate) in front of the API server.
 mod fault_proxy;
+
+/// `planton pipeline run|resume|status`, `approve`, `reject`, `runs`, `logs`: gates, locks,
+/// failures, kill -9 and resume, with the embedded store and stack jobs on the control plane.
+mod pipeline;

@@ -26,6 +26,7 @@ pub mod diag;
 pub mod dotenv;
 pub mod incremental;
 pub mod kustomize;
+pub mod pipeline;
 pub mod plan;
 pub mod plugins;
 pub mod refs;

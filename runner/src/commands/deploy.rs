@@ -742,6 +742,11 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
                 .or_else(|| env_target.and_then(|e| e.context.clone())),
         ));
     }
+    if args.output == DeployFormat::Text
+        && let Some(p) = super::pipeline::status_section(&args.service)
+    {
+        println!("{p}");
+    }
     let rt = runtime()?;
     rt.block_on(async {
         // One connection per context the tasks live in.
