@@ -23,9 +23,11 @@ pub mod components;
 pub mod diff;
 pub mod example;
 pub mod highlight;
+pub mod ops;
 pub mod pages;
 pub mod services;
 pub mod state;
 pub mod zip;
 
 pub use app::App;
+pub use ops::Root;
