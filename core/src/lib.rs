@@ -25,6 +25,7 @@ pub mod check;
 pub mod diag;
 pub mod dotenv;
 pub mod kustomize;
+pub mod pipeline;
 pub mod plan;
 pub mod plugins;
 pub mod refs;

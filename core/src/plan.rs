@@ -1,5 +1,6 @@
 //! The deployment plan: one task per overlay directory except `local`, filtered by
-//! `deploymentEnvironments`, ordered by `promotionOrder`, with manual gates marked.
+//! `deploymentEnvironments`, ordered by `promotionOrder` (else the conventional rank of the
+//! overlay name: dev, test/qa, staging/uat, prod), with manual gates marked.
 
 use crate::diag::{Diagnostic, code};
 use crate::service::{CONFIG_FILE, ServiceConfig};
@@ -135,16 +136,10 @@ pub fn plan(
             );
         }
     }
-    // Promotion order first, then the rest by name.
-    tasks.sort_by_key(|t| {
-        (
-            cfg.promotion_order
-                .iter()
-                .position(|n| *n == t.name)
-                .unwrap_or(usize::MAX),
-            t.name.clone(),
-        )
-    });
+    // Promotion order: `promotionOrder` first, then the conventional rank, then by name.
+    let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
+    let order = crate::pipeline::promotion_order(&names, &cfg.promotion_order);
+    tasks.sort_by_key(|t| order.iter().position(|n| *n == t.name));
     let overlay = |name: &str| overlays.iter().find(|o| o.name == name);
     for (i, t) in tasks.iter().enumerate() {
         if let Some(prev) = tasks[..i]

@@ -7,6 +7,9 @@
 //! deploymentEnvironments: [staging, prod]   # overlay directories to deploy; empty = all but local
 //! promotionOrder: [staging, prod]           # order tasks run in; unlisted overlays follow, by name
 //! manualGates: [prod]                       # overlays that wait for approval before deploying
+//! approvers:                                # who may decide each gate (default: anyone)
+//!   prod: [alice, release-bot]
+//! gateExpiry: 72h                           # a pending gate fails after this (s, m, h, d)
 //! groups:
 //!   dir: groups                             # VariablesGroup / SecretsGroup manifests
 //! plugins:                                  # external target plugins, pinned by digest
@@ -22,6 +25,32 @@ use crate::diag::Diagnostic;
 use crate::kustomize::Files;
 use crate::kustomize::fs::join;
 use crate::yaml::{Node, parse_stream};
+
+/// Reads a duration such as `30s`, `90m`, `72h` or `7d` into seconds.
+pub fn parse_duration_secs(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let unit = s.chars().last()?;
+    let n: u64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
+    let mul = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86400,
+        _ => return None,
+    };
+    n.checked_mul(mul).filter(|v| *v > 0)
+}
+
+impl ServiceConfig {
+    /// Who may decide the gate of `overlay` (empty: anyone).
+    pub fn approvers_of(&self, overlay: &str) -> &[String] {
+        self.approvers
+            .iter()
+            .find(|(o, _)| o == overlay)
+            .map(|(_, a)| a.as_slice())
+            .unwrap_or_default()
+    }
+}
 
 /// The config file's name.
 pub const CONFIG_FILE: &str = "planton.yaml";
@@ -61,6 +90,10 @@ pub struct ServiceConfig {
     pub plugins: Vec<PluginPin>,
     /// Where overlays deploy, in file order.
     pub environments: Vec<EnvironmentTarget>,
+    /// Who may decide each overlay's gate (`approvers.<overlay>`), in file order.
+    pub approvers: Vec<(String, Vec<String>)>,
+    /// How long a pending gate waits before the task fails, in seconds.
+    pub gate_expiry_secs: Option<u64>,
     /// Whether the file existed.
     pub present: bool,
 }
@@ -75,6 +108,8 @@ const FIELDS: &[&str] = &[
     "groups",
     "plugins",
     "environments",
+    "approvers",
+    "gateExpiry",
 ];
 
 /// Why no service layout was found. `path` is the core path asked about; the front end shows
@@ -351,6 +386,62 @@ impl ServiceConfig {
                     cfg.deployment_environments = list(&mut diags);
                 }
                 "promotionOrder" => cfg.promotion_order = list(&mut diags),
+                "approvers" => {
+                    match value.as_map() {
+                        Some(m) => {
+                            for (name, who) in &m.entries {
+                                let ids: Option<Vec<String>> = who.as_seq().and_then(|items| {
+                                    items
+                                        .iter()
+                                        .map(|i| i.scalar_text().map(str::to_string))
+                                        .collect()
+                                });
+                                match ids {
+                                    Some(ids) => cfg.approvers.push((name.value.clone(), ids)),
+                                    None => diags.push(at(
+                                        who,
+                                        Diagnostic::error(
+                                            "config-type",
+                                            format!(
+                                                "`approvers.{}` must be a list of user names",
+                                                name.value
+                                            ),
+                                        ),
+                                    )),
+                                }
+                                if !layout.overlays.contains(&name.value) {
+                                    diags.push(
+                                    Diagnostic::warning(
+                                        "config-unknown-overlay",
+                                        format!(
+                                            "`approvers` names `{}`, but there is no overlays/{}/",
+                                            name.value, name.value
+                                        ),
+                                    )
+                                    .at(&file, name.pos.line, name.pos.col),
+                                );
+                                }
+                            }
+                        }
+                        None => diags.push(at(
+                            value,
+                            Diagnostic::error(
+                                "config-type",
+                                "`approvers` must map overlay names to lists of user names",
+                            ),
+                        )),
+                    }
+                }
+                "gateExpiry" => match value.scalar_text().and_then(parse_duration_secs) {
+                    Some(secs) => cfg.gate_expiry_secs = Some(secs),
+                    None => diags.push(at(
+                        value,
+                        Diagnostic::error(
+                            "config-type",
+                            "`gateExpiry` must be a duration such as `90m`, `72h` or `7d`",
+                        ),
+                    )),
+                },
                 "manualGates" => cfg.manual_gates = list(&mut diags),
                 "groups" => match value.get("dir").and_then(Node::scalar_text) {
                     Some(d) => cfg.groups_dir = Some(d.to_string()),
