@@ -6,7 +6,6 @@
 //! [`crate::OPENAPI_PATH`], checked in as `runner/serve/openapi.json`).
 
 use crate::auth::{self, Identity, Via};
-use crate::backend::Backend;
 use crate::config::{Role, ServeConfig};
 use crate::error::{ApiError, ErrorBody};
 use crate::events::Hub;
@@ -16,6 +15,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use planton_core::pipeline::{self as p, Decision, GateDecision, TaskState};
+use planton_pipeline::StateStore;
+use planton_pipeline::store::RunFilter;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -29,7 +30,7 @@ pub struct AppState {
     /// The users and policies.
     pub config: ServeConfig,
     /// The pipeline state store.
-    pub backend: Arc<dyn Backend>,
+    pub store: Arc<dyn StateStore>,
     /// Live sessions.
     pub sessions: auth::Sessions,
     /// Verified API tokens.
@@ -138,14 +139,6 @@ impl FromRequestParts<Shared> for Caller {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::store(format!("the store call did not finish: {e}")))?
-}
-
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -210,10 +203,12 @@ async fn login(
     }
     let st2 = st.clone();
     let (name, password) = (req.user.clone(), req.password);
-    let ok = blocking(move || {
-        Ok(auth::check_password(&st2.config, &name, &password).map(|u| u.name.clone()))
+    // Argon2 takes tens of milliseconds of CPU: off the async workers.
+    let ok = tokio::task::spawn_blocking(move || {
+        auth::check_password(&st2.config, &name, &password).map(|u| u.name.clone())
     })
-    .await?;
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let Some(name) = ok else {
         st.login_by_user.fail(&user_key);
         st.login_by_addr.fail(&addr_key);
@@ -285,7 +280,14 @@ async fn services(
     State(st): State<Shared>,
     Caller(_who): Caller,
 ) -> Result<axum::Json<Vec<ServiceView>>, ApiError> {
-    let runs = blocking(move || st.backend.runs(None, 500).map_err(ApiError::store)).await?;
+    let runs = st
+        .store
+        .runs(&RunFilter {
+            service: None,
+            limit: 500,
+        })
+        .await
+        .map_err(ApiError::store)?;
     let mut seen = std::collections::BTreeMap::new();
     for r in &runs {
         seen.entry(r.service.clone())
@@ -310,19 +312,22 @@ async fn list_runs(
     if limit == 0 || limit > 500 {
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
     }
-    let runs = blocking(move || {
-        st.backend
-            .runs(q.service.as_deref(), limit)
-            .map_err(ApiError::store)
-    })
-    .await?;
+    let runs = st
+        .store
+        .runs(&RunFilter {
+            service: q.service,
+            limit,
+        })
+        .await
+        .map_err(ApiError::store)?;
     Ok(axum::Json(runs.iter().map(RunView::from).collect()))
 }
 
 pub(crate) async fn load_run(st: &Shared, id: &str) -> Result<p::Run, ApiError> {
-    let (st, id2) = (st.clone(), id.to_string());
-    blocking(move || st.backend.run(&id2).map_err(ApiError::store))
-        .await?
+    st.store
+        .run(id)
+        .await
+        .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::not_found(format!("no run `{id}`")))
 }
 
@@ -357,25 +362,22 @@ async fn get_task(
         .task(&task_name)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("run `{run_id}` has no task `{task_name}`")))?;
-    let st2 = st.clone();
-    let (service, rid, tname) = (run.service.clone(), run.id.clone(), task.name.clone());
-    let created_at = run.created_at;
-    let (decisions, previous) = blocking(move || {
-        let decisions = st2.backend.decisions(&rid).map_err(ApiError::store)?;
-        let previous = st2
-            .backend
-            .runs(Some(&service), 200)
-            .map_err(ApiError::store)?
-            .into_iter()
-            .filter(|r| r.id != rid && r.created_at < created_at)
-            .find_map(|r| {
-                r.task(&tname)
-                    .filter(|t| t.result == Some(p::TaskResult::Succeeded))
-                    .map(|t| (r.id.clone(), t.manifest_yaml.clone()))
-            });
-        Ok((decisions, previous))
-    })
-    .await?;
+    let decisions = st.store.decisions(&run.id).await.map_err(ApiError::store)?;
+    let previous = st
+        .store
+        .runs(&RunFilter {
+            service: Some(run.service.clone()),
+            limit: 200,
+        })
+        .await
+        .map_err(ApiError::store)?
+        .into_iter()
+        .filter(|r| r.id != run.id && r.created_at < run.created_at)
+        .find_map(|r| {
+            r.task(&task.name)
+                .filter(|t| t.result == Some(p::TaskResult::Succeeded))
+                .map(|t| (r.id.clone(), t.manifest_yaml.clone()))
+        });
     let (previous_run, old) = match previous {
         Some((id, yaml)) => (Some(id), yaml),
         None => (None, String::new()),
@@ -432,12 +434,11 @@ async fn get_log(
         .ok_or_else(|| ApiError::not_found(format!("run `{run_id}` has no task `{task_name}`")))?;
     let complete = task.is_completed();
     let offset = q.offset.unwrap_or(0);
-    let chunk = blocking(move || {
-        st.backend
-            .log(&run_id, &task_name, offset)
-            .map_err(ApiError::store)
-    })
-    .await?;
+    let chunk = st
+        .store
+        .log(&run_id, &task_name, offset)
+        .await
+        .map_err(ApiError::store)?;
     Ok(axum::Json(LogView {
         text: chunk.text,
         next_offset: chunk.next,
@@ -548,19 +549,26 @@ async fn decide(
             "the comment is longer than 4000 bytes",
         ));
     }
+    // The store has the last word on who decides (the in-cluster store asks Kubernetes RBAC).
+    let by = st
+        .store
+        .decider(&who.user.name, &run, &task)
+        .await
+        .map_err(|e| match e {
+            planton_pipeline::Error::Forbidden { .. } => ApiError::forbidden(e.to_string()),
+            e => ApiError::store(e),
+        })?;
     let d = Decision {
         run_id: run.id.clone(),
         task: task.name.clone(),
         decision,
-        by: who.user.name.clone(),
+        by,
         at: now_ms(),
         comment,
         manifest_digest: task.manifest_digest.clone(),
         image: run.image.clone(),
     };
-    let d2 = d.clone();
-    let st2 = st.clone();
-    blocking(move || st2.backend.decide(&d2).map_err(ApiError::store)).await?;
+    st.store.add_decision(&d).await.map_err(ApiError::store)?;
     st.hub.poke();
     Ok(axum::Json(DecisionView::from(&d)))
 }

@@ -8,12 +8,13 @@
 //! interval, not one each. A subscriber that falls behind gets a fresh snapshot.
 
 use crate::api::{ApiQuery, Caller, Shared, load_run};
-use crate::backend::Backend;
 use crate::error::ApiError;
 use crate::views::{LogView, RunView};
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
+use planton_pipeline::StateStore;
+use planton_pipeline::store::RunFilter;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -25,6 +26,13 @@ use utoipa::IntoParams;
 /// How many runs the hub watches (the newest).
 const WATCHED_RUNS: usize = 50;
 
+fn watched() -> RunFilter {
+    RunFilter {
+        service: None,
+        limit: WATCHED_RUNS,
+    }
+}
+
 /// Broadcasts run changes to every live-update subscriber.
 pub struct Hub {
     tx: broadcast::Sender<Arc<RunView>>,
@@ -33,7 +41,7 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the polling task on the current tokio runtime.
-    pub fn start(backend: Arc<dyn Backend>, poll: Duration) -> Hub {
+    pub fn start(store: Arc<dyn StateStore>, poll: Duration) -> Hub {
         let (tx, _) = broadcast::channel(256);
         let poke = Arc::new(Notify::new());
         let (tx2, poke2) = (tx.clone(), poke.clone());
@@ -48,14 +56,12 @@ impl Hub {
                     last.clear();
                     continue;
                 }
-                let b = backend.clone();
-                let runs =
-                    match tokio::task::spawn_blocking(move || b.runs(None, WATCHED_RUNS)).await {
-                        Ok(Ok(r)) => r,
-                        // A failing store is reported to clients on their next request; the
-                        // stream just carries on.
-                        _ => continue,
-                    };
+                let runs = match store.runs(&watched()).await {
+                    Ok(r) => r,
+                    // A failing store is reported to clients on their next request; the
+                    // stream just carries on.
+                    Err(_) => continue,
+                };
                 for r in &runs {
                     let v = RunView::from(r);
                     if last.get(&v.id).is_none_or(|old| **old != v) {
@@ -117,16 +123,14 @@ pub async fn events(
     st.hub.poke();
     let snapshot: Vec<RunView> = match &q.run {
         Some(id) => vec![RunView::from(&load_run(&st, id).await?)],
-        None => {
-            let b = st.backend.clone();
-            tokio::task::spawn_blocking(move || b.runs(None, WATCHED_RUNS))
-                .await
-                .map_err(|e| ApiError::store(e.to_string()))?
-                .map_err(ApiError::store)?
-                .iter()
-                .map(RunView::from)
-                .collect()
-        }
+        None => st
+            .store
+            .runs(&watched())
+            .await
+            .map_err(ApiError::store)?
+            .iter()
+            .map(RunView::from)
+            .collect(),
     };
     let filter = q.run;
     let stream = futures::stream::unfold(
@@ -197,11 +201,8 @@ pub async fn log_stream(
                     Ok(r) => r.task(&task).is_none_or(|t| t.is_completed()),
                     Err(_) => true,
                 };
-                let b = st.backend.clone();
-                let (r2, t2) = (run_id.clone(), task.clone());
-                let chunk = tokio::task::spawn_blocking(move || b.log(&r2, &t2, offset)).await;
-                let chunk = match chunk {
-                    Ok(Ok(c)) => c,
+                let chunk = match st.store.log(&run_id, &task, offset).await {
+                    Ok(c) => c,
                     _ => {
                         let ev = Event::default()
                             .event("end")

@@ -1,7 +1,7 @@
 //! `planton-serve`: the pipeline UI server behind `planton serve`.
 //!
 //! It serves the built web app (`dist/`: the overlay editor and the pipelines views) and a
-//! JSON API over a pipeline state store ([`Backend`]): services, runs, tasks, gate
+//! JSON API over a pipeline state store (`planton_pipeline::StateStore`): services, runs, tasks, gate
 //! decisions, stack-job logs, live updates by Server-Sent Events, and approve/reject.
 //! The API is described by an OpenAPI document served at [`OPENAPI_PATH`] and checked in
 //! (`runner/serve/openapi.json`; a test fails when they differ).
@@ -16,9 +16,9 @@
 //! the runner waiting on the run (`planton pipeline run --wait`, or `resume`) acts on it.
 //!
 //! ```no_run
-//! # async fn demo(backend: std::sync::Arc<dyn planton_serve::Backend>) -> std::io::Result<()> {
+//! # async fn demo(store: std::sync::Arc<dyn planton_serve::StateStore>) -> std::io::Result<()> {
 //! use planton_serve::{Options, config::ServeConfig};
-//! let app = planton_serve::app(backend, Options::new(ServeConfig::default()));
+//! let app = planton_serve::app(store, Options::new(ServeConfig::default()));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! planton_serve::serve(listener, app).await
 //! # }
@@ -26,13 +26,12 @@
 
 pub mod api;
 pub mod auth;
-pub mod backend;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod views;
 
-pub use backend::{Backend, BackendError, LogChunk};
+pub use planton_pipeline::StateStore;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -84,11 +83,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole application. Must be called inside a tokio runtime (it starts the live-update
 /// poller).
-pub fn app(backend: Arc<dyn Backend>, opts: Options) -> Router {
+pub fn app(store: Arc<dyn StateStore>, opts: Options) -> Router {
     let ttl = Duration::from_secs(60 * opts.config.session_minutes.unwrap_or(720));
     let state = Arc::new(api::AppState {
-        hub: events::Hub::start(backend.clone(), opts.poll),
-        backend,
+        hub: events::Hub::start(store.clone(), opts.poll),
+        store,
         sessions: auth::Sessions::new(ttl),
         tokens: auth::TokenCache::default(),
         login_by_user: auth::RateLimiter::new(opts.login_failures_per_user, opts.login_window),
