@@ -77,6 +77,10 @@ pub enum Command {
     /// Re-apply a stored revision (secrets resolved anew), through the same path as deploy.
     #[command(after_help = DEPLOY_EXAMPLES)]
     Rollback(RollbackArgs),
+
+    /// Serve the pipeline UI and its JSON API over the service's state store: runs, tasks,
+    /// live logs, approve and reject for authorized users (`planton serve user add` first).
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 const DEPLOY_EXAMPLES: &str = "\

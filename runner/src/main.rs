@@ -24,6 +24,7 @@ fn main() {
         Command::Diff(a) => commands::deploy::diff(a),
         Command::Status(a) => commands::deploy::status(a),
         Command::Rollback(a) => commands::deploy::rollback(a),
+        Command::Serve(a) => commands::serve::run(a),
     };
     let outcome = match result {
         Ok(o) => o,

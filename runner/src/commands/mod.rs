@@ -4,6 +4,7 @@ pub mod build;
 pub mod deploy;
 pub mod render;
 pub mod schema;
+pub mod serve;
 pub mod service;
 pub mod validate;
 
