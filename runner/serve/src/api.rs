@@ -113,10 +113,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Api
     }
 }
 
-fn peer(parts: &Parts) -> Option<IpAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
+async fn peer(parts: &mut Parts, st: &Shared) -> Option<IpAddr> {
+    // The extractor (not the raw extension) so tests' `MockConnectInfo` counts too.
+    ConnectInfo::<SocketAddr>::from_request_parts(parts, st)
+        .await
+        .ok()
         .map(|c| c.0.ip())
 }
 
@@ -126,14 +127,9 @@ pub struct Caller(pub Identity);
 impl FromRequestParts<Shared> for Caller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, st: &Shared) -> Result<Self, ApiError> {
-        let who = auth::identify(
-            &st.config,
-            &st.sessions,
-            &st.tokens,
-            &parts.headers,
-            peer(parts),
-        )?
-        .ok_or_else(ApiError::unauthenticated)?;
+        let peer = peer(parts, st).await;
+        let who = auth::identify(&st.config, &st.sessions, &st.tokens, &parts.headers, peer)?
+            .ok_or_else(ApiError::unauthenticated)?;
         auth::check_csrf(&parts.method, &parts.headers, &who)?;
         Ok(Caller(who))
     }
@@ -343,8 +339,14 @@ async fn get_run(
     Ok(axum::Json(RunView::from(&load_run(&st, &run).await?)))
 }
 
+/// Whether the user's role covers the task: an approver's environments name the task's
+/// environment (`metadata.env`) or its overlay name.
+fn role_covers(who: &Identity, task: &p::Task) -> bool {
+    who.via != Via::Anonymous && (who.user.may_decide(&task.env) || who.user.may_decide(&task.name))
+}
+
 fn may_decide(who: &Identity, task: &p::Task) -> bool {
-    who.user.may_decide(&task.env) && p::may_approve(&task.approvers, &who.user.name)
+    role_covers(who, task) && p::may_approve(&task.approvers, &who.user.name)
 }
 
 /// One task in full: its manifest, the diff against the last successful deploy of the same
@@ -500,7 +502,7 @@ async fn decide(
             who.user.name
         )));
     }
-    if !who.user.may_decide(&task.env) {
+    if !role_covers(&who, &task) {
         return Err(ApiError::forbidden(format!(
             "`{}` may not approve environment `{}` (approves: {})",
             who.user.name,

@@ -168,24 +168,23 @@ pub fn identify(
     headers: &HeaderMap,
     peer: Option<IpAddr>,
 ) -> Result<Option<Identity>, ApiError> {
-    if let (Some(proxy), Some(peer)) = (&config.trusted_proxy, peer) {
-        if proxy.addresses.contains(&peer) {
-            if let Some(v) = headers.get(proxy.header.as_str()) {
-                let name = v.to_str().unwrap_or_default().trim();
-                let user = config.user(name).ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::UNAUTHORIZED,
-                        "unauthenticated",
-                        format!("the proxy names user `{name}`, who is not in the server config"),
-                    )
-                })?;
-                return Ok(Some(Identity {
-                    user: user.clone(),
-                    via: Via::Proxy,
-                    csrf: None,
-                }));
-            }
-        }
+    if let (Some(proxy), Some(peer)) = (&config.trusted_proxy, peer)
+        && proxy.addresses.contains(&peer)
+        && let Some(v) = headers.get(proxy.header.as_str())
+    {
+        let name = v.to_str().unwrap_or_default().trim();
+        let user = config.user(name).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                format!("the proxy names user `{name}`, who is not in the server config"),
+            )
+        })?;
+        return Ok(Some(Identity {
+            user: user.clone(),
+            via: Via::Proxy,
+            csrf: None,
+        }));
     }
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
         let bad = || {
@@ -239,16 +238,15 @@ pub fn identify(
             csrf: None,
         }));
     }
-    if let Some(id) = session_cookie(headers) {
-        if let Some((name, csrf)) = sessions.get(id) {
-            if let Some(user) = config.user(&name) {
-                return Ok(Some(Identity {
-                    user: user.clone(),
-                    via: Via::Session,
-                    csrf: Some(csrf),
-                }));
-            }
-        }
+    if let Some(id) = session_cookie(headers)
+        && let Some((name, csrf)) = sessions.get(id)
+        && let Some(user) = config.user(&name)
+    {
+        return Ok(Some(Identity {
+            user: user.clone(),
+            via: Via::Session,
+            csrf: Some(csrf),
+        }));
     }
     if config.anonymous == Anonymous::Viewer {
         return Ok(Some(Identity {

@@ -153,10 +153,10 @@ pub async fn events(
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Fell behind: send the current state of what is followed.
-                        if let Some(id) = &filter {
-                            if let Ok(r) = load_run(&st, id).await {
-                                pending.push(RunView::from(&r));
-                            }
+                        if let Some(id) = &filter
+                            && let Ok(r) = load_run(&st, id).await
+                        {
+                            pending.push(RunView::from(&r));
                         }
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
