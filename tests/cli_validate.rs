@@ -51,7 +51,10 @@ fn the_example_validates_and_plans_as_the_seed_says() {
         .iter()
         .map(|t| (t["name"].as_str().unwrap(), t["env"].as_str().unwrap()))
         .collect();
-    assert_eq!(tasks, [("prod", "app-prod"), ("staging", "app-staging")]);
+    // planton.yaml's promotionOrder: staging before prod, which has a manual gate.
+    assert_eq!(tasks, [("staging", "app-staging"), ("prod", "app-prod")]);
+    assert_eq!(p["tasks"][1]["requiresManualGate"], true);
+    assert_eq!(p["tasks"][0]["requiresManualGate"], false);
     assert_eq!(p["skipped"][0]["name"], "local");
     for key in [
         "name",

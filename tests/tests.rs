@@ -40,3 +40,7 @@ mod cluster_smoke;
 /// deploys with zero writes, diffs, failing images explained, secrets, prune, rollback, locks,
 /// kill -9 and re-run.
 mod deploy_k8s;
+
+/// `planton pipeline run|resume|status`, `approve`, `reject`, `runs`, `logs`: gates, locks,
+/// failures, kill -9 and resume, with the embedded store and stack jobs on the control plane.
+mod pipeline;

@@ -78,6 +78,22 @@ pub enum Command {
     #[command(after_help = DEPLOY_EXAMPLES)]
     Rollback(RollbackArgs),
 
+    /// The deployment pipeline: run every task in promotion order, resume, show a run.
+    #[command(subcommand)]
+    Pipeline(crate::commands::pipeline::PipelineCommand),
+
+    /// Approve a task waiting at its manual gate (pinned to its manifest digest and image).
+    Approve(crate::commands::pipeline::DecideArgs),
+
+    /// Reject a task waiting at its manual gate: the task and the run fail.
+    Reject(crate::commands::pipeline::DecideArgs),
+
+    /// List pipeline runs, newest first.
+    Runs(crate::commands::pipeline::RunsArgs),
+
+    /// Print a task's stack job log (`--follow` while it runs).
+    Logs(crate::commands::pipeline::LogsArgs),
+
     /// Serve the pipeline UI and its JSON API over the service's state store: runs, tasks,
     /// live logs, approve and reject for authorized users (`planton serve user add` first).
     Serve(crate::commands::serve::ServeArgs),

@@ -1,5 +1,6 @@
 //! The `planton` command line. Parses arguments, runs the command, maps the outcome to an
-//! exit status (0 ok, 1 problems found, 2 could not run) and prints errors with context.
+//! exit status (0 ok, 1 problems found, 2 could not run, 3 a pipeline
+//! stopped at a manual gate) and prints errors with context.
 
 use clap::Parser;
 
@@ -24,6 +25,11 @@ fn main() {
         Command::Diff(a) => commands::deploy::diff(a),
         Command::Status(a) => commands::deploy::status(a),
         Command::Rollback(a) => commands::deploy::rollback(a),
+        Command::Pipeline(c) => commands::pipeline::run(c),
+        Command::Approve(a) => commands::pipeline::approve(a),
+        Command::Reject(a) => commands::pipeline::reject(a),
+        Command::Runs(a) => commands::pipeline::runs(a),
+        Command::Logs(a) => commands::pipeline::logs(a),
         Command::Serve(a) => commands::serve::run(a),
     };
     let outcome = match result {

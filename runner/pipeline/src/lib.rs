@@ -5,7 +5,8 @@
 //! The decisions are pure and live in `planton_core::pipeline` (the data model, promotion
 //! order, the task state machine, the gate rule), shared with the web UI. This crate keeps
 //! state: [`store::StateStore`] is the one interface, [`sqlite::SqliteStore`] the embedded
-//! default in the service's `.planton/` folder.
+//! default in the service's `.planton/` folder, [`kube_store::KubeStore`] the in-cluster one
+//! (Kubernetes objects in a namespace; RBAC decides who may approve).
 //!
 //! Not here: building, validating or deploying (the CLI composes core, the plugins and the
 //! drivers; a task's stack job is a `planton deploy` the engine starts), and printing.
@@ -22,7 +23,11 @@
 //! # });
 //! ```
 
+pub mod engine;
 pub mod error;
+pub mod executor;
+pub mod kube_executor;
+pub mod kube_store;
 pub mod sqlite;
 pub mod store;
 pub mod testing;

@@ -618,6 +618,11 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             ),
         ));
     }
+    if args.output == DeployFormat::Text
+        && let Some(p) = super::pipeline::status_section(&args.service)
+    {
+        println!("{p}");
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let cluster: Cluster = match client::connect(&cluster_options(&args.cluster)).await {

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod deploy;
+pub mod pipeline;
 pub mod render;
 pub mod schema;
 pub mod serve;
@@ -17,6 +18,8 @@ pub enum Outcome {
     Failed,
     /// Exit 2: the command could not run (bad usage, unreadable files).
     CouldNotRun,
+    /// A command's own documented status (`pipeline run`: 3 when stopped at a gate).
+    Code(i32),
 }
 
 impl Outcome {
@@ -26,6 +29,7 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::Failed => 1,
             Outcome::CouldNotRun => 2,
+            Outcome::Code(c) => c,
         }
     }
 }
