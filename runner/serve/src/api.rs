@@ -551,8 +551,10 @@ async fn decide(
             "the comment is longer than 4000 bytes",
         ));
     }
-    // The store has the last word on who decides (the in-cluster store asks Kubernetes RBAC).
-    let by = st
+    // The store has the last word on who decides: the in-cluster store asks Kubernetes RBAC
+    // whether this server's own credentials may approve the gate, and names them; the
+    // decision then records both the user and the server's identity.
+    let store_says = st
         .store
         .decider(&who.user.name, &run, &task)
         .await
@@ -560,6 +562,11 @@ async fn decide(
             planton_pipeline::Error::Forbidden { .. } => ApiError::forbidden(e.to_string()),
             e => ApiError::store(e),
         })?;
+    let by = if store_says == who.user.name {
+        store_says
+    } else {
+        format!("{} via {store_says}", who.user.name)
+    };
     let d = Decision {
         run_id: run.id.clone(),
         task: task.name.clone(),

@@ -19,9 +19,9 @@ pub struct ServeArgs {
     /// Manage the server's users.
     #[command(subcommand)]
     pub command: Option<ServeCommand>,
-    /// The service root whose embedded state store (`.planton/state.db`) is served.
-    #[arg(default_value = ".")]
-    pub service: PathBuf,
+    /// The state store to serve (the service's embedded one, or the in-cluster one).
+    #[command(flatten)]
+    pub store: super::pipeline::StoreArgs,
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
@@ -32,9 +32,6 @@ pub struct ServeArgs {
     /// exists, else the API only.
     #[arg(long, value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
-    /// A state database other than the service's `.planton/state.db`.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
 }
 
 /// `planton serve user …`.
@@ -90,7 +87,8 @@ Examples:
   printf '%s\\n' \"$ADMIN_PASSWORD\" | planton serve user add admin --role admin --password-stdin
   printf '%s\\n' \"$PW\" | planton serve user add rita --role approver --env prod --password-stdin
   planton serve user token ci-bot
-  planton serve examples/order-api --listen 127.0.0.1:8080
+  planton serve --service examples/order-api --listen 127.0.0.1:8080
+  planton serve --store kubernetes --store-namespace planton-pipelines
 Then open http://127.0.0.1:8080/#/pipelines (the editor stays at /).";
 
 /// Runs `planton serve …`.
@@ -163,10 +161,6 @@ fn serve(args: &ServeArgs) -> Result<Outcome> {
             args.config.display()
         );
     }
-    let store = match &args.state {
-        Some(p) => planton_pipeline::sqlite::SqliteStore::open(p)?,
-        None => planton_pipeline::sqlite::SqliteStore::for_service(&args.service)?,
-    };
     let web_dir = match &args.web_dir {
         Some(d) if !d.join("index.html").is_file() => {
             bail!(
@@ -184,17 +178,33 @@ fn serve(args: &ServeArgs) -> Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
+        let store: Arc<dyn planton_pipeline::StateStore> = match args.store.store {
+            super::pipeline::StoreKind::Sqlite => Arc::new(
+                planton_pipeline::sqlite::SqliteStore::for_service(&args.store.service)?,
+            ),
+            super::pipeline::StoreKind::Kubernetes => {
+                let c = planton_deploy_k8s::client::connect(&planton_deploy_k8s::client::ClusterOptions {
+                    kubeconfig: args.store.kubeconfig.clone(),
+                    context: args.store.context.clone(),
+                })
+                .await?;
+                Arc::new(planton_pipeline::kube_store::KubeStore::new(
+                    c.client,
+                    &args.store.store_namespace,
+                ))
+            }
+        };
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
         eprintln!(
             "planton serve: {} on http://{addr}/ (pipelines: http://{addr}/#/pipelines; API: http://{addr}{}){}",
-            store.path().display(),
+            store.describe(),
             planton_serve::OPENAPI_PATH,
             if web_dir.is_none() { "; no web app (pass --web-dir)" } else { "" }
         );
-        let app = planton_serve::app(Arc::new(store), opts);
+        let app = planton_serve::app(store, opts);
         planton_serve::serve(listener, app)
             .await
             .context("the server stopped")
