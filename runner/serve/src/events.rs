@@ -108,11 +108,12 @@ fn run_event(v: &RunView) -> Event {
         .unwrap_or_else(|_| Event::default().event("run"))
 }
 
-/// Live run updates (Server-Sent Events): an `run` event carrying the run's JSON
-/// (`RunView`) first for the current state, then each time it changes.
+/// Live run updates (Server-Sent Events): a `run` event carrying the run's JSON
+/// (`RunView`) for each run's current state, then `ready`, then a `run` event each time one
+/// changes.
 #[utoipa::path(get, path = "/api/events", tag = "live", params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = String,
-        description = "`event: run` with a RunView as data, on every change"),
+        description = "`event: run` with a RunView as data for the current runs, `event: ready`, then `event: run` on every change"),
         (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn events(
     State(st): State<Shared>,
@@ -136,14 +137,17 @@ pub async fn events(
     let stream = futures::stream::unfold(
         (
             rx,
-            snapshot.into_iter().rev().collect::<Vec<_>>(),
+            // Sent first (popped from the end): the current runs, then `ready`.
+            std::iter::once(Event::default().event("ready").data("{}"))
+                .chain(snapshot.iter().rev().map(run_event))
+                .collect::<Vec<_>>(),
             st,
             filter,
         ),
         |(mut rx, mut pending, st, filter)| async move {
             loop {
-                if let Some(v) = pending.pop() {
-                    return Some((Ok(run_event(&v)), (rx, pending, st, filter)));
+                if let Some(ev) = pending.pop() {
+                    return Some((Ok(ev), (rx, pending, st, filter)));
                 }
                 match rx.recv().await {
                     Ok(v) => {
@@ -156,7 +160,7 @@ pub async fn events(
                         if let Some(id) = &filter
                             && let Ok(r) = load_run(&st, id).await
                         {
-                            pending.push(RunView::from(&r));
+                            pending.push(run_event(&RunView::from(&r)));
                         }
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,

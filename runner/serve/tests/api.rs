@@ -748,7 +748,8 @@ async fn run_changes_and_logs_stream_live() {
     assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
     let mut body = resp.into_body().into_data_stream();
     let mut buf = String::new();
-    let first = sse_events(&mut body, &mut buf, 1).await;
+    let first = sse_events(&mut body, &mut buf, 2).await;
+    assert_eq!(first[1].0, "ready");
     let v: Value = serde_json::from_str(&first[0].1).unwrap();
     assert_eq!(first[0].0, "run");
     assert_eq!(v["tasks"][1]["state"], "awaiting_approval");

@@ -62,9 +62,11 @@ pub fn pipelines() -> Html {
             let (d3, d4) = (d.clone(), d.clone());
             let stream = EventStream::open(
                 "api/events",
-                &["run"],
-                move |_, data| {
-                    if let Ok(r) = serde_json::from_str::<RunView>(&data) {
+                &["run", "ready"],
+                move |name, data| {
+                    if name == "ready" {
+                        d3.dispatch(Msg::Live(true));
+                    } else if let Ok(r) = serde_json::from_str::<RunView>(&data) {
                         d3.dispatch(Msg::Live(true));
                         d3.dispatch(Msg::Run(r));
                     }
