@@ -187,10 +187,8 @@ fn st(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 
 async fn deployment_image(ns: &TestNamespace) -> Option<String> {
     let deps: Api<Deployment> = Api::namespaced(cluster().client().await, ns.name());
-    deps.get_opt("order-api")
-        .await
-        .expect("get deployment")
-        .and_then(|d| d.spec?.template.spec?.containers.first()?.image.clone())
+    let d = deps.get_opt("order-api").await.expect("get deployment")?;
+    d.spec.template.spec?.containers.first()?.image.clone()
 }
 
 #[tokio::test]
@@ -380,11 +378,12 @@ async fn reject_fails_the_run_and_cancels_later_tasks() {
         ])
     );
     assert_eq!(task(&s, "staging")["manualGateDecision"], "no");
+    let error = task(&s, "staging")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(
-        task(&s, "staging")["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("rejected by alice: wrong build"),
+        error.starts_with("rejected by alice at ") && error.ends_with(": wrong build"),
         "{s}"
     );
     assert_eq!(s["run"]["result"], "failed");
@@ -517,11 +516,21 @@ async fn two_runners_contend_for_one_environment() {
     let stg = cluster().namespace("pl-lock-s").await;
     let prd = cluster().namespace("pl-lock-p").await;
     let svc = service("lock", &config(stg.name(), prd.name(), "prod"));
-    let mut args: Vec<String> = ["pipeline", "run", ".", "--image", IMAGE]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(kube_args(&[]));
+    // The first runner's staging deploy holds the lock for its whole timeout: its image never
+    // becomes ready (a kwok stage), so the others meet the lock whatever the machine's load.
+    let mut args: Vec<String> = [
+        "pipeline",
+        "run",
+        ".",
+        "--image",
+        "planton.test/never-ready:1",
+        "--timeout",
+        "30s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(kube_args(&["--timeout"]));
     let first = planton_cmd(&svc, &args.iter().map(String::as_str).collect::<Vec<_>>())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -543,10 +552,10 @@ async fn two_runners_contend_for_one_environment() {
         err.contains("order-api/app-staging is locked by") && err.contains(&holder),
         "{err}"
     );
-    // A third waits for the lock and then deploys staging itself.
+    // A third waits for the lock and then deploys staging itself; the first run failed.
     let out = pipeline_run(&svc, IMAGE, &["--wait-lock", "3m"]);
     let first = first.wait_with_output().expect("first runner");
-    expect_code(&first, AWAITING, "first run");
+    expect_code(&first, 1, "first run: its staging never became ready");
     expect_code(
         &out,
         AWAITING,
@@ -559,6 +568,7 @@ async fn two_runners_contend_for_one_environment() {
     );
     let third = status(&svc, "3");
     assert_eq!(task(&third, "staging")["result"], "succeeded");
+    assert_eq!(task(&status(&svc, "1"), "prod")["result"], "cancelled");
     let second = status(&svc, "2");
     assert_eq!(
         task(&second, "staging")["state"],
@@ -580,6 +590,17 @@ async fn kube_store_keeps_the_store_contract() {
         .await
         .expect("create");
     assert_eq!(other.run(&run.id).await.expect("read"), Some(run.clone()));
+    // The run's ConfigMap maps each task to its generated manifest, as in the seed.
+    let cm = Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(
+        cluster().client().await,
+        ns.name(),
+    )
+    .get(&format!("planton-run-{}", run.id))
+    .await
+    .expect("run ConfigMap");
+    let data = cm.data.unwrap_or_default();
+    assert_eq!(data.get("staging.yaml"), Some(&run.tasks[0].manifest_yaml));
+    assert!(data.contains_key("prod.yaml") && data.contains_key("run.json"));
     let lock = |owner: &str| planton_core::pipeline::Lock {
         key: "billing/app-prod".into(),
         owner: owner.into(),
@@ -644,4 +665,259 @@ async fn kube_store_lets_rbac_decide_who_may_approve() {
     assert_eq!(who, crate::cluster::RESTRICTED_USER);
     // The grant names one gate: staging stays refused.
     assert!(restricted.decider("x", &run, &run.tasks[0]).await.is_err());
+}
+
+/// `--executor kubernetes`: each stack job is a Job in the jobs namespace, run in promotion
+/// order, and a failed Job fails its task and cancels the rest. On the testenv kwok completes
+/// (or, for the `planton.test/exit-1` image, fails) the Job's pod: the container itself does
+/// not run there, so the deploy inside it does not happen; what is checked is the
+/// orchestration (the Jobs, their command, order and results).
+#[tokio::test]
+async fn kubernetes_jobs_executor_runs_each_stack_job_as_a_job() {
+    let jobs_ns = cluster().namespace("pl-jobs").await;
+    let svc = service("jobs", &config("s", "p", ""));
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let base = [
+        "pipeline",
+        "run",
+        ".",
+        "--image",
+        IMAGE,
+        "--executor",
+        "kubernetes",
+        "--job-namespace",
+        jobs_ns.name(),
+        "--kubeconfig",
+        &kubeconfig,
+        "--timeout",
+        "60s",
+    ];
+    let mut ok = base.to_vec();
+    ok.extend(["--job-image", "registry.k8s.io/pause:3.10"]);
+    let out = run(&svc, &ok);
+    expect_code(&out, 0, "both Jobs complete");
+    let s = status(&svc, "1");
+    assert_eq!(
+        states(&s),
+        st(&[
+            ("staging", "completed", "succeeded"),
+            ("prod", "completed", "succeeded")
+        ])
+    );
+    assert_eq!(s["run"]["executor"], "kubernetes");
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> =
+        Api::namespaced(cluster().client().await, jobs_ns.name());
+    let staging = jobs
+        .get("planton-1-staging-1")
+        .await
+        .expect("staging's Job");
+    let command = staging
+        .spec
+        .as_ref()
+        .expect("spec")
+        .template
+        .spec
+        .as_ref()
+        .expect("pod spec")
+        .containers[0]
+        .command
+        .clone()
+        .unwrap_or_default();
+    assert_eq!(
+        &command[..7],
+        [
+            "planton",
+            "deploy",
+            "/workspace",
+            "--env",
+            "staging",
+            "--image",
+            IMAGE
+        ]
+    );
+    jobs.get("planton-1-prod-1").await.expect("prod's Job");
+    let log = text(&run(&svc, &["logs", "1", "staging"]).stdout);
+    assert!(
+        log.contains("created Job") && log.contains("completed"),
+        "{log}"
+    );
+
+    let mut failing = base.to_vec();
+    failing.extend(["--job-image", "planton.test/exit-1:1"]);
+    let out = run(&svc, &failing);
+    expect_code(&out, 1, "a failed Job fails the run");
+    assert_eq!(
+        states(&status(&svc, "2")),
+        st(&[
+            ("staging", "completed", "failed"),
+            ("prod", "completed", "cancelled")
+        ])
+    );
+    assert!(
+        jobs.get_opt("planton-2-prod-1")
+            .await
+            .expect("get")
+            .is_none(),
+        "prod's Job was never created"
+    );
+}
+
+/// `--dry-run` needs no cluster: the whole pipeline, gates included, with the embedded store;
+/// and `--parallel` runs independent services side by side.
+#[test]
+fn dry_run_walks_the_whole_pipeline_and_parallel_runs_services() {
+    let svc = service("dry", &config("s", "p", "prod"));
+    let out = run(
+        &svc,
+        &["pipeline", "run", ".", "--image", IMAGE, "--dry-run"],
+    );
+    expect_code(&out, AWAITING, "prod waits");
+    assert!(
+        text(&out.stderr).contains("staging -> prod [gate]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let log = text(&run(&svc, &["logs", "1", "staging"]).stdout);
+    assert!(
+        log.contains("dry run: would deploy MicroserviceKubernetes `order-api`"),
+        "{log}"
+    );
+    expect_code(
+        &run(&svc, &["approve", "1", "prod", "--as", "alice"]),
+        0,
+        "approve",
+    );
+    expect_code(&run(&svc, &["pipeline", "resume", "1"]), 0, "resume");
+    expect_code(
+        &run(&svc, &["pipeline", "resume", "1"]),
+        0,
+        "resuming a completed run is a no-op",
+    );
+    let s = status(&svc, "1");
+    assert_eq!(
+        states(&s),
+        st(&[
+            ("staging", "completed", "skipped"),
+            ("prod", "completed", "skipped")
+        ])
+    );
+    assert_eq!(s["run"]["result"], "succeeded");
+
+    let other = service("dry-2", &config("s", "p", ""));
+    let a = svc.to_string_lossy().into_owned();
+    let b = other.to_string_lossy().into_owned();
+    let out = run(
+        &svc,
+        &[
+            "pipeline",
+            "run",
+            &a,
+            &b,
+            "--image",
+            IMAGE,
+            "--dry-run",
+            "--parallel",
+            "2",
+        ],
+    );
+    expect_code(
+        &out,
+        AWAITING,
+        "the worst outcome: one service waits at its gate",
+    );
+    let runs = text(&run(&other, &["runs"]).stdout);
+    assert!(runs.contains("staging:skipped prod:skipped"), "{runs}");
+}
+
+/// The CI examples parse as YAML and every `planton` command they call exists with the flags
+/// they pass (checked against the binary's own argument parser through `--help`).
+#[test]
+fn ci_examples_call_real_commands() {
+    for file in [
+        "examples/ci/github-actions.yaml",
+        "examples/ci/tekton-task.yaml",
+    ] {
+        let text = std::fs::read_to_string(workspace().join(file)).expect("read example");
+        planton_core::yaml::parse_stream(&text, file).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        let mut seen = 0;
+        for line in text.lines() {
+            if line.trim_start().starts_with('#') || line.contains("cargo install") {
+                continue;
+            }
+            let Some(at) = line.find("planton ") else {
+                continue;
+            };
+            let words: Vec<&str> = line[at + "planton ".len()..].split_whitespace().collect();
+            let Some(first) = words.first() else { continue };
+            if !first.chars().all(|c| c.is_ascii_lowercase() || c == '-') || first.contains("--") {
+                continue;
+            }
+            // `planton pipeline run`: a subcommand of a subcommand.
+            let cmd: Vec<&str> = if *first == "pipeline" {
+                words.iter().take(2).copied().collect()
+            } else {
+                vec![*first]
+            };
+            let mut args = cmd.clone();
+            args.push("--help");
+            let out = crate::util::run(&args);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{file}: `planton {}` does not exist",
+                cmd.join(" ")
+            );
+            let help = text_of(&out.stdout);
+            for flag in words.iter().filter(|w| w.starts_with("--")) {
+                assert!(
+                    help.contains(*flag),
+                    "{file}: `planton {}` has no {flag}",
+                    cmd.join(" ")
+                );
+            }
+            seen += 1;
+        }
+        assert!(
+            seen >= 4,
+            "{file}: expected several planton commands, saw {seen}"
+        );
+    }
+}
+
+fn text_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `gateExpiry`: a gate nobody decided in time fails its task and the run.
+#[test]
+fn a_gate_nobody_decides_in_time_expires() {
+    let svc = service(
+        "expiry",
+        &format!("{}gateExpiry: 1s\n", config("s", "p", "prod")),
+    );
+    let out = run(
+        &svc,
+        &["pipeline", "run", ".", "--image", IMAGE, "--dry-run"],
+    );
+    expect_code(&out, AWAITING, "prod waits");
+    let expires = task(&status(&svc, "1"), "prod")["gateExpiresAt"].as_i64();
+    assert!(expires.is_some(), "the pending gate has an expiry");
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = run(&svc, &["pipeline", "resume", "1"]);
+    expect_code(&out, 1, "an expired gate fails the run");
+    let s = status(&svc, "1");
+    assert_eq!(task(&s, "prod")["result"], "failed");
+    assert!(
+        task(&s, "prod")["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expired"),
+        "{s}"
+    );
+    // An approval after expiry is refused: the task no longer waits.
+    expect_code(
+        &run(&svc, &["approve", "1", "prod", "--as", "alice"]),
+        1,
+        "too late",
+    );
 }

@@ -14,7 +14,8 @@
 //!
 //! ```
 //! use planton_core::pipeline::{promotion_order, TaskState, TaskEvent, Task};
-//! let order = promotion_order(&["prod".into(), "staging".into(), "dev".into()], &[]);
+//! let overlays: Vec<String> = vec!["prod".into(), "staging".into(), "dev".into()];
+//! let order = promotion_order(&overlays, &[]);
 //! assert_eq!(order, ["dev", "staging", "prod"]);
 //! let mut t = Task::new("staging", "app-staging", "MicroserviceKubernetes", "sha256:00");
 //! t.apply(TaskEvent::Start { at: 1 }).unwrap();

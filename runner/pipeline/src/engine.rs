@@ -182,6 +182,7 @@ impl Engine {
     pub async fn lock(&self, key: &str, run_id: &str) -> Result<()> {
         let deadline = now_ms() + ms(self.options.wait_lock);
         let mut replace: Option<Lock> = None;
+        let mut told = false;
         loop {
             let now = now_ms();
             let want = Lock {
@@ -213,11 +214,12 @@ impl Engine {
                 }
                 LockOutcome::Held(l) if lock_is_stale(&l, now) => replace = Some(l),
                 LockOutcome::Held(l) if now < deadline => {
-                    if replace.is_none() {
+                    if !told {
                         self.say(&format!(
                             "waiting for the lock {key}, held by {} (run {})",
                             l.owner, l.run_id
                         ));
+                        told = true;
                     }
                     replace = None;
                     tokio::time::sleep(self.options.poll).await;

@@ -3,8 +3,8 @@
 //! may approve.
 //!
 //! Objects (all labelled `app.kubernetes.io/managed-by: planton`):
-//! - a run: ConfigMap `planton-run-<id>` (`run.json`: the whole [`Run`], generated manifests
-//!   included, as the seed's one ConfigMap mapping each task to its generated manifest), label
+//! - a run: ConfigMap `planton-run-<id>` (`run.json`: the whole [`Run`]; `<task>.yaml`: each
+//!   task's generated manifest, the seed's one ConfigMap mapping task to manifest), label
 //!   `planton.dev/service`; ids come from the counter ConfigMap `planton-run-counter`,
 //!   advanced by compare-and-swap on its `resourceVersion`;
 //! - a decision: one ConfigMap each (`decision.json`), created and never changed, label
@@ -79,6 +79,19 @@ fn object_name(prefix: &str, text: &str) -> String {
     let mut out = format!("{prefix}-{clean}");
     let _ = write!(out, "-{h:08x}");
     out
+}
+
+/// A run ConfigMap's data: the run, and each task's generated manifest under
+/// `<task>.yaml` (the seed's mapping from task to manifest, readable with kubectl).
+fn run_data(run: &Run) -> BTreeMap<String, String> {
+    let mut data = BTreeMap::from([(
+        "run.json".to_string(),
+        serde_json::to_string(run).unwrap_or_default(),
+    )]);
+    for t in &run.tasks {
+        data.insert(format!("{}.yaml", t.name), t.manifest_yaml.clone());
+    }
+    data
 }
 
 impl KubeStore {
@@ -270,10 +283,7 @@ impl StateStore for KubeStore {
                 "run",
                 &[(SERVICE_LABEL, &run.service), (RUN_LABEL, &run.id)],
             ),
-            data: Some(BTreeMap::from([(
-                "run.json".to_string(),
-                serde_json::to_string(&run).unwrap_or_default(),
-            )])),
+            data: Some(run_data(&run)),
             ..Default::default()
         };
         self.cms()
@@ -297,10 +307,7 @@ impl StateStore for KubeStore {
                     store: self.describe(),
                 });
             };
-            cm.data.get_or_insert_with(BTreeMap::new).insert(
-                "run.json".into(),
-                serde_json::to_string(run).unwrap_or_default(),
-            );
+            cm.data = Some(run_data(run));
             match api.replace(&name, &PostParams::default(), &cm).await {
                 Ok(_) => return Ok(()),
                 Err(e) if is_status(&e, 409) => continue,
