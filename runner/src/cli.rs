@@ -93,6 +93,10 @@ pub enum Command {
 
     /// Print a task's stack job log (`--follow` while it runs).
     Logs(crate::commands::pipeline::LogsArgs),
+
+    /// Serve the pipeline UI and its JSON API over the service's state store: runs, tasks,
+    /// live logs, approve and reject for authorized users (`planton serve user add` first).
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 const DEPLOY_EXAMPLES: &str = "\

@@ -30,6 +30,7 @@ fn main() {
         Command::Reject(a) => commands::pipeline::reject(a),
         Command::Runs(a) => commands::pipeline::runs(a),
         Command::Logs(a) => commands::pipeline::logs(a),
+        Command::Serve(a) => commands::serve::run(a),
     };
     let outcome = match result {
         Ok(o) => o,

@@ -23,6 +23,7 @@ pub mod components;
 pub mod diff;
 pub mod example;
 pub mod highlight;
+pub mod ops;
 pub mod pages;
 pub mod service_files;
 pub mod services;
@@ -30,3 +31,4 @@ pub mod state;
 pub mod zip;
 
 pub use app::App;
+pub use ops::Root;

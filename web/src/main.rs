@@ -1,5 +1,6 @@
-//! The planton web editor's entry point: it only mounts [`planton_web::App`].
+//! The planton web app's entry point: it only mounts [`planton_web::Root`] (the editor, or
+//! the pipelines views under `#/pipelines`).
 
 fn main() {
-    yew::Renderer::<planton_web::App>::new().render();
+    yew::Renderer::<planton_web::Root>::new().render();
 }

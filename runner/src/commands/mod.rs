@@ -6,6 +6,7 @@ pub mod deploy_ecs;
 pub mod pipeline;
 pub mod render;
 pub mod schema;
+pub mod serve;
 pub mod service;
 pub mod validate;
 

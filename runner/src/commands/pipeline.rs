@@ -284,7 +284,8 @@ fn service_root(dir: &Path) -> Result<(Layout, PathBuf)> {
     Ok((layout, root))
 }
 
-async fn connect(store: &StoreArgs) -> Result<kube::Client> {
+/// A client for the cluster the store flags name.
+pub(super) async fn connect(store: &StoreArgs) -> Result<kube::Client> {
     let c = planton_deploy_k8s::client::connect(&planton_deploy_k8s::client::ClusterOptions {
         kubeconfig: store.kubeconfig.clone(),
         context: store.context.clone(),

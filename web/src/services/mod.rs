@@ -5,8 +5,10 @@
 //! - [`dom`] — prompts, confirmations, editor caret and scrolling;
 //! - [`clock`] — `performance.now()`;
 //! - [`assets`] — fetching the files served with the app (the built-in plugins);
-//! - [`recovery`] — surviving a trap of the page's WebAssembly instance.
+//! - [`recovery`] — surviving a trap of the page's WebAssembly instance;
+//! - [`api`] — `planton serve`'s pipeline API and event streams (pipelines views only).
 
+pub mod api;
 pub mod assets;
 pub mod clock;
 pub mod dom;
