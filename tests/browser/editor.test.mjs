@@ -96,11 +96,10 @@ function cliDiagnostics(dir) {
     if (e.status !== 1) throw e;
     out = e.stdout;
   }
-  // Core names files by their path from the file system root in build errors; the page's
-  // root is the opened folder. Compare the messages relative to the service folder.
-  const root = `${path.resolve(dir).replace(/^\//, '')}/`;
+  // Both name files relative to the service folder (core shows the paths of build errors
+  // that way for the CLI and the page alike), so the messages compare as they are.
   return JSON.parse(out).diagnostics.map((d) => ({
-    severity: d.severity, code: d.code, message: d.message.split(root).join(''), file: d.file, line: d.line, column: d.column,
+    severity: d.severity, code: d.code, message: d.message, file: d.file, line: d.line, column: d.column,
     overlay: d.overlay, path: d.path,
   }));
 }
