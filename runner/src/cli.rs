@@ -116,6 +116,15 @@ pub enum DeployFormat {
     Json,
 }
 
+/// Where an AWS deploy stores secret values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretStoreArg {
+    /// A Secrets Manager secret `planton/<group>/<entry>`.
+    SecretsManager,
+    /// An SSM SecureString parameter `/planton/<group>/<entry>`.
+    Ssm,
+}
+
 /// Arguments of `planton deploy` and `planton diff`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeployArgs {
@@ -146,6 +155,9 @@ pub struct DeployArgs {
     /// How long to wait for another deploy of the same environment to finish.
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub lock_wait: std::time::Duration,
+    /// AWS kinds: where `$secrets-group` values are stored for ECS to read.
+    #[arg(long, value_enum, default_value = "secrets-manager")]
+    pub secret_store: SecretStoreArg,
     /// Output format.
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: DeployFormat,
