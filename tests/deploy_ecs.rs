@@ -411,3 +411,40 @@ fn deploy_diff_status_and_rollback_of_the_ecs_example() {
     );
     assert_secret_only_in_the_store(&moto);
 }
+
+#[test]
+fn secrets_can_go_to_ssm_secure_strings() {
+    let moto = Moto::start();
+    let fx = moto.fixture();
+    let svc = service("ssm", Some(&fx));
+    let overlay = svc.join("_kustomize/overlays/prod").display().to_string();
+    let o = run(
+        &moto,
+        &["deploy", &overlay, "--secret-store", "ssm", "-o", "json"],
+    );
+    expect_code(&o, 0, "deploy with secrets in SSM");
+    let dump = moto.dump();
+    assert_eq!(
+        dump["parameters"]["/planton/checkout-db/password"], CANARY,
+        "{dump}"
+    );
+    assert_eq!(
+        dump["secrets"],
+        serde_json::json!({}),
+        "nothing in Secrets Manager"
+    );
+    let from = dump["taskDefinitions"][0]["containerDefinitions"][0]["secrets"][0]["valueFrom"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        from.contains(":ssm:") && from.ends_with("parameter/planton/checkout-db/password"),
+        "{from}"
+    );
+    let mut rest = dump.clone();
+    rest["parameters"]["/planton/checkout-db/password"] = Value::Null;
+    assert!(
+        !rest.to_string().contains(CANARY),
+        "the secret value is outside its parameter: {rest}"
+    );
+}

@@ -55,7 +55,9 @@ pub enum Command {
     Service(ServiceCommand),
 
     /// Deploy one environment to Kubernetes: build, validate, resolve references, render,
-    /// server-side dry-run, apply what differs, prune, wait for readiness, record.
+    /// server-side dry-run, apply what differs, prune, wait for readiness, record. A kind
+    /// whose plugin declares the AWS target (`AwsEcsService`) deploys to ECS instead, with
+    /// the same flags, output and exit codes.
     ///
     /// Progress goes to stderr; the result to stdout (`--output json` for JSON).
     /// Exit status: 0 deployed and ready, 1 the deploy failed (invalid input, refused or
@@ -110,7 +112,9 @@ Examples:
 Cluster: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else the in-cluster service
 account; --context picks a context. Secret and variable references resolve from
 PLANTON_SECRET_<GROUP>__<ENTRY> / PLANTON_VARIABLE_<GROUP>__<ENTRY> environment variables,
-then the groups directory (--groups, else groups.dir of planton.yaml).";
+then the groups directory (--groups, else groups.dir of planton.yaml).
+AWS (AwsEcsService): credentials and endpoint by the AWS conventions (AWS_PROFILE,
+AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...); the region is the cluster ARN's.";
 
 /// How to reach the cluster (kubectl's conventions).
 #[derive(Debug, Clone, clap::Args)]
@@ -138,6 +142,15 @@ pub enum DeployFormat {
     Text,
     /// One JSON document.
     Json,
+}
+
+/// Where an AWS deploy stores secret values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretStoreArg {
+    /// A Secrets Manager secret `planton/<group>/<entry>`.
+    SecretsManager,
+    /// An SSM SecureString parameter `/planton/<group>/<entry>`.
+    Ssm,
 }
 
 /// Arguments of `planton deploy` and `planton diff`.
@@ -170,6 +183,9 @@ pub struct DeployArgs {
     /// How long to wait for another deploy of the same environment to finish.
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub lock_wait: std::time::Duration,
+    /// AWS kinds: where `$secrets-group` values are stored for ECS to read.
+    #[arg(long, value_enum, default_value = "secrets-manager")]
+    pub secret_store: SecretStoreArg,
     /// Output format.
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: DeployFormat,

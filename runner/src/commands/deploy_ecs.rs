@@ -16,7 +16,7 @@
 
 use super::Outcome;
 use super::deploy::{actor, discover, groups_source, runtime, str_at, with_lookup};
-use crate::cli::{DeployArgs, DeployFormat, RollbackArgs, StatusArgs};
+use crate::cli::{DeployArgs, DeployFormat, RollbackArgs, SecretStoreArg, StatusArgs};
 use crate::files::DiskFiles;
 use crate::plugins::Plugins;
 use anyhow::{Result, anyhow};
@@ -245,6 +245,13 @@ fn report_error(e: &EcsError, format: DeployFormat) -> Result<Outcome> {
     Ok(outcome)
 }
 
+fn secret_store(args: &DeployArgs) -> SecretStore {
+    match args.secret_store {
+        SecretStoreArg::SecretsManager => SecretStore::SecretsManager,
+        SecretStoreArg::Ssm => SecretStore::SsmSecureString,
+    }
+}
+
 /// How long to wait and how often to look: every 10 s, more often for short timeouts.
 fn wait_options(timeout: Duration) -> WaitOptions {
     WaitOptions {
@@ -309,7 +316,7 @@ pub fn deploy(args: &DeployArgs) -> Result<Outcome> {
             environment: &p.task,
             manifest: &loaded.manifest_yaml,
             actor: &actor,
-            secret_store: SecretStore::SecretsManager,
+            secret_store: secret_store(args),
             wait: Some(wait_options(args.timeout)),
         };
         match planton_deploy_ecs::deploy(&clients, &req, &progress).await {
@@ -374,7 +381,7 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
             environment: &p.task,
             manifest: &loaded.manifest_yaml,
             actor: &actor,
-            secret_store: SecretStore::SecretsManager,
+            secret_store: secret_store(args),
             wait: None,
         };
         match planton_deploy_ecs::diff(&clients, &req, &|_| {}).await {
