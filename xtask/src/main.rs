@@ -7,6 +7,8 @@
 //! - `cargo xtask setup`: idempotent installs the tests need (rustup target, Python tools,
 //!   the SARIF schema, trunk, wasm-bindgen-cli, npm packages, Chromium).
 //! - `cargo xtask bench-kustomize`: planton vs `kubectl kustomize` on `../shared/bench`.
+//! - `cargo xtask demo`: the README's main job, the whole pipeline of the example service on
+//!   the embedded defaults (a fresh copy, the SQLite state store, a dry run: no cluster).
 //!
 //! Deliberately small: it shells out to cargo, rustup and the scripts in `scripts/`.
 
@@ -24,8 +26,9 @@ fn main() -> Result<()> {
         Some("ci") => ci(&root),
         Some("setup") => setup(&root),
         Some("bench-kustomize") => bench::kustomize(&root, &args[1..]),
+        Some("demo") => demo(&root),
         _ => {
-            eprintln!("usage: cargo xtask <ci | setup | bench-kustomize [--runs N]>");
+            eprintln!("usage: cargo xtask <ci | setup | demo | bench-kustomize [--runs N]>");
             bail!("unknown or missing xtask command")
         }
     }
@@ -49,6 +52,107 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
         .with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// The main job: validate, plan and run the example's pipeline as a dry run; staging goes
+/// through, prod stops at its manual gate (exit status 3), is approved, and the run is resumed
+/// to the end. Works on a copy under `target/demo/`, so every run starts from run 1 and the
+/// example folder gets no `.planton/` state.
+fn demo(root: &Path) -> Result<()> {
+    let dir = root.join("target/demo/order-api");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    copy_dir(&root.join("examples/order-api"), &dir)?;
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "planton-runner",
+        "--bin",
+        "planton",
+    ]))?;
+    let bin = root.join("target/debug/planton");
+    let step = |title: &str, args: &[&str], expect: i32| -> Result<()> {
+        eprintln!("\n== {title}\n$ planton {}", args.join(" "));
+        let status = Command::new(&bin)
+            .args(args)
+            .current_dir(&dir)
+            .status()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        match status.code() {
+            Some(c) if c == expect => Ok(()),
+            _ => bail!(
+                "`planton {}` ended with {status}, expected exit status {expect}",
+                args.join(" ")
+            ),
+        }
+    };
+    let image = "ghcr.io/acme-shop/order-api:3f2c1d0";
+    step(
+        "validate every overlay with the sandboxed plugins",
+        &["validate", "."],
+        0,
+    )?;
+    step(
+        "plan one task per overlay, in promotion order",
+        &["plan", "."],
+        0,
+    )?;
+    step(
+        "run the pipeline (dry run): staging goes through, prod waits at its gate (exit status 3)",
+        &["pipeline", "run", ".", "--image", image, "--dry-run"],
+        3,
+    )?;
+    step(
+        "approve prod (pinned to the manifest digest and image shown above)",
+        &[
+            "approve",
+            "1",
+            "prod",
+            "--as",
+            "alice",
+            "--comment",
+            "staging looks good",
+        ],
+        0,
+    )?;
+    step(
+        "resume the run: prod goes through",
+        &["pipeline", "resume", "1"],
+        0,
+    )?;
+    step(
+        "the run, its tasks and the decision",
+        &["pipeline", "status", "1"],
+        0,
+    )?;
+    step("history", &["runs"], 0)?;
+    step("a stack job's log", &["logs", "1", "prod"], 0)?;
+    eprintln!(
+        "\nThe state is in {}; the same commands without --dry-run deploy to the current kube context.",
+        dir.join(".planton/state.db").display()
+    );
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != ".planton" {
+                copy_dir(&src, &dst)?;
+            }
+        } else {
+            std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {}", src.display()))?;
+        }
     }
     Ok(())
 }
