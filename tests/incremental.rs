@@ -38,8 +38,14 @@ fn same_build(what: &str, a: &Result<Build, BuildError>, b: &Result<Build, Build
     }
 }
 
-/// Checks `tree` incrementally and fully; returns the overlays the session rebuilt.
-fn same_check(what: &str, tree: &FileTree, root: &str, session: &mut Session) -> Vec<String> {
+/// Checks `tree` incrementally and fully; returns the overlays the session rebuilt and how
+/// many resources kept their checks.
+fn same_check(
+    what: &str,
+    tree: &FileTree,
+    root: &str,
+    session: &mut Session,
+) -> (Vec<String>, usize) {
     let plugins = Plugins::native();
     let (layout, _) = Layout::discover(tree, root).expect("a service layout");
     let (config, _) = ServiceConfig::load(tree, &layout);
@@ -74,16 +80,16 @@ fn same_check(what: &str, tree: &FileTree, root: &str, session: &mut Session) ->
             a.name
         );
     }
-    inc.rebuilt
+    (inc.rebuilt, inc.reused_resources)
 }
 
 /// Edits every file of the service under `root` in turn (then restores it), comparing the
 /// session with a full check each time. Returns, per edited file, the overlays rebuilt by
-/// its first edit.
-fn edit_every_file(tree: &mut FileTree, root: &str) -> Vec<(String, Vec<String>)> {
+/// its first edit (a comment) and how many resources kept their checks then.
+fn edit_every_file(tree: &mut FileTree, root: &str) -> Vec<(String, (Vec<String>, usize))> {
     let mut session = Session::new();
     same_check("first check", tree, root, &mut session);
-    let rebuilt = same_check("unchanged", tree, root, &mut session);
+    let (rebuilt, _) = same_check("unchanged", tree, root, &mut session);
     assert!(
         rebuilt.is_empty(),
         "nothing changed, yet {rebuilt:?} rebuilt"
@@ -141,16 +147,24 @@ fn incremental_checks_equal_full_checks_after_every_edit_of_the_example() {
             .unwrap_or_else(|| panic!("{p} not edited"))
     };
     // Only the overlays an edit can affect are rebuilt.
+    // A comment changes no value: the rebuilt overlays' manifests keep their checks.
     assert_eq!(
         rebuilt("svc/_kustomize/overlays/prod/service.yaml"),
-        ["prod"]
+        (vec!["prod".to_string()], 1)
     );
     assert_eq!(
         rebuilt("svc/_kustomize/base/service.yaml"),
-        ["local", "prod", "staging"]
+        (
+            vec![
+                "local".to_string(),
+                "prod".to_string(),
+                "staging".to_string()
+            ],
+            3
+        )
     );
-    assert!(rebuilt("svc/config/groups/stripe.yaml").is_empty());
-    assert!(rebuilt("svc/planton.yaml").is_empty());
+    assert!(rebuilt("svc/config/groups/stripe.yaml").0.is_empty());
+    assert!(rebuilt("svc/planton.yaml").0.is_empty());
 }
 
 #[test]
@@ -165,7 +179,7 @@ fn incremental_checks_equal_full_checks_on_a_conformance_case() {
         );
     }
     let first = edit_every_file(&mut tree, "svc");
-    for (path, rebuilt) in first {
+    for (path, (rebuilt, _)) in first {
         if let Some(rest) = path.strip_prefix("svc/_kustomize/overlays/") {
             let overlay = rest.split('/').next().unwrap_or_default();
             assert_eq!(rebuilt, [overlay], "{path}");

@@ -18,7 +18,7 @@ use crate::kustomize::memo::{BuildMemo, Deps, Recorder};
 use crate::plan::{Plan, plan};
 use crate::refs::{DirGroupSource, GroupError, GroupSource};
 use crate::service::{CONFIG_FILE, GroupsDir, Layout, ServiceConfig};
-use crate::validate::{KindChecker, OverlayAnchor, OverlayBuild, check_overlay};
+use crate::validate::{KindChecker, OverlayAnchor, OverlayBuild, check_overlay_with, exists};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -28,6 +28,23 @@ struct Kept {
     build: Rc<OverlayBuild>,
     /// Its diagnostics, and the groups generation they were computed with.
     checked: Option<(u64, Rc<Vec<Diagnostic>>)>,
+    /// Each resource's diagnostics, in build order, with the generation.
+    resources: Option<(u64, Rc<Vec<Checked1>>)>,
+    /// The build checked before this one was built, with its resources' diagnostics: a
+    /// resource equal to the one at its index there is not checked again.
+    prev: Option<(Rc<OverlayBuild>, u64, Rc<Vec<Checked1>>)>,
+}
+
+/// One resource's diagnostics, and whether placing them consulted the overlay's anchor (a
+/// problem about a value the manifest lacks is placed where the overlay must add it).
+struct Checked1 {
+    diagnostics: Vec<Diagnostic>,
+    anchored: bool,
+}
+
+/// Whether two overlays place missing values in the same places.
+fn same_anchor(a: &OverlayAnchor, b: &OverlayAnchor) -> bool {
+    a.kustomization == b.kustomization && a.patches == b.patches
 }
 
 /// The groups as last loaded.
@@ -53,6 +70,9 @@ pub struct Checked {
     pub rebuilt: Vec<String>,
     /// The overlays whose diagnostics were computed again.
     pub rechecked: Vec<String>,
+    /// How many resources of rechecked overlays kept their diagnostics from the previous
+    /// build (equal value and positions).
+    pub reused_resources: usize,
 }
 
 /// Checks of one service kept between edits. Use one session per open service and one
@@ -76,6 +96,8 @@ impl Session {
     pub fn checker_changed(&mut self) {
         for k in self.overlays.values_mut() {
             k.checked = None;
+            k.resources = None;
+            k.prev = None;
         }
     }
 
@@ -150,6 +172,7 @@ impl Session {
 
         let mut overlays = Vec::new();
         let (mut rebuilt, mut rechecked) = (Vec::new(), Vec::new());
+        let mut reused_resources = 0;
         let mut live = Vec::new();
         for name in &layout.overlays {
             if only.is_some_and(|o| o != name) {
@@ -168,12 +191,18 @@ impl Session {
                 let anchor =
                     OverlayAnchor::read_with(&rec, &dir, &|path, text| memo.parse(path, text));
                 let build = Rc::new(OverlayBuild::new(name, build, anchor));
+                let prev = self.overlays.remove(&dir).and_then(|old| {
+                    let (g, r) = old.resources?;
+                    Some((old.build, g, r))
+                });
                 self.overlays.insert(
                     dir.clone(),
                     Kept {
                         deps: rec.deps_since(0),
                         build,
                         checked: None,
+                        resources: None,
+                        prev,
                     },
                 );
                 rebuilt.push(name.clone());
@@ -184,8 +213,32 @@ impl Session {
             let diags = match &kept.checked {
                 Some((g, d)) if *g == generation => d.clone(),
                 _ => {
-                    let d = Rc::new(check_overlay(&kept.build, layout, checker, groups));
+                    let prev = kept.prev.take().filter(|(_, g, _)| *g == generation);
+                    let build = kept.build.clone();
+                    let mut each = Vec::new();
+                    let d =
+                        check_overlay_with(&build, layout, checker, groups, &mut |i, r, check| {
+                            let reused = prev.as_ref().and_then(|(old, _, checked)| {
+                                let before = old.build.as_ref().ok()?.resources.get(i)?;
+                                let c = checked.get(i)?;
+                                (before.node == r.node
+                                    && (!c.anchored || same_anchor(&old.anchor, &build.anchor)))
+                                .then(|| c.diagnostics.clone())
+                            });
+                            reused_resources += usize::from(reused.is_some());
+                            let diagnostics = reused.unwrap_or_else(check);
+                            let anchored = diagnostics
+                                .iter()
+                                .any(|d| !d.path.is_empty() && !exists(&r.node, &d.path));
+                            each.push(Checked1 {
+                                diagnostics: diagnostics.clone(),
+                                anchored,
+                            });
+                            diagnostics
+                        });
+                    let d = Rc::new(d);
                     kept.checked = Some((generation, d.clone()));
+                    kept.resources = Some((generation, Rc::new(each)));
                     rechecked.push(name.clone());
                     d
                 }
@@ -220,6 +273,7 @@ impl Session {
             plan_diagnostics,
             rebuilt,
             rechecked,
+            reused_resources,
         }
     }
 

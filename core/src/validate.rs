@@ -10,7 +10,7 @@
 use crate::diag::{Diagnostic, Severity, code};
 use crate::kustomize::fs::join;
 use crate::kustomize::kustomization::FILE_NAMES;
-use crate::kustomize::{Build, BuildError, Files, build};
+use crate::kustomize::{Build, BuildError, Files, Resource, build};
 use crate::plugins::PluginFailure;
 use crate::refs::{self, GroupSource, RefKind, Unresolved};
 use crate::service::Layout;
@@ -367,8 +367,23 @@ pub fn check_overlay(
     checker: &dyn KindChecker,
     groups: Option<&dyn GroupSource>,
 ) -> Vec<Diagnostic> {
+    check_overlay_with(ob, layout, checker, groups, &mut |_, _, check| check())
+}
+
+/// Chooses, for resource `index` of a build, between running its checks (`check`) and an
+/// answer kept from an earlier check of an equal resource ([`crate::incremental`]).
+pub type EachResource<'a> =
+    dyn FnMut(usize, &Resource, &mut dyn FnMut() -> Vec<Diagnostic>) -> Vec<Diagnostic> + 'a;
+
+/// [`check_overlay`], with each resource's checks chosen by `each`.
+pub fn check_overlay_with(
+    ob: &OverlayBuild,
+    layout: &Layout,
+    checker: &dyn KindChecker,
+    groups: Option<&dyn GroupSource>,
+    each: &mut EachResource<'_>,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let local = ob.name == "local";
     let b = match &ob.build {
         Ok(b) => b,
         Err(e) => {
@@ -399,89 +414,102 @@ pub fn check_overlay(
     }
     // The kinds served, asked once per overlay (for "unknown kind" errors).
     let mut known: Option<String> = None;
-    for r in &b.resources {
-        let (api_version, kind) = (
-            r.node
-                .get("apiVersion")
-                .and_then(Node::scalar_text)
-                .unwrap_or(""),
-            r.kind(),
-        );
-        let json = match to_output(&r.node) {
-            Ok(o) => out_to_json(&o),
-            Err(e) => {
-                out.push(
-                    diag_at(layout, &e.pos, Diagnostic::error(code::BUILD, e.message))
-                        .in_overlay(&ob.name),
-                );
-                continue;
-            }
+    for (i, r) in b.resources.iter().enumerate() {
+        let mut check = || {
+            let mut found = Vec::new();
+            check_resource(ob, r, layout, checker, groups, &mut known, &mut found);
+            found
         };
-        match checker.check(api_version, &kind, &json, &ob.name, local) {
-            None => {
-                let known = known.get_or_insert_with(|| checker.known_kinds().join(", "));
-                if !known.is_empty() {
-                    let pos = r
-                        .node
-                        .get("kind")
-                        .map(|n| n.pos.clone())
-                        .unwrap_or_else(|| r.pos().clone());
-                    out.push(
-                        diag_at(
-                            layout,
-                            &pos,
-                            Diagnostic::error(
-                                code::UNKNOWN_KIND,
-                                format!("no target plugin serves `{api_version}/{kind}`; known kinds: {known}"),
-                            ),
-                        )
-                        .with_path("/kind")
-                        .in_overlay(&ob.name),
-                    );
-                }
-            }
-            Some(Err(e)) => out.push(
-                diag_at(
-                    layout,
-                    r.pos(),
-                    Diagnostic::error(code::PLUGIN_FAILED, e.to_string()),
-                )
-                .in_overlay(&ob.name),
-            ),
-            Some(Ok(problems)) => {
-                for p in problems {
-                    // Problems with a field's name point at the key, not its value.
-                    let key_pos = if p.code.ends_with("unknown-field")
-                        || p.code == "schema-proto-field-name"
-                        || p.code == "schema-duplicate-field"
-                    {
-                        locate_key(&r.node, &p.path)
-                    } else {
-                        None
-                    };
-                    let pos = key_pos.unwrap_or_else(|| ob.position(&r.node, &p.path));
-                    out.push(
-                        diag_at(
-                            layout,
-                            &pos,
-                            Diagnostic::new(p.severity, &p.code, p.message),
-                        )
-                        .with_path(&p.path)
-                        .in_overlay(&ob.name),
-                    );
-                }
-            }
-        }
-        check_references(
-            &r.node,
-            &mut String::new(),
-            layout,
-            &ob.name,
-            groups,
-            &mut out,
-        );
+        out.extend(each(i, r, &mut check));
     }
     out
+}
+
+/// The checks of resource `r` of `ob`'s build, into `out` (`known`: the kinds served,
+/// asked on first need).
+fn check_resource(
+    ob: &OverlayBuild,
+    r: &Resource,
+    layout: &Layout,
+    checker: &dyn KindChecker,
+    groups: Option<&dyn GroupSource>,
+    known: &mut Option<String>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let local = ob.name == "local";
+    let (api_version, kind) = (
+        r.node
+            .get("apiVersion")
+            .and_then(Node::scalar_text)
+            .unwrap_or(""),
+        r.kind(),
+    );
+    let json = match to_output(&r.node) {
+        Ok(o) => out_to_json(&o),
+        Err(e) => {
+            out.push(
+                diag_at(layout, &e.pos, Diagnostic::error(code::BUILD, e.message))
+                    .in_overlay(&ob.name),
+            );
+            return;
+        }
+    };
+    match checker.check(api_version, &kind, &json, &ob.name, local) {
+        None => {
+            let known = known.get_or_insert_with(|| checker.known_kinds().join(", "));
+            if !known.is_empty() {
+                let pos = r
+                    .node
+                    .get("kind")
+                    .map(|n| n.pos.clone())
+                    .unwrap_or_else(|| r.pos().clone());
+                out.push(
+                    diag_at(
+                        layout,
+                        &pos,
+                        Diagnostic::error(
+                            code::UNKNOWN_KIND,
+                            format!("no target plugin serves `{api_version}/{kind}`; known kinds: {known}"),
+                        ),
+                    )
+                    .with_path("/kind")
+                    .in_overlay(&ob.name),
+                );
+            }
+        }
+        Some(Err(e)) => out.push(
+            diag_at(
+                layout,
+                r.pos(),
+                Diagnostic::error(code::PLUGIN_FAILED, e.to_string()),
+            )
+            .in_overlay(&ob.name),
+        ),
+        Some(Ok(problems)) => {
+            for p in problems {
+                // Problems with a field's name point at the key, not its value.
+                let key_pos = if p.code.ends_with("unknown-field")
+                    || p.code == "schema-proto-field-name"
+                    || p.code == "schema-duplicate-field"
+                {
+                    locate_key(&r.node, &p.path)
+                } else {
+                    None
+                };
+                let pos = key_pos.unwrap_or_else(|| ob.position(&r.node, &p.path));
+                out.push(
+                    diag_at(
+                        layout,
+                        &pos,
+                        Diagnostic::new(p.severity, &p.code, p.message),
+                    )
+                    .with_path(&p.path)
+                    .in_overlay(&ob.name),
+                );
+            }
+        }
+    }
+    check_references(&r.node, &mut String::new(), layout, &ob.name, groups, out);
 }
 
 /// The references in `node` (at JSON Pointer `path`, a buffer the walk extends and restores,
