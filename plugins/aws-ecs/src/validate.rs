@@ -82,8 +82,7 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
 
 /// [`validate`] for a manifest whose field names are already camelCase.
 pub fn validate_normalized(m: &Value, local: bool) -> Vec<Diagnostic> {
-    let mut out = checker::check_with(
-        schema(),
+    let mut out = checker::compiled(schema()).check(
         m,
         checker::CheckOptions {
             protojson_scalars: true,

@@ -137,11 +137,7 @@ pub fn schema_for(manifest: &Value) -> &'static Value {
 pub struct KubernetesPlugin;
 
 impl Plugin for KubernetesPlugin {
-    /// Also compiles both schemas for the checker (once), so the snapshot a host takes after
-    /// `planton_init` (which calls `describe`) holds them compiled.
     fn describe() -> Describe {
-        planton_plugin_sdk::schema::compiled(schema());
-        planton_plugin_sdk::schema::compiled(deployment_schema());
         Describe {
             name: "kubernetes".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),

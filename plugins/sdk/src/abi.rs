@@ -123,13 +123,21 @@ pub fn render_json<P: Plugin>(input: &[u8]) -> Vec<u8> {
 
 /// What `planton_init` does: the work every call would otherwise repeat in a fresh instance.
 ///
-/// It runs [`Plugin::describe`] (which parses the kinds' schemas into their statics) and
-/// compiles every schema `pattern` ([`precompile_patterns`](crate::schema::precompile_patterns)).
+/// It runs [`Plugin::describe`] (which parses the kinds' schemas into their statics),
+/// compiles every schema `pattern` ([`precompile_patterns`](crate::schema::precompile_patterns))
+/// and validates a bare `{apiVersion, kind}` manifest of each kind, whose result it drops:
+/// that compiles the schema a plugin checks with ([`schema::compiled`](crate::schema::compiled)).
 /// It only fills caches that the calls fill lazily anyway, so a call gives the same result
 /// whether or not it ran first.
 pub fn init<P: Plugin>() {
     for kind in P::describe().kinds {
         crate::schema::precompile_patterns(&kind.schema);
+        let manifest = serde_json::json!({ "apiVersion": kind.api_version, "kind": kind.kind });
+        P::validate(crate::ValidateRequest {
+            manifest,
+            overlay: String::new(),
+            local: false,
+        });
     }
 }
 

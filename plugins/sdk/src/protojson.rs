@@ -165,12 +165,14 @@ impl<'s> Walker<'s> {
         }
         match value {
             Value::Object(map) => {
-                let root = self.root;
-                let prop = |name: &str| {
-                    object_schemas(root, schema)
-                        .find_map(|s| s.get("properties").and_then(|p| p.get(name)))
-                };
-                let additional = object_schemas(root, schema)
+                let schemas: Vec<&Value> = object_schemas(self.root, schema).collect();
+                let properties: Vec<&Map<String, Value>> = schemas
+                    .iter()
+                    .filter_map(|s| s.get("properties").and_then(Value::as_object))
+                    .collect();
+                let prop = |name: &str| properties.iter().find_map(|p| p.get(name));
+                let additional = schemas
+                    .iter()
                     .find_map(|s| s.get("additionalProperties").filter(|a| a.is_object()));
                 // The members so far, once one of them has changed.
                 let mut out: Option<Map<String, Value>> = None;
