@@ -829,6 +829,74 @@ fn dry_run_walks_the_whole_pipeline_and_parallel_runs_services() {
     assert!(runs.contains("staging:skipped prod:skipped"), "{runs}");
 }
 
+/// `deploy --expect-digest` (what every stack job passes: the digest its gate was approved
+/// for) refuses an overlay changed since, before anything reaches a cluster, and the digest
+/// `plan` prints is exactly the one `deploy` checks. No cluster is needed: the kubeconfig
+/// points at a closed port, so a deploy that passes the check stops at the connection.
+#[test]
+fn deploy_refuses_an_overlay_changed_since_its_digest_was_taken() {
+    let svc = service("expect-digest", &config("s", "p", "prod"));
+    let digest_of = |svc: &Path| -> String {
+        let out = run(svc, &["plan", ".", "--output", "json"]);
+        let plan: Value = serde_json::from_slice(&out.stdout).expect("plan --output json");
+        plan["tasks"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["name"] == "staging"))
+            .and_then(|t| t["manifestDigest"].as_str())
+            .expect("staging's digest")
+            .to_string()
+    };
+    let nowhere = svc.join("nowhere.kubeconfig");
+    std::fs::write(
+        &nowhere,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u, namespace: s}\ncurrent-context: x\n",
+    )
+    .expect("write kubeconfig");
+    let deploy = |digest: &str| {
+        run(
+            &svc,
+            &[
+                "deploy",
+                ".",
+                "--env",
+                "staging",
+                "--image",
+                IMAGE,
+                "--expect-digest",
+                digest,
+                "--kubeconfig",
+                nowhere.to_str().expect("utf-8 path"),
+                "--timeout",
+                "5s",
+            ],
+        )
+    };
+    let approved = digest_of(&svc);
+    let out = deploy(&approved);
+    assert!(
+        !text(&out.stderr).contains("--expect-digest"),
+        "the plan's digest passes the check: {}",
+        text(&out.stderr)
+    );
+    expect_code(&out, 2, "then the deploy cannot reach the closed port");
+
+    let patch = svc.join("_kustomize/overlays/staging/service.yaml");
+    let changed = std::fs::read_to_string(&patch)
+        .expect("read patch")
+        .replace("LOG_LEVEL: debug", "LOG_LEVEL: trace");
+    std::fs::write(&patch, changed).expect("write patch");
+    let out = deploy(&approved);
+    expect_code(&out, 1, "a changed overlay is refused");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("overlay `staging` changed")
+            && err.contains(&approved)
+            && err.contains("nothing deployed"),
+        "{err}"
+    );
+    assert_ne!(digest_of(&svc), approved, "the change shows in the plan");
+}
+
 /// The CI examples parse as YAML and every `planton` command they call exists with the flags
 /// they pass (checked against the binary's own argument parser through `--help`).
 #[test]

@@ -112,7 +112,7 @@ pub fn plan<B: std::borrow::Borrow<OverlayBuild>>(
             continue;
         }
         let yaml = ob.yaml().and_then(Result::ok).unwrap_or_default();
-        let digest = format!("sha256:{:x}", Sha256::digest(yaml.as_bytes()));
+        let digest = manifest_digest(yaml);
         tasks.push(Task {
             name: ob.name.clone(),
             env,
@@ -167,4 +167,10 @@ fn at_overlay(ob: &OverlayBuild, d: Diagnostic) -> Diagnostic {
         Some(k) => d.at(k, 1, 1),
         None => d,
     }
+}
+
+/// The digest of an overlay's built manifest (`sha256:` and the hex of the YAML `planton build`
+/// prints): what a task records, a gate is approved for, and `deploy --expect-digest` checks.
+pub fn manifest_digest(yaml: &str) -> String {
+    format!("sha256:{:x}", Sha256::digest(yaml.as_bytes()))
 }

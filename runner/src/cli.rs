@@ -186,6 +186,11 @@ pub struct DeployArgs {
     /// AWS kinds: where `$secrets-group` values are stored for ECS to read.
     #[arg(long, value_enum, default_value = "secrets-manager")]
     pub secret_store: SecretStoreArg,
+    /// Deploy only if the overlay still builds to this manifest (`sha256:…`, as `planton
+    /// plan` prints it); the pipeline passes the digest a gate was approved for, so a change
+    /// made after the approval is refused instead of deployed.
+    #[arg(long, value_name = "DIGEST")]
+    pub expect_digest: Option<String>,
     /// Output format.
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: DeployFormat,

@@ -62,7 +62,7 @@ pub trait Executor: Send + Sync {
 }
 
 /// Runs each stack job as a child process: `program` with `args`, then
-/// `deploy <service_dir> --env <task> --image <image> --output json`, then `extra` (cluster
+/// `deploy <service_dir> --env <task> --image <image> --expect-digest <digest> --output json`, then `extra` (cluster
 /// flags, `--timeout`). Progress (stderr) goes to the log line by line as it comes; the JSON
 /// report on stdout decides the outcome (`result`, `revision`, `error`).
 #[derive(Clone, Debug)]
@@ -91,7 +91,14 @@ impl Executor for LocalExecutor {
             .arg("deploy")
             .arg(&job.service_dir)
             .args([
-                "--env", &job.task, "--image", &job.image, "--output", "json",
+                "--env",
+                &job.task,
+                "--image",
+                &job.image,
+                "--expect-digest",
+                &job.manifest_digest,
+                "--output",
+                "json",
             ])
             .args(&self.extra)
             .stdin(Stdio::null())

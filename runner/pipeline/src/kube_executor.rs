@@ -99,6 +99,8 @@ impl KubeJobExecutor {
             job.task.clone(),
             "--image".into(),
             job.image.clone(),
+            "--expect-digest".into(),
+            job.manifest_digest.clone(),
             "--output".into(),
             "json".into(),
         ];

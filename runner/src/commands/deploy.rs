@@ -195,6 +195,22 @@ pub(super) fn groups_source(
         })
 }
 
+/// `--expect-digest`: refuses (printing why) when the overlay no longer builds to the manifest
+/// the digest names, the one `planton plan` listed and a gate was approved for.
+pub(super) fn expect_digest(args: &DeployArgs, task: &str, yaml: &str) -> Result<(), Outcome> {
+    let Some(expected) = args.expect_digest.as_deref() else {
+        return Ok(());
+    };
+    let built = planton_core::plan::manifest_digest(yaml);
+    if built == expected {
+        return Ok(());
+    }
+    eprintln!(
+        "Error: overlay `{task}` changed: it builds to {built}, not the expected {expected} (--expect-digest); nothing deployed"
+    );
+    Err(Outcome::Failed)
+}
+
 /// Builds, validates (refusing on errors) and renders one task. `Ok(Err(outcome))` when
 /// the input has problems (already printed).
 fn load(
@@ -262,6 +278,9 @@ fn load_with(
                 }
             };
             let yaml = b.to_yaml().map_err(|e| anyhow!("{e}"))?;
+            if let Err(outcome) = expect_digest(args, &task, &yaml) {
+                return Ok(Err(outcome));
+            }
             let node = b
                 .resources
                 .first()

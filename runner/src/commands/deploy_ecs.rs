@@ -158,6 +158,9 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
             return Ok(Err(Outcome::Failed));
         }
     };
+    if let Err(outcome) = super::deploy::expect_digest(args, &task, &manifest_yaml) {
+        return Ok(Err(outcome));
+    }
     let place = place_of(&manifest, &task)?;
     // The sandboxed plugin renders; core checks the operations against the contract.
     let plugins = Plugins::sandboxed(&config.plugins, &DiskFiles::local_path(&layout.root))?;
