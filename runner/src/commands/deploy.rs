@@ -195,6 +195,34 @@ pub(super) fn groups_source(
         })
 }
 
+/// Validates the task's overlay as `planton validate` does (config problems included) and,
+/// on any error, prints every one and refuses: `Ok(Err(Outcome::Failed))`, nothing deployed.
+pub(super) fn validate_or_refuse(
+    args: &DeployArgs,
+    layout: &Layout,
+    task: &str,
+    config_diags: &[planton_core::diag::Diagnostic],
+) -> Result<Result<(), Outcome>> {
+    let overlay = DiskFiles::local_path(&layout.overlay_dir(task));
+    let run = super::validate::run_validation(&overlay, args.groups.as_deref())?;
+    let errors: Vec<_> = config_diags
+        .iter()
+        .chain(run.diagnostics.iter())
+        .filter(|d| d.severity == planton_core::diag::Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        return Ok(Ok(()));
+    }
+    for d in &errors {
+        eprintln!("{d}");
+    }
+    eprintln!(
+        "Error: {} validation error(s) in overlay `{task}`: nothing deployed",
+        errors.len()
+    );
+    Ok(Err(Outcome::Failed))
+}
+
 /// `--expect-digest`: refuses (printing why) when the overlay no longer builds to the manifest
 /// the digest names, the one `planton plan` listed and a gate was approved for.
 pub(super) fn expect_digest(args: &DeployArgs, task: &str, yaml: &str) -> Result<(), Outcome> {
@@ -253,22 +281,8 @@ fn load_with(
             (String::new(), out_to_json(&out))
         }
         None => {
-            let overlay = DiskFiles::local_path(&layout.overlay_dir(&task));
-            let run = super::validate::run_validation(&overlay, args.groups.as_deref())?;
-            let errors: Vec<_> = config_diags
-                .iter()
-                .chain(run.diagnostics.iter())
-                .filter(|d| d.severity == planton_core::diag::Severity::Error)
-                .collect();
-            if !errors.is_empty() {
-                for d in &errors {
-                    eprintln!("{d}");
-                }
-                eprintln!(
-                    "Error: {} validation error(s) in overlay `{task}`: nothing deployed",
-                    errors.len()
-                );
-                return Ok(Err(Outcome::Failed));
+            if let Err(outcome) = validate_or_refuse(args, &layout, &task, &config_diags)? {
+                return Ok(Err(outcome));
             }
             let b = match build(&files, &layout.overlay_dir(&task)) {
                 Ok(b) => b,

@@ -134,22 +134,8 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
     let (layout, task) = discover(&args.service, args.env.as_deref())?;
     let files = DiskFiles::new();
     let (config, config_diags) = ServiceConfig::load(&files, &layout);
-    let overlay = DiskFiles::local_path(&layout.overlay_dir(&task));
-    let run = super::validate::run_validation(&overlay, args.groups.as_deref())?;
-    let errors: Vec<_> = config_diags
-        .iter()
-        .chain(run.diagnostics.iter())
-        .filter(|d| d.severity == planton_core::diag::Severity::Error)
-        .collect();
-    if !errors.is_empty() {
-        for d in &errors {
-            eprintln!("{d}");
-        }
-        eprintln!(
-            "Error: {} validation error(s) in overlay `{task}`: nothing deployed",
-            errors.len()
-        );
-        return Ok(Err(Outcome::Failed));
+    if let Err(outcome) = super::deploy::validate_or_refuse(args, &layout, &task, &config_diags)? {
+        return Ok(Err(outcome));
     }
     let (b, manifest_yaml, manifest) = match built(&layout, &task) {
         Ok(b) => b,
