@@ -54,3 +54,6 @@ mod fault_proxy;
 /// `planton pipeline run|resume|status`, `approve`, `reject`, `runs`, `logs`: gates, locks,
 /// failures, kill -9 and resume, with the embedded store and stack jobs on the control plane.
 mod pipeline;
+
+/// `planton serve` as a process: sessions survive a restart; sign-out and user removal end them.
+mod serve;

@@ -235,6 +235,14 @@ fn ci(root: &Path) -> Result<()> {
     run(Command::new("bash")
         .arg(root.join("scripts/test-web.sh"))
         .env("PLANTON_WEB_SKIP_SETUP", "1"))?;
+    // A bounded load test of `planton serve` (the binary test-web.sh built): viewers follow
+    // one run's events while a dry-run pipeline is approved; prints req/s and p99, fails only
+    // on errors or lost events.
+    run(Command::new("node")
+        .arg(root.join("scripts/load-serve.mjs"))
+        .env("VIEWERS", "100")
+        .env("WORKERS", "16")
+        .env("LOAD_SECONDS", "5"))?;
     // A short fuzz run of every cargo-fuzz target from the fixed seed corpus (the longer
     // local run is documented in scripts/fuzz.sh).
     run(Command::new("bash")

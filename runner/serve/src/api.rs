@@ -35,10 +35,8 @@ pub struct AppState {
     pub sessions: auth::Sessions,
     /// Verified API tokens.
     pub tokens: auth::TokenCache,
-    /// Login failures per user name.
-    pub login_by_user: auth::RateLimiter,
-    /// Login failures per client address.
-    pub login_by_addr: auth::RateLimiter,
+    /// The sign-in rate limit.
+    pub login: auth::LoginLimiter,
     /// Live run updates.
     pub hub: Hub,
     /// How often streams look for news.
@@ -182,45 +180,26 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     auth::check_origin(&headers)?;
-    let user_key = format!("user:{}", req.user);
-    let addr_key = format!("addr:{}", addr.ip());
-    if let Some(wait) = st
-        .login_by_user
-        .blocked(&user_key)
-        .or_else(|| st.login_by_addr.blocked(&addr_key))
-    {
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many failed sign-in attempts: try again in {wait} s"),
-        );
-        e.retry_after = Some(wait);
-        return Err(e);
-    }
+    let client = auth::client_addr(&st.config, &headers, addr.ip());
+    st.login.check(&req.user, client)?;
     let st2 = st.clone();
     let (name, password) = (req.user.clone(), req.password);
     // Argon2 takes tens of milliseconds of CPU: off the async workers.
     let ok = tokio::task::spawn_blocking(move || {
-        auth::check_password(&st2.config, &name, &password).map(|u| u.name.clone())
+        auth::check_password(&st2.config, &name, &password).cloned()
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    let Some(name) = ok else {
-        st.login_by_user.fail(&user_key);
-        st.login_by_addr.fail(&addr_key);
+    let Some(user) = ok else {
+        st.login.failed(&req.user, client);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
             "wrong user name or password",
         ));
     };
-    st.login_by_user.reset(&user_key);
-    let (id, csrf) = st.sessions.create(&name)?;
-    let user = st
-        .config
-        .user(&name)
-        .cloned()
-        .ok_or_else(ApiError::unauthenticated)?;
+    st.login.succeeded(&req.user, client);
+    let (id, csrf) = st.sessions.create(&user)?;
     let who = Identity {
         user,
         via: Via::Session,

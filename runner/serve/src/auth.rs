@@ -1,10 +1,11 @@
 //! Who is asking: sessions, API tokens, the trusted proxy header, anonymous viewers; CSRF
-//! protection and the login rate limit.
+//! protection and the sign-in rate limit.
 //!
 //! A request's [`Identity`] comes from, in order: a trusted proxy's header (only on a
 //! connection from one of the configured proxy addresses), an `Authorization: Bearer` API
 //! token, the session cookie, else anonymous (let in only when the config says
-//! `anonymous: viewer`). Sessions live in memory: a restart signs everyone out.
+//! `anonymous: viewer`). Sessions are kept in a database of their own and survive a
+//! restart ([`sessions`]).
 //!
 //! The session cookie is `HttpOnly; SameSite=Strict; Path=/` (plus `Secure` when
 //! configured); its value is a random 256-bit id, stored only as a SHA-256 digest. A
@@ -12,14 +13,22 @@
 //! in `X-CSRF-Token`, and its `Origin` (when sent) must be the server's own; a bearer token
 //! or a proxy identity is not ambient, so needs neither.
 //!
-//! Login failures are counted per user name and per client address in a sliding window;
-//! past the limit, logins from there (or for that name) answer 429 with `Retry-After`
-//! without checking the password.
+//! Sign-in failures are counted in a sliding window per (user name, client address), per
+//! client address, and per user name over all addresses ([`LoginLimiter`]); past a limit,
+//! sign-ins for that key answer 429 with `Retry-After` without checking the password. So
+//! one client guessing a password locks out neither other users nor the same user
+//! signing in from elsewhere; only many addresses together lock one user out. The client
+//! address is the TCP peer, or, on a connection from the configured trusted proxy, the
+//! address that proxy forwards ([`client_addr`]); forwarded headers from anyone else are
+//! ignored.
+
+mod sessions;
+
+pub use sessions::Sessions;
 
 use crate::config::{Anonymous, ServeConfig, User, hex, random_bytes, verify_secret};
 use crate::error::ApiError;
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -56,87 +65,8 @@ pub struct Identity {
     pub csrf: Option<String>,
 }
 
-struct Session {
-    user: String,
-    csrf: String,
-    expires: Instant,
-}
-
-/// The live sessions, keyed by the SHA-256 of the cookie value.
-pub struct Sessions {
-    ttl: Duration,
-    map: Mutex<HashMap<[u8; 32], Session>>,
-}
-
 fn digest(s: &str) -> [u8; 32] {
     Sha256::digest(s.as_bytes()).into()
-}
-
-fn random_token() -> Result<String, ApiError> {
-    random_bytes::<32>()
-        .map(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
-}
-
-impl Sessions {
-    /// No sessions; new ones live `ttl`.
-    pub fn new(ttl: Duration) -> Self {
-        Sessions {
-            ttl,
-            map: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Starts a session for `user`: returns (cookie value, CSRF token).
-    pub fn create(&self, user: &str) -> Result<(String, String), ApiError> {
-        let id = random_token()?;
-        let csrf = random_token()?;
-        let now = Instant::now();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, s| s.expires > now);
-        map.insert(
-            digest(&id),
-            Session {
-                user: user.to_string(),
-                csrf: csrf.clone(),
-                expires: now + self.ttl,
-            },
-        );
-        Ok((id, csrf))
-    }
-
-    /// The user name and CSRF token of a live session.
-    fn get(&self, id: &str) -> Option<(String, String)> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&digest(id))
-            .filter(|s| s.expires > Instant::now())
-            .map(|s| (s.user.clone(), s.csrf.clone()))
-    }
-
-    /// Ends a session.
-    pub fn remove(&self, id: &str) {
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&digest(id));
-    }
-
-    /// The `Set-Cookie` value that starts a session.
-    pub fn cookie(&self, id: &str, secure: bool) -> String {
-        format!(
-            "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-            self.ttl.as_secs(),
-            if secure { "; Secure" } else { "" }
-        )
-    }
-
-    /// The `Set-Cookie` value that ends a session.
-    pub fn clear_cookie(secure: bool) -> String {
-        format!(
-            "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
-            if secure { "; Secure" } else { "" }
-        )
-    }
 }
 
 /// The session cookie's value, if the request has one.
@@ -170,7 +100,7 @@ pub fn identify(
 ) -> Result<Option<Identity>, ApiError> {
     if let (Some(proxy), Some(peer)) = (&config.trusted_proxy, peer)
         && proxy.addresses.contains(&peer)
-        && let Some(v) = headers.get(proxy.header.as_str())
+        && let Some(v) = proxy.header.as_deref().and_then(|h| headers.get(h))
     {
         let name = v.to_str().unwrap_or_default().trim();
         let user = config.user(name).ok_or_else(|| {
@@ -239,11 +169,10 @@ pub fn identify(
         }));
     }
     if let Some(id) = session_cookie(headers)
-        && let Some((name, csrf)) = sessions.get(id)
-        && let Some(user) = config.user(&name)
+        && let Some((user, csrf)) = sessions.get(id, config)
     {
         return Ok(Some(Identity {
-            user: user.clone(),
+            user,
             via: Via::Session,
             csrf: Some(csrf),
         }));
@@ -373,6 +302,111 @@ impl RateLimiter {
     }
 }
 
+/// The sign-in rate limit: failures per (user name, client address), per client address,
+/// and per user name over all addresses.
+pub struct LoginLimiter {
+    by_user_and_addr: RateLimiter,
+    by_addr: RateLimiter,
+    by_user: RateLimiter,
+}
+
+impl LoginLimiter {
+    /// At most `per_user_and_addr`, `per_addr` and `per_user` failures within `window`.
+    pub fn new(
+        per_user_and_addr: usize,
+        per_addr: usize,
+        per_user: usize,
+        window: Duration,
+    ) -> Self {
+        LoginLimiter {
+            by_user_and_addr: RateLimiter::new(per_user_and_addr, window),
+            by_addr: RateLimiter::new(per_addr, window),
+            by_user: RateLimiter::new(per_user, window),
+        }
+    }
+
+    fn keys(user: &str, client: Option<IpAddr>) -> (String, Option<String>, String) {
+        (
+            format!(
+                "{user}\0{}",
+                client.map(|a| a.to_string()).unwrap_or_default()
+            ),
+            client.map(|a| a.to_string()),
+            user.to_string(),
+        )
+    }
+
+    /// 429 with `Retry-After` when `user` may not try to sign in from `client` now.
+    /// `client` is `None` when a trusted proxy named no client: then only the per-user
+    /// limits apply (counting every such client as one address would let one of them lock
+    /// out everybody).
+    pub fn check(&self, user: &str, client: Option<IpAddr>) -> Result<(), ApiError> {
+        let (pair, addr, name) = Self::keys(user, client);
+        let (wait, why) = if let Some(w) = self.by_user_and_addr.blocked(&pair) {
+            (w, "for this user from this address".to_string())
+        } else if let Some(w) = addr.as_deref().and_then(|a| self.by_addr.blocked(a)) {
+            (w, "from this address".to_string())
+        } else if let Some(w) = self.by_user.blocked(&name) {
+            (w, "for this user (from many addresses)".to_string())
+        } else {
+            return Ok(());
+        };
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many failed sign-in attempts {why}: try again in {wait} s"),
+        );
+        e.retry_after = Some(wait);
+        Err(e)
+    }
+
+    /// Records a failed sign-in.
+    pub fn failed(&self, user: &str, client: Option<IpAddr>) {
+        let (pair, addr, name) = Self::keys(user, client);
+        self.by_user_and_addr.fail(&pair);
+        if let Some(a) = addr {
+            self.by_addr.fail(&a);
+        }
+        self.by_user.fail(&name);
+    }
+
+    /// Records a successful sign-in: that client's failures for that user are forgotten
+    /// (not the address's or the user's totals, which others may have caused).
+    pub fn succeeded(&self, user: &str, client: Option<IpAddr>) {
+        self.by_user_and_addr.reset(&Self::keys(user, client).0);
+    }
+}
+
+/// The client's address for the rate limit: the TCP `peer`, unless `peer` is the
+/// configured trusted proxy; then the right-most address in the proxy's client header that
+/// is not a proxy address (each proxy appends the address it was connected from, so the
+/// left part is whatever the client claimed). `None` when a proxy sends no usable address.
+pub fn client_addr(config: &ServeConfig, headers: &HeaderMap, peer: IpAddr) -> Option<IpAddr> {
+    let Some(proxy) = config
+        .trusted_proxy
+        .as_ref()
+        .filter(|p| p.addresses.contains(&peer))
+    else {
+        return Some(peer);
+    };
+    let values: Vec<&str> = headers
+        .get_all(proxy.client_header())
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect::<Option<_>>()?;
+    for item in values.iter().flat_map(|v| v.split(',')).rev() {
+        let item = item.trim();
+        let ip = item
+            .parse::<IpAddr>()
+            .or_else(|_| item.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+            .ok()?;
+        if !proxy.addresses.contains(&ip) {
+            return Some(ip);
+        }
+    }
+    None
+}
+
 /// Checks a user name and password. Unknown users cost as much as known ones (a dummy
 /// hash is verified), so timing does not tell which names exist.
 pub fn check_password<'c>(config: &'c ServeConfig, name: &str, password: &str) -> Option<&'c User> {
@@ -417,6 +451,86 @@ mod tests {
         assert_eq!(r.blocked("other"), None);
         r.reset("k");
         assert_eq!(r.blocked("k"), None);
+    }
+
+    #[test]
+    fn one_client_locks_out_neither_other_users_nor_other_clients() {
+        let l = LoginLimiter::new(3, 10, 6, Duration::from_secs(60));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(l.check("ann", Some(a)).is_ok());
+            l.failed("ann", Some(a));
+        }
+        let e = l.check("ann", Some(a)).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (429, "rate_limited"));
+        assert!(e.retry_after.is_some_and(|w| (1..=60).contains(&w)));
+        assert!(
+            e.message.contains("this user from this address"),
+            "{}",
+            e.message
+        );
+        assert!(l.check("ann", Some(b)).is_ok(), "ann from elsewhere");
+        assert!(l.check("bob", Some(a)).is_ok(), "bob from the same address");
+        // Three more addresses' failures reach the per-user total: ann is locked everywhere.
+        for i in 0..3u8 {
+            l.failed("ann", Some(IpAddr::from([198, 51, 100, i])));
+        }
+        let e = l.check("ann", Some(b)).unwrap_err();
+        assert!(e.message.contains("many addresses"), "{}", e.message);
+        assert!(l.check("bob", Some(b)).is_ok());
+        // Ten failures from one address, for any names, block that address.
+        for i in 0..7 {
+            l.failed(&format!("u{i}"), Some(a));
+        }
+        let e = l.check("carol", Some(a)).unwrap_err();
+        assert!(e.message.contains("from this address"), "{}", e.message);
+        // Success forgets only that client's failures for that user.
+        l.succeeded("ann", Some(a));
+        assert!(l.check("ann", Some(b)).is_err());
+        // Unattributed (proxy named no client): per-user limits only.
+        assert!(l.check("dave", None).is_ok());
+    }
+
+    #[test]
+    fn client_address_comes_from_the_trusted_proxy_only() {
+        let mut c = ServeConfig::default();
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let other: IpAddr = "10.0.0.9".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        assert_eq!(
+            client_addr(&c, &h, proxy),
+            Some(proxy),
+            "no proxy configured"
+        );
+        c.trusted_proxy = Some(crate::config::TrustedProxy {
+            header: None,
+            client_header: None,
+            addresses: vec![proxy, "10.0.0.3".parse().unwrap()],
+        });
+        assert_eq!(
+            client_addr(&c, &h, other),
+            Some(other),
+            "not from the proxy"
+        );
+        assert_eq!(
+            client_addr(&c, &h, proxy),
+            "203.0.113.7".parse().ok(),
+            "right-most"
+        );
+        h.append("x-forwarded-for", "10.0.0.3".parse().unwrap());
+        assert_eq!(
+            client_addr(&c, &h, proxy),
+            "203.0.113.7".parse().ok(),
+            "chained proxies skipped"
+        );
+        h.insert("x-forwarded-for", "[2001:db8::1]:443".parse().unwrap());
+        assert_eq!(client_addr(&c, &h, proxy), "2001:db8::1".parse().ok());
+        h.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(client_addr(&c, &h, proxy), None);
+        h.remove("x-forwarded-for");
+        assert_eq!(client_addr(&c, &h, proxy), None, "proxy named no client");
     }
 
     #[test]

@@ -28,10 +28,14 @@ pub struct ServeConfig {
     /// Set the `Secure` attribute on the session cookie (serve behind HTTPS).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secure_cookies: bool,
-    /// Session lifetime in minutes (default 720, 12 hours).
+    /// Session lifetime in minutes from sign-in (default 720, 12 hours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_minutes: Option<u64>,
-    /// A reverse proxy that authenticates users and names them in a header.
+    /// A session unused this many minutes ends (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_idle_minutes: Option<u64>,
+    /// A reverse proxy in front of the server: it may name the signed-in user in a header,
+    /// and names the client's address (for the sign-in rate limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_proxy: Option<TrustedProxy>,
     /// The users.
@@ -50,14 +54,29 @@ pub enum Anonymous {
     Viewer,
 }
 
-/// A reverse proxy trusted to authenticate users.
+/// A reverse proxy the operator trusts. Its headers are believed only on connections from
+/// its `addresses`; from anywhere else they are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrustedProxy {
-    /// The header carrying the user name, e.g. `X-Forwarded-User`.
-    pub header: String,
-    /// The proxy's addresses: the header is believed only on connections from these.
+    /// The header carrying the signed-in user's name, e.g. `X-Forwarded-User` (none: the
+    /// proxy does not authenticate; users sign in to planton).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// The header carrying the client's address, a comma-separated list of addresses to
+    /// which each proxy appends its peer (default `X-Forwarded-For`). The client is the
+    /// right-most address that is not one of `addresses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_header: Option<String>,
+    /// The proxy's addresses.
     pub addresses: Vec<IpAddr>,
+}
+
+impl TrustedProxy {
+    /// The client-address header's name.
+    pub fn client_header(&self) -> &str {
+        self.client_header.as_deref().unwrap_or("x-forwarded-for")
+    }
 }
 
 /// A user.
@@ -184,14 +203,23 @@ impl ServeConfig {
             }
         }
         if let Some(p) = &self.trusted_proxy {
-            if axum::http::HeaderName::from_bytes(p.header.as_bytes()).is_err() {
-                return Err(format!(
-                    "trustedProxy.header: `{}` is not a header name",
-                    p.header
-                ));
+            for (field, h) in [("header", &p.header), ("clientHeader", &p.client_header)] {
+                if let Some(h) = h
+                    && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+                {
+                    return Err(format!("trustedProxy.{field}: `{h}` is not a header name"));
+                }
             }
             if p.addresses.is_empty() {
                 return Err("trustedProxy.addresses: name the proxy's addresses".to_string());
+            }
+        }
+        for (field, v) in [
+            ("sessionMinutes", self.session_minutes),
+            ("sessionIdleMinutes", self.session_idle_minutes),
+        ] {
+            if v == Some(0) || v.is_some_and(|m| m > 366 * 24 * 60) {
+                return Err(format!("{field}: use 1 to 527040 minutes (a year)"));
             }
         }
         Ok(())
@@ -296,6 +324,14 @@ impl ServeConfig {
             hash: hash_secret(&secret)?,
         });
         Ok(format!("plt_{id}_{secret}"))
+    }
+
+    /// Removes a user (their sessions end: a session is only honoured for a user in the
+    /// config). Returns whether the user existed.
+    pub fn remove_user(&mut self, name: &str) -> bool {
+        let before = self.users.len();
+        self.users.retain(|u| u.name != name);
+        self.users.len() != before
     }
 
     /// The user with this name.

@@ -44,6 +44,14 @@ pub enum Error {
     /// Hashing a password or token failed.
     #[error("cannot hash the secret: {0}")]
     Hash(String),
+    /// The session database could not be opened or prepared.
+    #[error("cannot open the session database {path}: {message}")]
+    Sessions {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// The system random source failed.
     #[error("cannot read the system random source: {0}")]
     Random(String),

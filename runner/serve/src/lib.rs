@@ -53,8 +53,12 @@ pub struct Options {
     pub web_dir: Option<PathBuf>,
     /// How often live streams look at the store.
     pub poll: Duration,
-    /// Failed sign-ins allowed per user name within `login_window`.
+    /// Where sessions are kept (none: in memory, lost at a restart).
+    pub sessions: Option<auth::Sessions>,
+    /// Failed sign-ins allowed per user name from one client address within `login_window`.
     pub login_failures_per_user: usize,
+    /// Failed sign-ins allowed per user name from all addresses together.
+    pub login_failures_per_user_all: usize,
     /// Failed sign-ins allowed per client address within `login_window`.
     pub login_failures_per_addr: usize,
     /// The rate limit's window.
@@ -62,14 +66,16 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults: poll every 250 ms; 5 failed sign-ins per user and 20 per address in 15
-    /// minutes.
+    /// Defaults: sessions in memory; poll every 250 ms; in 15 minutes, 5 failed sign-ins
+    /// per user and address, 20 per address, 50 per user.
     pub fn new(config: config::ServeConfig) -> Self {
         Options {
             config,
             web_dir: None,
+            sessions: None,
             poll: Duration::from_millis(250),
             login_failures_per_user: 5,
+            login_failures_per_user_all: 50,
             login_failures_per_addr: 20,
             login_window: Duration::from_secs(15 * 60),
         }
@@ -84,14 +90,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application. Must be called inside a tokio runtime (it starts the live-update
 /// poller).
 pub fn app(store: Arc<dyn StateStore>, opts: Options) -> Router {
-    let ttl = Duration::from_secs(60 * opts.config.session_minutes.unwrap_or(720));
     let state = Arc::new(api::AppState {
         hub: events::Hub::start(store.clone(), opts.poll),
         store,
-        sessions: auth::Sessions::new(ttl),
+        sessions: (opts.sessions.clone())
+            .unwrap_or_else(auth::Sessions::memory)
+            .for_config(&opts.config),
         tokens: auth::TokenCache::default(),
-        login_by_user: auth::RateLimiter::new(opts.login_failures_per_user, opts.login_window),
-        login_by_addr: auth::RateLimiter::new(opts.login_failures_per_addr, opts.login_window),
+        login: auth::LoginLimiter::new(
+            opts.login_failures_per_user,
+            opts.login_failures_per_addr,
+            opts.login_failures_per_user_all,
+            opts.login_window,
+        ),
         config: opts.config,
         poll: opts.poll,
     });

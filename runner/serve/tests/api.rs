@@ -45,7 +45,8 @@ fn config() -> (ServeConfig, String) {
     c.upsert_user("bot", Role::Admin, vec![], None).unwrap();
     let token = c.add_token("bot").unwrap();
     c.trusted_proxy = Some(TrustedProxy {
-        header: "X-Forwarded-User".into(),
+        header: Some("X-Forwarded-User".into()),
+        client_header: None,
         addresses: vec!["10.0.0.2".parse().unwrap()],
     });
     (c, token)

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// The server config (users and roles).
     #[arg(long, default_value = "planton-serve.yaml", value_name = "FILE")]
     pub config: PathBuf,
+    /// Where sign-in sessions are kept, so they survive a restart (SQLite; only hashes of
+    /// the session ids). Default: next to the config, `<config name>.sessions.db`.
+    #[arg(long, value_name = "FILE")]
+    pub sessions: Option<PathBuf>,
     /// The built web app (`trunk build --release` writes `dist/`); default `dist` when it
     /// exists, else the API only.
     #[arg(long, value_name = "DIR")]
@@ -50,6 +54,9 @@ pub enum UserCommand {
     Add(UserAddArgs),
     /// Create an API token for a user; it is printed once and stored only as a hash.
     Token(UserTokenArgs),
+    /// Remove a user: their tokens stop working and their sessions end when the server
+    /// (re)starts with the changed config.
+    Remove(UserTokenArgs),
 }
 
 /// Arguments of `planton serve user add`.
@@ -72,7 +79,7 @@ pub struct UserAddArgs {
     pub config: PathBuf,
 }
 
-/// Arguments of `planton serve user token`.
+/// Arguments of `planton serve user token` and `planton serve user remove`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UserTokenArgs {
     /// The user name.
@@ -96,6 +103,7 @@ pub fn run(args: &ServeArgs) -> Result<Outcome> {
     match &args.command {
         Some(ServeCommand::User(UserCommand::Add(a))) => add_user(a),
         Some(ServeCommand::User(UserCommand::Token(a))) => add_token(a),
+        Some(ServeCommand::User(UserCommand::Remove(a))) => remove_user(a),
         None => serve(args),
     }
 }
@@ -148,6 +156,29 @@ fn add_token(a: &UserTokenArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+fn remove_user(a: &UserTokenArgs) -> Result<Outcome> {
+    let mut config = ServeConfig::load(&a.config)?;
+    if !config.remove_user(&a.name) {
+        bail!("no user `{}` in {}", a.name, a.config.display());
+    }
+    config.save(&a.config)?;
+    eprintln!(
+        "removed user `{}` from {}; restart the server to end their sessions",
+        a.name,
+        a.config.display()
+    );
+    Ok(Outcome::Success)
+}
+
+/// The default session database: `planton-serve.yaml` → `planton-serve.sessions.db`.
+fn default_sessions(config: &Path) -> PathBuf {
+    let stem = config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "planton-serve".to_string());
+    config.with_file_name(format!("{stem}.sessions.db"))
+}
+
 fn serve(args: &ServeArgs) -> Result<Outcome> {
     let config = ServeConfig::load(&args.config).with_context(|| {
         format!(
@@ -171,8 +202,13 @@ fn serve(args: &ServeArgs) -> Result<Outcome> {
         Some(d) => Some(d.clone()),
         None => Some(PathBuf::from("dist")).filter(|d| d.join("index.html").is_file()),
     };
+    let sessions = args
+        .sessions
+        .clone()
+        .unwrap_or_else(|| default_sessions(&args.config));
     let mut opts = planton_serve::Options::new(config);
     opts.web_dir = web_dir.clone();
+    opts.sessions = Some(planton_serve::auth::Sessions::open(&sessions)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
