@@ -326,13 +326,20 @@ impl LoginLimiter {
     }
 
     fn keys(user: &str, client: Option<IpAddr>) -> (String, Option<String>, String) {
+        // A name longer than any user's (64) is kept as its digest, so that made-up names
+        // cost the table a bounded amount each.
+        let user = if user.len() > 64 {
+            hex(&digest(user))
+        } else {
+            user.to_string()
+        };
         (
             format!(
                 "{user}\0{}",
                 client.map(|a| a.to_string()).unwrap_or_default()
             ),
             client.map(|a| a.to_string()),
-            user.to_string(),
+            user,
         )
     }
 
