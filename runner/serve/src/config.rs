@@ -414,7 +414,10 @@ mod tests {
         c.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("a long password!"));
-        assert!(!text.contains(token.rsplit('_').next().unwrap()));
+        // The secret is everything after `plt_<id>_` (base64url, so it may hold `_` too).
+        let secret = token.splitn(3, '_').nth(2).unwrap();
+        assert!(secret.len() >= 32, "{token}");
+        assert!(!text.contains(secret));
         assert_eq!(ServeConfig::load(&path).unwrap(), c);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -432,6 +435,28 @@ mod tests {
         assert!(e.to_string().contains("line 3"), "{e}");
         let e = ServeConfig::parse("userz: []\n", p).unwrap_err();
         assert!(e.to_string().contains("unknown field `userz`"), "{e}");
+        let e = ServeConfig::parse("sessionIdleMinutes: 0\n", p).unwrap_err();
+        assert!(
+            e.to_string().contains("sessionIdleMinutes: use 1 to"),
+            "{e}"
+        );
+        let e = ServeConfig::parse(
+            "trustedProxy: {clientHeader: 'a b', addresses: [10.0.0.2]}\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("trustedProxy.clientHeader: `a b` is not a header name"),
+            "{e}"
+        );
+        // A proxy that only forwards client addresses needs no identity header.
+        let c = ServeConfig::parse("trustedProxy: {addresses: [10.0.0.2]}\n", p).unwrap();
+        let proxy = c.trusted_proxy.unwrap();
+        assert_eq!(
+            (proxy.header.as_deref(), proxy.client_header()),
+            (None, "x-forwarded-for")
+        );
     }
 
     #[test]
