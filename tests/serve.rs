@@ -1,5 +1,6 @@
 //! `planton serve` as a process: a sign-in survives the server being killed and started
-//! again; sign-out and `planton serve user remove` end sessions for good.
+//! again; sign-out and `planton serve user remove` (also while the server runs) end
+//! sessions for good.
 //!
 //! The server is the real binary on a loopback port it picks itself; requests are plain
 //! HTTP/1.1 over a TCP socket.
@@ -160,16 +161,24 @@ fn serve_sessions_survive_a_restart_and_end_on_sign_out_or_removal() {
         &config,
         &pw,
     );
-    user_cmd(
-        &["add", "bob", "--role", "viewer", "--password-stdin"],
-        &config,
-        &pw,
-    );
+    for viewer in ["bob", "cy"] {
+        user_cmd(
+            &["add", viewer, "--role", "viewer", "--password-stdin"],
+            &config,
+            &pw,
+        );
+    }
 
     let server = start(&dir, &config);
     let (ann, ann_csrf) = login(&server, "ann");
     let (bob, _) = login(&server, "bob");
+    let (cy, _) = login(&server, "cy");
     assert_eq!(whoami(&server, &ann).status, 200);
+    assert_eq!(whoami(&server, &cy).status, 200);
+    // Removed while the server runs: their session ends at once.
+    user_cmd(&["remove", "cy"], &config, "");
+    let r = whoami(&server, &cy);
+    assert_eq!(r.status, 401, "{}", r.body);
     // Killed, not shut down: what a crash or a node loss does.
     drop(server);
 

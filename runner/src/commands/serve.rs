@@ -54,9 +54,10 @@ pub enum UserCommand {
     Add(UserAddArgs),
     /// Create an API token for a user; it is printed once and stored only as a hash.
     Token(UserTokenArgs),
-    /// Remove a user: their tokens stop working and their sessions end when the server
-    /// (re)starts with the changed config.
-    Remove(UserTokenArgs),
+    /// Remove a user: their sessions end at once (also on a running server); their
+    /// tokens and password stop working when the server (re)starts with the changed
+    /// config.
+    Remove(UserRemoveArgs),
 }
 
 /// Arguments of `planton serve user add`.
@@ -79,7 +80,7 @@ pub struct UserAddArgs {
     pub config: PathBuf,
 }
 
-/// Arguments of `planton serve user token` and `planton serve user remove`.
+/// Arguments of `planton serve user token`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UserTokenArgs {
     /// The user name.
@@ -87,6 +88,19 @@ pub struct UserTokenArgs {
     /// The server config to write.
     #[arg(long, default_value = "planton-serve.yaml", value_name = "FILE")]
     pub config: PathBuf,
+}
+
+/// Arguments of `planton serve user remove`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UserRemoveArgs {
+    /// The user name.
+    pub name: String,
+    /// The server config to write.
+    #[arg(long, default_value = "planton-serve.yaml", value_name = "FILE")]
+    pub config: PathBuf,
+    /// The server's session database (default: next to the config, as `planton serve`).
+    #[arg(long, value_name = "FILE")]
+    pub sessions: Option<PathBuf>,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -134,6 +148,10 @@ fn add_user(a: &UserAddArgs) -> Result<Outcome> {
     let role = Role::parse(&a.role)?;
     let new = config.upsert_user(&a.name, role, a.environments.clone(), password.as_deref())?;
     config.save(&a.config)?;
+    if password.is_some() && !new {
+        // A new password signs the user out everywhere.
+        end_sessions(&a.name, None, &a.config)?;
+    }
     eprintln!(
         "{} user `{}` ({}) in {}",
         if new { "added" } else { "updated" },
@@ -156,18 +174,33 @@ fn add_token(a: &UserTokenArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn remove_user(a: &UserTokenArgs) -> Result<Outcome> {
+fn remove_user(a: &UserRemoveArgs) -> Result<Outcome> {
     let mut config = ServeConfig::load(&a.config)?;
     if !config.remove_user(&a.name) {
         bail!("no user `{}` in {}", a.name, a.config.display());
     }
     config.save(&a.config)?;
+    let ended = end_sessions(&a.name, a.sessions.as_deref(), &a.config)?;
     eprintln!(
-        "removed user `{}` from {}; restart the server to end their sessions",
+        "removed user `{}` from {}; {ended} session(s) ended; restart the server so their tokens stop working",
         a.name,
         a.config.display()
     );
     Ok(Outcome::Success)
+}
+
+/// Ends `user`'s sessions in the server's session database, if there is one yet.
+fn end_sessions(user: &str, sessions: Option<&Path>, config: &Path) -> Result<usize> {
+    let path = sessions
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_sessions(config));
+    if !path.exists() {
+        return Ok(0);
+    }
+    planton_serve::auth::Sessions::open(&path)?
+        .end_user(user)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+        .with_context(|| format!("cannot end the sessions of `{user}` in {}", path.display()))
 }
 
 /// The default session database: `planton-serve.yaml` → `planton-serve.sessions.db`.

@@ -12,7 +12,9 @@
 //! still in the config, and that user's password is the one they signed in with. Otherwise
 //! the row is deleted on sight; at start, [`Sessions::for_config`] deletes every such row
 //! at once (a user removed from the config, or given a new password, is signed out
-//! everywhere). Sign-out deletes the row. The last-use time is written at most once a
+//! everywhere), and `planton serve user add|remove` deletes that user's rows
+//! ([`Sessions::end_user`]), which a running server sharing the file sees at once.
+//! Sign-out deletes the row. The last-use time is written at most once a
 //! minute per session, so reads stay reads.
 //!
 //! Every change is one SQLite transaction (WAL journal), so a crash leaves the last
@@ -288,6 +290,14 @@ impl Sessions {
         }
     }
 
+    /// Ends every session of `user` (removed, or given a new password): a running server
+    /// sharing the file refuses them at once. Returns how many ended.
+    pub fn end_user(&self, user: &str) -> Result<usize, ApiError> {
+        self.conn()?
+            .execute("DELETE FROM sessions WHERE user = ?1", params![user])
+            .map_err(internal)
+    }
+
     /// How many sessions are stored (expired ones not yet deleted included).
     pub fn stored(&self) -> usize {
         self.conn()
@@ -422,5 +432,9 @@ mod tests {
         }
         assert_eq!(s.stored(), MAX_PER_USER as usize);
         assert!(s.get(&first, &c).is_none(), "the oldest was ended");
+        let (bob, _) = s.create(c.user("bob").unwrap()).unwrap();
+        assert_eq!(s.end_user("ann").unwrap(), MAX_PER_USER as usize);
+        assert_eq!(s.stored(), 1);
+        assert!(s.get(&bob, &c).is_some());
     }
 }
