@@ -93,7 +93,9 @@ pub fn app(store: Arc<dyn StateStore>, opts: Options) -> Router {
     let state = Arc::new(api::AppState {
         hub: events::Hub::start(store.clone(), opts.poll),
         store,
-        sessions: (opts.sessions.clone())
+        sessions: opts
+            .sessions
+            .clone()
             .unwrap_or_else(auth::Sessions::memory)
             .for_config(&opts.config),
         tokens: auth::TokenCache::default(),
