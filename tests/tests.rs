@@ -54,3 +54,7 @@ mod fault_proxy;
 /// `planton pipeline run|resume|status`, `approve`, `reject`, `runs`, `logs`: gates, locks,
 /// failures, kill -9 and resume, with the embedded store and stack jobs on the control plane.
 mod pipeline;
+
+/// `planton serve` against the control plane: live health equals `planton status`, and the
+/// in-cluster store with approvals decided by RBAC.
+mod serve;
