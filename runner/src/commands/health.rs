@@ -5,7 +5,8 @@
 //! [`planton_deploy_k8s::health::service_health`]. So the endpoint's `health` is what
 //! `planton status --output json` prints.
 //!
-//! One connection per kubeconfig context is kept for the server's life. ECS environments
+//! One connection per kubeconfig context is kept for the server's life, and a resolved
+//! place for ten seconds (so many polls build the overlay once). ECS environments
 //! are answered `not_supported` (read them with `planton status`).
 
 use crate::files::DiskFiles;
@@ -13,18 +14,28 @@ use planton_core::api::EnvironmentHealth;
 use planton_core::pipeline::{Run, Task};
 use planton_core::service::Layout;
 use planton_deploy_k8s::client::{self, Cluster, ClusterOptions};
-use planton_deploy_k8s::health::service_health;
+use planton_deploy_k8s::health::{Place, service_health};
 use planton_serve::health::{HealthError, HealthSource};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Live health from the clusters the services' `planton.yaml` name.
 pub struct ClusterHealth {
     kubeconfig: Option<PathBuf>,
     fallback_dir: Option<PathBuf>,
     clusters: tokio::sync::Mutex<HashMap<Option<String>, Cluster>>,
+    /// Where each (folder, task) lives, for [`PLACE_TTL`]: resolving builds the overlay
+    /// and loads the plugins, which costs more than asking the cluster.
+    places: std::sync::Mutex<HashMap<(PathBuf, String), Resolved>>,
 }
+
+/// A place resolved at an instant (or why it could not be).
+type Resolved = (Instant, Result<Place, HealthError>);
+
+/// How long a resolved place is reused: a change to `planton.yaml` or the overlay shows in
+/// the health endpoint within this time.
+const PLACE_TTL: Duration = Duration::from_secs(10);
 
 impl std::fmt::Debug for ClusterHealth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,7 +55,32 @@ impl ClusterHealth {
             kubeconfig,
             fallback_dir,
             clusters: tokio::sync::Mutex::new(HashMap::new()),
+            places: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    async fn place(&self, dir: PathBuf, task: &str) -> Result<Place, HealthError> {
+        let key = (dir.clone(), task.to_string());
+        if let Some((at, p)) = self
+            .places
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            && at.elapsed() < PLACE_TTL
+        {
+            return p.clone();
+        }
+        let name = task.to_string();
+        // Building the overlay reads files: off the async workers.
+        let p = tokio::task::spawn_blocking(move || place_of(&dir, &name))
+            .await
+            .map_err(|e| HealthError::Cluster(e.to_string()))?;
+        let mut places = self.places.lock().unwrap_or_else(|p| p.into_inner());
+        if places.len() > 256 {
+            places.clear();
+        }
+        places.insert(key, (Instant::now(), p.clone()));
+        p
     }
 
     async fn cluster(&self, context: &Option<String>) -> Result<Cluster, HealthError> {
@@ -78,7 +114,7 @@ fn classify(e: planton_deploy_k8s::Error) -> HealthError {
 }
 
 /// Where `task` of the service in `dir` lives, as `planton status` resolves it.
-fn place_of(dir: &Path, task: &str) -> Result<planton_deploy_k8s::health::Place, HealthError> {
+fn place_of(dir: &Path, task: &str) -> Result<Place, HealthError> {
     let files = DiskFiles::new();
     let missing = |why: String| {
         HealthError::NotConfigured(format!(
@@ -109,11 +145,7 @@ impl HealthSource for ClusterHealth {
         {
             dir = f.clone();
         }
-        let name = task.name.clone();
-        // Building the overlay reads files: off the async workers.
-        let place = tokio::task::spawn_blocking(move || place_of(&dir, &name))
-            .await
-            .map_err(|e| HealthError::Cluster(e.to_string()))??;
+        let place = self.place(dir, &task.name).await?;
         if place.service != run.service {
             return Err(HealthError::NotConfigured(format!(
                 "the run's service folder {} is not on this machine, and the served folder holds `{}`, not `{}`",
