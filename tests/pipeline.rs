@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const IMAGE: &str = "registry.k8s.io/pause:3.10";
+pub(crate) const IMAGE: &str = "registry.k8s.io/pause:3.10";
 const AWAITING: i32 = 3;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -42,7 +42,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A copy of the example with groups (placeholder secret values) and `config` as its
 /// `planton.yaml`.
-fn service(name: &str, config: &str) -> PathBuf {
+pub(crate) fn service(name: &str, config: &str) -> PathBuf {
     let root = temp_dir(&format!("pipeline-{name}")).join("order-api");
     copy_dir(&workspace().join("examples/order-api"), &root);
     let secrets = |group: &str, entries: &[&str]| {
@@ -76,13 +76,13 @@ fn service(name: &str, config: &str) -> PathBuf {
 }
 
 /// The example's pipeline settings, with each environment in its own namespace.
-fn config(staging: &str, prod: &str, gates: &str) -> String {
+pub(crate) fn config(staging: &str, prod: &str, gates: &str) -> String {
     format!(
         "apiVersion: planton.dev/v1\nkind: ServiceConfig\npromotionOrder: [staging, prod]\nmanualGates: [{gates}]\napprovers:\n  prod: [alice]\n  staging: [alice]\nenvironments:\n  staging: {{namespace: {staging}}}\n  prod: {{namespace: {prod}}}\n"
     )
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -95,7 +95,7 @@ fn planton_cmd(svc: &Path, args: &[&str]) -> Command {
     c
 }
 
-fn run(svc: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(svc: &Path, args: &[&str]) -> Output {
     planton_cmd(svc, args).output().expect("run planton")
 }
 
@@ -111,7 +111,7 @@ fn kube_args(extra: &[&str]) -> Vec<String> {
     v
 }
 
-fn pipeline_run(svc: &Path, image: &str, extra: &[&str]) -> Output {
+pub(crate) fn pipeline_run(svc: &Path, image: &str, extra: &[&str]) -> Output {
     let mut args: Vec<String> = ["pipeline", "run", ".", "--image", image]
         .iter()
         .map(|s| s.to_string())
@@ -133,7 +133,7 @@ fn resume(svc: &Path, id: &str, extra: &[&str]) -> Output {
     run(svc, &refs)
 }
 
-fn expect_code(o: &Output, code: i32, what: &str) {
+pub(crate) fn expect_code(o: &Output, code: i32, what: &str) {
     assert_eq!(
         o.status.code(),
         Some(code),

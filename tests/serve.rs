@@ -1,232 +1,423 @@
-//! `planton serve` as a process: a sign-in survives the server being killed and started
-//! again; sign-out and `planton serve user remove` (also while the server runs) end
-//! sessions for good.
+//! `planton serve` end to end against the control plane (the testenv, or `KUBECONFIG`): the
+//! real binary serves over loopback HTTP, a test talks to it as the web app does (an API
+//! token here instead of a session: sessions and CSRF are the API tests' and the browser
+//! tests' business).
 //!
-//! The server is the real binary on a loopback port it picks itself; requests are plain
-//! HTTP/1.1 over a TCP socket.
+//! - Live health: the example is deployed by a pipeline run into per-test namespaces, and
+//!   `GET /api/services/{service}/environments/{env}/health` must say exactly what `planton
+//!   status --output json` says, also after the workload breaks.
+//! - The in-cluster store: the server reads runs from a per-test namespace with the
+//!   restricted identity, and an approval goes through the RBAC check (refused, then allowed
+//!   once a Role grants `approve` on the gate), recording the user and the identity.
 
-use crate::util::{planton, temp_dir};
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use crate::cluster::{RESTRICTED_USER, cluster};
+use crate::pipeline::{IMAGE, expect_code, pipeline_run, run, service, text};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use planton_core::pipeline::{TaskEvent, TaskState};
+use planton_pipeline::kube_store::KubeStore;
+use planton_pipeline::store::StateStore;
+use planton_pipeline::testing::sample_run;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const PW: &str = "correct horse battery staple";
-
-struct Server(Child, SocketAddr);
+/// A running `planton serve`, killed (by its own handle) when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    token: String,
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// Starts `planton serve` on a free loopback port; returns once it listens.
-fn start(service: &Path, config: &Path) -> Server {
-    let mut child = Command::new(planton())
-        .args(["serve", "--listen", "127.0.0.1:0", "--service"])
-        .arg(service)
-        .arg("--config")
-        .arg(config)
+/// Starts `planton serve` in `dir` with `args`, a config with `user` (admin, API token
+/// only), on a free loopback port.
+fn serve(dir: &Path, user: &str, args: &[&str]) -> Server {
+    let config = dir.join("serve-test.yaml");
+    let cfg = config.to_string_lossy().into_owned();
+    let out = run(
+        dir,
+        &[
+            "serve", "user", "add", user, "--role", "admin", "--config", &cfg,
+        ],
+    );
+    expect_code(&out, 0, "serve user add");
+    let out = run(dir, &["serve", "user", "token", user, "--config", &cfg]);
+    expect_code(&out, 0, "serve user token");
+    let token = text(&out.stdout).trim().to_string();
+    let mut child = Command::new(crate::util::planton())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config", &cfg])
+        .args(args)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start planton serve");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
     let mut seen = String::new();
     let addr = loop {
         let Some(Ok(line)) = lines.next() else {
             let _ = child.kill();
-            panic!("planton serve stopped before listening:\n{seen}");
+            panic!("planton serve exited before listening:\n{seen}");
         };
         seen.push_str(&line);
         seen.push('\n');
         if let Some(rest) = line.split(" on http://").nth(1) {
-            let addr = rest.split('/').next().unwrap_or_default();
-            break addr.parse::<SocketAddr>().expect("listen address");
+            break rest.split('/').next().expect("address").to_string();
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Server(child, addr)
+    Server { child, addr, token }
 }
 
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-}
-
-fn http(s: &Server, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
-    let mut tcp = TcpStream::connect(s.1).expect("connect");
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        s.1,
+/// One HTTP/1.1 request with the server's API token; the status and the JSON body.
+async fn call(s: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut conn = tokio::net::TcpStream::connect(&s.addr)
+        .await
+        .expect("connect");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        s.addr,
+        s.token,
         body.len()
     );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    tcp.write_all(req.as_bytes()).expect("send");
-    let mut raw = String::new();
-    tcp.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("HTTP head");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
+    conn.write_all(req.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).await.expect("read");
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("HTTP answer");
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
         .and_then(|c| c.parse().ok())
-        .expect("status line");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Resp {
-        status,
-        headers,
-        body: body.to_string(),
-    }
+        .expect("status");
+    let json = serde_json::from_str(body)
+        .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {body}"));
+    (status, json)
 }
 
-/// Signs in; returns (cookie, CSRF token).
-fn login(s: &Server, user: &str) -> (String, String) {
-    let r = http(
-        s,
-        "POST",
-        "/api/login",
-        &[("Content-Type", "application/json")],
-        &serde_json::json!({"user": user, "password": PW}).to_string(),
+/// `planton status --env <env> --output json` of the service in `dir`: its one task.
+fn status_json(dir: &Path, env: &str) -> Value {
+    let kc = cluster().kubeconfig().to_string_lossy().into_owned();
+    let out = run(
+        dir,
+        &[
+            "status",
+            ".",
+            "--env",
+            env,
+            "--output",
+            "json",
+            "--kubeconfig",
+            &kc,
+        ],
     );
-    assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r
-        .header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_string();
-    (cookie, r.json()["csrfToken"].as_str().unwrap().to_string())
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status is not JSON ({e}): {}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    v[0].clone()
 }
 
-fn whoami(s: &Server, cookie: &str) -> Resp {
-    http(s, "GET", "/api/session", &[("Cookie", cookie)], "")
+fn current_context(kubeconfig: &Path) -> String {
+    let text = std::fs::read_to_string(kubeconfig).expect("read kubeconfig");
+    text.lines()
+        .find_map(|l| l.strip_prefix("current-context:"))
+        .map(|c| c.trim().trim_matches('"').to_string())
+        .expect("the kubeconfig has a current-context")
 }
 
-fn user_cmd(args: &[&str], config: &Path, stdin: &str) {
-    let mut child = Command::new(planton())
-        .args(["serve", "user"])
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run planton serve user");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write the password");
-    let out = child.wait_with_output().expect("wait");
+#[tokio::test]
+async fn serve_health_equals_planton_status_live() {
+    let stg = cluster().namespace("sv-stg").await;
+    let prd = cluster().namespace("sv-prd").await;
+    let kc = cluster().kubeconfig().to_string_lossy().into_owned();
+    // staging names its kubeconfig context, as a service in another cluster would.
+    let context = current_context(cluster().kubeconfig());
+    let svc = service(
+        "serve-health",
+        &format!(
+            "apiVersion: planton.dev/v1\nkind: ServiceConfig\npromotionOrder: [staging, prod]\nmanualGates: []\nenvironments:\n  staging: {{namespace: {}, context: \"{context}\"}}\n  prod: {{namespace: {}}}\n",
+            stg.name(),
+            prd.name()
+        ),
+    );
+    let out = pipeline_run(&svc, IMAGE, &[]);
+    expect_code(&out, 0, "the run deploys staging and prod");
+    let server = serve(&svc, "ops", &["--kubeconfig", &kc]);
+    let url = "/api/services/order-api/environments/staging/health";
+
+    let t = Instant::now();
+    let (code, live) = call(&server, "GET", url, None).await;
+    let uncached = t.elapsed();
+    assert_eq!(code, 200, "{live}");
+    let t = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(call(&server, "GET", url, None).await.0, 200);
+    }
+    let cached = t.elapsed() / 20;
+    // Past the time to live: asked again, on the kept connection.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let t = Instant::now();
+    assert_eq!(call(&server, "GET", url, None).await.0, 200);
+    let warm = t.elapsed();
+    eprintln!(
+        "health endpoint: first {uncached:?} (connects), uncached {warm:?}, cached {cached:?} per request; {} objects",
+        live["health"]["objects"].as_array().map_or(0, Vec::len)
+    );
+
+    let status = status_json(&svc, "staging");
+    assert_eq!(
+        live["health"], status,
+        "the endpoint says what planton status says"
+    );
+    assert_eq!(live["service"], "order-api");
+    assert_eq!(live["context"], context.as_str());
+    assert_eq!(live["ready"], true, "{live}");
+    assert_eq!(live["health"]["namespace"], stg.name());
+    assert_eq!(live["health"]["revision"]["image"], IMAGE);
+    let deployment = format!("Deployment {}/order-api", stg.name());
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        live["health"]["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .any(|o| o["object"] == deployment.as_str() && o["health"]["status"] == "Current"),
+        "{live}"
     );
-}
+    // prod: same answer as status, in its own namespace, without a context.
+    let (code, p) = call(
+        &server,
+        "GET",
+        "/api/services/order-api/environments/prod/health",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{p}");
+    assert_eq!(p["health"], status_json(&svc, "prod"));
+    assert_eq!(p["health"]["namespace"], prd.name());
+    assert_eq!(p["context"], Value::Null);
 
-#[test]
-fn serve_sessions_survive_a_restart_and_end_on_sign_out_or_removal() {
-    let dir = temp_dir("serve-sessions-restart");
-    let config = dir.join("planton-serve.yaml");
-    let pw = format!("{PW}\n");
-    user_cmd(
-        &["add", "ann", "--role", "admin", "--password-stdin"],
-        &config,
-        &pw,
-    );
-    for viewer in ["bob", "cy"] {
-        user_cmd(
-            &["add", viewer, "--role", "viewer", "--password-stdin"],
-            &config,
-            &pw,
-        );
-    }
-
-    let server = start(&dir, &config);
-    let (ann, ann_csrf) = login(&server, "ann");
-    let (bob, _) = login(&server, "bob");
-    let (cy, _) = login(&server, "cy");
-    assert_eq!(whoami(&server, &ann).status, 200);
-    assert_eq!(whoami(&server, &cy).status, 200);
-    // Removed while the server runs: their session ends at once.
-    user_cmd(&["remove", "cy"], &config, "");
-    let r = whoami(&server, &cy);
-    assert_eq!(r.status, 401, "{}", r.body);
-    // Killed, not shut down: what a crash or a node loss does.
-    drop(server);
-
-    let db = dir.join("planton-serve.sessions.db");
-    assert!(db.is_file(), "sessions are kept next to the config");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&db).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "owner-only, got {mode:o}");
-    }
-    let id = ann.split_once('=').unwrap().1;
-    for f in std::fs::read_dir(&dir).unwrap() {
-        let p = f.unwrap().path();
-        if p.is_file() {
-            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
-            assert!(!text.contains(id), "{} holds the session id", p.display());
+    // The workload breaks outside planton: the endpoint shows it within a few seconds,
+    // and still says what planton status says.
+    if cluster().is_testenv() {
+        let deps: Api<Deployment> = Api::namespaced(cluster().client().await, stg.name());
+        let patch = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "order-api", "image": "planton.test/image-pull-error"}]}}}});
+        deps.patch(
+            "order-api",
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
+        .await
+        .expect("break the deployment");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (code, live) = call(&server, "GET", url, None).await;
+            assert_eq!(code, 200, "{live}");
+            if live["ready"] == false && live["health"] == status_json(&svc, "staging") {
+                assert!(
+                    live["health"]["objects"]
+                        .as_array()
+                        .expect("objects")
+                        .iter()
+                        .any(|o| o["object"] == deployment.as_str()
+                            && o["health"]["status"] != "Current"),
+                    "{live}"
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the endpoint never showed the broken deployment: {live}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
-    user_cmd(&["remove", "bob"], &config, "");
-    let server = start(&dir, &config);
-    let r = whoami(&server, &ann);
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["user"], "ann");
-    assert_eq!(r.json()["csrfToken"], ann_csrf.as_str());
-    let r = whoami(&server, &bob);
-    assert_eq!(
-        r.status, 401,
-        "a removed user's session is refused: {}",
-        r.body
-    );
-    assert_eq!(r.json()["error"]["code"], "unauthenticated");
-
-    let r = http(
+    // Errors are JSON with a message.
+    let (code, e) = call(
         &server,
-        "POST",
-        "/api/logout",
-        &[("Cookie", &ann), ("X-CSRF-Token", &ann_csrf)],
-        "",
+        "GET",
+        "/api/services/order-api/environments/qa/health",
+        None,
+    )
+    .await;
+    assert_eq!(code, 404, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("`qa`")
     );
-    assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(whoami(&server, &ann).status, 401);
-    drop(server);
-    let server = start(&dir, &config);
-    assert_eq!(
-        whoami(&server, &ann).status,
-        401,
-        "signed out stays signed out"
+}
+
+/// A server whose kubeconfig points at nothing answers 502 `cluster_unreachable` with the
+/// reason, not a hang or a 500.
+#[tokio::test]
+async fn serve_health_without_a_reachable_cluster_is_a_clear_error() {
+    let svc = service(
+        "serve-unreach",
+        "apiVersion: planton.dev/v1\nkind: ServiceConfig\npromotionOrder: [staging, prod]\nmanualGates: [prod]\n",
     );
+    let out = pipeline_run(&svc, IMAGE, &["--dry-run"]);
+    expect_code(&out, 3, "a dry run stops at prod's gate");
+    let dead = svc.join("dead.kubeconfig");
+    std::fs::write(
+        &dead,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n",
+    )
+    .expect("write kubeconfig");
+    let server = serve(&svc, "ops", &["--kubeconfig", &dead.to_string_lossy()]);
+    let t = Instant::now();
+    let (code, e) = call(
+        &server,
+        "GET",
+        "/api/services/order-api/environments/staging/health",
+        None,
+    )
+    .await;
+    eprintln!(
+        "health endpoint, unreachable cluster: answered in {:?}",
+        t.elapsed()
+    );
+    assert_eq!(code, 502, "{e}");
+    assert_eq!(e["error"]["code"], "cluster_unreachable", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("did not answer"),
+        "{e}"
+    );
+}
+
+/// `planton serve --store kubernetes`: the server reads runs from the store namespace with
+/// the restricted identity, and an approval goes through RBAC. The restricted identity is
+/// given read and write access to the store's objects, but not `approve` on the gate: the
+/// server refuses the approval with 403 naming the identity and the gate, then lets it
+/// through once a Role grants it, and the decision names the user and the identity.
+#[tokio::test]
+async fn serve_with_the_kube_store_approves_through_rbac() {
+    let Some(restricted) = cluster().restricted_kubeconfig() else {
+        // On a real cluster the restricted identity is impersonation, which `planton serve`
+        // has no flag for; the RBAC path itself is covered by
+        // `pipeline::kube_store_lets_rbac_decide_who_may_approve`.
+        eprintln!("skipped: the restricted identity has no kubeconfig of its own here");
+        return;
+    };
+    let ns = cluster().namespace("sv-store").await;
+    let admin = cluster().client().await;
+    let store = KubeStore::new(admin.clone(), ns.name());
+    let mut r = store
+        .create_run(sample_run("order-api"))
+        .await
+        .expect("create run");
+    r.tasks[0]
+        .apply(TaskEvent::Start { at: 1_100 })
+        .expect("start");
+    r.tasks[1]
+        .apply(TaskEvent::AwaitApproval { expires_at: None })
+        .expect("await");
+    r.derive(1_200);
+    store.save_run(&r).await.expect("save run");
+    assert_eq!(r.tasks[1].state, TaskState::AwaitingApproval);
+
+    let grant = |name: &str, rules: Value| {
+        let role: Role =
+            serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules}))
+                .expect("role");
+        let binding: RoleBinding = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": RESTRICTED_USER}]
+        }))
+        .expect("binding");
+        (role, binding)
+    };
+    let create = |role: Role, binding: RoleBinding| {
+        let admin = admin.clone();
+        let ns = ns.name().to_string();
+        async move {
+            Api::<Role>::namespaced(admin.clone(), &ns)
+                .create(&PostParams::default(), &role)
+                .await
+                .expect("create role");
+            Api::<RoleBinding>::namespaced(admin, &ns)
+                .create(&PostParams::default(), &binding)
+                .await
+                .expect("create binding");
+        }
+    };
+    let (role, binding) = grant(
+        "planton-serve-store",
+        json!([{"apiGroups": [""], "resources": ["configmaps"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+               {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                "verbs": ["get", "list", "create", "update"]}]),
+    );
+    create(role, binding).await;
+
+    let dir = crate::util::temp_dir("serve-kube-store");
+    let server = serve(
+        &dir,
+        "alice",
+        &[
+            "--store",
+            "kubernetes",
+            "--store-namespace",
+            ns.name(),
+            "--kubeconfig",
+            &restricted.to_string_lossy(),
+        ],
+    );
+    let (code, runs) = call(&server, "GET", "/api/runs?service=order-api", None).await;
+    assert_eq!(code, 200, "{runs}");
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(runs[0]["id"], r.id.as_str());
+    assert_eq!(runs[0]["tasks"][1]["state"], "awaiting_approval");
+
+    let approve = format!("/api/runs/{}/tasks/prod/approve", r.id);
+    let body = json!({"digest": r.tasks[1].manifest_digest, "image": r.image, "comment": "ok"});
+    let (code, e) = call(&server, "POST", &approve, Some(body.clone())).await;
+    assert_eq!(code, 403, "RBAC has not granted approve yet: {e}");
+    let msg = e["error"]["message"].as_str().expect("message");
+    assert!(
+        msg.contains(RESTRICTED_USER) && msg.contains("order-api.prod"),
+        "{msg}"
+    );
+    assert!(store.decisions(&r.id).await.expect("decisions").is_empty());
+
+    let (role, binding) = grant(
+        "approve-order-api-prod",
+        json!([{"apiGroups": ["planton.dev"], "resources": ["gates"], "verbs": ["approve"],
+                "resourceNames": ["order-api.prod"]}]),
+    );
+    create(role, binding).await;
+    let (code, d) = call(&server, "POST", &approve, Some(body)).await;
+    assert_eq!(code, 200, "{d}");
+    assert_eq!(d["by"], format!("alice via {RESTRICTED_USER}"));
+    let stored = store.decisions(&r.id).await.expect("decisions");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].by, format!("alice via {RESTRICTED_USER}"));
+    assert_eq!(stored[0].manifest_digest, r.tasks[1].manifest_digest);
+    assert_eq!(stored[0].comment.as_deref(), Some("ok"));
 }

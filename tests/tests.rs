@@ -55,5 +55,9 @@ mod fault_proxy;
 /// failures, kill -9 and resume, with the embedded store and stack jobs on the control plane.
 mod pipeline;
 
-/// `planton serve` as a process: sessions survive a restart; sign-out and user removal end them.
+/// `planton serve` against the control plane: live health equals `planton status`, and the
+/// in-cluster store with approvals decided by RBAC.
 mod serve;
+
+/// `planton serve` as a process: sessions survive a restart; sign-out and user removal end them.
+mod serve_auth;

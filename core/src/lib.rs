@@ -21,6 +21,7 @@
 //! assert_eq!(out, "apiVersion: v1\ndata:\n  port: \"8080\"\nkind: ConfigMap\nmetadata:\n  name: dev-cfg\n");
 //! ```
 
+pub mod api;
 pub mod check;
 pub mod diag;
 pub mod dotenv;

@@ -74,8 +74,10 @@ before(async () => {
   assert.ok(!fs.readFileSync(cfg, 'utf8').includes(PW), 'the config holds hashes only');
   const port = await freePort();
   base = `http://127.0.0.1:${port}/`;
+  // No cluster here (a kubeconfig that does not exist): the task view's live health must
+  // say so clearly (the health endpoint against a real cluster is tested in tests/serve.rs).
   server = spawn(BIN, ['serve', '--service', svc, '--listen', `127.0.0.1:${port}`, '--config', cfg, '--web-dir', DIST],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KUBECONFIG: path.join(tmp, 'no-such-kubeconfig') } });
   await waitHealthy(base);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -153,6 +155,10 @@ test('sign in, watch a run progress live, read its log, approve the gate and see
   await page.waitForSelector('[data-testid=task-page][data-task=prod][data-state=awaiting_approval]');
   await page.waitForSelector('[data-testid=gate-status][data-status=pending]');
   assert.equal(await page.textContent('[data-testid=image]'), IMAGE);
+  // Live health asks the cluster; without one, the card says why (503 no_cluster), and the
+  // rest of the page works.
+  await page.waitForSelector('[data-testid=live-health-error][data-code=no_cluster]', { timeout: 10000 });
+  assert.match(await page.textContent('[data-testid=live-health-error]'), /no cluster configured/);
   const detail = await api(page, 'GET', `api/runs/${id}/tasks/prod`);
   const digest = detail.json.task.manifestDigest;
   assert.match(digest, /^sha256:[0-9a-f]{64}$/);

@@ -1,7 +1,8 @@
 //! The deploy path: prepare the render (resolve references, label, digest), compare every
 //! object with a server-side dry-run, and, only when something differs, take the lock,
 //! record a pending revision, apply what differs in kind order, prune, wait by the kstatus
-//! rules, and record the result. `diff`, `status` and `rollback` reuse the same steps.
+//! rules, and record the result. `diff` and `rollback` reuse the same steps; live health is
+//! [`crate::health`].
 //!
 //! Crash safety: the pending revision (with its inventory) is written before the first
 //! object, so a deploy killed at any point leaves a record; the next run takes over the
@@ -1021,119 +1022,6 @@ pub async fn diff(cluster: &Cluster, req: &Request<'_>) -> Result<DiffReport> {
         changes,
         requests: cluster.counters.snapshot(),
     })
-}
-
-/// The live health of one stored object.
-#[derive(Clone, Debug, Serialize)]
-pub struct LiveObject {
-    /// `Deployment ns/name`.
-    pub object: String,
-    /// Its health now.
-    pub health: Health,
-}
-
-/// The status of one task.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskStatus {
-    /// The task.
-    pub task: String,
-    /// Its env.
-    pub env: String,
-    /// The namespace.
-    pub namespace: String,
-    /// The newest revision (without the manifest), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revision: Option<RevisionSummary>,
-    /// Live health of the objects of the newest finished revision.
-    pub objects: Vec<LiveObject>,
-}
-
-/// A revision without its manifest.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RevisionSummary {
-    /// Number.
-    pub revision: u64,
-    /// Result.
-    pub result: Outcome,
-    /// Image.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Manifest digest.
-    pub manifest_digest: String,
-    /// Start.
-    pub started_at: String,
-    /// End.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<String>,
-    /// Who.
-    pub actor: String,
-    /// deploy / rollback.
-    pub source: String,
-    /// Summary.
-    pub message: String,
-}
-
-impl From<&Revision> for RevisionSummary {
-    fn from(r: &Revision) -> Self {
-        RevisionSummary {
-            revision: r.revision,
-            result: r.result,
-            image: r.image.clone(),
-            manifest_digest: r.manifest_digest.clone(),
-            started_at: r.started_at.clone(),
-            finished_at: r.finished_at.clone(),
-            actor: r.actor.clone(),
-            source: r.source.clone(),
-            message: r.message.clone(),
-        }
-    }
-}
-
-/// The stored revision and live health of a task (or every task stored in the namespace).
-pub async fn status(
-    cluster: &Cluster,
-    namespace: &str,
-    service: &str,
-    task: Option<&str>,
-) -> Result<Vec<TaskStatus>> {
-    let st = read_state(cluster, namespace, service).await?;
-    let mut out = Vec::new();
-    for (name, ts) in &st.tasks {
-        if task.is_some_and(|t| t != name) {
-            continue;
-        }
-        let newest = ts.revisions.last();
-        let mut objects = Vec::new();
-        if let Some(rev) = ts.last_finished() {
-            let mut refs: Vec<ObjectRef> = rev.inventory.iter().filter_map(Entry::object).collect();
-            sort_for_apply(&mut refs, |r| r.kind.as_str());
-            for r in refs {
-                let res = resources::resolve(cluster, &r).await?;
-                let api = resources::api(cluster, &res, r.namespace.as_deref());
-                let live = cluster
-                    .call(
-                        || resources::action("get", &res, &r),
-                        || api.get_opt(&r.name),
-                    )
-                    .await?
-                    .and_then(|o| serde_json::to_value(o).ok());
-                objects.push(LiveObject {
-                    object: label_of(&r),
-                    health: compute(live.as_ref()),
-                });
-            }
-        }
-        out.push(TaskStatus {
-            task: name.clone(),
-            env: ts.env.clone(),
-            namespace: namespace.to_string(),
-            revision: newest.map(RevisionSummary::from),
-            objects,
-        });
-    }
-    Ok(out)
 }
 
 /// Every stored state of a service across the namespaces the identity may list (by the

@@ -13,42 +13,11 @@
 //!
 //! Not here: Ingress and LoadBalancer address checks (kstatus does not wait for them either).
 
-use serde::Serialize;
 use serde_json::Value;
 
-/// The computed status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub enum Status {
-    /// Reconciled and ready.
-    Current,
-    /// Still being reconciled.
-    InProgress,
-    /// Reconciliation failed and will not recover by waiting (e.g. a progress deadline).
-    Failed,
-    /// Being deleted.
-    Terminating,
-    /// The object does not exist.
-    NotFound,
-}
-
-/// A status with the reason a human reads ("Replicas: 1/3 updated").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Health {
-    /// The status.
-    pub status: Status,
-    /// Why, in a few words.
-    pub message: String,
-}
-
-impl Health {
-    fn new(status: Status, message: impl Into<String>) -> Health {
-        Health {
-            status,
-            message: message.into(),
-        }
-    }
-}
+/// The computed status and its reason: the API types of `planton_core::api`, so what the
+/// driver computes is what `planton status` prints and the server serves.
+pub use planton_core::api::{ObjectHealth as Health, ObjectStatus as Status};
 
 fn condition<'a>(obj: &'a Value, ty: &str) -> Option<&'a Value> {
     obj.pointer("/status/conditions")?

@@ -5,8 +5,9 @@
 //! [`secrets`] (references to values, the keyed digest), [`diff`] and [`prepare`] (labels).
 //! The async parts talk to the API server with kube: [`client`] (connection, retries,
 //! request counts), [`kube_secrets`] (secret values from Kubernetes Secrets),
-//! [`resources`], [`lock`] (a Lease), [`explain`] (why a rollout is stuck) and [`driver`]
-//! (deploy, diff, status).
+//! [`resources`], [`lock`] (a Lease), [`explain`] (why a rollout is stuck), [`health`] (live
+//! health, for `planton status` and `planton serve`) and [`driver`]
+//! (deploy, diff, rollback).
 //!
 //! Not here: building, validating or rendering a service (the CLI composes core and the
 //! plugin host for that and hands the driver rendered objects), and printing.
@@ -23,6 +24,7 @@ pub mod diff;
 pub mod driver;
 pub mod error;
 pub mod explain;
+pub mod health;
 pub mod inventory;
 pub mod kstatus;
 pub mod kube_secrets;

@@ -9,7 +9,7 @@ use crate::auth::{self, Identity, Via};
 use crate::config::{Role, ServeConfig};
 use crate::error::{ApiError, ErrorBody};
 use crate::events::Hub;
-use crate::views::*;
+use crate::views::{Role as ApiRole, *};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -41,6 +41,10 @@ pub struct AppState {
     pub hub: Hub,
     /// How often streams look for news.
     pub poll: Duration,
+    /// Where live health comes from.
+    pub health: Option<Arc<dyn crate::health::HealthSource>>,
+    /// Recent health answers.
+    pub health_cache: crate::health::HealthCache,
 }
 
 /// Shared state handle.
@@ -72,6 +76,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(get_log))
         .routes(routes!(crate::events::log_stream))
         .routes(routes!(crate::events::events))
+        .routes(routes!(environment_health))
         .routes(routes!(approve))
         .routes(routes!(reject))
 }
@@ -152,7 +157,11 @@ async fn health() -> axum::Json<Health> {
 fn session_view(who: &Identity) -> SessionView {
     SessionView {
         user: who.user.name.clone(),
-        role: who.user.role,
+        role: match who.user.role {
+            Role::Viewer => ApiRole::Viewer,
+            Role::Approver => ApiRole::Approver,
+            Role::Admin => ApiRole::Admin,
+        },
         environments: who.user.environments.clone(),
         csrf_token: who.csrf.clone(),
         via: match who.via {
@@ -388,6 +397,62 @@ async fn get_task(
         gate,
         decisions: mine.iter().map(DecisionView::from).collect(),
     }))
+}
+
+/// Live health of an environment of a service, asked of its cluster: the newest run's task
+/// for that environment (`metadata.env`, or the overlay name) says where it lives; the
+/// namespace and kubeconfig context are resolved from the service's `planton.yaml` as
+/// `planton status` does, and `health` is exactly what `planton status --output json`
+/// prints for it. Answers are reused for about a second and a half.
+#[utoipa::path(get, path = "/api/services/{service}/environments/{env}/health", tag = "live",
+    params(("service" = String, Path, description = "The service name"),
+        ("env" = String, Path, description = "The environment (`metadata.env`) or overlay name")),
+    responses((status = 200, body = EnvironmentHealth), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No run of the service, or no such environment"),
+        (status = 501, body = ErrorBody, description = "`not_supported`: the environment deploys to ECS"),
+        (status = 502, body = ErrorBody, description = "`cluster_unreachable` or `cluster`: the cluster did not answer, or refused"),
+        (status = 503, body = ErrorBody, description = "`no_cluster`: this server has no cluster configured for it")))]
+async fn environment_health(
+    State(st): State<Shared>,
+    Caller(_who): Caller,
+    Path((service, env)): Path<(String, String)>,
+) -> Result<axum::Json<EnvironmentHealth>, ApiError> {
+    let run = st
+        .store
+        .runs(&RunFilter {
+            service: Some(service.clone()),
+            limit: 1,
+        })
+        .await
+        .map_err(ApiError::store)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found(format!("no run of service `{service}`")))?;
+    let task = run
+        .tasks
+        .iter()
+        .find(|t| t.env == env)
+        .or_else(|| run.tasks.iter().find(|t| t.name == env))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "service `{service}` has no environment `{env}` (its newest run {} has: {})",
+                run.id,
+                run.tasks
+                    .iter()
+                    .map(|t| t.env.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    let Some(source) = &st.health else {
+        return Err(crate::health::HealthError::NotConfigured(
+            "this server reads no cluster: live health needs `planton serve` (which reads the service's planton.yaml and kubeconfig)".into(),
+        )
+        .into());
+    };
+    Ok(axum::Json(
+        st.health_cache.get(source.as_ref(), &run, task).await?,
+    ))
 }
 
 /// Query of a log read.

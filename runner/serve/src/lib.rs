@@ -2,7 +2,8 @@
 //!
 //! It serves the built web app (`dist/`: the overlay editor and the pipelines views) and a
 //! JSON API over a pipeline state store (`planton_pipeline::StateStore`): services, runs, tasks, gate
-//! decisions, stack-job logs, live updates by Server-Sent Events, and approve/reject.
+//! decisions, stack-job logs, live updates by Server-Sent Events, approve/reject, and the
+//! live health of deployed environments ([`health`]; the runner supplies the cluster side).
 //! The API is described by an OpenAPI document served at [`OPENAPI_PATH`] and checked in
 //! (`runner/serve/openapi.json`; a test fails when they differ).
 //!
@@ -29,6 +30,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod views;
 
 pub use planton_pipeline::StateStore;
@@ -63,11 +65,16 @@ pub struct Options {
     pub login_failures_per_addr: usize,
     /// The rate limit's window.
     pub login_window: Duration,
+    /// Where live health comes from (none: the health endpoint answers 503 `no_cluster`).
+    pub health: Option<Arc<dyn health::HealthSource>>,
+    /// How long a health answer is reused.
+    pub health_ttl: Duration,
 }
 
 impl Options {
     /// Defaults: sessions in memory; poll every 250 ms; in 15 minutes, 5 failed sign-ins
-    /// per user and address, 20 per address, 50 per user.
+    /// per user and address, 20 per address, 50 per user; no live health; health answers
+    /// reused for 1.5 s.
     pub fn new(config: config::ServeConfig) -> Self {
         Options {
             config,
@@ -78,6 +85,8 @@ impl Options {
             login_failures_per_user_all: 50,
             login_failures_per_addr: 20,
             login_window: Duration::from_secs(15 * 60),
+            health: None,
+            health_ttl: Duration::from_millis(1500),
         }
     }
 }
@@ -107,6 +116,8 @@ pub fn app(store: Arc<dyn StateStore>, opts: Options) -> Router {
         ),
         config: opts.config,
         poll: opts.poll,
+        health: opts.health,
+        health_cache: health::HealthCache::new(opts.health_ttl, Duration::from_secs(20)),
     });
     let (api, doc) = api::router().split_for_parts();
     let doc = Arc::new(doc);

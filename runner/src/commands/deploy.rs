@@ -18,6 +18,7 @@ use planton_core::validate::out_to_json;
 use planton_core::yaml::{parse_stream, to_output};
 use planton_deploy_k8s::client::{self, Cluster, ClusterOptions};
 use planton_deploy_k8s::driver::{self, Options, Progress, Request, Target};
+use planton_deploy_k8s::health::{self, Place};
 use planton_deploy_k8s::kube_secrets::{self, KubeSecrets};
 use planton_deploy_k8s::secrets::{self, Chain, Lookup, VariablesOnly};
 use planton_deploy_k8s::state::EncodeOptions;
@@ -729,6 +730,42 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
     run_deploy(d, loaded, format!("rollback to {}", rev.revision))
 }
 
+/// Where each of `tasks` lives: the service and namespace from its build (the namespace
+/// label, else the name; `namespace` wins, then planton.yaml's `namespace` for the
+/// environment) and the kubeconfig context (`context` wins, then planton.yaml's). The one
+/// resolution `planton status` and `planton serve`'s health endpoint share.
+pub(crate) fn places(
+    files: &DiskFiles,
+    layout: &Layout,
+    tasks: &[String],
+    namespace: Option<&str>,
+    context: Option<&str>,
+) -> Result<Vec<Place>> {
+    let (config, _) = ServiceConfig::load(files, layout);
+    let mut out = Vec::new();
+    for t in tasks {
+        let b = build(files, &layout.overlay_dir(t))
+            .map_err(|e| anyhow!("overlay `{t}`: {}", super::build::display_error(&e)))?;
+        let Some(r) = b.resources.first() else {
+            continue;
+        };
+        let m = out_to_json(&to_output(&r.node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?);
+        let env_target = config.environments.iter().find(|e| &e.overlay == t);
+        out.push(Place {
+            task: t.clone(),
+            service: str_at(&m, "/metadata/name").to_string(),
+            namespace: namespace_of(
+                &m,
+                namespace.or(env_target.and_then(|e| e.namespace.as_deref())),
+            ),
+            context: context
+                .map(str::to_string)
+                .or_else(|| env_target.and_then(|e| e.context.clone())),
+        });
+    }
+    Ok(out)
+}
+
 /// Runs `planton status`.
 pub fn status(args: &StatusArgs) -> Result<Outcome> {
     if super::deploy_ecs::deploys_to_aws(&args.service, args.env.as_deref()) {
@@ -748,33 +785,13 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             .cloned()
             .collect(),
     };
-    let (config, _) = ServiceConfig::load(&files, &layout);
-    // Where each task lives, from its build (and its context, from planton.yaml).
-    let mut wanted: Vec<(String, String, String, Option<String>)> = Vec::new();
-    for t in &tasks {
-        let b = build(&files, &layout.overlay_dir(t))
-            .map_err(|e| anyhow!("overlay `{t}`: {}", super::build::display_error(&e)))?;
-        let Some(r) = b.resources.first() else {
-            continue;
-        };
-        let m = out_to_json(&to_output(&r.node).map_err(|e| anyhow!("{}: {}", e.pos, e.message))?);
-        let env_target = config.environments.iter().find(|e| &e.overlay == t);
-        wanted.push((
-            t.clone(),
-            str_at(&m, "/metadata/name").to_string(),
-            namespace_of(
-                &m,
-                args.cluster
-                    .namespace
-                    .as_deref()
-                    .or(env_target.and_then(|e| e.namespace.as_deref())),
-            ),
-            args.cluster
-                .context
-                .clone()
-                .or_else(|| env_target.and_then(|e| e.context.clone())),
-        ));
-    }
+    let wanted = places(
+        &files,
+        &layout,
+        &tasks,
+        args.cluster.namespace.as_deref(),
+        args.cluster.context.as_deref(),
+    )?;
     if args.output == DeployFormat::Text
         && let Some(p) = super::pipeline::status_section(&args.service)
     {
@@ -784,7 +801,7 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
     rt.block_on(async {
         // One connection per context the tasks live in.
         let mut clusters: Vec<(Option<String>, Cluster)> = Vec::new();
-        for (_, _, _, context) in &wanted {
+        for Place { context, .. } in &wanted {
             if clusters.iter().any(|(c, _)| c == context) {
                 continue;
             }
@@ -798,19 +815,12 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
         let mut last: Option<String> = None;
         loop {
             let mut all = Vec::new();
-            for (task, service, ns, context) in &wanted {
-                let Some((_, cluster)) = clusters.iter().find(|(c, _)| c == context) else {
+            for p in &wanted {
+                let Some((_, cluster)) = clusters.iter().find(|(c, _)| *c == p.context) else {
                     continue;
                 };
-                match driver::status(cluster, ns, service, Some(task)).await {
-                    Ok(mut s) if !s.is_empty() => all.append(&mut s),
-                    Ok(_) => all.push(driver::TaskStatus {
-                        task: task.clone(),
-                        env: String::new(),
-                        namespace: ns.clone(),
-                        revision: None,
-                        objects: Vec::new(),
-                    }),
+                match health::service_health(cluster, &p.namespace, &p.service, &p.task).await {
+                    Ok(h) => all.push(h),
                     Err(e) => return report_error(&e, args.output),
                 }
             }

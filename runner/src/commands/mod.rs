@@ -3,6 +3,7 @@
 pub mod build;
 pub mod deploy;
 pub mod deploy_ecs;
+pub mod health;
 pub mod pipeline;
 pub mod render;
 pub mod schema;

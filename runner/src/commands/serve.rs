@@ -242,6 +242,11 @@ fn serve(args: &ServeArgs) -> Result<Outcome> {
     let mut opts = planton_serve::Options::new(config);
     opts.web_dir = web_dir.clone();
     opts.sessions = Some(planton_serve::auth::Sessions::open(&sessions)?);
+    // Live health: each service's planton.yaml names its clusters' contexts.
+    opts.health = Some(Arc::new(super::health::ClusterHealth::new(
+        args.store.kubeconfig.clone(),
+        Some(args.store.service.clone()),
+    )));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

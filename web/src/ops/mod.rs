@@ -138,7 +138,7 @@ pub fn ops(props: &OpsProps) -> Html {
     let user = match &*auth {
         Auth::SignedIn(s) => html! {
             <>
-                <span class="ops-user" data-testid="ops-user" data-role={s.role.clone()}>
+                <span class="ops-user" data-testid="ops-user" data-role={s.role.as_str()}>
                     { format!("{} ({})", s.user, s.role) }
                 </span>
                 if s.via == "session" {

@@ -1,11 +1,13 @@
 //! The task view: the task's state and result, what it deploys (image, manifest digest,
 //! the manifest and its diff against the last successful deploy), its gate and decisions,
-//! and the stack job's log, streamed while it runs.
+//! the stack job's log, streamed while it runs, and the environment's live health from the
+//! cluster (`/api/services/{service}/environments/{env}/health`, asked every two seconds
+//! while the page is open; the server reuses one cluster answer for all viewers).
 
 use super::approve::ApproveDialog;
-use super::model::{LogView, RunView, SessionView, TaskDetail};
+use super::model::{EnvironmentHealth, LogView, ObjectStatus, RunView, SessionView, TaskDetail};
 use super::{seg, short_digest, state_badge};
-use crate::services::api::{self, EventStream, format_time};
+use crate::services::api::{self, ApiFailure, EventStream, format_time};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -88,6 +90,35 @@ pub fn task_page(props: &TaskProps) -> Html {
         });
     }
 
+    // Live health of the task's environment, once the detail says which service and
+    // environment it is.
+    let live = use_state(|| None::<Result<EnvironmentHealth, ApiFailure>>);
+    {
+        let live = live.clone();
+        let which = match &*detail {
+            Some(Ok(d)) => Some((d.run.service.clone(), d.task.env.clone())),
+            _ => None,
+        };
+        use_effect_with(which, move |which| {
+            let poll = which.as_ref().map(|(service, env)| {
+                let url = format!(
+                    "api/services/{}/environments/{}/health",
+                    seg(service),
+                    seg(env)
+                );
+                let fetch = move || {
+                    let (live, url) = (live.clone(), url.clone());
+                    spawn_local(async move {
+                        live.set(Some(api::get::<EnvironmentHealth>(&url).await));
+                    });
+                };
+                fetch();
+                gloo::timers::callback::Interval::new(LIVE_HEALTH_EVERY_MS, fetch)
+            });
+            move || drop(poll)
+        });
+    }
+
     let Some(d) = &*detail else {
         return html! { <p class="muted ops-pad">{ "Loading…" }</p> };
     };
@@ -165,6 +196,7 @@ pub fn task_page(props: &TaskProps) -> Html {
                     }
                 </div>
             </div>
+            { live_health(live.as_ref()) }
             <h3>{ "Stack job log" }
                 <span class="muted" data-testid="log-state">{ if *log_done { " (complete)" } else { " (live)" } }</span></h3>
             <pre class="log" data-testid="log">{ (*log).clone() }</pre>
@@ -174,6 +206,70 @@ pub fn task_page(props: &TaskProps) -> Html {
             if *dialog {
                 <ApproveDialog detail={d.clone()} csrf={props.session.csrf_token.clone()} on_close={close} />
             }
+        </div>
+    }
+}
+
+/// How often the task view asks for live health.
+const LIVE_HEALTH_EVERY_MS: u32 = 2000;
+
+/// The live health card: every object's readiness, or why it cannot be read.
+fn live_health(live: Option<&Result<EnvironmentHealth, ApiFailure>>) -> Html {
+    let body = match live {
+        None => html! { <p class="muted">{ "Asking the cluster…" }</p> },
+        Some(Err(e)) => html! {
+            <p class="muted" data-testid="live-health-error" data-code={e.code.clone()}>{ e.to_string() }</p>
+        },
+        Some(Ok(h)) => {
+            let where_ = format!(
+                "namespace {}{}",
+                h.health.namespace,
+                h.context
+                    .as_ref()
+                    .map(|c| format!(", context {c}"))
+                    .unwrap_or_default()
+            );
+            html! {
+                <>
+                    <p data-testid="live-ready" data-ready={h.ready.to_string()}>
+                        <span class={if h.ready { "st st-succeeded" } else { "st st-running" }}>
+                            { if h.ready { "ready" } else if h.health.revision.is_none() { "not deployed" } else { "not ready" } }
+                        </span>
+                        { " " }
+                        <span class="muted">{ format!("{where_}; checked {}", format_time(Some(h.checked_at))) }</span>
+                    </p>
+                    if let Some(r) = &h.health.revision {
+                        <p class="muted" data-testid="live-revision">
+                            { format!("revision {} ({}), image {}, by {}", r.revision,
+                                format!("{:?}", r.result).to_lowercase(),
+                                r.image.as_deref().unwrap_or("-"), r.actor) }
+                        </p>
+                    }
+                    <table class="live-objects">
+                        { for h.health.objects.iter().map(|o| {
+                            let class = match o.health.status {
+                                ObjectStatus::Current => "st st-succeeded",
+                                ObjectStatus::InProgress => "st st-running",
+                                _ => "st st-failed",
+                            };
+                            let status = format!("{:?}", o.health.status);
+                            html! {
+                                <tr data-testid="live-object" data-object={o.object.clone()} data-status={status.clone()}>
+                                    <td class="mono">{ &o.object }</td>
+                                    <td><span class={class}>{ status }</span></td>
+                                    <td class="muted">{ &o.health.message }</td>
+                                </tr>
+                            }
+                        }) }
+                    </table>
+                </>
+            }
+        }
+    };
+    html! {
+        <div class="card live-health" data-testid="live-health">
+            <h3>{ "Live health" }</h3>
+            { body }
         </div>
     }
 }
