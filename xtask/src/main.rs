@@ -28,7 +28,9 @@ fn main() -> Result<()> {
         Some("bench-kustomize") => bench::kustomize(&root, &args[1..]),
         Some("demo") => demo(&root),
         _ => {
-            eprintln!("usage: cargo xtask <ci | setup | demo | bench-kustomize [--runs N]>");
+            eprintln!(
+                "usage: cargo xtask <ci | setup | demo | bench-kustomize [--runs N] [--only NAME] [--planton PATH] [--no-all]>"
+            );
             bail!("unknown or missing xtask command")
         }
     }
