@@ -454,6 +454,47 @@ fn select<'c>(
 
 /// Rewrites references to objects whose names changed during the build.
 pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Result<()> {
+    let owned: Vec<Spec>;
+    let specs: &[Spec] = if extra.is_empty() {
+        builtin_specs()
+    } else {
+        owned = specs_of(&with_extra(extra));
+        &owned
+    };
+    fix_with(ra, specs)
+}
+
+/// One field of the table: objects of `target` kind are named at `path` of `referrer`s.
+struct Spec {
+    referrer: Gvk,
+    target: Gvk,
+    path: String,
+    /// `path`, split once.
+    segments: Vec<String>,
+}
+
+fn specs_of(table: &[BackRef]) -> Vec<Spec> {
+    table
+        .iter()
+        .flat_map(|b| {
+            b.referrers.iter().map(|(g, p)| Spec {
+                referrer: g.clone(),
+                target: b.target.clone(),
+                path: p.clone(),
+                segments: split_path(p),
+            })
+        })
+        .collect()
+}
+
+/// The built-in table's fields (a constant: made on first use).
+fn builtin_specs() -> &'static [Spec] {
+    static SPECS: std::sync::OnceLock<Vec<Spec>> = std::sync::OnceLock::new();
+    SPECS.get_or_init(|| specs_of(&table()))
+}
+
+/// The built-in table with the `nameReference` entries of `configurations:` added.
+fn with_extra(extra: &[NameRef]) -> Vec<BackRef> {
     let mut table = table();
     for nr in extra {
         let referrers = nr
@@ -485,15 +526,11 @@ pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Res
             }),
         }
     }
-    // Every (referrer, target, path) of the table, each path split once.
-    let specs: Vec<(&Gvk, &Gvk, &String, Vec<String>)> = table
-        .iter()
-        .flat_map(|b| {
-            b.referrers
-                .iter()
-                .map(move |(g, p)| (g, &b.target, p, split_path(p)))
-        })
-        .collect();
+    table
+}
+
+/// [`fix_back_references`] with the table's fields.
+fn fix_with(ra: &mut [Resource], specs: &[Spec]) -> Result<()> {
     // The specs that select each referrer kind, found once per kind.
     let mut by_gvk: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
     let cands: Vec<Cand> = ra.iter().map(Cand::of).collect();
@@ -507,7 +544,7 @@ pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Res
                 specs
                     .iter()
                     .enumerate()
-                    .filter(|(_, (referrer, _, _, _))| referrer.selects(g, v, k))
+                    .filter(|(_, spec)| spec.referrer.selects(g, v, k))
                     .map(|(j, _)| j)
                     .collect()
             });
@@ -521,7 +558,15 @@ pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Res
         let me = &cands[i];
         let mut id: Option<String> = None;
         for &j in filters.iter() {
-            let (_, target, path, segments) = &specs[j];
+            let Some(Spec {
+                target,
+                path,
+                segments,
+                ..
+            }) = specs.get(j)
+            else {
+                continue;
+            };
             let role_ref = if path.ends_with("roleRef/name") {
                 let rr = ra[i].node.get("roleRef");
                 let g = rr.and_then(|n| n.get("apiGroup")).filter(|n| !n.is_null());
