@@ -18,7 +18,10 @@ use crate::kustomize::memo::{BuildMemo, Deps, Recorder};
 use crate::plan::{Plan, plan};
 use crate::refs::{DirGroupSource, GroupError, GroupSource};
 use crate::service::{CONFIG_FILE, GroupsDir, Layout, ServiceConfig};
-use crate::validate::{KindChecker, OverlayAnchor, OverlayBuild, check_overlay_with, exists};
+use crate::validate::{
+    KindAnswer, KindChecker, OverlayAnchor, OverlayBuild, ResourceChecks, check_overlay_with,
+    exists,
+};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -39,6 +42,8 @@ struct Kept {
 /// problem about a value the manifest lacks is placed where the overlay must add it).
 struct Checked1 {
     diagnostics: Vec<Diagnostic>,
+    /// The kind checker's answer (placed again when the anchor moved).
+    answer: Option<KindAnswer>,
     anchored: bool,
 }
 
@@ -215,23 +220,42 @@ impl Session {
                 _ => {
                     let prev = kept.prev.take().filter(|(_, g, _)| *g == generation);
                     let build = kept.build.clone();
+                    // Whether missing values are placed as before (asked once).
+                    let mut anchor_same: Option<bool> = None;
                     let mut each = Vec::new();
                     let d =
                         check_overlay_with(&build, layout, checker, groups, &mut |i, r, check| {
-                            let reused = prev.as_ref().and_then(|(old, _, checked)| {
+                            let before = prev.as_ref().and_then(|(old, _, checked)| {
                                 let before = old.build.as_ref().ok()?.resources.get(i)?;
                                 let c = checked.get(i)?;
-                                (before.node == r.node
-                                    && (!c.anchored || same_anchor(&old.anchor, &build.anchor)))
-                                .then(|| c.diagnostics.clone())
+                                (before.node == r.node).then_some((old, c))
                             });
-                            reused_resources += usize::from(reused.is_some());
-                            let diagnostics = reused.unwrap_or_else(check);
-                            let anchored = diagnostics
+                            let checks = match before {
+                                Some((old, c))
+                                    if !c.anchored
+                                        || *anchor_same.get_or_insert_with(|| {
+                                            same_anchor(&old.anchor, &build.anchor)
+                                        }) =>
+                                {
+                                    reused_resources += 1;
+                                    ResourceChecks {
+                                        diagnostics: c.diagnostics.clone(),
+                                        answer: c.answer.clone(),
+                                    }
+                                }
+                                // Missing values are placed elsewhere now: the kind checker's
+                                // answer about the equal manifest is placed again.
+                                Some((_, c)) => check(c.answer.as_ref()),
+                                None => check(None),
+                            };
+                            let anchored = checks
+                                .diagnostics
                                 .iter()
                                 .any(|d| !d.path.is_empty() && !exists(&r.node, &d.path));
+                            let diagnostics = checks.diagnostics.clone();
                             each.push(Checked1 {
-                                diagnostics: diagnostics.clone(),
+                                diagnostics: checks.diagnostics,
+                                answer: checks.answer,
                                 anchored,
                             });
                             diagnostics

@@ -367,13 +367,32 @@ pub fn check_overlay(
     checker: &dyn KindChecker,
     groups: Option<&dyn GroupSource>,
 ) -> Vec<Diagnostic> {
-    check_overlay_with(ob, layout, checker, groups, &mut |_, _, check| check())
+    check_overlay_with(ob, layout, checker, groups, &mut |_, _, check| {
+        check(None).diagnostics
+    })
 }
+
+/// What a [`KindChecker`] answered about one manifest.
+pub type KindAnswer = Option<Result<Vec<KindProblem>, PluginFailure>>;
+
+/// The checks of one resource.
+#[derive(Clone, Debug)]
+pub struct ResourceChecks {
+    /// Its diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+    /// What the kind checker answered (`None` when the manifest could not be converted for
+    /// it): an equal manifest gets the same answer, whatever positions its values have.
+    pub answer: Option<KindAnswer>,
+}
+
+/// Runs the checks of one resource; given the kind checker's answer about an equal
+/// manifest, it places that answer's problems again instead of asking the checker.
+pub type CheckResource<'a> = dyn FnMut(Option<&KindAnswer>) -> ResourceChecks + 'a;
 
 /// Chooses, for resource `index` of a build, between running its checks (`check`) and an
 /// answer kept from an earlier check of an equal resource ([`crate::incremental`]).
 pub type EachResource<'a> =
-    dyn FnMut(usize, &Resource, &mut dyn FnMut() -> Vec<Diagnostic>) -> Vec<Diagnostic> + 'a;
+    dyn FnMut(usize, &Resource, &mut CheckResource<'_>) -> Vec<Diagnostic> + 'a;
 
 /// [`check_overlay`], with each resource's checks chosen by `each`.
 pub fn check_overlay_with(
@@ -415,10 +434,21 @@ pub fn check_overlay_with(
     // The kinds served, asked once per overlay (for "unknown kind" errors).
     let mut known: Option<String> = None;
     for (i, r) in b.resources.iter().enumerate() {
-        let mut check = || {
-            let mut found = Vec::new();
-            check_resource(ob, r, layout, checker, groups, &mut known, &mut found);
-            found
+        let mut check = |kept: Option<&KindAnswer>| {
+            let mut diagnostics = Vec::new();
+            let answer = check_resource(
+                ob,
+                r,
+                layout,
+                (checker, kept),
+                groups,
+                &mut known,
+                &mut diagnostics,
+            );
+            ResourceChecks {
+                diagnostics,
+                answer,
+            }
         };
         out.extend(each(i, r, &mut check));
     }
@@ -426,16 +456,17 @@ pub fn check_overlay_with(
 }
 
 /// The checks of resource `r` of `ob`'s build, into `out` (`known`: the kinds served,
-/// asked on first need).
+/// asked on first need). The kind checker is asked unless `kept` is its answer about an
+/// equal manifest. Returns the answer, `None` when the manifest cannot be converted.
 fn check_resource(
     ob: &OverlayBuild,
     r: &Resource,
     layout: &Layout,
-    checker: &dyn KindChecker,
+    (checker, kept): (&dyn KindChecker, Option<&KindAnswer>),
     groups: Option<&dyn GroupSource>,
     known: &mut Option<String>,
     out: &mut Vec<Diagnostic>,
-) {
+) -> Option<KindAnswer> {
     let local = ob.name == "local";
     let (api_version, kind) = (
         r.node
@@ -444,17 +475,20 @@ fn check_resource(
             .unwrap_or(""),
         r.kind(),
     );
-    let json = match to_output(&r.node) {
-        Ok(o) => out_to_json(&o),
-        Err(e) => {
-            out.push(
-                diag_at(layout, &e.pos, Diagnostic::error(code::BUILD, e.message))
-                    .in_overlay(&ob.name),
-            );
-            return;
-        }
+    let answer = match kept {
+        Some(a) => a.clone(),
+        None => match to_output(&r.node) {
+            Ok(o) => checker.check(api_version, &kind, &out_to_json(&o), &ob.name, local),
+            Err(e) => {
+                out.push(
+                    diag_at(layout, &e.pos, Diagnostic::error(code::BUILD, e.message))
+                        .in_overlay(&ob.name),
+                );
+                return None;
+            }
+        },
     };
-    match checker.check(api_version, &kind, &json, &ob.name, local) {
+    match &answer {
         None => {
             let known = known.get_or_insert_with(|| checker.known_kinds().join(", "));
             if !known.is_empty() {
@@ -501,7 +535,7 @@ fn check_resource(
                     diag_at(
                         layout,
                         &pos,
-                        Diagnostic::new(p.severity, &p.code, p.message),
+                        Diagnostic::new(p.severity, &p.code, p.message.clone()),
                     )
                     .with_path(&p.path)
                     .in_overlay(&ob.name),
@@ -510,6 +544,7 @@ fn check_resource(
         }
     }
     check_references(&r.node, &mut String::new(), layout, &ob.name, groups, out);
+    Some(answer)
 }
 
 /// The references in `node` (at JSON Pointer `path`, a buffer the walk extends and restores,

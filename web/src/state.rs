@@ -2,7 +2,8 @@
 //!
 //! `reduce` is where the page calls core: [`Action::Analyze`] runs [`analysis::analyze`]
 //! (build, validate, plan, incrementally through the service's [`Session`]) over the edited
-//! files, and overlay selection asks the plugins to render (views kept in [`Views`]).
+//! files, and overlay selection asks the plugins to render (views kept in [`Views`], and
+//! made only for the tab that shows them).
 //! An edit is checked at once when the checks have been idle at least as long as the last
 //! one took; otherwise it only marks the state stale and the app checks on the next animation
 //! frame. So a cheap check shows its result in the frame of the edit, and an expensive one
@@ -243,13 +244,22 @@ impl State {
                 .or(overlays.first())
                 .cloned();
         }
+        // Only the views the shown tab needs are printed and rendered (the others when
+        // their tab is chosen): an edit checked on the diagnostics tab prints nothing.
+        let tab = self.tab.unwrap_or(Tab::Diagnostics);
+        let (main, compared) = match tab {
+            Tab::Manifest | Tab::Rendered => (true, false),
+            Tab::Diff => (true, true),
+            Tab::Diagnostics | Tab::Plan => (false, false),
+        };
         let image = self.render_image.as_deref();
         let mut views = self.views.borrow_mut();
-        let mut view = |name: &Option<String>| {
+        let mut view = |name: &Option<String>, shown: bool| {
             name.as_ref()
+                .filter(|_| shown)
                 .and_then(|n| views.view(&self.analysis, n, self.plugins.targets(), image))
         };
-        let (v, c) = (view(&self.overlay), view(&self.compare));
+        let (v, c) = (view(&self.overlay, main), view(&self.compare, compared));
         drop(views);
         self.view = v;
         self.compare_view = c;
@@ -411,7 +421,10 @@ impl Reducible for State {
                 s.compare = Some(o);
                 s.refresh_views();
             }
-            Action::SetTab(t) => s.tab = Some(t),
+            Action::SetTab(t) => {
+                s.tab = Some(t);
+                s.refresh_views();
+            }
             Action::SetRenderImage(image) => {
                 let image = image.trim();
                 s.render_image = (!image.is_empty()).then(|| image.to_string());

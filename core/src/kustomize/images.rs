@@ -47,14 +47,15 @@ pub(super) fn apply(
                 continue;
             };
             for r in ra.iter_mut() {
-                if r.kind() == "CustomResourceDefinition" {
+                if r.kind_str() == "CustomResourceDefinition" {
                     continue;
                 }
-                let id = r.id();
-                let ctx = |e: String| BuildError::at(&item.pos, format!("{e} (in {id})"));
-                legacy_walk(&mut r.node, &image, &re).map_err(ctx)?;
-                field_specs(&mut r.node, &image, &re).map_err(ctx)?;
-                extra_specs(&mut r.node, &image, &re, extra).map_err(ctx)?;
+                let done = legacy_walk(&mut r.node, &image, &re)
+                    .and_then(|()| field_specs(&mut r.node, &image, &re))
+                    .and_then(|()| extra_specs(&mut r.node, &image, &re, extra));
+                if let Err(e) = done {
+                    return Err(BuildError::at(&item.pos, format!("{e} (in {})", r.id())));
+                }
             }
         }
     }

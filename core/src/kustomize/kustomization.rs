@@ -92,6 +92,16 @@ pub struct Kustomization {
 impl Kustomization {
     /// Finds and parses the kustomization in `dir`.
     pub fn load(tree: &dyn Files, dir: &str) -> Result<Kustomization> {
+        Kustomization::load_with(tree, dir, None)
+    }
+
+    /// [`Kustomization::load`], with the file's documents kept in (and taken from) `memo`
+    /// when its text was parsed before.
+    pub(super) fn load_with(
+        tree: &dyn Files,
+        dir: &str,
+        memo: Option<&super::memo::BuildMemo>,
+    ) -> Result<Kustomization> {
         // A kustomization file that is a link leading out of its directory cannot be
         // loaded (kustomize's load restrictor), so it counts as missing.
         let root = tree.real_path(dir);
@@ -119,8 +129,17 @@ impl Kustomization {
                 .then("'"),
             ));
         };
-        let text = tree.read(&path).map(|t| t.to_string()).unwrap_or_default();
-        let mut docs = parse_stream(&text, &path)?;
+        let text = tree.read(&path).unwrap_or_else(|| "".into());
+        let mut docs = match memo.and_then(|m| m.parsed(&path, &text)) {
+            Some(docs) => docs,
+            None => {
+                let docs = parse_stream(&text, &path)?;
+                if let Some(m) = memo {
+                    m.keep_parsed(&path, &text, &docs);
+                }
+                docs
+            }
+        };
         if docs.len() > 1 {
             return Err(BuildError::in_file(
                 &path,

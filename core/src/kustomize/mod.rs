@@ -371,7 +371,7 @@ impl Builder<'_> {
         }
         // Keep a copy only from the second request on: most directories are built once.
         let keep = self.built.contains_key(dir);
-        let k = Kustomization::load(self.tree, dir)?;
+        let k = Kustomization::load_with(self.tree, dir, self.memo.map(|(m, _)| m))?;
         k.check_empty()?;
         self.stack.push(dir.to_string());
         self.deepest = self.deepest.max(self.stack.len());
@@ -413,7 +413,7 @@ impl Builder<'_> {
         let warned = self.warnings.len();
         let (outer, start) = (self.deepest, self.stack.len());
         self.deepest = start;
-        let k = Kustomization::load(self.tree, dir)?;
+        let k = Kustomization::load_with(self.tree, dir, self.memo.map(|(m, _)| m))?;
         k.check_empty()?;
         self.stack.push(dir.to_string());
         self.deepest = self.deepest.max(self.stack.len());
@@ -582,7 +582,7 @@ impl Builder<'_> {
             ));
         }
         self.check_nesting()?;
-        let c = Kustomization::load(self.tree, &path)?;
+        let c = Kustomization::load_with(self.tree, &path, self.memo.map(|(m, _)| m))?;
         c.check_empty()?;
         if !c.is_component() {
             return Err(BuildError::in_file(

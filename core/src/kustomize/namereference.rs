@@ -18,6 +18,7 @@ use super::error::{BuildError, Result};
 use super::transformers::{Create, cluster_scoped, split_path, walk};
 use crate::yaml::{Node, Value};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// A group/version/kind selector (empty parts match anything).
 #[derive(Clone, Debug)]
@@ -308,7 +309,7 @@ fn table() -> Vec<BackRef> {
 }
 
 /// What the filter needs to know about a possible target (names don't change while
-/// references are fixed, so this is taken once).
+/// references are fixed, so this is taken once, with the namespaces the filters compare).
 struct Cand {
     group: String,
     version: String,
@@ -319,36 +320,37 @@ struct Cand {
     previous: Vec<(String, String)>,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
+    /// Whether the kind is cluster-scoped.
+    cluster: bool,
+    /// kustomize's `EffectiveNamespace` of the current id.
+    effective_ns: String,
+    /// The same of the original id.
+    original_effective_ns: String,
 }
 
 impl Cand {
     fn of(r: &Resource) -> Cand {
         let (group, version) = r.group_version();
+        let kind = r.kind();
+        let namespace = r.namespace();
+        let effective = effective_ns(&group, &kind, &namespace);
+        let original = match r.previous.first() {
+            Some((_, ns)) => effective_ns(&group, &kind, ns),
+            None => effective.clone(),
+        };
         Cand {
+            cluster: cluster_scoped(&group, &kind),
             group,
             version,
-            kind: r.kind(),
+            kind,
             name: r.name(),
-            namespace: r.namespace(),
+            namespace,
             previous: r.previous.clone(),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
+            effective_ns: effective,
+            original_effective_ns: original,
         }
-    }
-    fn cluster_scoped(&self) -> bool {
-        cluster_scoped(&self.group, &self.kind)
-    }
-    /// kustomize's `EffectiveNamespace` of the current id.
-    fn effective_ns(&self) -> String {
-        effective_ns(&self.group, &self.kind, &self.namespace)
-    }
-    fn original_effective_ns(&self) -> String {
-        let ns = self
-            .previous
-            .first()
-            .map(|(_, ns)| ns.as_str())
-            .unwrap_or(&self.namespace);
-        effective_ns(&self.group, &self.kind, ns)
     }
 }
 
@@ -374,19 +376,18 @@ fn same_ending(a: &[String], b: &[String]) -> bool {
 
 /// The referrer's side of one filter run.
 struct Referrer<'a> {
-    group: String,
-    kind: String,
-    namespace: String,
+    group: &'a str,
+    kind: &'a str,
+    namespace: &'a str,
     prefixes: &'a [String],
     suffixes: &'a [String],
-    id: String,
     /// `roleRef` group and kind, when this is a `roleRef/name` field and both are set.
     role_ref: Option<(String, String)>,
 }
 
 impl Referrer<'_> {
     fn cluster_scoped(&self) -> bool {
-        cluster_scoped(&self.group, &self.kind)
+        cluster_scoped(self.group, self.kind)
     }
 }
 
@@ -409,10 +410,9 @@ fn select<'c>(
         })
         .filter(|c| {
             referrer.cluster_scoped()
-                || c.cluster_scoped()
+                || c.cluster
                 || c.kind == "ServiceAccount"
-                || effective_ns(&referrer.group, &referrer.kind, &referrer.namespace)
-                    == c.effective_ns()
+                || effective_ns(referrer.group, referrer.kind, referrer.namespace) == c.effective_ns
         })
         .collect();
     if c.len() == 1 {
@@ -454,6 +454,47 @@ fn select<'c>(
 
 /// Rewrites references to objects whose names changed during the build.
 pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Result<()> {
+    let owned: Vec<Spec>;
+    let specs: &[Spec] = if extra.is_empty() {
+        builtin_specs()
+    } else {
+        owned = specs_of(&with_extra(extra));
+        &owned
+    };
+    fix_with(ra, specs)
+}
+
+/// One field of the table: objects of `target` kind are named at `path` of `referrer`s.
+struct Spec {
+    referrer: Gvk,
+    target: Gvk,
+    path: String,
+    /// `path`, split once.
+    segments: Vec<String>,
+}
+
+fn specs_of(table: &[BackRef]) -> Vec<Spec> {
+    table
+        .iter()
+        .flat_map(|b| {
+            b.referrers.iter().map(|(g, p)| Spec {
+                referrer: g.clone(),
+                target: b.target.clone(),
+                path: p.clone(),
+                segments: split_path(p),
+            })
+        })
+        .collect()
+}
+
+/// The built-in table's fields (a constant: made on first use).
+fn builtin_specs() -> &'static [Spec] {
+    static SPECS: std::sync::OnceLock<Vec<Spec>> = std::sync::OnceLock::new();
+    SPECS.get_or_init(|| specs_of(&table()))
+}
+
+/// The built-in table with the `nameReference` entries of `configurations:` added.
+fn with_extra(extra: &[NameRef]) -> Vec<BackRef> {
     let mut table = table();
     for nr in extra {
         let referrers = nr
@@ -485,24 +526,47 @@ pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Res
             }),
         }
     }
+    table
+}
+
+/// [`fix_back_references`] with the table's fields.
+fn fix_with(ra: &mut [Resource], specs: &[Spec]) -> Result<()> {
+    // The specs that select each referrer kind, found once per kind.
+    let mut by_gvk: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
     let cands: Vec<Cand> = ra.iter().map(Cand::of).collect();
     for i in 0..ra.len() {
         // Referrers are selected by their original GVK (kinds only change by patch).
         let (group, version) = ra[i].group_version();
         let kind = ra[i].kind();
-        let filters: Vec<(&Gvk, &String)> = table
-            .iter()
-            .flat_map(|b| b.referrers.iter().map(move |(g, p)| (g, b, p)))
-            .filter(|(g, _, _)| g.selects(&group, &version, &kind))
-            .map(|(_, b, p)| (&b.target, p))
-            .collect();
+        let filters = by_gvk
+            .entry((group, version, kind))
+            .or_insert_with_key(|(g, v, k)| {
+                specs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, spec)| spec.referrer.selects(g, v, k))
+                    .map(|(j, _)| j)
+                    .collect()
+            });
         if filters.is_empty() {
             continue;
         }
-        let subset = could_be_referenced(&ra[i], &cands);
+        // The objects this one could refer to, found on the first reference reached (from
+        // the object as it was before any of its references were fixed).
+        let rb_namespaces = role_binding_namespaces(&ra[i], &cands[i].kind);
+        let mut subset: Option<Vec<&Cand>> = None;
         let me = &cands[i];
-        let id = ra[i].id().to_string();
-        for (target, path) in filters {
+        let mut id: Option<String> = None;
+        for &j in filters.iter() {
+            let Some(Spec {
+                target,
+                path,
+                segments,
+                ..
+            }) = specs.get(j)
+            else {
+                continue;
+            };
             let role_ref = if path.ends_with("roleRef/name") {
                 let rr = ra[i].node.get("roleRef");
                 let g = rr.and_then(|n| n.get("apiGroup")).filter(|n| !n.is_null());
@@ -518,36 +582,32 @@ pub(super) fn fix_back_references(ra: &mut [Resource], extra: &[NameRef]) -> Res
                 None
             };
             let referrer = Referrer {
-                group: me.group.clone(),
-                kind: me.kind.clone(),
-                namespace: me.namespace.clone(),
+                group: &me.group,
+                kind: &me.kind,
+                namespace: &me.namespace,
                 prefixes: &me.prefixes,
                 suffixes: &me.suffixes,
-                id: id.clone(),
                 role_ref,
             };
-            let segments = split_path(path);
-            let mut set = |node: &mut Node| set_node(node, &subset, target, &referrer);
-            walk(&mut ra[i].node, &segments, Create::No, &mut set).map_err(|e| {
-                e.context(format!(
-                    "updating name reference in '{path}' field of '{}'",
-                    referrer.id
-                ))
-            })?;
+            let mut set = |node: &mut Node| {
+                let subset =
+                    subset.get_or_insert_with(|| could_be_referenced(me, &rb_namespaces, &cands));
+                set_node(node, subset, target, &referrer)
+            };
+            if let Err(e) = walk(&mut ra[i].node, segments, Create::No, &mut set) {
+                let id = id.get_or_insert_with(|| ra[i].id().to_string());
+                return Err(e.context(format!(
+                    "updating name reference in '{path}' field of '{id}'"
+                )));
+            }
         }
     }
     Ok(())
 }
 
-/// kustomize's `SubsetThatCouldBeReferencedByResource`.
-fn could_be_referenced<'c>(referrer: &Resource, cands: &'c [Cand]) -> Vec<&'c Cand> {
-    let kind = referrer.kind();
-    let (group, _) = referrer.group_version();
-    if cluster_scoped(&group, &kind) {
-        return cands.iter().collect();
-    }
-    let my_ns = effective_ns(&group, &kind, &referrer.namespace());
-    let mut rb_namespaces: Vec<String> = Vec::new();
+/// The namespaces of a RoleBinding's ServiceAccount subjects (which it may refer into).
+fn role_binding_namespaces(referrer: &Resource, kind: &str) -> Vec<String> {
+    let mut out = Vec::new();
     if kind == "RoleBinding" {
         for s in referrer
             .node
@@ -558,15 +618,27 @@ fn could_be_referenced<'c>(referrer: &Resource, cands: &'c [Cand]) -> Vec<&'c Ca
         {
             let is_sa = s.get("kind").and_then(Node::scalar_text) == Some("ServiceAccount");
             if let (true, Some(ns)) = (is_sa, s.get("namespace").and_then(Node::scalar_text)) {
-                rb_namespaces.push(ns.to_string());
+                out.push(ns.to_string());
             }
         }
     }
+    out
+}
+
+/// kustomize's `SubsetThatCouldBeReferencedByResource` (`rb_namespaces`: see
+/// [`role_binding_namespaces`]).
+fn could_be_referenced<'c>(
+    referrer: &Cand,
+    rb_namespaces: &[String],
+    cands: &'c [Cand],
+) -> Vec<&'c Cand> {
+    if referrer.cluster {
+        return cands.iter().collect();
+    }
+    let my_ns = &referrer.effective_ns;
     cands
         .iter()
-        .filter(|c| {
-            c.cluster_scoped() || c.effective_ns() == my_ns || rb_namespaces.contains(&c.namespace)
-        })
+        .filter(|c| c.cluster || c.effective_ns == *my_ns || rb_namespaces.contains(&c.namespace))
         .collect()
 }
 
@@ -639,13 +711,13 @@ fn set_mapping(
             let by_original: Vec<&Cand> = cands
                 .iter()
                 .copied()
-                .filter(|c| !c.cluster_scoped() && c.original_effective_ns() == ns)
+                .filter(|c| !c.cluster && c.original_effective_ns == ns)
                 .collect();
             filtered = if by_original.is_empty() {
                 cands
                     .iter()
                     .copied()
-                    .filter(|c| !c.cluster_scoped() && c.effective_ns() == ns)
+                    .filter(|c| !c.cluster && c.effective_ns == ns)
                     .collect()
             } else {
                 by_original

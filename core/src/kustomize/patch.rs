@@ -275,7 +275,10 @@ fn apply_smp(r: &mut Resource, patch: &Node, allow_name: bool, allow_kind: bool)
         .and_then(Node::scalar_text)
         .unwrap_or_default()
         .to_string();
-    let merged = smp::merge(&r.node, patch, &api_version, &kind)
+    // The resource is patched in place: on an error the build stops, so its node is not
+    // needed again.
+    let target = std::mem::replace(&mut r.node, Node::null());
+    let merged = smp::merge(target, patch, &api_version, &kind)
         .map_err(|m| BuildError::at(&patch.pos, m))?;
     let Some(merged) = merged else {
         return Ok(false);

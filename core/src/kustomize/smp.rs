@@ -19,17 +19,18 @@
 use super::merge_keys::{GVKS, Shape, TYPES};
 use crate::yaml::{Key, Map, Node, Scalar, Style, Value};
 
-/// Merges `patch` into `target`. `api_version`/`kind` select the schema: built-in kinds merge
-/// lists by merge key; unknown kinds merge maps and replace lists. Returns `None` when the
-/// patch deletes the whole object (`$patch: delete`).
+/// Merges `patch` into `target` (taken by value: the merge reuses its nodes, so a caller
+/// patching a resource in place copies nothing but the patch). `api_version`/`kind` select
+/// the schema: built-in kinds merge lists by merge key; unknown kinds merge maps and replace
+/// lists. Returns `None` when the patch deletes the whole object (`$patch: delete`).
 pub fn merge(
-    target: &Node,
+    target: Node,
     patch: &Node,
     api_version: &str,
     kind: &str,
 ) -> Result<Option<Node>, String> {
     let schema = lookup_gvk(api_version, kind);
-    let out = walk(Some(target.clone()), Some(patch.clone()), schema, 0)?;
+    let out = walk(Some(target), Some(patch.clone()), schema, 0)?;
     Ok(out.node.filter(|n| !n.is_null()))
 }
 
@@ -388,13 +389,15 @@ fn walk_map(
     }
     names.sort();
     for name in names {
-        let dv = new_dest.get(&name).cloned();
-        let ov = origin.as_ref().and_then(|o| o.get(&name)).cloned();
+        // Each field is moved out of both sides for its walk (and its result put back or
+        // removed below), so no subtree is copied on the way down.
+        let dv = new_dest.get_mut(&name).map(take);
         let okey = origin
             .as_ref()
             .and_then(Node::as_map)
             .and_then(|m| m.get_key(&name))
             .cloned();
+        let ov = origin.as_mut().and_then(|o| o.get_mut(&name)).map(take);
         let out = walk(dv, ov, schema.field(&name), depth + 1)?;
         let Some(map) = new_dest.as_map_mut() else {
             break;
@@ -407,6 +410,11 @@ fn walk_map(
         }
     }
     Ok(Out::of(Some(new_dest), from_dest))
+}
+
+/// Moves a field's value out for its walk, leaving a null that the walk's result replaces.
+fn take(slot: &mut Node) -> Node {
+    std::mem::replace(slot, Node::null())
 }
 
 fn set_field(map: &mut Map, name: &str, key: Option<Key>, value: Node) {
@@ -826,7 +834,7 @@ mod tests {
             .and_then(|n| n.scalar_text())
             .unwrap_or("")
             .to_string();
-        match merge(&b, &p, &av, &kind) {
+        match merge(b, &p, &av, &kind) {
             Ok(Some(n)) => emit(&to_output(&n).unwrap()),
             Ok(None) => "<deleted>".into(),
             Err(e) => format!("error: {e}"),
@@ -1184,7 +1192,7 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        let m = merge(&b, &p, "v1", "ConfigMap").unwrap().unwrap();
+        let m = merge(b, &p, "v1", "ConfigMap").unwrap().unwrap();
         let a = m.get_path(&["data", "a"]).unwrap();
         let bb = m.get_path(&["data", "b"]).unwrap();
         assert_eq!((&*a.pos.file, a.pos.line), ("base.yaml", 4));
