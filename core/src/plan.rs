@@ -157,8 +157,157 @@ pub fn plan<B: std::borrow::Borrow<OverlayBuild>>(
             diags.push(d.in_overlay(&t.name));
         }
     }
+    duplicate_ecs_services(&tasks, &overlay, &mut diags);
+    misapplied_environment_fields(&tasks, cfg, &mut diags);
     p.tasks = tasks;
     (p, diags)
+}
+
+/// Where an `AwsEcsService` deploys: the ECS name (`spec.ecsServiceName`, else
+/// `metadata.name`, as the plugin names the service, its task definition family and its log
+/// group `/ecs/<name>`), the pointer it was read from, and the cluster ARN.
+struct EcsPlace {
+    name: String,
+    pointer: &'static str,
+    cluster: String,
+    /// `partition:region:account`: where names of task definition families and log groups
+    /// are unique.
+    scope: String,
+}
+
+fn ecs_place(m: &Node) -> Option<EcsPlace> {
+    let text = |path: &[&str]| m.get_path(path).and_then(Node::scalar_text).unwrap_or("");
+    if text(&["kind"]) != "AwsEcsService" {
+        return None;
+    }
+    let (pointer, name) = match text(&["spec", "ecsServiceName"]) {
+        "" => ("/metadata/name", text(&["metadata", "name"])),
+        n => ("/spec/ecsServiceName", n),
+    };
+    let cluster = text(&["spec", "clusterArn"]);
+    // arn:<partition>:ecs:<region>:<account>:cluster/<name>; a malformed ARN is a
+    // validation error of its own.
+    let parts: Vec<&str> = cluster.splitn(6, ':').collect();
+    let [_, partition, _, region, account, _] = parts.as_slice() else {
+        return None;
+    };
+    (!name.is_empty()).then(|| EcsPlace {
+        name: name.to_string(),
+        pointer,
+        cluster: cluster.to_string(),
+        scope: format!("{partition}:{region}:{account}"),
+    })
+}
+
+/// Two tasks whose `AwsEcsService`s share an ECS name in one account and region would deploy
+/// over each other: the same service when the cluster is the same, and in any case the same
+/// task definition family and log group. Each of the two overlays gets an error at the value
+/// that names it (or at its kustomization when the name comes from the base), so both
+/// places show, as the Kubernetes duplicate-target rule does for one.
+fn duplicate_ecs_services<'a>(
+    tasks: &[Task],
+    overlay: &dyn Fn(&str) -> Option<&'a OverlayBuild>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let places: Vec<(&Task, &OverlayBuild, &Node, EcsPlace)> = tasks
+        .iter()
+        .filter_map(|t| {
+            let ob = overlay(&t.name)?;
+            let m = ob.manifest()?;
+            Some((t, ob, m, ecs_place(m)?))
+        })
+        .collect();
+    for (i, (t, ob, m, place)) in places.iter().enumerate() {
+        let others = places
+            .iter()
+            .enumerate()
+            .filter(|(j, (_, _, _, p))| *j != i && p.scope == place.scope && p.name == place.name);
+        for (_, (other, _, _, op)) in others {
+            // The generic rule above already reports the same kind, name and environment.
+            let generic = other.kind == t.kind
+                && other.resource_name == t.resource_name
+                && other.env == t.env;
+            if generic {
+                continue;
+            }
+            let what = if op.cluster == place.cluster {
+                format!(
+                    "ECS service `{}` in cluster `{}`",
+                    place.name, place.cluster
+                )
+            } else {
+                format!(
+                    "the task definition family and log group `/ecs/{}` of ECS service `{}` (account and region {})",
+                    place.name, place.name, place.scope
+                )
+            };
+            let d = Diagnostic::error(
+                code::PLAN_DUPLICATE_TARGET,
+                format!(
+                    "overlays `{}` and `{}` would both deploy {what}: give each overlay its own spec.ecsServiceName (or cluster and account)",
+                    t.name, other.name
+                ),
+            );
+            let pos = ob.position(m, place.pointer);
+            let own_dir = ob
+                .anchor
+                .kustomization
+                .as_deref()
+                .and_then(|k| k.rsplit_once('/'))
+                .map(|(dir, _)| format!("{dir}/"));
+            let d = match own_dir {
+                Some(dir) if pos.file.starts_with(&dir) => {
+                    d.at(&pos.file, pos.line, pos.col).with_path(place.pointer)
+                }
+                _ => at_overlay(ob, d),
+            };
+            diags.push(d.in_overlay(&t.name));
+        }
+    }
+}
+
+/// `environments.<overlay>` fields that the overlay's kind ignores: `context`, `namespace`
+/// and `secretsNamespace` are Kubernetes settings, `profile` an AWS one.
+fn misapplied_environment_fields(tasks: &[Task], cfg: &ServiceConfig, diags: &mut Vec<Diagnostic>) {
+    for t in tasks {
+        let Some(e) = cfg.environments.iter().find(|e| e.overlay == t.name) else {
+            continue;
+        };
+        let ignored: Vec<&str> = match t.kind.as_str() {
+            "AwsEcsService" => [
+                ("context", e.context.is_some()),
+                ("namespace", e.namespace.is_some()),
+                ("secretsNamespace", e.secrets_namespace.is_some()),
+            ]
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(f, _)| *f)
+            .collect(),
+            "MicroserviceKubernetes" | "KubernetesDeployment" if e.profile.is_some() => {
+                vec!["profile"]
+            }
+            _ => Vec::new(),
+        };
+        for field in ignored {
+            diags.push(
+                Diagnostic::warning(
+                    code::PLAN_ENVIRONMENT_FIELD,
+                    format!(
+                        "`environments.{}.{field}` does not apply to {} and is ignored ({})",
+                        t.name,
+                        t.kind,
+                        if field == "profile" {
+                            "`profile` is the AWS profile of an AwsEcsService overlay"
+                        } else {
+                            "an AwsEcsService overlay takes only `profile`; its cluster and service are in the manifest"
+                        }
+                    ),
+                )
+                .at(CONFIG_FILE, 0, 0)
+                .in_overlay(&t.name),
+            );
+        }
+    }
 }
 
 /// `d` placed at the overlay's kustomization (line 1), the file that makes it an overlay.
