@@ -323,3 +323,140 @@ fn at_overlay(ob: &OverlayBuild, d: Diagnostic) -> Diagnostic {
 pub fn manifest_digest(yaml: &str) -> String {
     format!("sha256:{:x}", Sha256::digest(yaml.as_bytes()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kustomize::FileTree;
+    use crate::service::Layout;
+    use crate::validate::{NoKinds, validate};
+
+    /// An ECS service with a base and overlays whose patches set `spec` fields; returns the
+    /// plan's diagnostics as `file:line:col code overlay: message`.
+    fn check(overlays: &[(&str, &str)], config: Option<&str>) -> Vec<String> {
+        let mut t = FileTree::new();
+        t.insert(
+            "svc/_kustomize/base/kustomization.yaml",
+            "resources:\n- service.yaml\n",
+        );
+        t.insert(
+            "svc/_kustomize/base/service.yaml",
+            "apiVersion: aws.project-planton.org/v1\nkind: AwsEcsService\nmetadata:\n  name: checkout\nspec:\n  clusterArn: arn:aws:ecs:us-east-1:111111111111:cluster/shared\n",
+        );
+        for (name, spec) in overlays {
+            t.insert(
+                &format!("svc/_kustomize/overlays/{name}/kustomization.yaml"),
+                "resources:\n- ../../base\npatches:\n- path: service.yaml\n",
+            );
+            t.insert(
+                &format!("svc/_kustomize/overlays/{name}/service.yaml"),
+                format!(
+                    "apiVersion: aws.project-planton.org/v1\nkind: AwsEcsService\nmetadata:\n  name: checkout\n  env: app-{name}\nspec:\n{spec}"
+                ),
+            );
+        }
+        if let Some(c) = config {
+            t.insert("svc/planton.yaml", c);
+        }
+        let l = Layout::discover(&t, "svc").expect("layout").0;
+        let (cfg, cfg_diags) = ServiceConfig::load(&t, &l);
+        assert!(cfg_diags.is_empty(), "{cfg_diags:?}");
+        let report = validate(&t, &l, None, &NoKinds, None);
+        let (_, mut diags) = plan(&report.overlays, &cfg, None);
+        l.relativize(&mut diags);
+        diags
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{}:{} {} {}: {}",
+                    d.file, d.line, d.column, d.code, d.overlay, d.message
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn distinct_ecs_names_in_one_cluster_are_fine() {
+        let d = check(
+            &[
+                ("staging", "  ecsServiceName: checkout-staging\n"),
+                (
+                    "prod",
+                    "  clusterArn: arn:aws:ecs:us-east-1:111111111111:cluster/shared\n",
+                ),
+            ],
+            None,
+        );
+        assert!(d.is_empty(), "{d:#?}");
+    }
+
+    #[test]
+    fn one_ecs_service_from_two_overlays_is_refused_at_each_value() {
+        let d = check(
+            &[
+                ("staging", "  ecsServiceName: pay\n"),
+                ("prod", "  ecsServiceName: pay\n"),
+            ],
+            None,
+        );
+        assert_eq!(
+            d,
+            [
+                "_kustomize/overlays/staging/service.yaml:7:19 plan-duplicate-target staging: overlays `staging` and `prod` would both deploy ECS service `pay` in cluster `arn:aws:ecs:us-east-1:111111111111:cluster/shared`: give each overlay its own spec.ecsServiceName (or cluster and account)",
+                "_kustomize/overlays/prod/service.yaml:7:19 plan-duplicate-target prod: overlays `prod` and `staging` would both deploy ECS service `pay` in cluster `arn:aws:ecs:us-east-1:111111111111:cluster/shared`: give each overlay its own spec.ecsServiceName (or cluster and account)",
+            ]
+        );
+    }
+
+    #[test]
+    fn another_cluster_of_one_account_still_shares_the_task_definition_family() {
+        let d = check(
+            &[
+                (
+                    "staging",
+                    "  clusterArn: arn:aws:ecs:us-east-1:111111111111:cluster/staging\n",
+                ),
+                (
+                    "prod",
+                    "  clusterArn: arn:aws:ecs:us-east-1:111111111111:cluster/prod\n",
+                ),
+            ],
+            None,
+        );
+        // metadata.name comes from each overlay's patch here (line 4), so it points there.
+        assert_eq!(d.len(), 2, "{d:#?}");
+        assert!(
+            d[0].starts_with("_kustomize/overlays/staging/service.yaml:4:9 plan-duplicate-target staging: overlays `staging` and `prod` would both deploy the task definition family and log group `/ecs/checkout` of ECS service `checkout` (account and region aws:us-east-1:111111111111)"),
+            "{d:#?}"
+        );
+        // Other accounts or regions share nothing.
+        let d = check(
+            &[
+                (
+                    "staging",
+                    "  clusterArn: arn:aws:ecs:us-east-1:222222222222:cluster/shared\n",
+                ),
+                (
+                    "prod",
+                    "  clusterArn: arn:aws:ecs:eu-west-1:111111111111:cluster/shared\n",
+                ),
+            ],
+            None,
+        );
+        assert!(d.is_empty(), "{d:#?}");
+    }
+
+    #[test]
+    fn kubernetes_environment_fields_on_an_ecs_overlay_are_warned_about() {
+        let d = check(
+            &[("prod", "  ecsServiceName: checkout\n")],
+            Some("environments:\n  prod: {profile: deployer, namespace: shop}\n"),
+        );
+        assert_eq!(
+            d,
+            [
+                "planton.yaml:0:0 plan-environment-field prod: `environments.prod.namespace` does not apply to AwsEcsService and is ignored (an AwsEcsService overlay takes only `profile`; its cluster and service are in the manifest)"
+            ]
+        );
+    }
+}
