@@ -589,6 +589,12 @@ fn two_overlays_deploying_one_ecs_service_are_refused_at_their_values() {
     }
     let o = command_free_deploy(&svc);
     expect_code(&o, 1, "deploy refuses an invalid service");
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("_kustomize/overlays/prod/service.yaml:4:9: error[plan-duplicate-target]")
+            && err.contains("shares its ECS service with another overlay: nothing deployed"),
+        "{err}"
+    );
 
     // Another cluster of the same account and region still shares the task definition
     // family and log group.

@@ -98,17 +98,7 @@ struct Generation {
 
 /// The parameter path of the lock of a service (names cleaned as [`crate::state`] does).
 pub fn lock_path(cluster_name: &str, service: &str) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
+    use crate::state::clean;
     format!(
         "/planton/ecs-lock/{}/{}",
         clean(cluster_name),
