@@ -94,25 +94,8 @@ pub enum Error {
         message: String,
     },
     /// Another deploy of the same ECS service holds the lock ([`crate::lock`]).
-    #[error(
-        "another deploy of ECS service {service} is running: the lock {parameter} is held by `{holder}` (environment {environment}) since {since}, last renewed {renewed}; waited {waited_s} s"
-    )]
-    Locked {
-        /// The ECS service.
-        service: String,
-        /// The SSM parameter of the holder's generation.
-        parameter: String,
-        /// `user@host:pid` of the holder.
-        holder: String,
-        /// The environment it deploys.
-        environment: String,
-        /// When it took the lock (RFC 3339, by its clock).
-        since: String,
-        /// When it last renewed (RFC 3339, AWS's `LastModifiedDate`).
-        renewed: String,
-        /// How long this run waited.
-        waited_s: u64,
-    },
+    #[error("{0}")]
+    Locked(Box<LockedBy>),
     /// This run stalled past its lock's TTL and another run took the lock over.
     #[error(
         "the deploy lock {parameter} was taken over by another run while this one stalled; stopped before the next step"
@@ -142,6 +125,28 @@ pub enum Error {
         /// The environment.
         environment: String,
     },
+}
+
+/// Who holds the deploy lock another run was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "another deploy of ECS service {service} is running: the lock {parameter} is held by `{holder}` (environment {environment}) since {since}, last renewed {renewed}; waited {waited_s} s"
+)]
+pub struct LockedBy {
+    /// The ECS service.
+    pub service: String,
+    /// The SSM parameter of the holder's generation.
+    pub parameter: String,
+    /// `user@host:pid` of the holder.
+    pub holder: String,
+    /// The environment it deploys.
+    pub environment: String,
+    /// When it took the lock (RFC 3339, by its clock).
+    pub since: String,
+    /// When it last renewed (RFC 3339, AWS's `LastModifiedDate`).
+    pub renewed: String,
+    /// How long this run waited.
+    pub waited_s: u64,
 }
 
 /// The driver's result type.

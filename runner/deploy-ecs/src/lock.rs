@@ -364,7 +364,7 @@ fn locked(path: &str, g: &Generation, waited: Duration) -> Error {
         ttl_seconds: 0,
         released: false,
     });
-    Error::Locked {
+    Error::Locked(Box::new(crate::error::LockedBy {
         parameter: g.name.clone(),
         service: path.rsplit('/').next().unwrap_or(path).to_string(),
         holder: r.holder,
@@ -375,7 +375,7 @@ fn locked(path: &str, g: &Generation, waited: Duration) -> Error {
             .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok())
             .unwrap_or_else(|| rfc3339(r.renewed_at)),
         waited_s: waited.as_secs(),
-    }
+    }))
 }
 
 async fn renew_loop(

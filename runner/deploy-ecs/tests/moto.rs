@@ -1463,7 +1463,7 @@ mod lock {
         for h in handles {
             match h.await.expect("racer") {
                 Ok(held) => won.push(held),
-                Err(Error::Locked { holder, .. }) => refused.push(holder),
+                Err(Error::Locked(by)) => refused.push(by.holder),
                 Err(other) => panic!("unexpected: {other}"),
             }
         }
@@ -1549,7 +1549,7 @@ mod lock {
             .iter()
             .filter_map(|p| p.name().map(str::to_string))
             .collect();
-        assert_eq!(names, [taker.parameter.clone()]);
+        assert_eq!(names, std::slice::from_ref(&taker.parameter));
         taker.release().await.expect("release");
     }
 
@@ -1625,13 +1625,14 @@ mod lock {
         let (a, b) = tokio::join!(a, b);
         assert!(matches!(a, Err(Error::Timeout { .. })), "{a:?}");
         match b {
-            Err(Error::Locked {
-                holder,
-                environment,
-                since,
-                waited_s,
-                ..
-            }) => {
+            Err(Error::Locked(by)) => {
+                let planton_deploy_ecs::error::LockedBy {
+                    holder,
+                    environment,
+                    since,
+                    waited_s,
+                    ..
+                } = *by;
                 assert_eq!(holder, "deployer-a:1");
                 assert_eq!(environment, "prod");
                 assert!(since.ends_with('Z') && since.len() == 20, "{since}");

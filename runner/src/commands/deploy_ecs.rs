@@ -275,7 +275,7 @@ fn error_outcome(e: &EcsError) -> Outcome {
         | EcsError::Cluster { .. }
         | EcsError::Aws { .. }
         | EcsError::State { .. }
-        | EcsError::Locked { .. }
+        | EcsError::Locked(_)
         | EcsError::LockLost { .. }
         | EcsError::StateMoved { .. } => Outcome::CouldNotRun,
         // 128 + SIGINT, as shells report an interrupted command.
