@@ -162,10 +162,10 @@ fn service(name: &str, fixture: Option<&Value>) -> PathBuf {
     root
 }
 
-/// Runs planton against moto, and checks that the canary is in neither stream.
-fn run(moto: &Moto, args: &[&str]) -> Output {
-    let out = Command::new(planton())
-        .args(args)
+/// planton against moto: static keys from the environment, no profile files.
+fn command(moto: &Moto, args: &[&str]) -> Command {
+    let mut cmd = Command::new(planton());
+    cmd.args(args)
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -175,9 +175,13 @@ fn run(moto: &Moto, args: &[&str]) -> Output {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_REGION")
         .env_remove("AWS_SESSION_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run planton");
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs planton against moto, and checks that the canary is in neither stream.
+fn run(moto: &Moto, args: &[&str]) -> Output {
+    let out = command(moto, args).output().expect("run planton");
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(
         !all.contains(CANARY),
@@ -447,4 +451,227 @@ fn secrets_can_go_to_ssm_secure_strings() {
         !rest.to_string().contains(CANARY),
         "the secret value is outside its parameter: {rest}"
     );
+}
+
+/// Two deploys of the same ECS service at once: the second is refused with exit 2 naming the
+/// holder (its `user@host:pid`) and since when, as the Kubernetes Lease refusal; Ctrl-C on the
+/// first releases the lock (exit 130), so the next deploy takes it at once.
+///
+/// moto keeps the first deploy busy: it never rolls out an updated service, so a deploy with
+/// a new image waits for its rollout until interrupted.
+#[test]
+fn a_concurrent_deploy_is_refused_and_ctrl_c_releases_the_lock() {
+    use std::io::{BufRead, BufReader};
+    let moto = Moto::start();
+    let fx = moto.fixture();
+    let svc = service("lock", Some(&fx));
+    let overlay = svc.join("_kustomize/overlays/prod").display().to_string();
+    expect_code(&run(&moto, &["deploy", &overlay]), 0, "first deploy");
+
+    let image = |tag: &str| format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout:{tag}");
+    let (image_a, image_b) = (image("2.0.0"), image("3.0.0"));
+    let mut a = command(
+        &moto,
+        &["deploy", &overlay, "--image", &image_a, "--timeout", "5m"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start deploy A");
+    let pid_a = a.id();
+    let stderr_a = a.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr_a).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("waiting for service"))
+    {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(l) => seen.push(l),
+            Err(e) => panic!("deploy A never waited ({e}): {seen:?}"),
+        }
+    }
+
+    let o = run(
+        &moto,
+        &[
+            "deploy",
+            &overlay,
+            "--image",
+            &image_b,
+            "--lock-wait",
+            "0s",
+            "-o",
+            "json",
+        ],
+    );
+    expect_code(&o, 2, "a deploy while another holds the lock");
+    let error = json_out(&o)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("another deploy of ECS service checkout is running")
+            && error.contains(&format!(":{pid_a}` (environment prod) since 20")),
+        "{error}"
+    );
+
+    // Ctrl-C on A: it releases the lock and exits 130.
+    let kill = Command::new("kill")
+        .args(["-INT", &pid_a.to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(kill.success());
+    let status = a.wait().expect("wait for A");
+    seen.extend(rx.iter());
+    assert_eq!(status.code(), Some(130), "{seen:?}");
+    assert!(seen.iter().any(|l| l.contains("interrupted")), "{seen:?}");
+
+    // The lock is free: B takes it at once (and then waits in vain for moto, timing out).
+    let o = run(
+        &moto,
+        &[
+            "deploy",
+            &overlay,
+            "--image",
+            &image_b,
+            "--lock-wait",
+            "0s",
+            "--timeout",
+            "2s",
+            "-o",
+            "json",
+        ],
+    );
+    expect_code(&o, 1, "the deploy after A was interrupted");
+    let error = json_out(&o)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(error.contains("timed out"), "{error}");
+}
+
+/// Two overlays that deploy one ECS service are refused by `validate` (and with it by
+/// `deploy`), each at the overlay value that names the service; the example itself is valid.
+#[test]
+fn two_overlays_deploying_one_ecs_service_are_refused_at_their_values() {
+    let svc = service("duplicate", None);
+    let root = svc.display().to_string();
+    let validate = |root: &str| {
+        Command::new(planton())
+            .args(["validate", root])
+            .output()
+            .expect("run planton validate")
+    };
+    let o = validate(&root);
+    expect_code(&o, 0, "the example validates");
+
+    // Staging back on prod's service: the same service in the same cluster.
+    edit(
+        &svc,
+        "_kustomize/overlays/staging/service.yaml",
+        "  ecsServiceName: checkout-staging\n",
+        "",
+    );
+    let o = validate(&root);
+    expect_code(&o, 1, "one ECS service from two overlays");
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    for (overlay, other) in [("staging", "prod"), ("prod", "staging")] {
+        let want = format!(
+            "_kustomize/overlays/{overlay}/service.yaml:4:9: error[plan-duplicate-target]: overlays `{overlay}` and `{other}` would both deploy ECS service `checkout` in cluster `{CLUSTER}`"
+        );
+        assert!(out.contains(&want), "{want}\nin:\n{out}");
+    }
+    let o = command_free_deploy(&svc);
+    expect_code(&o, 1, "deploy refuses an invalid service");
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("_kustomize/overlays/prod/service.yaml:4:9: error[plan-duplicate-target]")
+            && err.contains("shares its ECS service with another overlay: nothing deployed"),
+        "{err}"
+    );
+
+    // Another cluster of the same account and region still shares the task definition
+    // family and log group.
+    edit(
+        &svc,
+        "_kustomize/overlays/staging/service.yaml",
+        "spec:\n",
+        "spec:\n  clusterArn: arn:aws:ecs:us-east-1:123456789012:cluster/staging\n",
+    );
+    let o = validate(&root);
+    expect_code(&o, 1, "one task definition family from two overlays");
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("would both deploy the task definition family and log group `/ecs/checkout`"),
+        "{out}"
+    );
+
+    // Another account: nothing shared.
+    edit(
+        &svc,
+        "_kustomize/overlays/staging/service.yaml",
+        ":123456789012:cluster/staging",
+        ":210987654321:cluster/staging",
+    );
+    expect_code(&validate(&root), 0, "another account");
+}
+
+/// A deploy that must stop before AWS: no endpoint, no credentials are needed.
+fn command_free_deploy(svc: &Path) -> Output {
+    Command::new(planton())
+        .args([
+            "deploy",
+            &svc.join("_kustomize/overlays/prod").display().to_string(),
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run planton deploy")
+}
+
+/// `environments.<overlay>.profile` in `planton.yaml` picks the AWS profile of an ECS
+/// deploy: with keys only in that profile of the shared credentials file, the deploy gets
+/// them; a profile the file lacks fails before any change (exit 2).
+#[test]
+fn the_planton_yaml_profile_of_an_environment_is_the_aws_profile() {
+    let moto = Moto::start();
+    let fx = moto.fixture();
+    let svc = service("profile", Some(&fx));
+    let overlay = svc.join("_kustomize/overlays/prod").display().to_string();
+    let creds = svc.join("aws-credentials");
+    std::fs::write(
+        &creds,
+        "[ecs-prod]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .expect("write credentials");
+    let deploy = || {
+        command(&moto, &["deploy", &overlay, "-o", "json"])
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+            .output()
+            .expect("run planton")
+    };
+    let config = svc.join("planton.yaml");
+    std::fs::write(&config, "environments:\n  prod: {profile: ecs-nobody}\n").expect("write");
+    let o = deploy();
+    expect_code(&o, 2, "a profile without credentials");
+    assert!(
+        json_out(&o)["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("credentials")),
+        "{}",
+        text(&o.stdout)
+    );
+    std::fs::write(&config, "environments:\n  prod: {profile: ecs-prod}\n").expect("write");
+    let o = deploy();
+    expect_code(&o, 0, "the environment's profile");
+    assert_eq!(json_out(&o)["revision"], 1);
 }

@@ -42,6 +42,9 @@ pub mod code {
     pub const PLAN_DUPLICATE_TARGET: &str = "plan-duplicate-target";
     /// `deploymentEnvironments` names an overlay that does not exist.
     pub const PLAN_UNKNOWN_ENV: &str = "plan-unknown-env";
+    /// `environments.<overlay>` in `planton.yaml` sets a field that does not apply to the
+    /// overlay's kind (`namespace` for an `AwsEcsService`, `profile` for a Kubernetes kind).
+    pub const PLAN_ENVIRONMENT_FIELD: &str = "plan-environment-field";
 }
 
 /// One problem found in a service's files.

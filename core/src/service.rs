@@ -19,7 +19,13 @@
 //! environments:                             # where each overlay deploys (optional)
 //!   staging: {namespace: order-api-staging, context: dev-cluster}
 //!   prod: {namespace: order-api-prod, secretsNamespace: shop-secrets-prod}
+//!   ecs-prod: {profile: prod-deployer}      # an AwsEcsService overlay: the AWS profile
 //! ```
+//! For an `AwsEcsService` overlay the place is in the manifest (`spec.clusterArn` names
+//! partition, region, account and cluster; `spec.ecsServiceName` the service), so an
+//! environment gives only the identity that deploys it: `profile`, the AWS profile (as
+//! `context` picks the kubeconfig context). `context`, `namespace` and `secretsNamespace`
+//! apply to Kubernetes kinds, `profile` to AWS kinds; the plan warns about the others.
 //! With a secrets namespace (per environment, else `groups.secretsNamespace`), a deploy reads
 //! `$secrets-group/<group>/<entry>` from key `<entry>` of the Secret `<group>` in that namespace
 //! of the environment's cluster, and never from the groups directory; validation then leaves
@@ -82,6 +88,8 @@ pub struct EnvironmentTarget {
     /// The namespace holding one Kubernetes Secret per secrets group (default:
     /// `groups.secretsNamespace`).
     pub secrets_namespace: Option<String>,
+    /// AWS kinds: the AWS profile that deploys it (default: `AWS_PROFILE`, then `default`).
+    pub profile: Option<String>,
 }
 
 /// `planton.yaml`, with defaults when absent.
@@ -545,11 +553,12 @@ impl ServiceConfig {
                                             "context" => t.context = text,
                                             "namespace" => t.namespace = text,
                                             "secretsNamespace" => t.secrets_namespace = text,
+                                            "profile" => t.profile = text,
                                             other => diags.push(
                                                 Diagnostic::error(
                                                     "config-unknown-field",
                                                     format!(
-                                                        "unknown field `{other}` in `environments.{}` (known: context, namespace, secretsNamespace)",
+                                                        "unknown field `{other}` in `environments.{}` (known: context, namespace, secretsNamespace, profile)",
                                                         name.value
                                                     ),
                                                 )

@@ -93,6 +93,30 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// Another deploy of the same ECS service holds the lock ([`crate::lock`]).
+    #[error("{0}")]
+    Locked(Box<LockedBy>),
+    /// This run stalled past its lock's TTL and another run took the lock over.
+    #[error(
+        "the deploy lock {parameter} was taken over by another run while this one stalled; stopped before the next step"
+    )]
+    LockLost {
+        /// The SSM parameter of this run's generation.
+        parameter: String,
+    },
+    /// The deploy state changed after this run read it and before it took the lock (another
+    /// deploy finished in between); the driver decides again once, under the lock.
+    #[error(
+        "the deploy state {parameter} changed while this deploy held the lock (a deploy without the lock?)"
+    )]
+    StateMoved {
+        /// The SSM parameter.
+        parameter: String,
+    },
+    /// Interrupted (Ctrl-C or SIGTERM); the lock was released, the state shows a pending
+    /// revision that the next deploy finishes.
+    #[error("interrupted; the deploy lock was released and the next deploy continues from here")]
+    Interrupted,
     /// Nothing to roll back to.
     #[error("no earlier successful revision of {service} in {environment} to roll back to")]
     NoRollbackTarget {
@@ -101,6 +125,28 @@ pub enum Error {
         /// The environment.
         environment: String,
     },
+}
+
+/// Who holds the deploy lock another run was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "another deploy of ECS service {service} is running: the lock {parameter} is held by `{holder}` (environment {environment}) since {since}, last renewed {renewed}; waited {waited_s} s"
+)]
+pub struct LockedBy {
+    /// The ECS service.
+    pub service: String,
+    /// The SSM parameter of the holder's generation.
+    pub parameter: String,
+    /// `user@host:pid` of the holder.
+    pub holder: String,
+    /// The environment it deploys.
+    pub environment: String,
+    /// When it took the lock (RFC 3339, by its clock).
+    pub since: String,
+    /// When it last renewed (RFC 3339, AWS's `LastModifiedDate`).
+    pub renewed: String,
+    /// How long this run waited.
+    pub waited_s: u64,
 }
 
 /// The driver's result type.

@@ -20,9 +20,13 @@
 //! [`status`] shows the live service and its revisions, and [`rollback`] re-deploys the
 //! newest successful revision that is not running.
 //!
-//! Before its first write a deploy stores a pending revision, so a crash leaves a trace; a
-//! re-run converges because every step compares before it writes. A deploy with nothing to
-//! change writes nothing at all, not even the state.
+//! Before its first write a deploy takes the lock of the ECS service ([`lock`]: one deploy
+//! per service at a time, across machines; released on every way out, Ctrl-C and SIGTERM
+//! included) and stores a pending revision, so a crash leaves a trace; a re-run converges
+//! because every step compares before it writes. A deploy with nothing to change writes
+//! nothing at all, not even the state or the lock. When the state changed between this
+//! deploy's read and its lock (another deploy finished in between), it decides again under
+//! the lock.
 //!
 //! Credentials, region and endpoint follow the AWS conventions ([`config`]); throttling and
 //! transient errors are retried by the SDK's standard retry mode.
@@ -34,12 +38,14 @@
 pub mod compare;
 pub mod config;
 pub mod error;
+pub mod lock;
 pub mod ops;
 pub mod state;
 pub mod wait;
 
 pub use config::{AwsOptions, Clients};
 pub use error::{Error, Result};
+pub use lock::LockOptions;
 
 use planton_core::refs::SecretValue;
 use planton_plugin_sdk::target::AwsOperation;
@@ -95,6 +101,94 @@ pub struct DeployRequest<'a> {
     pub secret_store: SecretStore,
     /// Wait for the rollout (`None`: return once ECS accepted the change).
     pub wait: Option<WaitOptions>,
+    /// The deploy lock ([`lock`]): who takes it, its TTL, how long to wait for a holder.
+    pub lock: LockOptions,
+}
+
+/// The deploy lock of one run: taken at the first write, released by the run's owner on every
+/// way out (success, error, Ctrl-C/SIGTERM), so it lives outside the work that may be dropped.
+#[derive(Debug)]
+pub struct LockSlot {
+    opts: LockOptions,
+    held: std::sync::Mutex<Option<lock::Held>>,
+}
+
+impl LockSlot {
+    fn new(opts: LockOptions) -> LockSlot {
+        LockSlot {
+            opts,
+            held: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn is_held(&self) -> bool {
+        self.held.lock().map(|h| h.is_some()).unwrap_or(false)
+    }
+
+    fn put(&self, held: lock::Held) {
+        if let Ok(mut slot) = self.held.lock() {
+            *slot = Some(held);
+        }
+    }
+
+    /// The held lock's parameter, when this run holds it and has not lost it.
+    fn lost(&self) -> Option<String> {
+        self.held
+            .lock()
+            .ok()
+            .and_then(|h| h.as_ref().filter(|h| h.lost()).map(|h| h.parameter.clone()))
+    }
+
+    fn took_over(&self) -> Option<String> {
+        self.held.lock().ok().and_then(|h| {
+            h.as_ref()
+                .and_then(|h| h.took_over.as_ref().map(|r| r.holder.clone()))
+        })
+    }
+
+    /// Releases the lock if this run took it.
+    async fn release(&self, progress: &(dyn Fn(&str) + Sync)) {
+        let held = self.held.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = held {
+            let parameter = h.parameter.clone();
+            if let Err(e) = h.release().await {
+                progress(&format!(
+                    "could not release the deploy lock {parameter} ({e}); it expires after its TTL"
+                ));
+            }
+        }
+    }
+}
+
+/// Runs `work` until it ends or the process is asked to stop (Ctrl-C, SIGTERM): then `work`
+/// is dropped between two AWS calls and [`Error::Interrupted`] returned, so the caller can
+/// release what it holds before exiting.
+async fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let stop = async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    };
+    tokio::select! {
+        r = work => r,
+        _ = stop => Err(Error::Interrupted),
+    }
 }
 
 /// What a deploy did to one resource.
@@ -139,6 +233,8 @@ pub struct DeployReport {
     pub revision: Option<u64>,
     /// The SSM parameter holding the state.
     pub state_parameter: String,
+    /// The holder whose stale deploy lock this run took over.
+    pub took_over_lock_from: Option<String>,
 }
 
 impl DeployReport {
@@ -298,6 +394,7 @@ async fn prepare<'a>(
     req: &'a DeployRequest<'a>,
     progress: &'a (dyn Fn(&str) + Sync),
     dry_run: bool,
+    lock: Option<&'a LockSlot>,
 ) -> Result<(
     Vec<AwsOperation>,
     planton_plugin_sdk::target::ServiceOp,
@@ -319,7 +416,7 @@ async fn prepare<'a>(
     check_cluster(clients, &service.cluster).await?;
 
     let parameter = state::parameter_name(&cluster_name, &service.name, req.environment);
-    let stored = ops::read_state(clients, &parameter).await?;
+    let (stored, state_version) = ops::read_state_versioned(clients, &parameter).await?;
     let last_applied = stored
         .as_ref()
         .and_then(|s| s.last_succeeded())
@@ -373,6 +470,9 @@ async fn prepare<'a>(
         pending: Some(pending),
         pending_written: false,
         dry_run,
+        lock,
+        lock_path: lock::lock_path(&cluster_name, &service.name),
+        state_version,
     };
     Ok((ops, service, run))
 }
@@ -385,7 +485,7 @@ pub async fn diff(
     req: &DeployRequest<'_>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<Action>> {
-    let (ops, _, mut run) = prepare(clients, req, progress, true).await?;
+    let (ops, _, mut run) = prepare(clients, req, progress, true, None).await?;
     for op in &ops {
         ops::apply(&mut run, op).await?;
     }
@@ -393,6 +493,10 @@ pub async fn diff(
 }
 
 /// Deploys, waiting with the observer `observe(cluster, service)` builds (tests script it).
+///
+/// The deploy lock ([`lock`]) is taken before the first write, so a deploy with nothing to
+/// change neither waits for it nor writes it; it is released on every way out, Ctrl-C and
+/// SIGTERM included ([`Error::Interrupted`]).
 pub async fn deploy_observed<O, F>(
     clients: &Clients,
     req: &DeployRequest<'_>,
@@ -403,15 +507,53 @@ where
     O: RolloutObserver,
     F: FnOnce(&str, &str) -> O,
 {
-    let (ops, service, mut run) = prepare(clients, req, progress, false).await?;
-    let parameter = run.state_parameter.clone();
-    let mut outcome = Ok(());
-    for op in &ops {
-        if let Err(e) = ops::apply(&mut run, op).await {
-            outcome = Err(e);
-            break;
+    let slot = LockSlot::new(req.lock.clone());
+    let outcome = interruptible(locked_deploy(clients, req, progress, observe, &slot)).await;
+    let took_over_lock_from = slot.took_over();
+    slot.release(progress).await;
+    outcome.map(|r| DeployReport {
+        took_over_lock_from,
+        ..r
+    })
+}
+
+async fn locked_deploy<O, F>(
+    clients: &Clients,
+    req: &DeployRequest<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+    observe: F,
+    slot: &LockSlot,
+) -> Result<DeployReport>
+where
+    O: RolloutObserver,
+    F: FnOnce(&str, &str) -> O,
+{
+    let mut decided_again = false;
+    let (service, mut run, mut outcome) = loop {
+        let (ops, service, mut run) = prepare(clients, req, progress, false, Some(slot)).await?;
+        let mut outcome = Ok(());
+        for op in &ops {
+            if let Err(e) = ops::apply(&mut run, op).await {
+                outcome = Err(e);
+                break;
+            }
+            if let Some(parameter) = slot.lost() {
+                outcome = Err(Error::LockLost { parameter });
+                break;
+            }
         }
-    }
+        match outcome {
+            Err(Error::StateMoved { .. }) if !decided_again => {
+                decided_again = true;
+                progress(&format!(
+                    "another deploy of {} finished while this one read; deciding again under the lock",
+                    service.name
+                ));
+            }
+            outcome => break (service, run, outcome),
+        }
+    };
+    let parameter = run.state_parameter.clone();
     let td = run
         .task_definitions
         .get(&service.task_definition)
@@ -446,7 +588,12 @@ where
             task_definition_arn: td,
             revision: None,
             state_parameter: parameter,
+            took_over_lock_from: None,
         });
+    }
+    if let Some(parameter) = slot.lost() {
+        // Another run holds the lock and owns the state now.
+        return Err(Error::LockLost { parameter });
     }
     let (result, message) = match &outcome {
         Ok(()) => (RevisionResult::Succeeded, None),
@@ -466,6 +613,7 @@ where
         task_definition_arn: td,
         revision: number,
         state_parameter: parameter,
+        took_over_lock_from: None,
     })
 }
 
@@ -603,6 +751,8 @@ pub struct RollbackRequest<'a> {
     pub to_revision: Option<u64>,
     /// Wait for the rollout.
     pub wait: Option<WaitOptions>,
+    /// The deploy lock (the same as a deploy's: a rollback and a deploy never overlap).
+    pub lock: LockOptions,
 }
 
 /// Re-deploys the task definition of the newest successful revision that is not the one
@@ -615,6 +765,43 @@ pub async fn rollback(
 ) -> Result<DeployReport> {
     check_cluster(clients, req.cluster).await?;
     let cluster_name = req.cluster.rsplit_once('/').map_or(req.cluster, |(_, n)| n);
+    let slot = LockSlot::new(req.lock.clone());
+    let work = async {
+        let on_wait = |r: &lock::LockRecord| {
+            progress(&format!(
+                "waiting for the deploy lock of {} held by {} (environment {}) since {}",
+                req.service,
+                r.holder,
+                r.environment,
+                lock::rfc3339(r.acquired_at)
+            ))
+        };
+        let held = lock::acquire(
+            &clients.ssm,
+            &lock::lock_path(cluster_name, req.service),
+            req.environment,
+            &slot.opts,
+            &on_wait,
+        )
+        .await?;
+        slot.put(held);
+        locked_rollback(clients, req, progress, cluster_name).await
+    };
+    let outcome = interruptible(work).await;
+    let took_over_lock_from = slot.took_over();
+    slot.release(progress).await;
+    outcome.map(|r| DeployReport {
+        took_over_lock_from,
+        ..r
+    })
+}
+
+async fn locked_rollback(
+    clients: &Clients,
+    req: &RollbackRequest<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+    cluster_name: &str,
+) -> Result<DeployReport> {
     let parameter = state::parameter_name(cluster_name, req.service, req.environment);
     let none = || Error::NoRollbackTarget {
         service: req.service.to_string(),
@@ -721,6 +908,7 @@ pub async fn rollback(
         task_definition_arn: target.task_definition_arn,
         revision: Some(number),
         state_parameter: parameter,
+        took_over_lock_from: None,
     })
 }
 

@@ -2,8 +2,8 @@
 //! [`AwsOperation`] variant, dispatched by the one `match` in `apply`.
 //!
 //! Each function reads what exists, decides create, update or nothing, and builds the typed
-//! `aws-sdk-*` request. Before its first write, a deploy records a pending revision
-//! (`Run::mutating`), so a crash leaves a trace and a re-run finishes the job (every step
+//! `aws-sdk-*` request. Before its first write, a deploy takes the deploy lock and records a
+//! pending revision (`Run::mutating`), so a crash leaves a trace and a re-run finishes the job (every step
 //! is idempotent: it compares before it writes).
 //!
 //! | operation | reads | writes |
@@ -69,6 +69,13 @@ pub(crate) struct Run<'a> {
     pub pending_written: bool,
     /// Decide only: no write at all (`diff`).
     pub dry_run: bool,
+    /// The deploy lock, taken before the first write (`None`: `diff`, or already held by
+    /// the caller).
+    pub lock: Option<&'a crate::LockSlot>,
+    /// The lock's parameter path ([`crate::lock::lock_path`]).
+    pub lock_path: String,
+    /// The state parameter's version when this run read it (`None`: no state yet).
+    pub state_version: Option<i64>,
 }
 
 impl Run<'_> {
@@ -81,12 +88,56 @@ impl Run<'_> {
         if self.pending_written {
             return Ok(true);
         }
+        if let Some(slot) = self.lock {
+            self.take_lock(slot).await?;
+        }
         if let Some(rev) = self.pending.clone() {
             self.state.push(rev);
             write_state(self.clients, &self.state_parameter, &self.state).await?;
         }
         self.pending_written = true;
         Ok(true)
+    }
+
+    /// Takes the deploy lock (unless held), then makes sure the state is still the one
+    /// this run decided on: a different version means another deploy wrote in between, and
+    /// [`Error::StateMoved`] makes the caller decide again under the lock.
+    async fn take_lock(&mut self, slot: &crate::LockSlot) -> Result<()> {
+        if slot.is_held() {
+            return Ok(());
+        }
+        let progress = self.progress;
+        let on_wait = |r: &crate::lock::LockRecord| {
+            progress(&format!(
+                "waiting for the deploy lock of {} held by {} (environment {}) since {}",
+                self.state.service,
+                r.holder,
+                r.environment,
+                crate::lock::rfc3339(r.acquired_at)
+            ))
+        };
+        let held = crate::lock::acquire(
+            &self.clients.ssm,
+            &self.lock_path,
+            &self.state.environment,
+            &slot.opts,
+            &on_wait,
+        )
+        .await?;
+        if let Some(prev) = &held.took_over {
+            (self.progress)(&format!(
+                "took over the deploy lock of {} (environment {}): it stopped renewing",
+                prev.holder, prev.environment
+            ));
+        }
+        slot.put(held);
+        let (_, version) = read_state_versioned(self.clients, &self.state_parameter).await?;
+        if version != self.state_version {
+            return Err(Error::StateMoved {
+                parameter: self.state_parameter.clone(),
+            });
+        }
+        Ok(())
     }
 
     fn record(&mut self, resource: String, change: Change) {
@@ -1231,17 +1282,26 @@ async fn scaling_policy(run: &mut Run<'_>, o: &ScalingPolicyOp) -> Result<()> {
 
 /// Reads the stored state; `None` when the parameter does not exist.
 pub(crate) async fn read_state(clients: &Clients, parameter: &str) -> Result<Option<DeployState>> {
+    Ok(read_state_versioned(clients, parameter).await?.0)
+}
+
+/// Reads the stored state and the parameter's version; `(None, None)` when it does not exist.
+pub(crate) async fn read_state_versioned(
+    clients: &Clients,
+    parameter: &str,
+) -> Result<(Option<DeployState>, Option<i64>)> {
     match clients.ssm.get_parameter().name(parameter).send().await {
         Ok(out) => {
             let text = out.parameter().and_then(|p| p.value()).unwrap_or_default();
+            let version = out.parameter().map(|p| p.version());
             state::decode(text)
-                .map(Some)
+                .map(|s| (Some(s), version))
                 .map_err(|message| Error::State {
                     parameter: parameter.to_string(),
                     message,
                 })
         }
-        Err(e) if code_of(&e) == Some("ParameterNotFound") => Ok(None),
+        Err(e) if code_of(&e) == Some("ParameterNotFound") => Ok((None, None)),
         Err(e) => Err(aws("ssm:GetParameter", e)),
     }
 }

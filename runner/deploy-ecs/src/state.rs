@@ -119,23 +119,25 @@ impl DeployState {
 /// The SSM parameter name of a service's environment. Characters SSM does not allow in a
 /// name become `_`.
 pub fn parameter_name(cluster_name: &str, service: &str, environment: &str) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
     format!(
         "/planton/ecs/{}/{}/{}",
         clean(cluster_name),
         clean(service),
         clean(environment)
     )
+}
+
+/// A name as one level of an SSM parameter path: characters SSM does not allow become `_`.
+pub(crate) fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Encodes a record for SSM (`gz:` + base64(gzip(json))).

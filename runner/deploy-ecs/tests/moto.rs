@@ -120,8 +120,50 @@ async fn deploy(
         actor: "ci@example",
         secret_store: SecretStore::SecretsManager,
         wait,
+        lock: test_lock(),
     };
     planton_deploy_ecs::deploy(&e.clients, &req, &|l| lines.push(l)).await
+}
+
+/// The generations of a service's deploy lock: (parameter, record), oldest first.
+async fn lock_generations(
+    e: &Env,
+    service: &str,
+) -> Vec<(String, planton_deploy_ecs::lock::LockRecord)> {
+    let path = planton_deploy_ecs::lock::lock_path(
+        e.fx.cluster_arn.rsplit('/').next().unwrap_or_default(),
+        service,
+    );
+    let out = e
+        .clients
+        .ssm
+        .get_parameters_by_path()
+        .path(&path)
+        .send()
+        .await
+        .expect("list the lock");
+    let mut gens: Vec<_> = out
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.name().unwrap_or_default().to_string(),
+                serde_json::from_str(p.value().unwrap_or_default()).expect("a lock record"),
+            )
+        })
+        .collect();
+    gens.sort_by(|a: &(String, _), b| a.0.cmp(&b.0));
+    gens
+}
+
+/// The deploy lock of a test run: a short TTL and no waiting.
+fn test_lock() -> planton_deploy_ecs::LockOptions {
+    planton_deploy_ecs::LockOptions {
+        holder: "ci@example:1".to_string(),
+        ttl: Duration::from_secs(3),
+        wait: Duration::ZERO,
+        poll: Duration::from_millis(100),
+    }
 }
 
 fn quick_wait() -> Option<WaitOptions> {
@@ -254,10 +296,20 @@ async fn first_deploy_creates_everything_and_a_second_changes_nothing() {
         .proxy
         .requests()
         .iter()
-        .filter(|r| r.is_write())
+        .filter(|r| r.is_write() && !r.is_lock())
         .map(|r| r.operation())
         .collect();
     assert!(writes.is_empty(), "an unchanged deploy wrote: {writes:?}");
+    // Nor does it touch the deploy lock: the lock is taken before the first write only.
+    assert!(
+        e.proxy.requests().iter().all(|r| !r.is_lock()),
+        "an unchanged deploy took the lock"
+    );
+    // The first deploy took it, and released it: one generation, marked released.
+    let lock = lock_generations(&e, "checkout").await;
+    assert_eq!(lock.len(), 1, "{lock:?}");
+    assert!(lock[0].1.released, "{lock:?}");
+    assert_eq!(lock[0].1.holder, "ci@example:1");
 
     let mut all = first_requests;
     all.extend(e.proxy.requests());
@@ -317,7 +369,7 @@ async fn an_image_change_registers_a_revision_and_updates_the_service_and_scalin
         .proxy
         .requests()
         .iter()
-        .filter(|r| r.is_write())
+        .filter(|r| r.is_write() && !r.is_lock())
         .map(|r| r.operation())
         .collect();
     assert_eq!(
@@ -460,6 +512,7 @@ async fn secrets_can_live_in_ssm_secure_strings() {
         actor: "ci",
         secret_store: SecretStore::SsmSecureString,
         wait: None,
+        lock: test_lock(),
     };
     let report = planton_deploy_ecs::deploy(&e.clients, &req, &|_| {})
         .await
@@ -531,6 +584,7 @@ async fn throttling_is_retried_and_gives_up_clearly() {
         actor: "ci",
         secret_store: SecretStore::SecretsManager,
         wait: None,
+        lock: test_lock(),
     };
     let err = planton_deploy_ecs::deploy(&few, &req, &|_| {})
         .await
@@ -572,6 +626,7 @@ async fn an_unknown_cluster_and_bad_credentials_are_clear_errors() {
         actor: "ci",
         secret_store: SecretStore::SecretsManager,
         wait: None,
+        lock: test_lock(),
     };
     let err = planton_deploy_ecs::deploy(&clients, &req, &|_| {})
         .await
@@ -692,6 +747,7 @@ async fn a_circuit_breaker_failure_fails_the_deploy_with_the_stopped_tasks_reaso
         actor: "ci",
         secret_store: SecretStore::SecretsManager,
         wait: quick_wait(),
+        lock: test_lock(),
     };
     let err =
         planton_deploy_ecs::deploy_observed(&e.clients, &req, &|l| lines.push(l), |_, _| &script)
@@ -788,6 +844,7 @@ async fn rollback_redeploys_the_previous_task_definition_and_status_shows_it() {
         actor,
         to_revision: None,
         wait: None,
+        lock: test_lock(),
     };
     // Nothing to roll back to before any deploy.
     let err = planton_deploy_ecs::rollback(&e.clients, &req("ops"), &|_| {})
@@ -834,7 +891,7 @@ async fn rollback_redeploys_the_previous_task_definition_and_status_shows_it() {
         .proxy
         .requests()
         .iter()
-        .filter(|r| r.is_write())
+        .filter(|r| r.is_write() && !r.is_lock())
         .map(|r| r.operation())
         .collect();
     assert_eq!(writes, ["PutParameter", "UpdateService", "PutParameter"]);
@@ -923,7 +980,7 @@ async fn diff_shows_what_a_deploy_would_change_without_writing() {
         .proxy
         .requests()
         .iter()
-        .filter(|r| r.is_write())
+        .filter(|r| r.is_write() && !r.is_lock())
         .map(|r| r.operation())
         .collect();
     assert!(writes.is_empty(), "diff wrote: {writes:?}");
@@ -944,6 +1001,7 @@ fn request<'a>(
         actor: "ci",
         secret_store: SecretStore::SecretsManager,
         wait: None,
+        lock: test_lock(),
     }
 }
 
@@ -1030,7 +1088,7 @@ async fn a_changed_route_and_health_check_modify_the_rule_and_target_group() {
         .proxy
         .requests()
         .iter()
-        .filter(|r| r.is_write())
+        .filter(|r| r.is_write() && !r.is_lock())
         .map(|r| r.operation())
         .collect();
     assert_eq!(
@@ -1207,6 +1265,7 @@ async fn changed_tags_are_applied_in_place_to_every_existing_resource() {
         actor: "ci@example",
         secret_store: SecretStore::SecretsManager,
         wait: None,
+        lock: test_lock(),
     };
     e.proxy.clear();
     let diff = planton_deploy_ecs::diff(&e.clients, &req, &|_| {})
@@ -1248,7 +1307,7 @@ async fn changed_tags_are_applied_in_place_to_every_existing_resource() {
         .proxy
         .requests()
         .iter()
-        .filter(|r| r.is_write())
+        .filter(|r| r.is_write() && !r.is_lock())
         .map(|r| r.operation())
         .collect();
     for w in [
@@ -1353,4 +1412,322 @@ async fn changed_tags_are_applied_in_place_to_every_existing_resource() {
     assert!(again.unchanged(), "{:#?}", again.actions);
     assert!(e.proxy.requests().iter().all(|r| !r.is_write()));
     support::check_with_botocore(&requests, "tags");
+}
+
+/// The deploy lock against moto's SSM: `PutParameter` without `Overwrite` is the atomic
+/// create the lock rests on, and moto answers it with `ParameterAlreadyExists` as SSM does.
+///
+/// What moto cannot show: it serves requests on threads and checks-then-inserts a parameter
+/// without a lock of its own, so a true tie between two creates of one name is decided by
+/// Python's scheduling, not by a guarantee; SSM's is documented. The racers here are real
+/// concurrent HTTP requests, and the test asserts that exactly one wins.
+mod lock {
+    use super::*;
+    use planton_deploy_ecs::lock::{self, Held, LockOptions};
+    use std::time::Instant;
+
+    fn opts(holder: &str, ttl_ms: u64, wait_ms: u64) -> LockOptions {
+        LockOptions {
+            holder: holder.to_string(),
+            ttl: Duration::from_millis(ttl_ms),
+            wait: Duration::from_millis(wait_ms),
+            poll: Duration::from_millis(100),
+        }
+    }
+
+    /// `n` racers at once: (winners, refusals' holders).
+    async fn race(
+        e: &Env,
+        path: &str,
+        n: usize,
+        ttl_ms: u64,
+        wait_ms: u64,
+    ) -> (Vec<Held>, Vec<String>) {
+        let mut handles = Vec::new();
+        for i in 0..n {
+            let ssm = e.clients.ssm.clone();
+            let path = path.to_string();
+            handles.push(tokio::spawn(async move {
+                lock::acquire(
+                    &ssm,
+                    &path,
+                    "prod",
+                    &opts(&format!("racer-{i}"), ttl_ms, wait_ms),
+                    &|_| {},
+                )
+                .await
+            }));
+        }
+        let mut won = Vec::new();
+        let mut refused = Vec::new();
+        for h in handles {
+            match h.await.expect("racer") {
+                Ok(held) => won.push(held),
+                Err(Error::Locked(by)) => refused.push(by.holder),
+                Err(other) => panic!("unexpected: {other}"),
+            }
+        }
+        (won, refused)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn exactly_one_of_racing_runs_takes_the_lock_and_exactly_one_takes_over_a_stale_one() {
+        let e = env("lock-race").await;
+        let path = lock::lock_path("shared", "checkout");
+
+        // Uncontended: acquire and release, timed against moto (printed, not asserted); the
+        // first round also pays for moto loading its SSM backend.
+        for round in ["cold", "warm"] {
+            let t = Instant::now();
+            let held = lock::acquire(
+                &e.clients.ssm,
+                &path,
+                "prod",
+                &opts("solo", 2000, 0),
+                &|_| {},
+            )
+            .await
+            .expect("a free lock");
+            let acquired = t.elapsed();
+            let t = Instant::now();
+            held.release().await.expect("release");
+            eprintln!(
+                "lock against moto ({round}): acquire {} ms, release {} ms",
+                acquired.as_millis(),
+                t.elapsed().as_millis()
+            );
+        }
+
+        // Eight at once on a released lock: one wins, seven are refused naming it.
+        let (mut won, refused) = race(&e, &path, 8, 2000, 0).await;
+        assert_eq!(won.len(), 1, "refused: {refused:?}");
+        let winner = won.remove(0);
+        let winner_holder = {
+            let gens = e
+                .clients
+                .ssm
+                .get_parameter()
+                .name(&winner.parameter)
+                .send()
+                .await
+                .expect("the winner's generation");
+            let r: lock::LockRecord =
+                serde_json::from_str(gens.parameter().and_then(|p| p.value()).unwrap_or_default())
+                    .expect("a record");
+            r.holder
+        };
+        assert_eq!(refused.len(), 7);
+        assert!(
+            refused.iter().all(|h| *h == winner_holder),
+            "{refused:?} vs {winner_holder}"
+        );
+        assert!(winner.took_over.is_none());
+
+        // The winner dies without releasing (dropping it stops the renewal, as SIGKILL would).
+        drop(winner);
+        // Eight at once again, each willing to wait 4 s (two TTLs): one takes the stale lock
+        // over; it renews, so the others never see it stale and are refused after 4 s.
+        let (mut won, refused) = race(&e, &path, 8, 2000, 4000).await;
+        assert_eq!(won.len(), 1, "refused: {refused:?}");
+        let taker = won.remove(0);
+        assert_eq!(
+            taker.took_over.as_ref().map(|r| r.holder.as_str()),
+            Some(winner_holder.as_str())
+        );
+        assert_eq!(refused.len(), 7);
+        assert!(!taker.lost());
+        // Only the taker's generation is left: older ones are deleted by the next holder.
+        let names: Vec<String> = e
+            .clients
+            .ssm
+            .get_parameters_by_path()
+            .path(&path)
+            .send()
+            .await
+            .expect("list")
+            .parameters()
+            .iter()
+            .filter_map(|p| p.name().map(str::to_string))
+            .collect();
+        assert_eq!(names, std::slice::from_ref(&taker.parameter));
+        taker.release().await.expect("release");
+    }
+
+    /// A deploy holds the lock through a long rollout wait (renewing it): a second deploy is
+    /// refused after waiting longer than the TTL, naming the holder and when it took the
+    /// lock; the first releases on its way out even though it failed (timed out).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_deploy_is_refused_while_the_first_waits_and_the_lock_is_released_on_failure()
+    {
+        let e = env("lock-deploy").await;
+        let lines = Lines::default();
+        deploy(
+            &e,
+            &render(&manifest(&e.fx, "checkout", "1.0.0", 4)),
+            "pw",
+            quick_wait(),
+            &lines,
+        )
+        .await
+        .expect("first deploy");
+        let old_td = live_service(&e, "checkout")
+            .await
+            .task_definition()
+            .unwrap_or_default()
+            .to_string();
+        let secrets = secrets("pw");
+        let ops_a = render(&manifest(&e.fx, "checkout", "2.0.0", 4));
+        let ops_b = render(&manifest(&e.fx, "checkout", "3.0.0", 4));
+        let req = |ops, holder: &str, wait_ms: u64| DeployRequest {
+            operations: ops,
+            secrets: &secrets,
+            environment: "prod",
+            manifest: "kind: AwsEcsService\n",
+            actor: "ci@example",
+            secret_store: SecretStore::SecretsManager,
+            wait: Some(WaitOptions {
+                timeout: Duration::from_secs(5),
+                poll: Duration::from_millis(100),
+            }),
+            lock: LockOptions {
+                holder: holder.to_string(),
+                ttl: Duration::from_secs(1),
+                wait: Duration::from_millis(wait_ms),
+                poll: Duration::from_millis(100),
+            },
+        };
+        let req_a = req(&ops_a, "deployer-a:1", 0);
+        let req_b = req(&ops_b, "deployer-b:2", 2500);
+        let lines_a = Lines::default();
+        let lines_b = Lines::default();
+        let progress_a = |l: &str| lines_a.push(l);
+        // A's rollout never completes: the new deployment stays IN_PROGRESS.
+        let new_td = old_td.replace("checkout:1", "checkout:2");
+        let never = || Scripted {
+            views: Mutex::new(vec![view(vec![
+                ("ecs-svc/2", "PRIMARY", &new_td, "IN_PROGRESS"),
+                ("ecs-svc/1", "ACTIVE", &old_td, "COMPLETED"),
+            ])]),
+            reasons: Vec::new(),
+        };
+        let a =
+            planton_deploy_ecs::deploy_observed(&e.clients, &req_a, &progress_a, |_, _| never());
+        let b = async {
+            // Start once A holds the lock and waits for its rollout.
+            while !lines_a.all().contains("waiting for service") {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            planton_deploy_ecs::deploy_observed(&e.clients, &req_b, &|l| lines_b.push(l), |_, _| {
+                never()
+            })
+            .await
+        };
+        let (a, b) = tokio::join!(a, b);
+        assert!(matches!(a, Err(Error::Timeout { .. })), "{a:?}");
+        match b {
+            Err(Error::Locked(by)) => {
+                let planton_deploy_ecs::error::LockedBy {
+                    holder,
+                    environment,
+                    since,
+                    waited_s,
+                    ..
+                } = *by;
+                assert_eq!(holder, "deployer-a:1");
+                assert_eq!(environment, "prod");
+                assert!(since.ends_with('Z') && since.len() == 20, "{since}");
+                assert!(waited_s >= 2, "{waited_s}");
+            }
+            other => panic!("B should be refused: {other:?}"),
+        }
+        assert!(
+            lines_b
+                .all()
+                .contains("waiting for the deploy lock of checkout held by deployer-a:1"),
+            "{}",
+            lines_b.all()
+        );
+        // A released on its way out (a failure), so the lock is free.
+        let gens = lock_generations(&e, "checkout").await;
+        let newest = &gens.last().expect("a generation").1;
+        assert_eq!(newest.holder, "deployer-a:1");
+        assert!(newest.released, "{gens:?}");
+        // B wrote nothing: the revisions are the first deploy's and A's failed one.
+        let state =
+            planton_deploy_ecs::load_state(&e.clients, &e.fx.cluster_arn, "checkout", "prod")
+                .await
+                .expect("state")
+                .expect("stored");
+        let images: Vec<&str> = state.revisions.iter().map(|r| r.image.as_str()).collect();
+        assert_eq!(
+            images,
+            ["ghcr.io/acme/checkout:2.0.0", "ghcr.io/acme/checkout:1.0.0"]
+        );
+        assert_eq!(state.revisions[0].result, RevisionResult::Failed);
+    }
+
+    /// A lock left by a killed deploy (never renewed again) is taken over once this run has
+    /// watched it unchanged for its TTL; the deploy says so and reports the old holder.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_lock_of_a_killed_deploy_is_taken_over_and_reported() {
+        let e = env("lock-stale").await;
+        let path = lock::lock_path(
+            e.fx.cluster_arn.rsplit('/').next().unwrap_or_default(),
+            "checkout",
+        );
+        let dead = lock::LockRecord {
+            holder: "ci@dead-runner:4242".into(),
+            environment: "prod".into(),
+            acquired_at: 1_700_000_000,
+            renewed_at: 1_700_000_000,
+            ttl_seconds: 1,
+            released: false,
+        };
+        e.clients
+            .ssm
+            .put_parameter()
+            .name(format!("{path}/000000000007"))
+            .value(serde_json::to_string(&dead).expect("json"))
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .expect("plant a dead holder's lock");
+        let lines = Lines::default();
+        let secrets = secrets("pw");
+        let ops = render(&manifest(&e.fx, "checkout", "1.0.0", 4));
+        let req = DeployRequest {
+            operations: &ops,
+            secrets: &secrets,
+            environment: "prod",
+            manifest: "kind: AwsEcsService\n",
+            actor: "ci@example",
+            secret_store: SecretStore::SecretsManager,
+            wait: quick_wait(),
+            lock: LockOptions {
+                holder: "ci@example:9".into(),
+                ttl: Duration::from_secs(3),
+                wait: Duration::from_secs(5),
+                poll: Duration::from_millis(100),
+            },
+        };
+        let report = planton_deploy_ecs::deploy(&e.clients, &req, &|l| lines.push(l))
+            .await
+            .expect("deploy after taking the lock over");
+        assert_eq!(report.revision, Some(1));
+        assert_eq!(
+            report.took_over_lock_from.as_deref(),
+            Some("ci@dead-runner:4242")
+        );
+        assert!(
+            lines
+                .all()
+                .contains("took over the deploy lock of ci@dead-runner:4242"),
+            "{}",
+            lines.all()
+        );
+        let gens = lock_generations(&e, "checkout").await;
+        assert_eq!(gens.len(), 1, "{gens:?}");
+        assert!(gens[0].0.ends_with("/000000000008"), "{gens:?}");
+        assert!(gens[0].1.released && gens[0].1.holder == "ci@example:9");
+    }
 }

@@ -7,7 +7,11 @@
 //! contract-v2 AWS operations, checked by core's `Targets`) → resolve the `$secrets-group` entries the render names (environment
 //! variables `PLANTON_SECRET_<GROUP>__<ENTRY>`, then the groups directory) → AWS
 //! configuration by the AWS conventions (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`,
-//! `AWS_ENDPOINT_URL`, …; the region is the cluster ARN's) → the driver.
+//! `AWS_ENDPOINT_URL`, …; the region is the cluster ARN's; `environments.<task>.profile` of
+//! `planton.yaml` picks the profile) → the driver, which takes the deploy lock of the ECS
+//! service before its first write (`--lock-wait`; refused with exit 2 naming the holder, as
+//! the Kubernetes Lease) and releases it on every way out, Ctrl-C and SIGTERM included (exit
+//! 130).
 //!
 //! The state is kept per task (the overlay's directory name), like the Kubernetes state.
 //! Secret values live only in the map handed to the driver; they are never printed.
@@ -27,7 +31,8 @@ use planton_core::service::{Layout, ServiceConfig};
 use planton_core::validate::out_to_json;
 use planton_core::yaml::to_output;
 use planton_deploy_ecs::{
-    Action, AwsOptions, Change, Clients, DeployRequest, Error as EcsError, SecretStore, WaitOptions,
+    Action, AwsOptions, Change, Clients, DeployRequest, Error as EcsError, LockOptions,
+    SecretStore, WaitOptions,
 };
 use planton_plugin_sdk::{DeployContext, RenderOutput, Target};
 use serde_json::{Value, json};
@@ -72,16 +77,27 @@ pub fn deploys_to_aws(path: &Path, env: Option<&str>) -> bool {
         == Some(Target::Aws)
 }
 
-/// Where one task lives in AWS.
+/// Where one task lives in AWS, and who deploys it.
 struct Place {
     task: String,
     service: String,
     cluster: String,
     region: String,
+    /// `environments.<task>.profile` of `planton.yaml` (else the AWS conventions).
+    profile: Option<String>,
+}
+
+/// The AWS profile `planton.yaml` gives a task.
+fn profile_of(config: &ServiceConfig, task: &str) -> Option<String> {
+    config
+        .environments
+        .iter()
+        .find(|e| e.overlay == task)
+        .and_then(|e| e.profile.clone())
 }
 
 /// The service name and cluster of a built `AwsEcsService` (as its render names them).
-fn place_of(manifest: &Value, task: &str) -> Result<Place> {
+fn place_of(manifest: &Value, task: &str, profile: Option<String>) -> Result<Place> {
     let service = Some(str_at(manifest, "/spec/ecsServiceName"))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| str_at(manifest, "/metadata/name"))
@@ -101,6 +117,7 @@ fn place_of(manifest: &Value, task: &str) -> Result<Place> {
         service,
         cluster,
         region,
+        profile,
     })
 }
 
@@ -128,6 +145,38 @@ fn built(layout: &Layout, task: &str) -> Result<(Build, String, Value)> {
     Ok((b, yaml, manifest))
 }
 
+/// Refuses a task whose ECS service another planned overlay also deploys: validating one
+/// overlay cannot see that, so the plan's rule runs over every overlay (builds only; the
+/// kind rules were checked for this overlay already).
+fn refuse_shared_service(
+    files: &DiskFiles,
+    layout: &Layout,
+    config: &ServiceConfig,
+    task: &str,
+) -> Result<(), Outcome> {
+    let report = planton_core::validate::validate(
+        files,
+        layout,
+        None,
+        &planton_core::validate::NoKinds,
+        None,
+    );
+    let (_, mut diags) = planton_core::plan::plan(&report.overlays, config, None);
+    diags
+        .retain(|d| d.code == planton_core::diag::code::PLAN_DUPLICATE_TARGET && d.overlay == task);
+    if diags.is_empty() {
+        return Ok(());
+    }
+    layout.relativize(&mut diags);
+    for d in &diags {
+        eprintln!("{d}");
+    }
+    eprintln!(
+        "Error: overlay `{task}` shares its ECS service with another overlay: nothing deployed"
+    );
+    Err(Outcome::Failed)
+}
+
 /// Builds, validates (refusing on errors), renders and resolves one task. `Ok(Err(outcome))`
 /// when the input has problems (already printed).
 fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
@@ -135,6 +184,9 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
     let files = DiskFiles::new();
     let (config, config_diags) = ServiceConfig::load(&files, &layout);
     if let Err(outcome) = super::deploy::validate_or_refuse(args, &layout, &task, &config_diags)? {
+        return Ok(Err(outcome));
+    }
+    if let Err(outcome) = refuse_shared_service(&files, &layout, &config, &task) {
         return Ok(Err(outcome));
     }
     let (b, manifest_yaml, manifest) = match built(&layout, &task) {
@@ -147,7 +199,7 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
     if let Err(outcome) = super::deploy::expect_digest(args, &task, &manifest_yaml) {
         return Ok(Err(outcome));
     }
-    let place = place_of(&manifest, &task)?;
+    let place = place_of(&manifest, &task, profile_of(&config, &task))?;
     // The sandboxed plugin renders; core checks the operations against the contract.
     let plugins = Plugins::sandboxed(&config.plugins, &DiskFiles::local_path(&layout.root))?;
     let context = DeployContext {
@@ -189,10 +241,12 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
     }))
 }
 
-/// AWS clients for a region (credentials, profile and endpoint by the AWS conventions).
-async fn clients(region: &str) -> planton_deploy_ecs::Result<Clients> {
+/// AWS clients for a task's region and profile (credentials and endpoint by the AWS
+/// conventions; no profile in `planton.yaml`: `AWS_PROFILE`, then `default`).
+async fn clients(place: &Place) -> planton_deploy_ecs::Result<Clients> {
     let opts = AwsOptions {
-        region: Some(region.to_string()),
+        region: Some(place.region.clone()),
+        profile: place.profile.clone(),
         ..AwsOptions::default()
     };
     Ok(Clients::new(
@@ -216,10 +270,16 @@ fn error_outcome(e: &EcsError) -> Outcome {
         {
             Outcome::Failed
         }
+        // Another deploy holds the lock: exit 2, as the Kubernetes lock refusal.
         EcsError::Credentials { .. }
         | EcsError::Cluster { .. }
         | EcsError::Aws { .. }
-        | EcsError::State { .. } => Outcome::CouldNotRun,
+        | EcsError::State { .. }
+        | EcsError::Locked(_)
+        | EcsError::LockLost { .. }
+        | EcsError::StateMoved { .. } => Outcome::CouldNotRun,
+        // 128 + SIGINT, as shells report an interrupted command.
+        EcsError::Interrupted => Outcome::Code(130),
         _ => Outcome::Failed,
     }
 }
@@ -246,6 +306,16 @@ fn wait_options(timeout: Duration) -> WaitOptions {
     WaitOptions {
         timeout,
         poll: (timeout / 30).clamp(Duration::from_secs(1), Duration::from_secs(10)),
+    }
+}
+
+/// The deploy lock: held as `user@host:pid` (as the Kubernetes Lease), waited for up to
+/// `--lock-wait`.
+fn lock_options(args: &DeployArgs, actor: &str) -> LockOptions {
+    LockOptions {
+        holder: format!("{actor}:{}", std::process::id()),
+        wait: args.lock_wait,
+        ..LockOptions::default()
     }
 }
 
@@ -291,7 +361,7 @@ pub fn deploy(args: &DeployArgs) -> Result<Outcome> {
     let actor = actor();
     let p = &loaded.place;
     runtime()?.block_on(async {
-        let clients = match clients(&p.region).await {
+        let clients = match clients(p).await {
             Ok(c) => c,
             Err(e) => return report_error(&e, args.output),
         };
@@ -307,6 +377,7 @@ pub fn deploy(args: &DeployArgs) -> Result<Outcome> {
             actor: &actor,
             secret_store: secret_store(args),
             wait: Some(wait_options(args.timeout)),
+            lock: lock_options(args, &actor),
         };
         match planton_deploy_ecs::deploy(&clients, &req, &progress).await {
             Ok(report) => {
@@ -334,6 +405,7 @@ pub fn deploy(args: &DeployArgs) -> Result<Outcome> {
                             "changed": !report.unchanged(),
                             "taskDefinition": report.task_definition_arn,
                             "stateParameter": report.state_parameter,
+                            "tookOverLockFrom": report.took_over_lock_from,
                             "objects": report.actions.iter().map(action_json).collect::<Vec<_>>(),
                             "message": message,
                         });
@@ -360,7 +432,7 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
     let actor = actor();
     let p = &loaded.place;
     runtime()?.block_on(async {
-        let clients = match clients(&p.region).await {
+        let clients = match clients(p).await {
             Ok(c) => c,
             Err(e) => return report_error(&e, args.output),
         };
@@ -372,6 +444,7 @@ pub fn diff(args: &DeployArgs) -> Result<Outcome> {
             actor: &actor,
             secret_store: secret_store(args),
             wait: None,
+            lock: lock_options(args, &actor),
         };
         match planton_deploy_ecs::diff(&clients, &req, &|_| {}).await {
             Ok(actions) => {
@@ -425,10 +498,11 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
     // a rollback works while the overlay is broken.
     let (layout, task) = discover(&d.service, d.env.as_deref())?;
     let (_, _, manifest) = built(&layout, &task)?;
-    let p = place_of(&manifest, &task)?;
+    let (config, _) = ServiceConfig::load(&DiskFiles::new(), &layout);
+    let p = place_of(&manifest, &task, profile_of(&config, &task))?;
     let actor = actor();
     runtime()?.block_on(async {
-        let clients = match clients(&p.region).await {
+        let clients = match clients(&p).await {
             Ok(c) => c,
             Err(e) => return report_error(&e, d.output),
         };
@@ -439,6 +513,7 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
             actor: &actor,
             to_revision: args.to_revision,
             wait: Some(wait_options(d.timeout)),
+            lock: lock_options(d, &actor),
         };
         match planton_deploy_ecs::rollback(&clients, &req, &progress).await {
             Ok(report) => {
@@ -459,6 +534,7 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
                             "changed": true,
                             "taskDefinition": report.task_definition_arn,
                             "stateParameter": report.state_parameter,
+                            "tookOverLockFrom": report.took_over_lock_from,
                             "objects": report.actions.iter().map(action_json).collect::<Vec<_>>(),
                             "message": message,
                         });
@@ -508,23 +584,26 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             .cloned()
             .collect(),
     };
+    let (config, _) = ServiceConfig::load(&files, &layout);
     let places = tasks
         .iter()
-        .map(|t| built(&layout, t).and_then(|(_, _, m)| place_of(&m, t)))
+        .map(|t| built(&layout, t).and_then(|(_, _, m)| place_of(&m, t, profile_of(&config, t))))
         .collect::<Result<Vec<_>>>()?;
     let rt = runtime()?;
     rt.block_on(async {
-        let mut by_region: BTreeMap<String, Clients> = BTreeMap::new();
+        // One set of clients per region and profile.
+        let mut by_region: BTreeMap<(String, Option<String>), Clients> = BTreeMap::new();
         loop {
             let mut all = Vec::new();
             for p in &places {
-                if !by_region.contains_key(&p.region) {
-                    match clients(&p.region).await {
-                        Ok(c) => by_region.insert(p.region.clone(), c),
+                let key = (p.region.clone(), p.profile.clone());
+                if !by_region.contains_key(&key) {
+                    match clients(p).await {
+                        Ok(c) => by_region.insert(key.clone(), c),
                         Err(e) => return report_error(&e, args.output),
                     };
                 }
-                let Some(c) = by_region.get(&p.region) else {
+                let Some(c) = by_region.get(&key) else {
                     continue;
                 };
                 match planton_deploy_ecs::status(c, &p.cluster, &p.service, &p.task).await {

@@ -109,6 +109,11 @@ impl Recorded {
             .to_string()
     }
 
+    /// True for calls on the deploy lock's parameters (`/planton/ecs-lock/…`).
+    pub fn is_lock(&self) -> bool {
+        self.body.contains("/planton/ecs-lock/")
+    }
+
     /// True for calls that change something.
     pub fn is_write(&self) -> bool {
         let op = self.operation();
