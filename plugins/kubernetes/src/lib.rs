@@ -168,11 +168,15 @@ impl Plugin for KubernetesPlugin {
     /// Validates first (as a deployable, non-local overlay) and refuses invalid manifests;
     /// renders the camelCase manifest the validation read.
     fn render(req: RenderRequest) -> Result<RenderOutput, PluginError> {
-        let (diagnostics, manifest) = validate::validate_manifest(&req.manifest, false);
+        let (diagnostics, normalized) = validate::validate_manifest(&req.manifest, false);
         if diagnostics.iter().any(|d| d.is_error()) {
             return Err(PluginError::from_diagnostics(&diagnostics));
         }
-        render::render(&RenderRequest { manifest, ..req }).map(RenderOutput::from)
+        match normalized {
+            Some(manifest) => render::render(&RenderRequest { manifest, ..req }),
+            None => render::render(&req),
+        }
+        .map(RenderOutput::from)
     }
 }
 

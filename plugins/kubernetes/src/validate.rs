@@ -22,11 +22,15 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
     validate_manifest(&req.manifest, req.local).0
 }
 
-/// [`validate`], and the manifest with its field names in camelCase (what `render` reads).
-pub fn validate_manifest(manifest: &Value, local: bool) -> (Vec<Diagnostic>, Value) {
+/// [`validate`], and the manifest with its field names in camelCase (what `render` reads)
+/// when that differs from `manifest`; `None` when `manifest` already is (no copy is made).
+pub fn validate_manifest(manifest: &Value, local: bool) -> (Vec<Diagnostic>, Option<Value>) {
+    if !protojson::has_proto_names(manifest) {
+        return (validate_normalized(manifest, local), None);
+    }
     let normalized = protojson::normalize_field_names(schema_for(manifest), manifest);
     let diagnostics = validate_normalized(&normalized.value, local);
-    (normalized.restore(diagnostics), normalized.value)
+    (normalized.restore(diagnostics), Some(normalized.value))
 }
 
 /// [`validate`] for a manifest whose field names are already camelCase.

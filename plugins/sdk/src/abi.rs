@@ -147,12 +147,16 @@ fn decode<T: DeserializeOwned>(input: &[u8], op: &str) -> Result<T, PluginError>
 }
 
 fn encode<T: Serialize>(result: &CallResult<T>) -> Vec<u8> {
-    serde_json::to_vec(result).unwrap_or_else(|e| {
-        let error = CallResult::<()>::Error(PluginError::new(format!(
-            "cannot serialise the result: {e}"
-        )));
-        serde_json::to_vec(&error).unwrap_or_default()
-    })
+    // A render's result is a few KiB: start there rather than growing (and copying) from 0.
+    let mut out = Vec::with_capacity(8 << 10);
+    serde_json::to_writer(&mut out, result)
+        .map(|()| out)
+        .unwrap_or_else(|e| {
+            let error = CallResult::<()>::Error(PluginError::new(format!(
+                "cannot serialise the result: {e}"
+            )));
+            serde_json::to_vec(&error).unwrap_or_default()
+        })
 }
 
 /// Support for [`export_plugin!`](crate::export_plugin); not part of the API.

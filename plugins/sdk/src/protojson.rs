@@ -68,11 +68,7 @@ impl Normalized {
 ///
 /// `None` when `name` is not a lower-case proto name with at least one underscore.
 pub fn json_name(name: &str) -> Option<String> {
-    if !name.contains('_')
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
+    if !is_proto_name(name) {
         return None;
     }
     let mut out = String::with_capacity(name.len());
@@ -90,6 +86,35 @@ pub fn json_name(name: &str) -> Option<String> {
     Some(out)
 }
 
+/// Whether `name` is a lower-case proto name with at least one underscore (one that
+/// [`json_name`] renames).
+fn is_proto_name(name: &str) -> bool {
+    name.contains('_')
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+}
+
+/// Whether any member name in `value` is a lower-case proto name (`container_port`): only
+/// those can be renamed, so without one [`normalize_field_names`] returns `value` unchanged
+/// with no diagnostics, and a plugin can check `value` as it is, without a copy.
+pub fn has_proto_names(value: &Value) -> bool {
+    any_proto_name(value, 0)
+}
+
+fn any_proto_name(value: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| is_proto_name(k) || any_proto_name(v, depth + 1)),
+        Value::Array(items) => items.iter().any(|v| any_proto_name(v, depth + 1)),
+        _ => false,
+    }
+}
+
 /// Renames proto field names (`container_port`) to JSON names (`containerPort`) wherever
 /// `schema` knows the JSON name; see the module documentation.
 ///
@@ -102,6 +127,12 @@ pub fn normalize_field_names(schema: &Value, value: &Value) -> Normalized {
         diagnostics: Vec::new(),
         renames: Vec::new(),
     };
+    // The common case, checked without reading the schema: nothing is written under a
+    // proto name, so the walk below would rename nothing and report nothing.
+    if !has_proto_names(value) {
+        n.value = value.clone();
+        return n;
+    }
     let walker = Walker { root: schema };
     n.value = walker
         .walk(schema, value, At::Root, At::Root, &mut n, 0)
@@ -407,6 +438,24 @@ mod tests {
         );
         assert_eq!(n.restore_path("/spec/s3Files/0"), "/spec/s3_files/0");
         assert_eq!(n.restore_path("/spec/env/lower_var"), "/spec/env/lower_var");
+    }
+
+    #[test]
+    fn only_lower_case_names_with_an_underscore_count_as_proto_names() {
+        // Env variable names are map keys, upper case: never renamed, so no walk is needed.
+        let plain = json!({"spec": {"env": {"LOG_LEVEL": "x"}, "ports": [{"containerPort": 1}]}});
+        assert!(!has_proto_names(&plain));
+        let n = normalize_field_names(&schema(), &plain);
+        assert_eq!(n.value, plain);
+        assert!(n.diagnostics.is_empty());
+        assert!(has_proto_names(
+            &json!({"spec": {"ports": [{"container_port": 1}]}})
+        ));
+        assert!(has_proto_names(&json!([{"a": {"x_1": null}}])));
+        // Upper case is not a proto name, and values are not names.
+        assert!(!has_proto_names(
+            &json!({"Container_Port": 1, "value": "x_y"})
+        ));
     }
 
     #[test]

@@ -41,7 +41,10 @@ pub enum Target {
 }
 
 /// A render, tagged with its target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Its JSON is an object with a `target` tag and the variant's field:
+/// `{"target": "kubernetes", "objects": […]}` or `{"target": "aws", "operations": […]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "target", rename_all = "camelCase")]
 pub enum RenderOutput {
     /// Kubernetes objects, in apply order.
@@ -56,6 +59,72 @@ pub enum RenderOutput {
         /// as an opaque decoding error of the whole render).
         operations: Vec<Value>,
     },
+}
+
+/// Reads a render without buffering it: serde's derive for an internally tagged enum first
+/// copies the whole document into an intermediate tree and then reads the variant from that
+/// (every object key and string allocated twice). The contract's JSON is the same: a
+/// `target` tag and the variant's field, in any order; unknown members are ignored.
+impl<'de> Deserialize<'de> for RenderOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(OutputVisitor)
+    }
+}
+
+/// The members of a render's JSON object.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum OutputField {
+    Target,
+    Objects,
+    Operations,
+    #[serde(other)]
+    Other,
+}
+
+struct OutputVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OutputVisitor {
+    type Value = RenderOutput;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a render output: an object with a `target` tag")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RenderOutput, A::Error> {
+        use serde::de::Error;
+        let mut target: Option<Target> = None;
+        let mut objects: Option<Vec<Value>> = None;
+        let mut operations: Option<Vec<Value>> = None;
+        while let Some(field) = map.next_key::<OutputField>()? {
+            match field {
+                OutputField::Target if target.is_some() => {
+                    return Err(A::Error::duplicate_field("target"));
+                }
+                OutputField::Target => target = Some(map.next_value()?),
+                OutputField::Objects if objects.is_some() => {
+                    return Err(A::Error::duplicate_field("objects"));
+                }
+                OutputField::Objects => objects = Some(map.next_value()?),
+                OutputField::Operations if operations.is_some() => {
+                    return Err(A::Error::duplicate_field("operations"));
+                }
+                OutputField::Operations => operations = Some(map.next_value()?),
+                OutputField::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        match target {
+            None => Err(A::Error::missing_field("target")),
+            Some(Target::Kubernetes) => Ok(RenderOutput::Kubernetes {
+                objects: objects.ok_or_else(|| A::Error::missing_field("objects"))?,
+            }),
+            Some(Target::Aws) => Ok(RenderOutput::Aws {
+                operations: operations.ok_or_else(|| A::Error::missing_field("operations"))?,
+            }),
+        }
+    }
 }
 
 /// The order in which the host applies operations.
@@ -514,6 +583,43 @@ impl ScalingMetric {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn render_output_reads_the_tag_in_any_position_and_refuses_what_is_missing() {
+        let read = |v: Value| serde_json::from_value::<RenderOutput>(v).map_err(|e| e.to_string());
+        let k8s = RenderOutput::Kubernetes {
+            objects: vec![json!({"kind": "Service"})],
+        };
+        let text = serde_json::to_string(&k8s).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"target":"kubernetes","objects":[{"kind":"Service"}]}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<RenderOutput>(&text).ok(),
+            Some(k8s.clone())
+        );
+        // The tag after the field, and an unknown member, as the derived reader accepted.
+        assert_eq!(
+            read(json!({"objects": [{"kind": "Service"}], "extra": 1, "target": "kubernetes"})),
+            Ok(k8s)
+        );
+        assert_eq!(
+            read(json!({"operations": [], "target": "aws"})),
+            Ok(RenderOutput::Aws { operations: vec![] })
+        );
+        let err = |v: Value| read(v).err().unwrap_or_default();
+        assert!(err(json!({"objects": []})).contains("missing field `target`"));
+        assert!(
+            err(json!({"target": "aws", "objects": []})).contains("missing field `operations`")
+        );
+        assert!(err(json!({"target": "gcp"})).contains("unknown variant `gcp`"));
+        assert!(err(json!([])).contains("a render output"));
+        let dup = serde_json::from_str::<RenderOutput>(
+            r#"{"target":"kubernetes","objects":[],"objects":[]}"#,
+        );
+        assert!(dup.is_err_and(|e| e.to_string().contains("duplicate field `objects`")));
+    }
 
     #[test]
     fn operations_are_tagged_and_ordered_by_phase() {
