@@ -592,7 +592,7 @@ fn two_overlays_deploying_one_ecs_service_are_refused_at_their_values() {
     let err = text(&o.stderr);
     assert!(
         err.contains("_kustomize/overlays/prod/service.yaml:4:9: error[plan-duplicate-target]")
-            && err.contains("shares its ECS service with another overlay: nothing deployed"),
+            && err.contains("deploys what another overlay deploys: nothing deployed"),
         "{err}"
     );
 

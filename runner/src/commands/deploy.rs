@@ -212,7 +212,7 @@ pub(super) fn validate_or_refuse(
         .filter(|d| d.severity == planton_core::diag::Severity::Error)
         .collect();
     if errors.is_empty() {
-        return Ok(Ok(()));
+        return Ok(refuse_shared_target(layout, task));
     }
     for d in &errors {
         eprintln!("{d}");
@@ -222,6 +222,34 @@ pub(super) fn validate_or_refuse(
         errors.len()
     );
     Ok(Err(Outcome::Failed))
+}
+
+/// Refuses a task whose target another planned overlay also deploys (the same workload in the
+/// same environment, or the same ECS service): validating one overlay cannot see that, so the
+/// plan's rule runs over every overlay (builds only; the kind rules were checked for this
+/// overlay already).
+fn refuse_shared_target(layout: &Layout, task: &str) -> Result<(), Outcome> {
+    let files = DiskFiles::new();
+    let (config, _) = ServiceConfig::load(&files, layout);
+    let report = planton_core::validate::validate(
+        &files,
+        layout,
+        None,
+        &planton_core::validate::NoKinds,
+        None,
+    );
+    let (_, mut diags) = planton_core::plan::plan(&report.overlays, &config, None);
+    diags
+        .retain(|d| d.code == planton_core::diag::code::PLAN_DUPLICATE_TARGET && d.overlay == task);
+    if diags.is_empty() {
+        return Ok(());
+    }
+    layout.relativize(&mut diags);
+    for d in &diags {
+        eprintln!("{d}");
+    }
+    eprintln!("Error: overlay `{task}` deploys what another overlay deploys: nothing deployed");
+    Err(Outcome::Failed)
 }
 
 /// `--expect-digest`: refuses (printing why) when the overlay no longer builds to the manifest

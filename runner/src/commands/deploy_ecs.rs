@@ -145,38 +145,6 @@ fn built(layout: &Layout, task: &str) -> Result<(Build, String, Value)> {
     Ok((b, yaml, manifest))
 }
 
-/// Refuses a task whose ECS service another planned overlay also deploys: validating one
-/// overlay cannot see that, so the plan's rule runs over every overlay (builds only; the
-/// kind rules were checked for this overlay already).
-fn refuse_shared_service(
-    files: &DiskFiles,
-    layout: &Layout,
-    config: &ServiceConfig,
-    task: &str,
-) -> Result<(), Outcome> {
-    let report = planton_core::validate::validate(
-        files,
-        layout,
-        None,
-        &planton_core::validate::NoKinds,
-        None,
-    );
-    let (_, mut diags) = planton_core::plan::plan(&report.overlays, config, None);
-    diags
-        .retain(|d| d.code == planton_core::diag::code::PLAN_DUPLICATE_TARGET && d.overlay == task);
-    if diags.is_empty() {
-        return Ok(());
-    }
-    layout.relativize(&mut diags);
-    for d in &diags {
-        eprintln!("{d}");
-    }
-    eprintln!(
-        "Error: overlay `{task}` shares its ECS service with another overlay: nothing deployed"
-    );
-    Err(Outcome::Failed)
-}
-
 /// Builds, validates (refusing on errors), renders and resolves one task. `Ok(Err(outcome))`
 /// when the input has problems (already printed).
 fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
@@ -184,9 +152,6 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
     let files = DiskFiles::new();
     let (config, config_diags) = ServiceConfig::load(&files, &layout);
     if let Err(outcome) = super::deploy::validate_or_refuse(args, &layout, &task, &config_diags)? {
-        return Ok(Err(outcome));
-    }
-    if let Err(outcome) = refuse_shared_service(&files, &layout, &config, &task) {
         return Ok(Err(outcome));
     }
     let (b, manifest_yaml, manifest) = match built(&layout, &task) {
