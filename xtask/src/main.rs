@@ -1,9 +1,9 @@
 //! `cargo xtask`: the project's build orchestration.
 //!
 //! - `cargo xtask ci`: everything CI checks (setup, formatting, the wasm32 build of core,
-//!   the whole test suite with the test control plane up, the browser tests of the web editor,
-//!   a one-minute fuzz run per cargo-fuzz target). This is the README's test command;
-//!   `.ci/run` calls it.
+//!   the demo, the whole test suite with the test control plane up, the web crate's unit
+//!   tests, the browser tests of the web editor, a one-minute fuzz run per cargo-fuzz target).
+//!   This is the README's test command; `.ci/run` calls it.
 //! - `cargo xtask setup`: idempotent installs the tests need (rustup target, Python tools,
 //!   the SARIF schema, trunk, wasm-bindgen-cli, npm packages, Chromium).
 //! - `cargo xtask bench-kustomize`: planton vs `kubectl kustomize` on `../shared/bench`.
@@ -61,12 +61,6 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
 /// to the end. Works on a copy under `target/demo/`, so every run starts from run 1 and the
 /// example folder gets no `.planton/` state.
 fn demo(root: &Path) -> Result<()> {
-    let dir = root.join("target/demo/order-api");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("cannot remove {}", dir.display()))?;
-    }
-    copy_dir(&root.join("examples/order-api"), &dir)?;
     run(cargo().args([
         "build",
         "--quiet",
@@ -75,10 +69,29 @@ fn demo(root: &Path) -> Result<()> {
         "--bin",
         "planton",
     ]))?;
-    let bin = root.join("target/debug/planton");
+    demo_with(root, &planton_bin(root))
+}
+
+/// The dev-profile `planton` binary cargo just built (it honours `CARGO_TARGET_DIR`).
+fn planton_bin(root: &Path) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|t| !t.is_empty())
+        .map(|t| root.join(t))
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug/planton")
+}
+
+/// The demo with a `planton` binary the caller has just built.
+fn demo_with(root: &Path, bin: &Path) -> Result<()> {
+    let dir = root.join("target/demo/order-api");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    copy_dir(&root.join("examples/order-api"), &dir)?;
     let step = |title: &str, args: &[&str], expect: i32| -> Result<()> {
         eprintln!("\n== {title}\n$ planton {}", args.join(" "));
-        let status = Command::new(&bin)
+        let status = Command::new(bin)
             .args(args)
             .current_dir(&dir)
             .status()
@@ -209,6 +222,27 @@ fn ci(root: &Path) -> Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
+    // One build of every test and the `planton` binary, with the features the test build
+    // resolves (dev-dependencies on): the tests, the demo and the browser suite share one set
+    // of dependency artifacts, and `cargo test` below finds everything built. (A narrower
+    // `cargo build -p planton-runner` resolves other features and rebuilds rustls, kube and
+    // every workspace crate.)
+    run(cargo().args([
+        "build",
+        "--workspace",
+        "--exclude",
+        "planton-web",
+        "--locked",
+        "--bins",
+        "--tests",
+    ]))?;
+    let bin = planton_bin(root);
+    // The README's main job, before the long tests: it needs no cluster.
+    demo_with(root, &bin)?;
+    // The web crate's pure view helpers (line diff, highlighter, zip writer) touch no browser
+    // API: their unit tests run natively. The rest of the crate is clippy-checked for wasm32
+    // above and exercised in the browser suite below.
+    run(cargo().args(["test", "-p", "planton-web", "--lib", "--locked"]))?;
     // The cluster tests run against the test control plane (scripts/testenv.sh), started
     // before the tests and stopped after them, also when they fail. With KUBECONFIG set they
     // run against that cluster instead, and no testenv is started.
@@ -217,7 +251,8 @@ fn ci(root: &Path) -> Result<()> {
     if testenv {
         run(Command::new("bash").arg(&testenv_sh).arg("up"))?;
     }
-    // The web crate builds only for wasm32; its tests run in a real browser below.
+    // The web crate runs in a browser: its unit tests ran natively above, the app runs in
+    // Chromium below.
     let tests = run(cargo().args([
         "test",
         "--workspace",
@@ -234,7 +269,8 @@ fn ci(root: &Path) -> Result<()> {
     }
     run(Command::new("bash")
         .arg(root.join("scripts/test-web.sh"))
-        .env("PLANTON_WEB_SKIP_SETUP", "1"))?;
+        .env("PLANTON_WEB_SKIP_SETUP", "1")
+        .env("PLANTON_BIN", &bin))?;
     // A short fuzz run of every cargo-fuzz target from the fixed seed corpus (the longer
     // local run is documented in scripts/fuzz.sh).
     run(Command::new("bash")
