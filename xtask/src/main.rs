@@ -170,6 +170,21 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where tools fetched once per machine are kept, outside the checkout (as scripts/setup.sh
+/// and the testenv do): `$XDG_CACHE_HOME/planton`, else `~/.cache/planton`, else `target/`.
+fn machine_cache(root: &Path) -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|d| !d.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })
+        .map(|d| d.join("planton"))
+        .unwrap_or_else(|| root.join("target"))
+}
+
 fn setup(root: &Path) -> Result<()> {
     run(Command::new("bash").arg(root.join("scripts/setup.sh")))?;
     run(Command::new("bash").arg(root.join("scripts/setup-web.sh")))
@@ -180,12 +195,21 @@ fn ci(root: &Path) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     // Generated files are up to date: the merge-key table, from the pinned Kubernetes schema
     // (kubernetes-validate 1.24.1, the last release shipping the v1.21 schema kustomize embeds).
-    let py = root.join("target/merge-keys-py");
+    // Installed once per machine (109 MB; a fresh clone reuses it), into a temporary folder
+    // renamed when complete, so an interrupted install is never taken for a finished one.
+    let py = machine_cache(root).join("merge-keys-py/kubernetes-validate-1.24.1");
     if !py.join("kubernetes_validate").is_dir() {
+        let tmp = py.with_file_name(format!(
+            "kubernetes-validate-1.24.1.tmp{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&tmp);
         run(Command::new("python3")
             .args(["-m", "pip", "install", "--quiet", "--target"])
-            .arg(&py)
+            .arg(&tmp)
             .arg("kubernetes-validate==1.24.1"))?;
+        let _ = std::fs::remove_dir_all(&py);
+        std::fs::rename(&tmp, &py).with_context(|| format!("cannot rename {}", tmp.display()))?;
     }
     run(Command::new("python3")
         .arg(root.join("scripts/gen-merge-keys.py"))
