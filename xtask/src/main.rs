@@ -45,11 +45,14 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Runs a command, echoing it and how long it took (so CI's log shows where the time goes).
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {cmd:?}");
+    let start = std::time::Instant::now();
     let status = cmd
         .status()
         .with_context(|| format!("cannot start {cmd:?}"))?;
+    eprintln!("  ({:.1} s)", start.elapsed().as_secs_f64());
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
