@@ -82,6 +82,24 @@ fn deploy(svc: &Path, ns: &str, extra: &[&str]) -> Output {
     run_planton(&args, ns)
 }
 
+/// Every object of one kind (its plural and API group, version `v1`) in `ns`, as JSON text.
+async fn dump_objects(client: &kube::Client, ns: &str, group: &str, plural: &str) -> String {
+    let ar = kube::discovery::ApiResource {
+        group: group.into(),
+        version: "v1".into(),
+        api_version: if group.is_empty() {
+            "v1".into()
+        } else {
+            format!("{group}/v1")
+        },
+        kind: String::new(),
+        plural: plural.into(),
+    };
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+    let list = api.list(&ListParams::default()).await.expect("list");
+    serde_json::to_string(&list.items).expect("json")
+}
+
 async fn state(ns: &str) -> ConfigMap {
     let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns);
     cms.get("planton.state.order-api")
@@ -293,21 +311,7 @@ async fn canary_secret_is_found_only_in_its_secret_and_rotation_rolls_pods() {
         ("events", ""),
         ("leases", "coordination.k8s.io"),
     ] {
-        let ar = kube::discovery::ApiResource {
-            group: group.into(),
-            version: "v1".into(),
-            api_version: if group.is_empty() {
-                "v1".into()
-            } else {
-                format!("{group}/v1")
-            },
-            kind: String::new(),
-            plural: plural.into(),
-        };
-        let api: Api<kube::api::DynamicObject> =
-            Api::namespaced_with(client.clone(), ns.name(), &ar);
-        let list = api.list(&ListParams::default()).await.expect("list");
-        let dump = serde_json::to_string(&list.items).expect("json");
+        let dump = dump_objects(&client, ns.name(), group, plural).await;
         assert!(
             !dump.contains(CANARY) && !dump.contains(&b64),
             "canary found in {plural}"
@@ -995,22 +999,7 @@ async fn kubernetes_secrets_are_a_secret_source() {
         ("events", ""),
         ("leases", "coordination.k8s.io"),
     ] {
-        let ar = kube::discovery::ApiResource {
-            group: group.into(),
-            version: "v1".into(),
-            api_version: if group.is_empty() {
-                "v1".into()
-            } else {
-                format!("{group}/v1")
-            },
-            kind: String::new(),
-            plural: plural.into(),
-        };
-        let api: Api<kube::api::DynamicObject> =
-            Api::namespaced_with(client.clone(), ns.name(), &ar);
-        let dump =
-            serde_json::to_string(&api.list(&ListParams::default()).await.expect("list").items)
-                .expect("json");
+        let dump = dump_objects(&client, ns.name(), group, plural).await;
         assert!(
             !dump.contains(CANARY) && !dump.contains(&b64),
             "canary found in {plural}"
