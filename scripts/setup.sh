@@ -15,13 +15,20 @@ if [ -f "$here/setup-python.sh" ]; then
 fi
 
 # The official SARIF 2.1.0 JSON Schema, to validate `planton validate --output sarif`.
-# It ships in Microsoft's SARIF multitool package on npm; fetched once into target/.
+# It ships in Microsoft's SARIF multitool package on npm (a 43 MB tarball): fetched once per
+# machine into the cache outside the checkout (a fresh clone reuses it), then copied into target/.
 sarif_schema="$here/../target/test-tools/sarif-2.1.0.json"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/planton/test-tools"
 if [ ! -s "$sarif_schema" ]; then
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent @microsoft/sarif-multitool-linux@5.7.0 >/dev/null \
-    && tar xzf microsoft-sarif-multitool-linux-5.7.0.tgz package/sarif-2.1.0.json)
+  if [ ! -s "$cache/sarif-2.1.0.json" ]; then
+    tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent @microsoft/sarif-multitool-linux@5.7.0 >/dev/null \
+      && tar xzf microsoft-sarif-multitool-linux-5.7.0.tgz package/sarif-2.1.0.json)
+    mkdir -p "$cache"
+    mv "$tmp/package/sarif-2.1.0.json" "$cache/sarif-2.1.0.json.tmp.$$"
+    mv -f "$cache/sarif-2.1.0.json.tmp.$$" "$cache/sarif-2.1.0.json"
+    rm -rf "$tmp"
+  fi
   mkdir -p "$(dirname "$sarif_schema")"
-  mv "$tmp/package/sarif-2.1.0.json" "$sarif_schema"
-  rm -rf "$tmp"
+  cp "$cache/sarif-2.1.0.json" "$sarif_schema"
 fi

@@ -4,7 +4,8 @@
 # (node's test runner). Exits non-zero on any failure.
 #
 # Artifacts (screenshots) go to target/web-artifacts/. Honours CARGO_TARGET_DIR.
-# Set PLANTON_WEB_SKIP_SETUP=1 to skip scripts/setup-web.sh.
+# Set PLANTON_WEB_SKIP_SETUP=1 to skip scripts/setup-web.sh. PLANTON_BIN: a planton binary
+# the caller has just built (`cargo xtask ci` does); without it this script builds one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -13,8 +14,11 @@ export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 
-echo "test-web: building planton (the CLI the page is compared with)" >&2
-cargo build --offline -p planton-runner >&2
+if [ -z "${PLANTON_BIN:-}" ]; then
+  echo "test-web: building planton (the CLI the page is compared with)" >&2
+  cargo build --offline -p planton-runner --bin planton >&2
+  PLANTON_BIN="$target_dir/debug/planton"
+fi
 echo "test-web: trunk build --release" >&2
 trunk build --release >&2
 
@@ -28,7 +32,7 @@ for _ in $(seq 50); do
 done
 
 export PLANTON_WEB_URL="http://127.0.0.1:$port/"
-export PLANTON_BIN="$target_dir/debug/planton"
+export PLANTON_BIN
 export PLANTON_CONFIGMAP_WASM="$target_dir/web-plugins/examples/planton_example_plugin_configmap.wasm"
 export PLANTON_WEB_ARTIFACTS="$root/target/web-artifacts"
 node --test --test-concurrency=1 tests/browser/

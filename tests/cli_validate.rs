@@ -2,7 +2,7 @@
 //! copies of it: exit codes, text lines, JSON shape, SARIF checked against the official
 //! SARIF 2.1.0 schema (python `jsonschema`), JUnit read back by `junitparser`.
 
-use crate::util::{run, temp_dir, workspace};
+use crate::util::{copy_dir, run, temp_dir, workspace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,18 +17,6 @@ fn broken_example(name: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
         std::fs::write(&p, text.replacen(from, to, 1)).expect("write");
     }
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            copy_dir(&src, &dst)
-        } else {
-            std::fs::copy(&src, &dst).expect("copy");
-        }
-    }
 }
 
 fn stdout(o: &std::process::Output) -> String {

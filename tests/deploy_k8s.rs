@@ -7,7 +7,9 @@
 //! `tests/testenv/stages/pod-failures.yaml`). On a real cluster those images fail to pull too.
 
 use crate::cluster::{cluster, wait_until};
-use crate::util::{planton, temp_dir, workspace, write_tree};
+use crate::util::{
+    copy_dir, expect_code, json_out, planton, temp_dir, text, workspace, write_tree,
+};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -21,19 +23,6 @@ const IMAGE_A: &str = "registry.k8s.io/pause:3.10";
 const IMAGE_B: &str = "registry.k8s.io/pause:3.9";
 /// A secret value that must never leave the Secret it is written into.
 const CANARY: &str = "canary-d3pl0y-5ecret-value-91f2";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let dest = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).expect("copy");
-        }
-    }
-}
 
 /// A copy of the example service with a groups directory whose secrets are `canary`.
 fn service(name: &str, canary: &str) -> PathBuf {
@@ -83,20 +72,6 @@ fn run_planton(args: &[&str], ns: &str) -> Output {
         .expect("run planton")
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn json_out(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            text(&o.stdout),
-            text(&o.stderr)
-        )
-    })
-}
-
 fn deploy(svc: &Path, ns: &str, extra: &[&str]) -> Output {
     let s = svc.to_string_lossy();
     let mut args = vec!["deploy", &*s, "--env", "staging", "-o", "json"];
@@ -107,14 +82,22 @@ fn deploy(svc: &Path, ns: &str, extra: &[&str]) -> Output {
     run_planton(&args, ns)
 }
 
-fn expect_code(o: &Output, code: i32, what: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "{what}: stdout:\n{}\nstderr:\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
+/// Every object of one kind (its plural and API group, version `v1`) in `ns`, as JSON text.
+async fn dump_objects(client: &kube::Client, ns: &str, group: &str, plural: &str) -> String {
+    let ar = kube::discovery::ApiResource {
+        group: group.into(),
+        version: "v1".into(),
+        api_version: if group.is_empty() {
+            "v1".into()
+        } else {
+            format!("{group}/v1")
+        },
+        kind: String::new(),
+        plural: plural.into(),
+    };
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+    let list = api.list(&ListParams::default()).await.expect("list");
+    serde_json::to_string(&list.items).expect("json")
 }
 
 async fn state(ns: &str) -> ConfigMap {
@@ -328,21 +311,7 @@ async fn canary_secret_is_found_only_in_its_secret_and_rotation_rolls_pods() {
         ("events", ""),
         ("leases", "coordination.k8s.io"),
     ] {
-        let ar = kube::discovery::ApiResource {
-            group: group.into(),
-            version: "v1".into(),
-            api_version: if group.is_empty() {
-                "v1".into()
-            } else {
-                format!("{group}/v1")
-            },
-            kind: String::new(),
-            plural: plural.into(),
-        };
-        let api: Api<kube::api::DynamicObject> =
-            Api::namespaced_with(client.clone(), ns.name(), &ar);
-        let list = api.list(&ListParams::default()).await.expect("list");
-        let dump = serde_json::to_string(&list.items).expect("json");
+        let dump = dump_objects(&client, ns.name(), group, plural).await;
         assert!(
             !dump.contains(CANARY) && !dump.contains(&b64),
             "canary found in {plural}"
@@ -1030,22 +999,7 @@ async fn kubernetes_secrets_are_a_secret_source() {
         ("events", ""),
         ("leases", "coordination.k8s.io"),
     ] {
-        let ar = kube::discovery::ApiResource {
-            group: group.into(),
-            version: "v1".into(),
-            api_version: if group.is_empty() {
-                "v1".into()
-            } else {
-                format!("{group}/v1")
-            },
-            kind: String::new(),
-            plural: plural.into(),
-        };
-        let api: Api<kube::api::DynamicObject> =
-            Api::namespaced_with(client.clone(), ns.name(), &ar);
-        let dump =
-            serde_json::to_string(&api.list(&ListParams::default()).await.expect("list").items)
-                .expect("json");
+        let dump = dump_objects(&client, ns.name(), group, plural).await;
         assert!(
             !dump.contains(CANARY) && !dump.contains(&b64),
             "canary found in {plural}"

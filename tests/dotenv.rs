@@ -2,14 +2,10 @@
 //! (python-dotenv, bash, dash), provenance comments, reference errors, and no secret in
 //! the command's output.
 
-use crate::util::{run, temp_dir, write_tree};
+use crate::util::{run, temp_dir, text, write_tree};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A YAML double-quoted scalar holding exactly `s`.
 fn yq(s: &str) -> String {

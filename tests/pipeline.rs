@@ -9,7 +9,7 @@
 //! store and stops before the stack jobs.
 
 use crate::cluster::{TestNamespace, cluster};
-use crate::util::{planton, temp_dir, workspace, write_tree};
+use crate::util::{copy_dir, expect_code, planton, temp_dir, text, workspace, write_tree};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, PostParams};
@@ -23,22 +23,6 @@ use std::time::{Duration, Instant};
 
 pub(crate) const IMAGE: &str = "registry.k8s.io/pause:3.10";
 const AWAITING: i32 = 3;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let dest = to.join(e.file_name());
-        if e.file_name() == ".planton" {
-            continue;
-        }
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).expect("copy");
-        }
-    }
-}
 
 /// A copy of the example with groups (placeholder secret values) and `config` as its
 /// `planton.yaml`.
@@ -80,10 +64,6 @@ pub(crate) fn config(staging: &str, prod: &str, gates: &str) -> String {
     format!(
         "apiVersion: planton.dev/v1\nkind: ServiceConfig\npromotionOrder: [staging, prod]\nmanualGates: [{gates}]\napprovers:\n  prod: [alice]\n  staging: [alice]\nenvironments:\n  staging: {{namespace: {staging}}}\n  prod: {{namespace: {prod}}}\n"
     )
-}
-
-pub(crate) fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn planton_cmd(svc: &Path, args: &[&str]) -> Command {
@@ -131,16 +111,6 @@ fn resume(svc: &Path, id: &str, extra: &[&str]) -> Output {
     args.extend(extra.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     run(svc, &refs)
-}
-
-pub(crate) fn expect_code(o: &Output, code: i32, what: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "{what}: stdout:\n{}\nstderr:\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
 }
 
 /// `pipeline status -o json` of run `id`.
@@ -436,6 +406,36 @@ async fn an_overlay_changed_after_approval_voids_it() {
         ])
     );
     assert_eq!(s["decisions"][1]["manifestDigest"], after);
+}
+
+/// A task's log says once that its gate was approved, with what the approval was for: the
+/// engine writes the line when the gate passes (`approve` wrote one too, so the log said it
+/// twice). A dry run: the gate path is the same without a cluster.
+#[test]
+fn the_log_records_an_approval_once() {
+    let svc = service("approval-log", &config("s", "p", "prod"));
+    let out = run(
+        &svc,
+        &["pipeline", "run", ".", "--image", IMAGE, "--dry-run"],
+    );
+    expect_code(&out, AWAITING, "prod waits");
+    let approve = ["approve", "1", "prod", "--as", "alice", "-m", "looks good"];
+    expect_code(&run(&svc, &approve), 0, "approve");
+    expect_code(&run(&svc, &["pipeline", "resume", "1"]), 0, "resume");
+    let digest = task(&status(&svc, "1"), "prod")["manifestDigest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
+    let log = text(&run(&svc, &["logs", "1", "prod"]).stdout);
+    let approvals: Vec<&str> = log.lines().filter(|l| l.contains("approved")).collect();
+    assert_eq!(approvals.len(), 1, "{log}");
+    let line = approvals[0];
+    assert!(
+        line.starts_with("approved by alice at ")
+            && line.contains(&format!(" for {digest} with image {IMAGE}"))
+            && line.ends_with(": looks good"),
+        "{log}"
+    );
 }
 
 /// Polls `status` until `pred` holds (the runner is another process).

@@ -2,13 +2,9 @@
 //! nothing is overwritten without `--force`, and a non-interactive run names every missing
 //! flag.
 
-use crate::util::{run, temp_dir};
+use crate::util::{run, temp_dir, text};
 use planton_core::kustomize::build;
 use std::path::Path;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn init(dir: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![

@@ -11,7 +11,8 @@
 //!   once a Role grants `approve` on the gate), recording the user and the identity.
 
 use crate::cluster::{RESTRICTED_USER, cluster};
-use crate::pipeline::{IMAGE, expect_code, pipeline_run, run, service, text};
+use crate::pipeline::{IMAGE, pipeline_run, run, service};
+use crate::util::{expect_code, text};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, Patch, PatchParams, PostParams};

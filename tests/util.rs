@@ -51,57 +51,11 @@ pub fn load_tree(dir: &Path) -> FileTree {
     tree
 }
 
-/// The `planton` binary, as cargo builds it from the current sources: `CARGO_BIN_EXE_planton`
-/// when cargo provides it, else `cargo build --bin planton` in this test's target directory
-/// and profile (a no-op when it is up to date), taking the path cargo reports. Never a
-/// binary that happens to lie in `target/` from an older build.
+/// The `planton` binary under test: runner's `main.rs` built by cargo for this test build
+/// (the `planton-under-test` bin target of this package, see tests/Cargo.toml), so it is
+/// always the current sources, never a binary that happens to lie in `target/`.
 pub fn planton() -> PathBuf {
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = option_env!("CARGO_BIN_EXE_planton") {
-            return PathBuf::from(bin);
-        }
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps/..");
-        let target_dir = profile_dir.parent().expect("target/<profile>");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev",
-            Some(other) => other,
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "planton-runner",
-                "--bin",
-                "planton",
-                "--profile",
-                profile,
-            ])
-            .args([
-                "--message-format",
-                "json-render-diagnostics",
-                "--manifest-path",
-            ])
-            .arg(crate::util::workspace().join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir)
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run cargo build");
-        assert!(out.status.success(), "building the planton binary failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "planton")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reports the planton executable")
-    })
-    .clone()
+    PathBuf::from(env!("CARGO_BIN_EXE_planton-under-test"))
 }
 
 /// A fresh, empty directory for one test.
@@ -130,4 +84,49 @@ pub fn run(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run planton")
+}
+
+/// Copies the tree `from` into `to`, leaving out a service's `.planton/` state (so a copy of
+/// an example starts with no runs).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        if e.file_name() == ".planton" {
+            continue;
+        }
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy");
+        }
+    }
+}
+
+/// A process's output bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts the exit status of a run, showing its stdout and stderr when it is another.
+pub fn expect_code(o: &Output, code: i32, what: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{what}: stdout:\n{}\nstderr:\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+/// A run's stdout as JSON, showing stdout and stderr when it is not.
+pub fn json_out(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        )
+    })
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 /// planton: build, validate, plan and deploy services described by `_kustomize/` overlays.
 #[derive(Debug, Parser)]
-#[command(name = "planton", version, about, long_about = None, propagate_version = true)]
+// `bin_name`: usage and errors say `planton` whatever the file is called (the tests run
+// this same `main` as `planton-under-test`).
+#[command(name = "planton", bin_name = "planton", version, about, long_about = None, propagate_version = true)]
 pub struct Args {
     /// What to do.
     #[command(subcommand)]

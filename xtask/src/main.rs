@@ -1,9 +1,9 @@
 //! `cargo xtask`: the project's build orchestration.
 //!
 //! - `cargo xtask ci`: everything CI checks (setup, formatting, the wasm32 build of core,
-//!   the whole test suite with the test control plane up, the browser tests of the web editor,
-//!   a one-minute fuzz run per cargo-fuzz target). This is the README's test command;
-//!   `.ci/run` calls it.
+//!   the demo, the whole test suite with the test control plane up, the web crate's unit
+//!   tests, the browser tests of the web editor, a one-minute fuzz run per cargo-fuzz target).
+//!   This is the README's test command; `.ci/run` calls it.
 //! - `cargo xtask setup`: idempotent installs the tests need (rustup target, Python tools,
 //!   the SARIF schema, trunk, wasm-bindgen-cli, npm packages, Chromium).
 //! - `cargo xtask bench-kustomize`: planton vs `kubectl kustomize` on `../shared/bench`.
@@ -47,11 +47,14 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Runs a command, echoing it and how long it took (so CI's log shows where the time goes).
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {cmd:?}");
+    let start = std::time::Instant::now();
     let status = cmd
         .status()
         .with_context(|| format!("cannot start {cmd:?}"))?;
+    eprintln!("  ({:.1} s)", start.elapsed().as_secs_f64());
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -63,12 +66,6 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
 /// to the end. Works on a copy under `target/demo/`, so every run starts from run 1 and the
 /// example folder gets no `.planton/` state.
 fn demo(root: &Path) -> Result<()> {
-    let dir = root.join("target/demo/order-api");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("cannot remove {}", dir.display()))?;
-    }
-    copy_dir(&root.join("examples/order-api"), &dir)?;
     run(cargo().args([
         "build",
         "--quiet",
@@ -77,10 +74,29 @@ fn demo(root: &Path) -> Result<()> {
         "--bin",
         "planton",
     ]))?;
-    let bin = root.join("target/debug/planton");
+    demo_with(root, &planton_bin(root))
+}
+
+/// The dev-profile `planton` binary cargo just built (it honours `CARGO_TARGET_DIR`).
+fn planton_bin(root: &Path) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|t| !t.is_empty())
+        .map(|t| root.join(t))
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug/planton")
+}
+
+/// The demo with a `planton` binary the caller has just built.
+fn demo_with(root: &Path, bin: &Path) -> Result<()> {
+    let dir = root.join("target/demo/order-api");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    copy_dir(&root.join("examples/order-api"), &dir)?;
     let step = |title: &str, args: &[&str], expect: i32| -> Result<()> {
         eprintln!("\n== {title}\n$ planton {}", args.join(" "));
-        let status = Command::new(&bin)
+        let status = Command::new(bin)
             .args(args)
             .current_dir(&dir)
             .status()
@@ -159,6 +175,21 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where tools fetched once per machine are kept, outside the checkout (as scripts/setup.sh
+/// and the testenv do): `$XDG_CACHE_HOME/planton`, else `~/.cache/planton`, else `target/`.
+fn machine_cache(root: &Path) -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|d| !d.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })
+        .map(|d| d.join("planton"))
+        .unwrap_or_else(|| root.join("target"))
+}
+
 fn setup(root: &Path) -> Result<()> {
     run(Command::new("bash").arg(root.join("scripts/setup.sh")))?;
     run(Command::new("bash").arg(root.join("scripts/setup-web.sh")))
@@ -169,12 +200,21 @@ fn ci(root: &Path) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     // Generated files are up to date: the merge-key table, from the pinned Kubernetes schema
     // (kubernetes-validate 1.24.1, the last release shipping the v1.21 schema kustomize embeds).
-    let py = root.join("target/merge-keys-py");
+    // Installed once per machine (109 MB; a fresh clone reuses it), into a temporary folder
+    // renamed when complete, so an interrupted install is never taken for a finished one.
+    let py = machine_cache(root).join("merge-keys-py/kubernetes-validate-1.24.1");
     if !py.join("kubernetes_validate").is_dir() {
+        let tmp = py.with_file_name(format!(
+            "kubernetes-validate-1.24.1.tmp{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&tmp);
         run(Command::new("python3")
             .args(["-m", "pip", "install", "--quiet", "--target"])
-            .arg(&py)
+            .arg(&tmp)
             .arg("kubernetes-validate==1.24.1"))?;
+        let _ = std::fs::remove_dir_all(&py);
+        std::fs::rename(&tmp, &py).with_context(|| format!("cannot rename {}", tmp.display()))?;
     }
     run(Command::new("python3")
         .arg(root.join("scripts/gen-merge-keys.py"))
@@ -211,6 +251,27 @@ fn ci(root: &Path) -> Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
+    // One build of every test and the `planton` binary, with the features the test build
+    // resolves (dev-dependencies on): the tests, the demo and the browser suite share one set
+    // of dependency artifacts, and `cargo test` below finds everything built. (A narrower
+    // `cargo build -p planton-runner` resolves other features and rebuilds rustls, kube and
+    // every workspace crate.)
+    run(cargo().args([
+        "build",
+        "--workspace",
+        "--exclude",
+        "planton-web",
+        "--locked",
+        "--bins",
+        "--tests",
+    ]))?;
+    let bin = planton_bin(root);
+    // The README's main job, before the long tests: it needs no cluster.
+    demo_with(root, &bin)?;
+    // The web crate's pure view helpers (line diff, highlighter, zip writer) touch no browser
+    // API: their unit tests run natively. The rest of the crate is clippy-checked for wasm32
+    // above and exercised in the browser suite below.
+    run(cargo().args(["test", "-p", "planton-web", "--lib", "--locked"]))?;
     // The cluster tests run against the test control plane (scripts/testenv.sh), started
     // before the tests and stopped after them, also when they fail. With KUBECONFIG set they
     // run against that cluster instead, and no testenv is started.
@@ -219,7 +280,8 @@ fn ci(root: &Path) -> Result<()> {
     if testenv {
         run(Command::new("bash").arg(&testenv_sh).arg("up"))?;
     }
-    // The web crate builds only for wasm32; its tests run in a real browser below.
+    // The web crate runs in a browser: its unit tests ran natively above, the app runs in
+    // Chromium below.
     let tests = run(cargo().args([
         "test",
         "--workspace",
@@ -236,12 +298,14 @@ fn ci(root: &Path) -> Result<()> {
     }
     run(Command::new("bash")
         .arg(root.join("scripts/test-web.sh"))
-        .env("PLANTON_WEB_SKIP_SETUP", "1"))?;
-    // A bounded load test of `planton serve` (the binary test-web.sh built): viewers follow
-    // one run's events while a dry-run pipeline is approved; prints req/s and p99, fails only
-    // on errors or lost events.
+        .env("PLANTON_WEB_SKIP_SETUP", "1")
+        .env("PLANTON_BIN", &bin))?;
+    // A bounded load test of `planton serve` (the same binary): viewers follow one run's
+    // events while a dry-run pipeline is approved; prints req/s and p99, fails only on errors
+    // or lost events.
     run(Command::new("node")
         .arg(root.join("scripts/load-serve.mjs"))
+        .env("PLANTON_BIN", &bin)
         .env("VIEWERS", "100")
         .env("WORKERS", "16")
         .env("LOAD_SECONDS", "5"))?;

@@ -308,9 +308,11 @@ impl Engine {
                                 gate_status(task, &run.image, &decisions, now)
                             {
                                 let line = format!(
-                                    "approved by {} at {}{}",
+                                    "approved by {} at {} for {} with image {}{}",
                                     d.by,
                                     rfc3339(d.at),
+                                    d.manifest_digest,
+                                    d.image,
                                     d.comment
                                         .as_deref()
                                         .map(|c| format!(": {c}"))

@@ -678,21 +678,8 @@ fn decide(args: &DecideArgs, decision: GateDecision) -> Result<Outcome> {
             GateDecision::Yes => "approved",
             GateDecision::No => "rejected",
         };
-        store
-            .append_log(
-                &run.id,
-                &task.name,
-                &format!(
-                    "{verb} by {who}{} for {} with image {}\n",
-                    d.comment
-                        .as_deref()
-                        .map(|c| format!(" ({c})"))
-                        .unwrap_or_default(),
-                    d.manifest_digest,
-                    d.image
-                ),
-            )
-            .await?;
+        // The task's log gets the decision from the engine, when the gate acts on it (also
+        // for decisions made in `planton serve`), not here too.
         println!(
             "task {} of run {} {verb} by {who} (manifest {}, image {}); continue with: planton pipeline resume {}",
             task.name, run.id, d.manifest_digest, d.image, run.id
