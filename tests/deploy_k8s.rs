@@ -584,6 +584,27 @@ async fn validation_errors_refuse_the_deploy() {
             .expect("get")
             .is_none()
     );
+
+    // Each overlay is valid on its own, but staging now deploys to prod's environment:
+    // validating the one overlay cannot see that, the plan's rule over every overlay does.
+    let svc = service("shared-target", CANARY);
+    let patch = svc.join("_kustomize/overlays/staging/service.yaml");
+    let t = std::fs::read_to_string(&patch).expect("read");
+    std::fs::write(&patch, t.replace("env: app-staging", "env: app-prod")).expect("write");
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
+    expect_code(&out, 1, "two overlays deploying one workload");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error[plan-duplicate-target]")
+            && err.contains("deploys what another overlay deploys: nothing deployed"),
+        "{err}"
+    );
+    assert!(
+        cms.get_opt("planton.state.order-api")
+            .await
+            .expect("get")
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -291,19 +291,23 @@ fn missing_values_point_where_the_overlay_adds_them() {
         ))
     );
 
-    // Two overlays deploying the same thing: the later one's kustomization.
+    // Two overlays deploying the same thing: each overlay's kustomization.
     let t = service(&[("a", Some("x")), ("b", Some("x"))], None);
     let l = layout(&t);
     let report = validate(&t, &l, None, &NoKinds, None);
     let (_, mut diags) = plan(&report.overlays, &ServiceConfig::default(), None);
     l.relativize(&mut diags);
-    let d = diags
+    let at: Vec<_> = diags
         .iter()
-        .find(|d| d.code == "plan-duplicate-target")
-        .expect("duplicate");
+        .filter(|d| d.code == "plan-duplicate-target")
+        .map(|d| (d.overlay.as_str(), d.file.as_str(), d.line))
+        .collect();
     assert_eq!(
-        (d.file.as_str(), d.line),
-        ("_kustomize/overlays/b/kustomization.yaml", 1)
+        at,
+        [
+            ("a", "_kustomize/overlays/a/kustomization.yaml", 1),
+            ("b", "_kustomize/overlays/b/kustomization.yaml", 1)
+        ]
     );
 }
 

@@ -138,16 +138,22 @@ pub fn plan<B: std::borrow::Borrow<OverlayBuild>>(
     let order = crate::pipeline::promotion_order(&names, &cfg.promotion_order);
     tasks.sort_by_key(|t| order.iter().position(|n| *n == t.name));
     let overlay = |name: &str| overlays.iter().map(B::borrow).find(|o| o.name == name);
+    // Each overlay of a clashing pair gets its own error, so refusing to deploy either one
+    // needs only its own diagnostics.
     for (i, t) in tasks.iter().enumerate() {
-        if let Some(prev) = tasks[..i]
-            .iter()
-            .find(|o| o.kind == t.kind && o.resource_name == t.resource_name && o.env == t.env)
-        {
+        if let Some(other) = tasks.iter().enumerate().find_map(|(j, o)| {
+            (j != i && o.kind == t.kind && o.resource_name == t.resource_name && o.env == t.env)
+                .then_some(o)
+        }) {
+            let (first, second) = match tasks.iter().position(|o| o.name == other.name) {
+                Some(j) if j < i => (&other.name, &t.name),
+                _ => (&t.name, &other.name),
+            };
             let d = Diagnostic::error(
                 code::PLAN_DUPLICATE_TARGET,
                 format!(
-                    "overlays `{}` and `{}` would both deploy {} `{}` to environment `{}`",
-                    prev.name, t.name, t.kind, t.resource_name, t.env
+                    "overlays `{first}` and `{second}` would both deploy {} `{}` to environment `{}`",
+                    t.kind, t.resource_name, t.env
                 ),
             );
             let d = match overlay(&t.name) {
