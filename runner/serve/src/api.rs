@@ -9,7 +9,7 @@ use crate::auth::{self, Identity, Via};
 use crate::config::{Role, ServeConfig};
 use crate::error::{ApiError, ErrorBody};
 use crate::events::Hub;
-use crate::views::{Role as ApiRole, *};
+use crate::views::*;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -157,11 +157,7 @@ async fn health() -> axum::Json<Health> {
 fn session_view(who: &Identity) -> SessionView {
     SessionView {
         user: who.user.name.clone(),
-        role: match who.user.role {
-            Role::Viewer => ApiRole::Viewer,
-            Role::Approver => ApiRole::Approver,
-            Role::Admin => ApiRole::Admin,
-        },
+        role: who.user.role,
         environments: who.user.environments.clone(),
         csrf_token: who.csrf.clone(),
         via: match who.via {

@@ -108,29 +108,18 @@ pub struct Token {
     pub hash: String,
 }
 
-/// A role.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads.
-    Viewer,
-    /// Reads; approves and rejects in named environments.
-    Approver,
-    /// Reads; approves and rejects everywhere.
-    Admin,
-}
+/// A role: the API's own type, so the config and the API cannot disagree.
+pub use planton_core::api::Role;
 
-impl Role {
-    /// Parses `viewer`, `approver` or `admin`.
-    pub fn parse(s: &str) -> Result<Role> {
-        match s {
-            "viewer" => Ok(Role::Viewer),
-            "approver" => Ok(Role::Approver),
-            "admin" => Ok(Role::Admin),
-            other => Err(Error::User(format!(
-                "unknown role `{other}`: expected viewer, approver or admin"
-            ))),
-        }
+/// Parses `viewer`, `approver` or `admin`.
+pub fn parse_role(s: &str) -> Result<Role> {
+    match s {
+        "viewer" => Ok(Role::Viewer),
+        "approver" => Ok(Role::Approver),
+        "admin" => Ok(Role::Admin),
+        other => Err(Error::User(format!(
+            "unknown role `{other}`: expected viewer, approver or admin"
+        ))),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::Outcome;
 use anyhow::{Context, Result, bail};
-use planton_serve::config::{Role, ServeConfig};
+use planton_serve::config::ServeConfig;
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -145,7 +145,7 @@ fn add_user(a: &UserAddArgs) -> Result<Outcome> {
     } else {
         None
     };
-    let role = Role::parse(&a.role)?;
+    let role = planton_serve::config::parse_role(&a.role)?;
     let new = config.upsert_user(&a.name, role, a.environments.clone(), password.as_deref())?;
     config.save(&a.config)?;
     if password.is_some() && !new {
