@@ -27,6 +27,39 @@ pub struct ServiceCheck {
     pub plan_diagnostics: Vec<Diagnostic>,
 }
 
+/// The groups directory to read ([`ServiceConfig::groups_dir`]), reporting one that is named
+/// but missing (at `planton.yaml`, or at no file when it came from the `--groups` flag).
+pub(crate) fn groups_dir_or_report(
+    files: &dyn Files,
+    layout: &Layout,
+    config: &ServiceConfig,
+    groups_dir: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    match config.groups_dir(files, layout, groups_dir) {
+        GroupsDir::Dir(d) => Some(d),
+        GroupsDir::Missing(d) => {
+            let at = if groups_dir.is_some() {
+                ""
+            } else {
+                CONFIG_FILE
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    code::GROUP_INVALID,
+                    format!(
+                        "the groups directory `{}` does not exist",
+                        layout.relative(&d)
+                    ),
+                )
+                .at(at, 0, 0),
+            );
+            None
+        }
+        GroupsDir::None => None,
+    }
+}
+
 /// Checks the overlays of `layout` (all, or only `only`). Groups come from
 /// [`ServiceConfig::groups_dir`] (`groups_dir`, a core path, is the `--groups` flag); with no
 /// groups directory references are only syntax-checked.
@@ -39,31 +72,7 @@ pub fn check_service(
     groups_dir: Option<&str>,
 ) -> ServiceCheck {
     let mut diagnostics = Vec::new();
-    let dir = match config.groups_dir(files, layout, groups_dir) {
-        GroupsDir::Dir(d) => Some(d),
-        GroupsDir::Missing(d) => {
-            diagnostics.push(
-                Diagnostic::error(
-                    code::GROUP_INVALID,
-                    format!(
-                        "the groups directory `{}` does not exist",
-                        layout.relative(&d)
-                    ),
-                )
-                .at(
-                    if groups_dir.is_some() {
-                        ""
-                    } else {
-                        CONFIG_FILE
-                    },
-                    0,
-                    0,
-                ),
-            );
-            None
-        }
-        GroupsDir::None => None,
-    };
+    let dir = groups_dir_or_report(files, layout, config, groups_dir, &mut diagnostics);
     let source = dir.and_then(|d| match DirGroupSource::load(files, &d) {
         Ok(s) => Some(s.shown_as(layout.shown(&d))),
         Err(errors) => {

@@ -17,7 +17,7 @@ use crate::kustomize::build_with_memo;
 use crate::kustomize::memo::{BuildMemo, Deps, Recorder};
 use crate::plan::{Plan, plan};
 use crate::refs::{DirGroupSource, GroupError, GroupSource};
-use crate::service::{CONFIG_FILE, GroupsDir, Layout, ServiceConfig};
+use crate::service::{Layout, ServiceConfig};
 use crate::validate::{
     KindAnswer, KindChecker, OverlayAnchor, OverlayBuild, ResourceChecks, check_overlay_with,
     exists,
@@ -122,31 +122,8 @@ impl Session {
         groups_dir: Option<&str>,
     ) -> Checked {
         let mut diagnostics = Vec::new();
-        let dir = match config.groups_dir(files, layout, groups_dir) {
-            GroupsDir::Dir(d) => Some(d),
-            GroupsDir::Missing(d) => {
-                diagnostics.push(
-                    Diagnostic::error(
-                        code::GROUP_INVALID,
-                        format!(
-                            "the groups directory `{}` does not exist",
-                            layout.relative(&d)
-                        ),
-                    )
-                    .at(
-                        if groups_dir.is_some() {
-                            ""
-                        } else {
-                            CONFIG_FILE
-                        },
-                        0,
-                        0,
-                    ),
-                );
-                None
-            }
-            GroupsDir::None => None,
-        };
+        let dir =
+            crate::check::groups_dir_or_report(files, layout, config, groups_dir, &mut diagnostics);
         let (source, generation) = match dir {
             Some(d) => {
                 let g = self.groups(files, &d);
