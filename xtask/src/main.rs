@@ -27,14 +27,33 @@ fn main() -> Result<()> {
         Some("setup") => setup(&root),
         Some("bench-kustomize") => bench::kustomize(&root, &args[1..]),
         Some("demo") => demo(&root),
-        _ => {
-            eprintln!(
-                "usage: cargo xtask <ci | setup | demo | bench-kustomize [--runs N] [--only NAME] [--planton PATH] [--no-all]>"
-            );
-            bail!("unknown or missing xtask command")
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => {
+            eprintln!("{USAGE}");
+            bail!("unknown xtask command `{other}`")
+        }
+        None => {
+            eprintln!("{USAGE}");
+            bail!("missing xtask command")
         }
     }
 }
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci                run everything CI checks (the README's test command; .ci/run calls it)
+  setup             install what the tests need (idempotent; quick when already done)
+  demo              the README's main job: the example service's whole pipeline, no cloud
+  bench-kustomize   planton build vs kubectl kustomize on ../shared/bench/kustomize
+      --runs N        kubectl samples per workload, default 5 (planton gets 5 per kubectl sample)
+      --only NAME     one workload (deep, many-overlays, seed-sized, wide)
+      --planton PATH  the planton binary to time (default: a fresh release build)
+      --no-all        skip the many-overlays `--all` comparison";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
