@@ -392,6 +392,7 @@ fn deploy_diff_status_and_rollback_of_the_ecs_example() {
     expect_code(&o, 0, "rollback");
     let v = json_out(&o);
     assert_eq!(v["revision"], 3);
+    assert_eq!(v["changed"], true, "{v}");
     assert!(
         v["taskDefinition"]
             .as_str()

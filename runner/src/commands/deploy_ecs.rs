@@ -360,32 +360,43 @@ pub fn deploy(args: &DeployArgs) -> Result<Outcome> {
                         planton_deploy_ecs::wait::short(&report.task_definition_arn)
                     ),
                 };
-                let mut out = std::io::stdout().lock();
-                match args.output {
-                    DeployFormat::Json => {
-                        let v = json!({
-                            "target": {"service": p.service, "task": p.task, "cluster": p.cluster, "region": p.region},
-                            "result": "succeeded",
-                            "revision": report.revision,
-                            "changed": !report.unchanged(),
-                            "taskDefinition": report.task_definition_arn,
-                            "stateParameter": report.state_parameter,
-                            "tookOverLockFrom": report.took_over_lock_from,
-                            "objects": report.actions.iter().map(action_json).collect::<Vec<_>>(),
-                            "message": message,
-                        });
-                        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-                    }
-                    DeployFormat::Text => {
-                        writeln!(out, "{message}")?;
-                        print_actions(&mut out, &report.actions)?;
-                    }
-                }
-                Ok(Outcome::Success)
+                print_success(args.output, p, &report, &message)
             }
             Err(e) => report_error(&e, args.output),
         }
     })
+}
+
+/// Prints a deploy's or rollback's success: the message and each resource's change (text),
+/// or one JSON object (`-o json`) with the target, revision and state parameter.
+fn print_success(
+    format: DeployFormat,
+    p: &Place,
+    report: &planton_deploy_ecs::DeployReport,
+    message: &str,
+) -> Result<Outcome> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        DeployFormat::Json => {
+            let v = json!({
+                "target": {"service": p.service, "task": p.task, "cluster": p.cluster, "region": p.region},
+                "result": "succeeded",
+                "revision": report.revision,
+                "changed": !report.unchanged(),
+                "taskDefinition": report.task_definition_arn,
+                "stateParameter": report.state_parameter,
+                "tookOverLockFrom": report.took_over_lock_from,
+                "objects": report.actions.iter().map(action_json).collect::<Vec<_>>(),
+                "message": message,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        DeployFormat::Text => {
+            writeln!(out, "{message}")?;
+            print_actions(&mut out, &report.actions)?;
+        }
+    }
+    Ok(Outcome::Success)
 }
 
 /// Runs `planton diff` for an AWS kind: what a deploy would change, field by field.
@@ -489,28 +500,7 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
                     report.revision.unwrap_or_default(),
                     planton_deploy_ecs::wait::short(&report.task_definition_arn)
                 );
-                let mut out = std::io::stdout().lock();
-                match d.output {
-                    DeployFormat::Json => {
-                        let v = json!({
-                            "target": {"service": p.service, "task": p.task, "cluster": p.cluster, "region": p.region},
-                            "result": "succeeded",
-                            "revision": report.revision,
-                            "changed": true,
-                            "taskDefinition": report.task_definition_arn,
-                            "stateParameter": report.state_parameter,
-                            "tookOverLockFrom": report.took_over_lock_from,
-                            "objects": report.actions.iter().map(action_json).collect::<Vec<_>>(),
-                            "message": message,
-                        });
-                        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-                    }
-                    DeployFormat::Text => {
-                        writeln!(out, "{message}")?;
-                        print_actions(&mut out, &report.actions)?;
-                    }
-                }
-                Ok(Outcome::Success)
+                print_success(d.output, &p, &report, &message)
             }
             Err(e) => report_error(&e, d.output),
         }
