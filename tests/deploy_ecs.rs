@@ -165,8 +165,14 @@ fn service(name: &str, fixture: Option<&Value>) -> PathBuf {
 /// planton against moto: static keys from the environment, no profile files.
 fn command(moto: &Moto, args: &[&str]) -> Command {
     let mut cmd = Command::new(planton());
-    cmd.args(args)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+    cmd.args(args);
+    aws_env(&mut cmd, moto);
+    cmd
+}
+
+/// The environment of a planton process that reaches moto as AWS.
+fn aws_env(cmd: &mut Command, moto: &Moto) {
+    cmd.env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_CONFIG_FILE", "/nonexistent/planton-test")
@@ -176,7 +182,6 @@ fn command(moto: &Moto, args: &[&str]) -> Command {
         .env_remove("AWS_REGION")
         .env_remove("AWS_SESSION_TOKEN")
         .stdin(Stdio::null());
-    cmd
 }
 
 /// Runs planton against moto, and checks that the canary is in neither stream.
@@ -675,4 +680,123 @@ fn the_planton_yaml_profile_of_an_environment_is_the_aws_profile() {
     let o = deploy();
     expect_code(&o, 0, "the environment's profile");
     assert_eq!(json_out(&o)["revision"], 1);
+}
+
+/// `planton serve` shows an ECS environment's live health, judged from what `planton status`
+/// reads, and agrees with it: before the first deploy (nothing deployed), after it (the
+/// service and the newest revision's task definition `Current`, ready), and after the service
+/// is deleted outside planton (not found, not ready; `status` exits 1 too). The endpoint finds
+/// environments through the service's newest run, which a dry-run pipeline run records.
+/// What moto cannot show: a rollout in progress or failed (moto settles every new service at
+/// once and never adds a deployment); the driver's unit tests judge those service views.
+#[tokio::test]
+async fn serve_shows_the_live_health_of_an_ecs_environment() {
+    let moto = Moto::start();
+    let fx = moto.fixture();
+    let svc = service("health", Some(&fx));
+    let prod = svc.join("_kustomize/overlays/prod").display().to_string();
+    let dry = command(
+        &moto,
+        &[
+            "pipeline",
+            "run",
+            ".",
+            "--image",
+            "shop/checkout:2",
+            "--dry-run",
+        ],
+    )
+    .current_dir(&svc)
+    .output()
+    .expect("pipeline run");
+    assert!(
+        matches!(dry.status.code(), Some(0 | 3)),
+        "dry run: {}",
+        text(&dry.stderr)
+    );
+    let server = crate::serve::serve_with(&svc, "ops", &[], |c| aws_env(c, &moto));
+    let url = "/api/services/checkout/environments/prod/health";
+    let status = || {
+        let o = run(&moto, &["status", &prod, "-o", "json"]);
+        (o.status.code(), json_out(&o)[0].clone())
+    };
+
+    let (code, before) = crate::serve::call(&server, "GET", url, None).await;
+    assert_eq!(code, 200, "{before}");
+    assert_eq!(before["ready"], false, "{before}");
+    assert_eq!(before["ecs"]["cluster"], CLUSTER);
+    assert_eq!(before["ecs"]["service"], "checkout");
+    assert_eq!(before["ecs"]["region"], "us-east-1");
+    assert_eq!(before["health"]["objects"], serde_json::json!([]));
+    assert!(before["health"]["revision"].is_null(), "{before}");
+
+    let o = run(&moto, &["deploy", &prod, "-o", "json", "--timeout", "60s"]);
+    expect_code(&o, 0, "deploy prod");
+    // Past the endpoint's cache time to live.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let (code, live) = crate::serve::call(&server, "GET", url, None).await;
+    assert_eq!(code, 200, "{live}");
+    let (exit, st) = status();
+    assert_eq!(
+        (exit, &st["healthy"]),
+        (Some(0), &Value::Bool(true)),
+        "{st}"
+    );
+    assert_eq!(live["ready"], true, "{live}");
+    assert_eq!(
+        live["health"]["revision"]["revision"],
+        st["revisions"][0]["revision"]
+    );
+    assert_eq!(
+        live["health"]["revision"]["image"],
+        st["revisions"][0]["image"]
+    );
+    assert_eq!(live["health"]["revision"]["result"], "succeeded");
+    let objects: Vec<(String, String)> = live["health"]["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            (s(&o["object"]), s(&o["health"]["status"]))
+        })
+        .collect();
+    let td = st["taskDefinition"].as_str().expect("taskDefinition");
+    let td = td.rsplit('/').next().unwrap_or(td);
+    assert_eq!(
+        objects,
+        [
+            (
+                "ECS service shared/checkout".to_string(),
+                "Current".to_string()
+            ),
+            (format!("TaskDefinition {td}"), "Current".to_string()),
+        ]
+    );
+
+    // Deleted outside planton: the endpoint and status both say so.
+    let del = Command::new(python())
+        .args([
+            "-c",
+            "import boto3,sys; boto3.client('ecs', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing').delete_service(cluster=sys.argv[2], service='checkout', force=True)",
+            &moto.endpoint,
+            CLUSTER,
+        ])
+        .output()
+        .expect("delete the service");
+    assert!(del.status.success(), "{}", text(&del.stderr));
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let (code, gone) = crate::serve::call(&server, "GET", url, None).await;
+    assert_eq!(code, 200, "{gone}");
+    assert_eq!(gone["ready"], false, "{gone}");
+    assert_eq!(
+        gone["health"]["objects"][0]["health"]["status"], "NotFound",
+        "{gone}"
+    );
+    let (exit, st) = status();
+    assert_eq!(
+        (exit, &st["healthy"]),
+        (Some(1), &Value::Bool(false)),
+        "{st}"
+    );
 }

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A running `planton serve`, killed (by its own handle) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     addr: String,
     token: String,
@@ -44,6 +44,16 @@ impl Drop for Server {
 /// Starts `planton serve` in `dir` with `args`, a config with `user` (admin, API token
 /// only), on a free loopback port.
 fn serve(dir: &Path, user: &str, args: &[&str]) -> Server {
+    serve_with(dir, user, args, |_| {})
+}
+
+/// [`serve`], with the server's command adjusted by `setup` (its environment).
+pub(crate) fn serve_with(
+    dir: &Path,
+    user: &str,
+    args: &[&str],
+    setup: impl FnOnce(&mut Command),
+) -> Server {
     let config = dir.join("serve-test.yaml");
     let cfg = config.to_string_lossy().into_owned();
     let out = run(
@@ -56,15 +66,15 @@ fn serve(dir: &Path, user: &str, args: &[&str]) -> Server {
     let out = run(dir, &["serve", "user", "token", user, "--config", &cfg]);
     expect_code(&out, 0, "serve user token");
     let token = text(&out.stdout).trim().to_string();
-    let mut child = Command::new(crate::util::planton())
-        .args(["serve", "--listen", "127.0.0.1:0", "--config", &cfg])
+    let mut cmd = Command::new(crate::util::planton());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config", &cfg])
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start planton serve");
+        .stderr(Stdio::piped());
+    setup(&mut cmd);
+    let mut child = cmd.spawn().expect("start planton serve");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let mut seen = String::new();
@@ -85,7 +95,12 @@ fn serve(dir: &Path, user: &str, args: &[&str]) -> Server {
 }
 
 /// One HTTP/1.1 request with the server's API token; the status and the JSON body.
-async fn call(s: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(
+    s: &Server,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut conn = tokio::net::TcpStream::connect(&s.addr)
         .await
         .expect("connect");

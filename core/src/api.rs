@@ -451,6 +451,19 @@ impl ServiceHealth {
     }
 }
 
+/// Where an environment deployed to AWS ECS lives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EcsLocation {
+    /// The ECS cluster ARN.
+    pub cluster: String,
+    /// The ECS service name.
+    pub service: String,
+    /// The AWS region.
+    pub region: String,
+}
+
 /// The answer of the server's health endpoint for one environment of a service: where it
 /// looked and what it found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -465,10 +478,16 @@ pub struct EnvironmentHealth {
     /// the current context).
     #[serde(default)]
     pub context: Option<String>,
+    /// Where an environment on ECS lives (then `context` and the health's `namespace` are
+    /// empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs: Option<EcsLocation>,
     /// Deployed and every object `Current` ([`ServiceHealth::ready`]).
     pub ready: bool,
     /// When the cluster was asked.
     pub checked_at: i64,
-    /// What the cluster says: exactly what `planton status --output json` prints for the task.
+    /// What the cluster says: on Kubernetes exactly what `planton status --output json`
+    /// prints for the task; on ECS the service and the newest revision's task definition
+    /// judged from what `planton status` reads.
     pub health: ServiceHealth,
 }

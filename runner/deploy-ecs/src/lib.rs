@@ -38,6 +38,7 @@
 pub mod compare;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod lock;
 pub mod ops;
 pub mod state;

@@ -405,8 +405,7 @@ async fn get_task(
         ("env" = String, Path, description = "The environment (`metadata.env`) or overlay name")),
     responses((status = 200, body = EnvironmentHealth), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "No run of the service, or no such environment"),
-        (status = 501, body = ErrorBody, description = "`not_supported`: the environment deploys to ECS"),
-        (status = 502, body = ErrorBody, description = "`cluster_unreachable` or `cluster`: the cluster did not answer, or refused"),
+        (status = 502, body = ErrorBody, description = "`cluster_unreachable` or `cluster`: the cluster (or AWS, for ECS) did not answer, or refused"),
         (status = 503, body = ErrorBody, description = "`no_cluster`: this server has no cluster configured for it")))]
 async fn environment_health(
     State(st): State<Shared>,

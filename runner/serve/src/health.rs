@@ -29,15 +29,12 @@ pub enum HealthError {
     /// folder is not on this machine).
     #[error("{0}")]
     NotConfigured(String),
-    /// The cluster did not answer (connection refused, timeouts).
+    /// The cluster (or AWS) did not answer (connection refused, timeouts).
     #[error("{0}")]
     Unreachable(String),
-    /// The cluster answered with an error (forbidden, bad state).
+    /// The cluster (or AWS) answered with an error (forbidden, bad state).
     #[error("{0}")]
     Cluster(String),
-    /// The environment deploys somewhere live health is not read from yet (ECS).
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 impl From<HealthError> for ApiError {
@@ -50,9 +47,6 @@ impl From<HealthError> for ApiError {
                 ApiError::new(StatusCode::BAD_GATEWAY, "cluster_unreachable", m)
             }
             HealthError::Cluster(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster", m),
-            HealthError::Unsupported(m) => {
-                ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_supported", m)
-            }
         }
     }
 }

@@ -43,6 +43,7 @@ impl HealthSource for Counting {
             service: run.service.clone(),
             environment: task.env.clone(),
             context: None,
+            ecs: None,
             ready: false,
             checked_at: 1,
             health: ServiceHealth {
@@ -186,11 +187,6 @@ async fn cluster_failures_are_clear_json_and_cached_too() {
             HealthError::NotConfigured("no cluster configured: no kubeconfig".into()),
             StatusCode::SERVICE_UNAVAILABLE,
             "no_cluster",
-        ),
-        (
-            HealthError::Unsupported("`prod` deploys to AWS ECS: not supported yet".into()),
-            StatusCode::NOT_IMPLEMENTED,
-            "not_supported",
         ),
         (
             HealthError::Cluster("forbidden: cannot get configmaps".into()),

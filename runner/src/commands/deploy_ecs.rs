@@ -78,13 +78,22 @@ pub fn deploys_to_aws(path: &Path, env: Option<&str>) -> bool {
 }
 
 /// Where one task lives in AWS, and who deploys it.
-struct Place {
-    task: String,
-    service: String,
-    cluster: String,
-    region: String,
+#[derive(Clone, Debug)]
+pub(crate) struct Place {
+    pub(crate) task: String,
+    pub(crate) service: String,
+    pub(crate) cluster: String,
+    pub(crate) region: String,
     /// `environments.<task>.profile` of `planton.yaml` (else the AWS conventions).
-    profile: Option<String>,
+    pub(crate) profile: Option<String>,
+}
+
+/// Where `task` of the service in `layout` lives in AWS, from its build and `planton.yaml`
+/// (what `status` resolves; the overlay is built, not validated).
+pub(crate) fn place(layout: &Layout, task: &str) -> Result<Place> {
+    let (config, _) = ServiceConfig::load(&DiskFiles::new(), layout);
+    let (_, _, manifest) = built(layout, task)?;
+    place_of(&manifest, task, profile_of(&config, task))
 }
 
 /// The AWS profile `planton.yaml` gives a task.
@@ -208,7 +217,7 @@ fn load(args: &DeployArgs) -> Result<Result<Loaded, Outcome>> {
 
 /// AWS clients for a task's region and profile (credentials and endpoint by the AWS
 /// conventions; no profile in `planton.yaml`: `AWS_PROFILE`, then `default`).
-async fn clients(place: &Place) -> planton_deploy_ecs::Result<Clients> {
+pub(crate) async fn clients(place: &Place) -> planton_deploy_ecs::Result<Clients> {
     let opts = AwsOptions {
         region: Some(place.region.clone()),
         profile: place.profile.clone(),
@@ -507,19 +516,15 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
     })
 }
 
-/// True when the service runs what it should: one deployment, as many tasks as desired,
-/// and the newest revision succeeded. A task never deployed is not unhealthy.
-fn healthy(s: &planton_deploy_ecs::StatusReport) -> bool {
-    let newest_ok = s
-        .state
-        .as_ref()
-        .and_then(|st| st.revisions.first())
-        .is_none_or(|r| r.result == planton_deploy_ecs::state::RevisionResult::Succeeded);
-    let live_ok = s
-        .live
-        .as_ref()
-        .is_none_or(|v| v.status == "ACTIVE" && v.deployments.len() == 1 && v.running == v.desired);
-    newest_ok && live_ok
+/// True when every object [`planton_deploy_ecs::health::service_health`] judges is
+/// `Current` (the service active, on one deployment, as many tasks running as desired; the
+/// newest revision succeeded): what the server's health endpoint calls ready. A task never
+/// deployed is not unhealthy.
+fn healthy(p: &Place, s: &planton_deploy_ecs::StatusReport) -> bool {
+    planton_deploy_ecs::health::service_health(s, &p.task, "", &p.cluster, &p.service)
+        .objects
+        .iter()
+        .all(|o| o.health.status == planton_core::api::ObjectStatus::Current)
 }
 
 /// Runs `planton status` for an AWS kind: per task, the live service (deployments,
@@ -539,10 +544,9 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
             .cloned()
             .collect(),
     };
-    let (config, _) = ServiceConfig::load(&files, &layout);
     let places = tasks
         .iter()
-        .map(|t| built(&layout, t).and_then(|(_, _, m)| place_of(&m, t, profile_of(&config, t))))
+        .map(|t| place(&layout, t))
         .collect::<Result<Vec<_>>>()?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -577,7 +581,7 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
                                 "service": p.service,
                                 "cluster": p.cluster,
                                 "region": p.region,
-                                "healthy": healthy(s),
+                                "healthy": healthy(p, s),
                                 "live": s.live,
                                 "taskDefinition": s.task_definition,
                                 "revisions": s.state.as_ref().map(|st| st.revisions.iter().map(|r| json!({
@@ -610,7 +614,7 @@ pub fn status(args: &StatusArgs) -> Result<Outcome> {
                 }
             }
             if !args.watch {
-                let ok = all.iter().all(|(_, s)| healthy(s));
+                let ok = all.iter().all(|(p, s)| healthy(p, s));
                 return Ok(if ok { Outcome::Success } else { Outcome::Failed });
             }
             drop(out);

@@ -5,16 +5,22 @@
 //! [`planton_deploy_k8s::health::service_health`]. So the endpoint's `health` is what
 //! `planton status --output json` prints.
 //!
-//! One connection per kubeconfig context is kept for the server's life, and a resolved
-//! place for ten seconds (so many polls build the overlay once). ECS environments
-//! are answered `not_supported` (read them with `planton status`).
+//! An environment whose kind deploys to AWS ECS is read the way `planton status` reads it
+//! (DescribeClusters, DescribeServices, the state parameter; AWS clients by the AWS
+//! conventions and `environments.<task>.profile`) and judged by
+//! [`planton_deploy_ecs::health::service_health`].
+//!
+//! One connection per kubeconfig context (and AWS clients per region and profile) is kept
+//! for the server's life, and a resolved place for ten seconds (so many polls build the
+//! overlay once).
 
+use super::deploy_ecs::{self, Place as EcsPlace};
 use crate::files::DiskFiles;
-use planton_core::api::EnvironmentHealth;
+use planton_core::api::{EcsLocation, EnvironmentHealth};
 use planton_core::pipeline::{Run, Task};
 use planton_core::service::Layout;
 use planton_deploy_k8s::client::{self, Cluster, ClusterOptions};
-use planton_deploy_k8s::health::{Place, service_health};
+use planton_deploy_k8s::health::{Place as KubePlace, service_health};
 use planton_serve::health::{HealthError, HealthSource};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,9 +31,27 @@ pub struct ClusterHealth {
     kubeconfig: Option<PathBuf>,
     fallback_dir: Option<PathBuf>,
     clusters: tokio::sync::Mutex<HashMap<Option<String>, Cluster>>,
+    /// AWS clients per (region, profile).
+    aws: tokio::sync::Mutex<HashMap<(String, Option<String>), planton_deploy_ecs::Clients>>,
     /// Where each (folder, task) lives, for [`PLACE_TTL`]: resolving builds the overlay
     /// and loads the plugins, which costs more than asking the cluster.
     places: std::sync::Mutex<HashMap<(PathBuf, String), Resolved>>,
+}
+
+/// Where a task lives: a Kubernetes namespace, or an ECS service.
+#[derive(Clone, Debug)]
+enum Place {
+    Kube(KubePlace),
+    Ecs(EcsPlace),
+}
+
+impl Place {
+    fn service(&self) -> &str {
+        match self {
+            Place::Kube(p) => &p.service,
+            Place::Ecs(p) => &p.service,
+        }
+    }
 }
 
 /// A place resolved at an instant (or why it could not be).
@@ -55,6 +79,7 @@ impl ClusterHealth {
             kubeconfig,
             fallback_dir,
             clusters: tokio::sync::Mutex::new(HashMap::new()),
+            aws: tokio::sync::Mutex::new(HashMap::new()),
             places: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -98,6 +123,28 @@ impl ClusterHealth {
         clusters.insert(context.clone(), c.clone());
         Ok(c)
     }
+
+    async fn aws(&self, p: &EcsPlace) -> Result<planton_deploy_ecs::Clients, HealthError> {
+        let mut aws = self.aws.lock().await;
+        let key = (p.region.clone(), p.profile.clone());
+        if let Some(c) = aws.get(&key) {
+            return Ok(c.clone());
+        }
+        let c = deploy_ecs::clients(p).await.map_err(classify_ecs)?;
+        aws.insert(key, c.clone());
+        Ok(c)
+    }
+}
+
+fn classify_ecs(e: planton_deploy_ecs::Error) -> HealthError {
+    use planton_deploy_ecs::Error as E;
+    match e {
+        e @ E::Credentials { .. } => HealthError::NotConfigured(format!("no AWS access: {e}")),
+        e @ E::Aws { code: None, .. } => {
+            HealthError::Unreachable(format!("AWS did not answer: {e}"))
+        }
+        e => HealthError::Cluster(e.to_string()),
+    }
 }
 
 fn classify(e: planton_deploy_k8s::Error) -> HealthError {
@@ -124,15 +171,18 @@ fn place_of(dir: &Path, task: &str) -> Result<Place, HealthError> {
     };
     let path = DiskFiles::core_path(dir).map_err(|e| missing(e.to_string()))?;
     let (layout, _) = Layout::discover(&files, &path).map_err(|e| missing(e.to_string()))?;
-    if super::deploy_ecs::deploys_to_aws(dir, Some(task)) {
-        return Err(HealthError::Unsupported(format!(
-            "`{task}` deploys to AWS ECS: live health in the UI is not supported for ECS yet; run `planton status --env {task}`"
-        )));
+    if deploy_ecs::deploys_to_aws(dir, Some(task)) {
+        return deploy_ecs::place(&layout, task)
+            .map(Place::Ecs)
+            .map_err(|e| {
+                HealthError::Cluster(format!("cannot resolve where `{task}` lives: {e:#}"))
+            });
     }
     super::deploy::places(&files, &layout, &[task.to_string()], None, None)
         .map_err(|e| HealthError::Cluster(format!("cannot resolve where `{task}` lives: {e:#}")))?
         .into_iter()
         .next()
+        .map(Place::Kube)
         .ok_or_else(|| HealthError::Cluster(format!("overlay `{task}` builds no resource")))
 }
 
@@ -146,20 +196,44 @@ impl HealthSource for ClusterHealth {
             dir = f.clone();
         }
         let place = self.place(dir, &task.name).await?;
-        if place.service != run.service {
+        if place.service() != run.service {
             return Err(HealthError::NotConfigured(format!(
                 "the run's service folder {} is not on this machine, and the served folder holds `{}`, not `{}`",
-                run.service_dir, place.service, run.service
+                run.service_dir,
+                place.service(),
+                run.service
             )));
         }
-        let cluster = self.cluster(&place.context).await?;
-        let health = service_health(&cluster, &place.namespace, &place.service, &place.task)
-            .await
-            .map_err(classify)?;
+        let (context, ecs, health) = match place {
+            Place::Kube(place) => {
+                let cluster = self.cluster(&place.context).await?;
+                let health =
+                    service_health(&cluster, &place.namespace, &place.service, &place.task)
+                        .await
+                        .map_err(classify)?;
+                (place.context, None, health)
+            }
+            Place::Ecs(p) => {
+                let clients = self.aws(&p).await?;
+                let report = planton_deploy_ecs::status(&clients, &p.cluster, &p.service, &p.task)
+                    .await
+                    .map_err(classify_ecs)?;
+                let health = planton_deploy_ecs::health::service_health(
+                    &report, &p.task, &task.env, &p.cluster, &p.service,
+                );
+                let at = EcsLocation {
+                    cluster: p.cluster,
+                    service: p.service,
+                    region: p.region,
+                };
+                (None, Some(at), health)
+            }
+        };
         Ok(EnvironmentHealth {
             service: run.service.clone(),
             environment: task.env.clone(),
-            context: place.context,
+            context,
+            ecs,
             ready: health.ready(),
             checked_at: planton_pipeline::engine::now_ms(),
             health,

@@ -221,14 +221,22 @@ fn live_health(live: Option<&Result<EnvironmentHealth, ApiFailure>>) -> Html {
             <p class="muted" data-testid="live-health-error" data-code={e.code.clone()}>{ e.to_string() }</p>
         },
         Some(Ok(h)) => {
-            let where_ = format!(
-                "namespace {}{}",
-                h.health.namespace,
-                h.context
-                    .as_ref()
-                    .map(|c| format!(", context {c}"))
-                    .unwrap_or_default()
-            );
+            let where_ = match &h.ecs {
+                Some(e) => format!(
+                    "ECS service {} in cluster {} ({})",
+                    e.service,
+                    e.cluster.rsplit('/').next().unwrap_or(&e.cluster),
+                    e.region
+                ),
+                None => format!(
+                    "namespace {}{}",
+                    h.health.namespace,
+                    h.context
+                        .as_ref()
+                        .map(|c| format!(", context {c}"))
+                        .unwrap_or_default()
+                ),
+            };
             html! {
                 <>
                     <p data-testid="live-ready" data-ready={h.ready.to_string()}>
