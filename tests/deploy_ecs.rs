@@ -11,7 +11,7 @@
 //! for successful and failed rollouts). A rollback to the task definition moto's PRIMARY
 //! deployment still names looks complete, which is what the rollback test relies on.
 
-use crate::util::{planton, temp_dir, workspace};
+use crate::util::{copy_dir, expect_code, json_out, planton, temp_dir, text, workspace};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -98,23 +98,6 @@ impl Drop for Moto {
     }
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let dest = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).expect("copy");
-        }
-    }
-}
-
 /// Replaces `from` by `to` in the file `path` under `root`.
 fn edit(root: &Path, path: &str, from: &str, to: &str) {
     let file = root.join(path);
@@ -193,26 +176,6 @@ fn run(moto: &Moto, args: &[&str]) -> Output {
         "the secret value leaked into the output of {args:?}:\n{all}"
     );
     out
-}
-
-fn expect_code(o: &Output, code: i32, what: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "{what}: stdout:\n{}\nstderr:\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-}
-
-fn json_out(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            text(&o.stdout),
-            text(&o.stderr)
-        )
-    })
 }
 
 fn actions(v: &Value) -> Vec<(String, String)> {
