@@ -556,6 +556,87 @@ async fn kill_9_mid_deploy_then_rerun_converges() {
     assert_eq!(json_out(&again)["requests"]["writes"], 0);
 }
 
+/// Ctrl-C while a deploy holds its lock (here: waiting for an image that is never pulled)
+/// stops it between two calls: it releases the Lease, says so, and exits 130; the next
+/// deploy takes the lock at once (no wait, no take-over) and continues from the pending
+/// revision as from a crashed run.
+#[tokio::test]
+async fn ctrl_c_mid_deploy_releases_the_lock_and_exits_130() {
+    let ns = cluster().namespace("sigint").await;
+    let svc = service("sigint", CANARY);
+    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
+    let s = svc.to_string_lossy().into_owned();
+    let child = Command::new(planton())
+        .args([
+            "deploy",
+            &s,
+            "--env",
+            "staging",
+            "--image",
+            "planton.test/image-pull-error:1",
+            "--timeout",
+            "300s",
+            "--kubeconfig",
+            &kubeconfig,
+            "--namespace",
+            ns.name(),
+            "--output",
+            "json",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns.name());
+    wait_until(
+        &cms,
+        "planton.state.order-api",
+        "holding a pending revision",
+        |cm| {
+            cm.data
+                .as_ref()
+                .and_then(|d| d.get("staging"))
+                .is_some_and(|e| e.contains("\"pending\""))
+        },
+    )
+    .await;
+    let leases: Api<Lease> = Api::namespaced(cluster().client().await, ns.name());
+    let lease = "planton.lock.order-api.staging";
+    assert!(
+        leases.get_opt(lease).await.expect("get").is_some(),
+        "the deploy holds the lock"
+    );
+    let pid = child.id().to_string();
+    let kill = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill -INT");
+    assert!(kill.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    expect_code(&out, 130, "deploy interrupted by Ctrl-C");
+    assert!(
+        text(&out.stderr).contains("interrupted; the deploy lock was released"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(json_out(&out)["exitCode"], 130);
+    assert!(
+        leases.get_opt(lease).await.expect("get").is_none(),
+        "the Lease was released"
+    );
+
+    let out = deploy(&svc, ns.name(), &["--image", IMAGE_A, "--lock-wait", "0s"]);
+    expect_code(&out, 0, "the deploy after Ctrl-C");
+    let r = json_out(&out);
+    assert_eq!(r["tookOverLockFrom"], Value::Null, "{r}");
+    assert_eq!(r["abandonedRevisions"], json!([1]), "{r}");
+    assert_eq!(r["revision"], 2);
+}
+
 #[tokio::test]
 async fn validation_errors_refuse_the_deploy() {
     let ns = cluster().namespace("invalid").await;

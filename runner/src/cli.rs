@@ -182,7 +182,8 @@ pub struct DeployArgs {
     /// Revisions kept per environment in the state ConfigMap.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub keep_revisions: usize,
-    /// How long to wait for another deploy of the same environment to finish.
+    /// How long to wait for another deploy holding the lock (the same service and task on
+    /// Kubernetes; the same ECS service on ECS) before giving up (exit 2).
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub lock_wait: std::time::Duration,
     /// AWS kinds: where `$secrets-group` values are stored for ECS to read.

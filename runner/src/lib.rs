@@ -10,6 +10,7 @@ pub mod files;
 pub mod output;
 pub mod plugins;
 pub mod report;
+pub mod signals;
 
 /// The plugin host, a crate of its own (`runner/host`), under the name the runner has always used.
 pub use planton_host as wasm;

@@ -161,31 +161,13 @@ impl LockSlot {
     }
 }
 
-/// Runs `work` until it ends or the process is asked to stop (Ctrl-C, SIGTERM): then `work`
+/// Runs `work` until it ends or `stop` does (the CLI passes Ctrl-C and SIGTERM): then `work`
 /// is dropped between two AWS calls and [`Error::Interrupted`] returned, so the caller can
 /// release what it holds before exiting.
-async fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    let stop = async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    };
+async fn interruptible<T>(
+    work: impl std::future::Future<Output = Result<T>>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<T> {
     tokio::select! {
         r = work => r,
         _ = stop => Err(Error::Interrupted),
@@ -267,12 +249,23 @@ pub async fn deploy(
     req: &DeployRequest<'_>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<DeployReport> {
-    deploy_observed(clients, req, progress, |cluster, service| EcsObserver {
+    deploy_until(clients, req, progress, std::future::pending()).await
+}
+
+/// [`deploy`], stopped when `stop` ends (the CLI passes Ctrl-C and SIGTERM): the lock is
+/// released and [`Error::Interrupted`] returned.
+pub async fn deploy_until(
+    clients: &Clients,
+    req: &DeployRequest<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<DeployReport> {
+    let observe = |cluster: &str, service: &str| EcsObserver {
         ecs: &clients.ecs,
         cluster: cluster.to_string(),
         service: service.to_string(),
-    })
-    .await
+    };
+    deploy_observed_until(clients, req, progress, observe, stop).await
 }
 
 /// The single service of a render and its cluster's name.
@@ -496,8 +489,7 @@ pub async fn diff(
 /// Deploys, waiting with the observer `observe(cluster, service)` builds (tests script it).
 ///
 /// The deploy lock ([`lock`]) is taken before the first write, so a deploy with nothing to
-/// change neither waits for it nor writes it; it is released on every way out, Ctrl-C and
-/// SIGTERM included ([`Error::Interrupted`]).
+/// change neither waits for it nor writes it; it is released on every way out.
 pub async fn deploy_observed<O, F>(
     clients: &Clients,
     req: &DeployRequest<'_>,
@@ -508,8 +500,22 @@ where
     O: RolloutObserver,
     F: FnOnce(&str, &str) -> O,
 {
+    deploy_observed_until(clients, req, progress, observe, std::future::pending()).await
+}
+
+async fn deploy_observed_until<O, F>(
+    clients: &Clients,
+    req: &DeployRequest<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+    observe: F,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<DeployReport>
+where
+    O: RolloutObserver,
+    F: FnOnce(&str, &str) -> O,
+{
     let slot = LockSlot::new(req.lock.clone());
-    let outcome = interruptible(locked_deploy(clients, req, progress, observe, &slot)).await;
+    let outcome = interruptible(locked_deploy(clients, req, progress, observe, &slot), stop).await;
     let took_over_lock_from = slot.took_over();
     slot.release(progress).await;
     outcome.map(|r| DeployReport {
@@ -764,6 +770,17 @@ pub async fn rollback(
     req: &RollbackRequest<'_>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<DeployReport> {
+    rollback_until(clients, req, progress, std::future::pending()).await
+}
+
+/// [`rollback`], stopped when `stop` ends (the CLI passes Ctrl-C and SIGTERM): the lock is
+/// released and [`Error::Interrupted`] returned.
+pub async fn rollback_until(
+    clients: &Clients,
+    req: &RollbackRequest<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<DeployReport> {
     check_cluster(clients, req.cluster).await?;
     let cluster_name = req.cluster.rsplit_once('/').map_or(req.cluster, |(_, n)| n);
     let slot = LockSlot::new(req.lock.clone());
@@ -788,7 +805,7 @@ pub async fn rollback(
         slot.put(held);
         locked_rollback(clients, req, progress, cluster_name).await
     };
-    let outcome = interruptible(work).await;
+    let outcome = interruptible(work, stop).await;
     let took_over_lock_from = slot.took_over();
     slot.release(progress).await;
     outcome.map(|r| DeployReport {

@@ -520,6 +520,19 @@ pub async fn deploy(
     req: &Request<'_>,
     progress: &mut Progress<'_>,
 ) -> Result<Report> {
+    deploy_until(cluster, req, progress, std::future::pending()).await
+}
+
+/// [`deploy`], stopped when `stop` ends (the CLI passes Ctrl-C and SIGTERM) while the lock is
+/// held: the work stops between two calls, the Lease is released and
+/// [`Error::Interrupted`] returned; the revision stays pending, which the next deploy treats
+/// as a crashed run (its objects count as previous for prune).
+pub async fn deploy_until(
+    cluster: &Cluster,
+    req: &Request<'_>,
+    progress: &mut Progress<'_>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Report> {
     let start = Instant::now();
     let t = &req.target;
     let prepared = prepare(req)?;
@@ -612,17 +625,19 @@ pub async fn deploy(
             "took over the expired deploy lock of {prev} (that deploy stopped without releasing it)"
         ));
     }
-    let result = locked_deploy(
-        cluster,
-        req,
-        progress,
-        &mut p1,
-        &mut to_prune,
-        &held,
-        digest,
-        start,
-    )
-    .await;
+    let result = tokio::select! {
+        r = locked_deploy(
+            cluster,
+            req,
+            progress,
+            &mut p1,
+            &mut to_prune,
+            &held,
+            digest,
+            start,
+        ) => r,
+        _ = stop => Err(Error::Interrupted),
+    };
     held.release().await;
     result
 }

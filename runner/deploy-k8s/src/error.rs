@@ -163,6 +163,12 @@ pub enum Error {
     /// Nothing to roll back to.
     #[error("{0}")]
     NoRevision(String),
+    /// Interrupted (Ctrl-C or SIGTERM) while holding the lock; the lock was released and
+    /// the revision stays pending, which the next deploy continues from.
+    #[error(
+        "interrupted; the deploy lock was released and the next deploy continues from here (this revision stays pending)"
+    )]
+    Interrupted,
 }
 
 /// Result with [`Error`].

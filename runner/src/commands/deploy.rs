@@ -464,6 +464,7 @@ fn error_outcome(e: &planton_deploy_k8s::Error) -> Outcome {
         | E::UnknownKind { .. }
         | E::NoRevision(_)
         | E::SecretSource { .. } => Outcome::Failed,
+        E::Interrupted => Outcome::Code(130),
         _ => Outcome::CouldNotRun,
     }
 }
@@ -552,7 +553,8 @@ fn run_deploy(args: &DeployArgs, loaded: Loaded, source: String) -> Result<Outco
                 "deploying {}/{} (env {}) to namespace {}",
                 req.target.service, req.target.task, req.target.env, req.target.namespace
             ));
-            let result = driver::deploy(&cluster, &req, &mut progress).await;
+            let stop = crate::signals::stop_requested();
+            let result = driver::deploy_until(&cluster, &req, &mut progress, stop).await;
             bar.finish();
             match result {
                 Ok(report) => {

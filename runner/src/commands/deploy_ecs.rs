@@ -353,7 +353,14 @@ pub fn deploy(args: &DeployArgs) -> Result<Outcome> {
             wait: Some(wait_options(args.timeout)),
             lock: lock_options(args, &actor),
         };
-        match planton_deploy_ecs::deploy(&clients, &req, &progress).await {
+        match planton_deploy_ecs::deploy_until(
+            &clients,
+            &req,
+            &progress,
+            crate::signals::stop_requested(),
+        )
+        .await
+        {
             Ok(report) => {
                 let message = match report.revision {
                     Some(n) => format!(
@@ -500,7 +507,14 @@ pub fn rollback(args: &RollbackArgs) -> Result<Outcome> {
             wait: Some(wait_options(d.timeout)),
             lock: lock_options(d, &actor),
         };
-        match planton_deploy_ecs::rollback(&clients, &req, &progress).await {
+        match planton_deploy_ecs::rollback_until(
+            &clients,
+            &req,
+            &progress,
+            crate::signals::stop_requested(),
+        )
+        .await
+        {
             Ok(report) => {
                 let message = format!(
                     "rolled back {}/{}: revision {}, task definition {}",
