@@ -49,7 +49,7 @@ struct Checked1 {
 
 /// Whether two overlays place missing values in the same places.
 fn same_anchor(a: &OverlayAnchor, b: &OverlayAnchor) -> bool {
-    a.kustomization == b.kustomization && a.patches == b.patches
+    a == b
 }
 
 /// The groups as last loaded.
@@ -78,6 +78,10 @@ pub struct Checked {
     /// How many resources of rechecked overlays kept their diagnostics from the previous
     /// build (equal value and positions).
     pub reused_resources: usize,
+    /// The builds the session let go of in this check (the ones before rebuilt overlays',
+    /// and those of removed overlays): handed to the caller so that it frees them when it
+    /// suits it (the web editor: after the page shows the result), not during the check.
+    pub retired: Vec<Rc<OverlayBuild>>,
 }
 
 /// Checks of one service kept between edits. Use one session per open service and one
@@ -155,6 +159,7 @@ impl Session {
         let mut overlays = Vec::new();
         let (mut rebuilt, mut rechecked) = (Vec::new(), Vec::new());
         let mut reused_resources = 0;
+        let mut retired = Vec::new();
         let mut live = Vec::new();
         for name in &layout.overlays {
             if only.is_some_and(|o| o != name) {
@@ -174,7 +179,11 @@ impl Session {
                     OverlayAnchor::read_with(&rec, &dir, &|path, text| memo.parse(path, text));
                 let build = Rc::new(OverlayBuild::new(name, build, anchor));
                 let prev = self.overlays.remove(&dir).and_then(|old| {
-                    let (g, r) = old.resources?;
+                    retired.extend(old.prev.map(|(b, _, _)| b));
+                    let Some((g, r)) = old.resources else {
+                        retired.push(old.build);
+                        return None;
+                    };
                     Some((old.build, g, r))
                 });
                 self.overlays.insert(
@@ -195,7 +204,10 @@ impl Session {
             let diags = match &kept.checked {
                 Some((g, d)) if *g == generation => d.clone(),
                 _ => {
-                    let prev = kept.prev.take().filter(|(_, g, _)| *g == generation);
+                    let mut prev = kept.prev.take();
+                    if prev.as_ref().is_some_and(|(_, g, _)| *g != generation) {
+                        retired.extend(prev.take().map(|(b, _, _)| b));
+                    }
                     let build = kept.build.clone();
                     // Whether missing values are placed as before (asked once).
                     let mut anchor_same: Option<bool> = None;
@@ -237,6 +249,7 @@ impl Session {
                             });
                             diagnostics
                         });
+                    retired.extend(prev.map(|(b, _, _)| b));
                     let d = Rc::new(d);
                     kept.checked = Some((generation, d.clone()));
                     kept.resources = Some((generation, Rc::new(each)));
@@ -248,7 +261,16 @@ impl Session {
             overlays.push(kept.build.clone());
         }
         if only.is_none() {
-            self.overlays.retain(|d, _| live.contains(d));
+            let gone: Vec<String> = (self.overlays.keys())
+                .filter(|d| !live.contains(d))
+                .cloned()
+                .collect();
+            for d in gone {
+                if let Some(k) = self.overlays.remove(&d) {
+                    retired.push(k.build);
+                    retired.extend(k.prev.map(|(b, _, _)| b));
+                }
+            }
         }
         if layout.overlays.is_empty() {
             diagnostics.push(Diagnostic::error(
@@ -275,6 +297,7 @@ impl Session {
             rebuilt,
             rechecked,
             reused_resources,
+            retired,
         }
     }
 

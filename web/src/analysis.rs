@@ -77,6 +77,9 @@ pub struct Analysis {
     pub builds: Vec<Rc<OverlayBuild>>,
     /// The overlays built again by this run (the others were unchanged).
     pub rebuilt: Vec<String>,
+    /// The builds the session let go of in this run, freed with this analysis (the page
+    /// frees a replaced analysis after showing the new one).
+    pub retired: Vec<Rc<OverlayBuild>>,
     /// Milliseconds spent producing `diagnostics` (layout, config, builds, validation, plan).
     pub validate_ms: f64,
     /// Milliseconds for the whole run, with the views (built YAML, rendered objects) of the
@@ -133,6 +136,7 @@ pub fn analyze(
         plan_diagnostics,
         builds: check.overlays,
         rebuilt: check.rebuilt,
+        retired: check.retired,
         validate_ms,
         total_ms: now() - start,
     }
