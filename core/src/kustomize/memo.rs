@@ -195,6 +195,9 @@ pub type Docs = Rc<[Node]>;
 /// A parsed file: the text parsed and its documents.
 type Parsed = (Arc<str>, Docs);
 
+/// A kustomization file: the text read and its document.
+type KeptKustomization = (Arc<str>, Rc<Node>);
+
 /// Sub-builds kept across builds ([`super::build_with_memo`]), by directory: the last
 /// successful build of each kustomization directory that was built as a resource of
 /// another. A front end keeps one per open service and builds through it after each edit.
@@ -204,7 +207,7 @@ pub struct BuildMemo {
     /// Files parsed by earlier builds: path → (the text parsed, its documents).
     parsed: RefCell<HashMap<String, Parsed>>,
     /// Kustomization files read by earlier builds: path → (the text, its one document).
-    kustomizations: RefCell<HashMap<String, (Arc<str>, Rc<Node>)>>,
+    kustomizations: RefCell<HashMap<String, KeptKustomization>>,
     hits: std::cell::Cell<u64>,
 }
 
