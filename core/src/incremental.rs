@@ -19,8 +19,7 @@ use crate::plan::{Plan, plan};
 use crate::refs::{DirGroupSource, GroupError, GroupSource};
 use crate::service::{Layout, ServiceConfig};
 use crate::validate::{
-    KindAnswer, KindChecker, OverlayAnchor, OverlayBuild, ResourceChecks, check_overlay_with,
-    exists,
+    KindAnswer, KindChecker, OverlayAnchor, OverlayBuild, check_overlay_with, exists,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -41,9 +40,9 @@ struct Kept {
 /// One resource's diagnostics, and whether placing them consulted the overlay's anchor (a
 /// problem about a value the manifest lacks is placed where the overlay must add it).
 struct Checked1 {
-    diagnostics: Vec<Diagnostic>,
+    diagnostics: Rc<[Diagnostic]>,
     /// The kind checker's answer (placed again when the anchor moved).
-    answer: Option<KindAnswer>,
+    answer: Rc<Option<KindAnswer>>,
     anchored: bool,
 }
 
@@ -226,28 +225,32 @@ impl Session {
                                             same_anchor(&old.anchor, &build.anchor)
                                         }) =>
                                 {
+                                    // The same diagnostics, so the same `anchored`: shared,
+                                    // not copied.
                                     reused_resources += 1;
-                                    ResourceChecks {
+                                    each.push(Checked1 {
                                         diagnostics: c.diagnostics.clone(),
                                         answer: c.answer.clone(),
-                                    }
+                                        anchored: c.anchored,
+                                    });
+                                    return c.diagnostics.to_vec();
                                 }
                                 // Missing values are placed elsewhere now: the kind checker's
                                 // answer about the equal manifest is placed again.
-                                Some((_, c)) => check(c.answer.as_ref()),
+                                Some((_, c)) => check(c.answer.as_ref().as_ref()),
                                 None => check(None),
                             };
                             let anchored = checks
                                 .diagnostics
                                 .iter()
                                 .any(|d| !d.path.is_empty() && !exists(&r.node, &d.path));
-                            let diagnostics = checks.diagnostics.clone();
+                            let diagnostics: Rc<[Diagnostic]> = checks.diagnostics.into();
                             each.push(Checked1 {
-                                diagnostics: checks.diagnostics,
-                                answer: checks.answer,
+                                diagnostics: diagnostics.clone(),
+                                answer: Rc::new(checks.answer),
                                 anchored,
                             });
-                            diagnostics
+                            diagnostics.to_vec()
                         });
                     retired.extend(prev.map(|(b, _, _)| b));
                     let d = Rc::new(d);

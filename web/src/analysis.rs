@@ -66,7 +66,7 @@ pub struct Analysis {
     pub overlays: Vec<String>,
     /// Exactly what `planton validate` reports: config, plugins, groups, builds, kinds,
     /// references, planning problems.
-    pub diagnostics: Vec<Diagnostic>,
+    pub diagnostics: Rc<Vec<Diagnostic>>,
     /// Why the service could not be checked at all (no `_kustomize/` folder).
     pub fatal: Option<String>,
     /// The plan (`planton plan`), when the layout was found.
@@ -130,7 +130,7 @@ pub fn analyze(
     let validate_ms = now() - start;
     Analysis {
         overlays: layout.overlays.clone(),
-        diagnostics,
+        diagnostics: Rc::new(diagnostics),
         fatal: None,
         plan: Some(check.plan),
         plan_diagnostics,

@@ -114,6 +114,18 @@ pub fn app() -> Html {
         });
     }
 
+    // One callback for the page's life: the diagnostics lists (hundreds of rows) take it as
+    // a prop, and an unchanged list with an unchanged callback is not rendered again.
+    let jump = {
+        let d = state.dispatcher();
+        use_callback((), move |diag: planton_core::diag::Diagnostic, _| {
+            d.dispatch(Action::Jump {
+                file: diag.file,
+                line: diag.line,
+                column: diag.column,
+            })
+        })
+    };
     let d = state.dispatcher();
     let cb = |f: fn(String) -> Action| {
         let d = d.clone();
@@ -229,16 +241,7 @@ pub fn app() -> Html {
             let d = d.clone();
             Callback::from(move |t| d.dispatch(Action::SetTab(t)))
         },
-        jump: {
-            let d = d.clone();
-            Callback::from(move |diag: planton_core::diag::Diagnostic| {
-                d.dispatch(Action::Jump {
-                    file: diag.file,
-                    line: diag.line,
-                    column: diag.column,
-                })
-            })
-        },
+        jump,
         new_file: {
             let d = d.clone();
             Callback::from(move |dir: String| {
