@@ -250,15 +250,17 @@ fn apply_smp_by_id_opts(
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            let av = r.api_version_str();
-            let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
-            g == id.group
-                && v == id.version
-                && r.kind_str() == id.kind
-                && ((r.name_str() == id.name && ResId::ns_equal(r.namespace_str(), &id.namespace))
-                    || r.previous
-                        .iter()
-                        .any(|(n, ns)| *n == id.name && ResId::ns_equal(ns, &id.namespace)))
+            // The name first: it rules out almost every resource at once.
+            let named = (r.name_str() == id.name
+                && ResId::ns_equal(r.namespace_str(), &id.namespace))
+                || r.previous
+                    .iter()
+                    .any(|(n, ns)| *n == id.name && ResId::ns_equal(ns, &id.namespace));
+            named && r.kind_str() == id.kind && {
+                let av = r.api_version_str();
+                let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+                g == id.group && v == id.version
+            }
         })
         .map(|(i, _)| i)
         .collect();
