@@ -7,7 +7,8 @@
 //!   lays it out), editing `replicas` in the overlay's first patch.
 //!
 //! Each iteration alternates the edited and the original text, so every iteration is a real
-//! change. The plugins are the built-in crates linked natively (the page calls the same code
+//! change. The check's result, with the builds the session retired, is dropped outside the
+//! timing, as the page frees it after showing it (`web/src/services/clock.rs`). The plugins are the built-in crates linked natively (the page calls the same code
 //! compiled to wasm). Run with `cargo bench -p planton-core --bench edit`; for a profile,
 //! `perf record -g target/release/deps/edit-* --bench --profile-time 10 wide`.
 //!
