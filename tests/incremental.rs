@@ -167,6 +167,52 @@ fn incremental_checks_equal_full_checks_after_every_edit_of_the_example() {
     assert!(rebuilt("svc/planton.yaml").0.is_empty());
 }
 
+/// The session lets go of the build before a rebuilt overlay's, and of a removed overlay's,
+/// by handing them to the caller (`Checked::retired`), so that a front end frees them when it
+/// suits it (the page: after showing the result), not inside the check.
+#[test]
+fn a_check_hands_the_builds_it_lets_go_of_to_the_caller() {
+    let mut tree = example_tree();
+    let plugins = Plugins::native();
+    let mut session = Session::new();
+    let mut check = |tree: &FileTree| {
+        let (layout, _) = Layout::discover(tree, "svc").expect("a service layout");
+        let (config, _) = ServiceConfig::load(tree, &layout);
+        session.check(tree, &layout, None, &config, &plugins, None)
+    };
+    let first = check(&tree);
+    assert!(first.retired.is_empty(), "nothing to let go of yet");
+    let prod = |c: &planton_core::incremental::Checked| {
+        c.overlays
+            .iter()
+            .find(|o| o.name == "prod")
+            .expect("a prod overlay")
+            .clone()
+    };
+    let prod1 = prod(&first);
+    let path = "svc/_kustomize/overlays/prod/service.yaml";
+    let text = tree.read(path).expect("the prod patch").to_string();
+    tree.insert(path, text.replace("minReplicas: 3", "minReplicas: 4"));
+    let second = check(&tree);
+    assert_eq!(second.rebuilt, ["prod"]);
+    assert_eq!(second.retired.len(), 1, "the first prod build");
+    assert!(std::rc::Rc::ptr_eq(&second.retired[0], &prod1));
+    drop(first);
+    drop(prod1);
+    // The session keeps no reference: the caller's drop frees it.
+    assert_eq!(std::rc::Rc::strong_count(&second.retired[0]), 1);
+    // A removed overlay's build (and the one before it) are handed over too.
+    let prod2 = prod(&second);
+    for p in tree.paths().map(str::to_string).collect::<Vec<_>>() {
+        if p.starts_with("svc/_kustomize/overlays/prod/") {
+            tree.remove(&p);
+        }
+    }
+    let third = check(&tree);
+    assert!(third.overlays.iter().all(|o| o.name != "prod"));
+    assert!(third.retired.iter().any(|b| std::rc::Rc::ptr_eq(b, &prod2)));
+}
+
 #[test]
 fn incremental_checks_equal_full_checks_on_a_conformance_case() {
     let input = shared().join("conformance/kustomize/aws-ecs-service-overlay-prod/input");

@@ -19,8 +19,7 @@ use crate::plan::{Plan, plan};
 use crate::refs::{DirGroupSource, GroupError, GroupSource};
 use crate::service::{Layout, ServiceConfig};
 use crate::validate::{
-    KindAnswer, KindChecker, OverlayAnchor, OverlayBuild, ResourceChecks, check_overlay_with,
-    exists,
+    KindAnswer, KindChecker, OverlayAnchor, OverlayBuild, check_overlay_with, exists,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -41,15 +40,15 @@ struct Kept {
 /// One resource's diagnostics, and whether placing them consulted the overlay's anchor (a
 /// problem about a value the manifest lacks is placed where the overlay must add it).
 struct Checked1 {
-    diagnostics: Vec<Diagnostic>,
+    diagnostics: Rc<[Diagnostic]>,
     /// The kind checker's answer (placed again when the anchor moved).
-    answer: Option<KindAnswer>,
+    answer: Rc<Option<KindAnswer>>,
     anchored: bool,
 }
 
 /// Whether two overlays place missing values in the same places.
 fn same_anchor(a: &OverlayAnchor, b: &OverlayAnchor) -> bool {
-    a.kustomization == b.kustomization && a.patches == b.patches
+    a == b
 }
 
 /// The groups as last loaded.
@@ -78,6 +77,10 @@ pub struct Checked {
     /// How many resources of rechecked overlays kept their diagnostics from the previous
     /// build (equal value and positions).
     pub reused_resources: usize,
+    /// The builds the session let go of in this check (the ones before rebuilt overlays',
+    /// and those of removed overlays): handed to the caller so that it frees them when it
+    /// suits it (the web editor: after the page shows the result), not during the check.
+    pub retired: Vec<Rc<OverlayBuild>>,
 }
 
 /// Checks of one service kept between edits. Use one session per open service and one
@@ -155,6 +158,7 @@ impl Session {
         let mut overlays = Vec::new();
         let (mut rebuilt, mut rechecked) = (Vec::new(), Vec::new());
         let mut reused_resources = 0;
+        let mut retired = Vec::new();
         let mut live = Vec::new();
         for name in &layout.overlays {
             if only.is_some_and(|o| o != name) {
@@ -174,7 +178,11 @@ impl Session {
                     OverlayAnchor::read_with(&rec, &dir, &|path, text| memo.parse(path, text));
                 let build = Rc::new(OverlayBuild::new(name, build, anchor));
                 let prev = self.overlays.remove(&dir).and_then(|old| {
-                    let (g, r) = old.resources?;
+                    retired.extend(old.prev.map(|(b, _, _)| b));
+                    let Some((g, r)) = old.resources else {
+                        retired.push(old.build);
+                        return None;
+                    };
                     Some((old.build, g, r))
                 });
                 self.overlays.insert(
@@ -195,7 +203,10 @@ impl Session {
             let diags = match &kept.checked {
                 Some((g, d)) if *g == generation => d.clone(),
                 _ => {
-                    let prev = kept.prev.take().filter(|(_, g, _)| *g == generation);
+                    let mut prev = kept.prev.take();
+                    if prev.as_ref().is_some_and(|(_, g, _)| *g != generation) {
+                        retired.extend(prev.take().map(|(b, _, _)| b));
+                    }
                     let build = kept.build.clone();
                     // Whether missing values are placed as before (asked once).
                     let mut anchor_same: Option<bool> = None;
@@ -214,29 +225,34 @@ impl Session {
                                             same_anchor(&old.anchor, &build.anchor)
                                         }) =>
                                 {
+                                    // The same diagnostics, so the same `anchored`: shared,
+                                    // not copied.
                                     reused_resources += 1;
-                                    ResourceChecks {
+                                    each.push(Checked1 {
                                         diagnostics: c.diagnostics.clone(),
                                         answer: c.answer.clone(),
-                                    }
+                                        anchored: c.anchored,
+                                    });
+                                    return c.diagnostics.to_vec();
                                 }
                                 // Missing values are placed elsewhere now: the kind checker's
                                 // answer about the equal manifest is placed again.
-                                Some((_, c)) => check(c.answer.as_ref()),
+                                Some((_, c)) => check(c.answer.as_ref().as_ref()),
                                 None => check(None),
                             };
                             let anchored = checks
                                 .diagnostics
                                 .iter()
                                 .any(|d| !d.path.is_empty() && !exists(&r.node, &d.path));
-                            let diagnostics = checks.diagnostics.clone();
+                            let diagnostics: Rc<[Diagnostic]> = checks.diagnostics.into();
                             each.push(Checked1 {
-                                diagnostics: checks.diagnostics,
-                                answer: checks.answer,
+                                diagnostics: diagnostics.clone(),
+                                answer: Rc::new(checks.answer),
                                 anchored,
                             });
-                            diagnostics
+                            diagnostics.to_vec()
                         });
+                    retired.extend(prev.map(|(b, _, _)| b));
                     let d = Rc::new(d);
                     kept.checked = Some((generation, d.clone()));
                     kept.resources = Some((generation, Rc::new(each)));
@@ -248,7 +264,16 @@ impl Session {
             overlays.push(kept.build.clone());
         }
         if only.is_none() {
-            self.overlays.retain(|d, _| live.contains(d));
+            let gone: Vec<String> = (self.overlays.keys())
+                .filter(|d| !live.contains(d))
+                .cloned()
+                .collect();
+            for d in gone {
+                if let Some(k) = self.overlays.remove(&d) {
+                    retired.push(k.build);
+                    retired.extend(k.prev.map(|(b, _, _)| b));
+                }
+            }
         }
         if layout.overlays.is_empty() {
             diagnostics.push(Diagnostic::error(
@@ -275,6 +300,7 @@ impl Session {
             rebuilt,
             rechecked,
             reused_resources,
+            retired,
         }
     }
 

@@ -10,6 +10,7 @@
 use crate::diag::{Diagnostic, Severity, code};
 use crate::kustomize::fs::join;
 use crate::kustomize::kustomization::FILE_NAMES;
+use crate::kustomize::memo::Docs;
 use crate::kustomize::{Build, BuildError, Files, Resource, build};
 use crate::plugins::PluginFailure;
 use crate::refs::{self, GroupSource, RefKind, Unresolved};
@@ -71,7 +72,7 @@ pub struct OverlayBuild {
 }
 
 /// Parses a file (path, text) into its documents, `None` when it is not valid YAML.
-pub type ParseFn<'a> = dyn Fn(&str, &std::sync::Arc<str>) -> Option<Vec<Node>> + 'a;
+pub type ParseFn<'a> = dyn Fn(&str, &std::sync::Arc<str>) -> Option<Docs> + 'a;
 
 /// Where the user adds a value that an overlay's manifest lacks: the overlay's own patch
 /// file (the one patching the manifest's kind, else the first), else its kustomization.
@@ -79,15 +80,31 @@ pub type ParseFn<'a> = dyn Fn(&str, &std::sync::Arc<str>) -> Option<Vec<Node>> +
 pub struct OverlayAnchor {
     /// The overlay's kustomization file (core path), when it has one.
     pub kustomization: Option<String>,
-    /// The overlay's patch files, parsed (first document of each).
-    pub patches: Vec<Node>,
+    /// The overlay's patch files whose first document is a mapping, parsed (shared with
+    /// the build's memo, when it has one).
+    pub patches: Vec<Docs>,
+}
+
+impl PartialEq for OverlayAnchor {
+    /// Equal files and equal first documents (documents shared by both compare at once).
+    fn eq(&self, other: &OverlayAnchor) -> bool {
+        self.kustomization == other.kustomization
+            && self.patches.len() == other.patches.len()
+            && self
+                .patches
+                .iter()
+                .zip(&other.patches)
+                .all(|(a, b)| std::rc::Rc::ptr_eq(a, b) || a.first() == b.first())
+    }
 }
 
 impl OverlayAnchor {
     /// Reads the overlay's kustomization and patch files (what could not be read is left out:
     /// the build reports it).
     pub fn read(files: &dyn Files, dir: &str) -> OverlayAnchor {
-        OverlayAnchor::read_with(files, dir, &|path, text| parse_stream(text, path).ok())
+        OverlayAnchor::read_with(files, dir, &|path, text| {
+            parse_stream(text, path).ok().map(Docs::from)
+        })
     }
 
     /// [`OverlayAnchor::read`] with files parsed by `parse` (path, text), which may keep
@@ -101,10 +118,10 @@ impl OverlayAnchor {
             return OverlayAnchor::default();
         };
         let mut patches = Vec::new();
-        let doc = files
+        let docs = files
             .read(&kustomization)
-            .and_then(|t| parse(&kustomization, &t))
-            .and_then(|docs| docs.into_iter().next());
+            .and_then(|t| parse(&kustomization, &t));
+        let doc = docs.as_deref().and_then(<[Node]>::first);
         let paths = doc.iter().flat_map(|d| {
             let listed = |field: &str| -> Vec<String> {
                 d.get(field)
@@ -126,11 +143,8 @@ impl OverlayAnchor {
             let Some(path) = join(dir, &rel) else {
                 continue;
             };
-            let node = files
-                .read(&path)
-                .and_then(|t| parse(&path, &t))
-                .and_then(|docs| docs.into_iter().next());
-            patches.extend(node.filter(|n| n.as_map().is_some()));
+            let docs = files.read(&path).and_then(|t| parse(&path, &t));
+            patches.extend(docs.filter(|d| d.first().is_some_and(|n| n.as_map().is_some())));
         }
         OverlayAnchor {
             kustomization: Some(kustomization),
@@ -142,11 +156,11 @@ impl OverlayAnchor {
     /// patch, the deepest map on the way to it that the patch has; else line 1 of the
     /// kustomization. `None` when the overlay has no kustomization.
     pub fn missing_at(&self, kind: &str, pointer: &str) -> Option<Pos> {
-        let patch = self
-            .patches
-            .iter()
+        let mut firsts = self.patches.iter().filter_map(|d| d.first());
+        let patch = firsts
+            .clone()
             .find(|p| p.get("kind").and_then(Node::scalar_text) == Some(kind))
-            .or_else(|| self.patches.first());
+            .or_else(|| firsts.next());
         if let Some(p) = patch {
             let parent = pointer.rsplit_once('/').map_or("", |(parent, _)| parent);
             let key = locate_key(p, parent);

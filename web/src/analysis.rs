@@ -66,7 +66,7 @@ pub struct Analysis {
     pub overlays: Vec<String>,
     /// Exactly what `planton validate` reports: config, plugins, groups, builds, kinds,
     /// references, planning problems.
-    pub diagnostics: Vec<Diagnostic>,
+    pub diagnostics: Rc<Vec<Diagnostic>>,
     /// Why the service could not be checked at all (no `_kustomize/` folder).
     pub fatal: Option<String>,
     /// The plan (`planton plan`), when the layout was found.
@@ -77,6 +77,9 @@ pub struct Analysis {
     pub builds: Vec<Rc<OverlayBuild>>,
     /// The overlays built again by this run (the others were unchanged).
     pub rebuilt: Vec<String>,
+    /// The builds the session let go of in this run, freed with this analysis (the page
+    /// frees a replaced analysis after showing the new one).
+    pub retired: Vec<Rc<OverlayBuild>>,
     /// Milliseconds spent producing `diagnostics` (layout, config, builds, validation, plan).
     pub validate_ms: f64,
     /// Milliseconds for the whole run, with the views (built YAML, rendered objects) of the
@@ -127,12 +130,13 @@ pub fn analyze(
     let validate_ms = now() - start;
     Analysis {
         overlays: layout.overlays.clone(),
-        diagnostics,
+        diagnostics: Rc::new(diagnostics),
         fatal: None,
         plan: Some(check.plan),
         plan_diagnostics,
         builds: check.overlays,
         rebuilt: check.rebuilt,
+        retired: check.retired,
         validate_ms,
         total_ms: now() - start,
     }

@@ -70,6 +70,20 @@ fn open_folder(dispatch: &UseReducerDispatcher<State>, folder: Option<fs::Folder
     });
 }
 
+/// The callbacks of [`Handlers`] that only dispatch (see their use in [`App`]).
+struct Stable {
+    select_file: Callback<String>,
+    render_image: Callback<String>,
+    select_overlay: Callback<String>,
+    select_compare: Callback<String>,
+    jump: Callback<planton_core::diag::Diagnostic>,
+    set_tab: Callback<crate::state::Tab>,
+    new_file: Callback<String>,
+    new_overlay: Callback<()>,
+    rename: Callback<String>,
+    delete: Callback<String>,
+}
+
 /// The app.
 #[function_component(App)]
 pub fn app() -> Html {
@@ -114,11 +128,78 @@ pub fn app() -> Html {
         });
     }
 
-    let d = state.dispatcher();
-    let cb = |f: fn(String) -> Action| {
-        let d = d.clone();
-        Callback::from(move |x: String| d.dispatch(f(x)))
+    // The callbacks that only dispatch, made once for the page's life: a component whose
+    // other props did not change (the file tree, a list of hundreds of diagnostics) is then
+    // not rendered again after an edit.
+    let stable = {
+        let d = state.dispatcher();
+        use_memo((), move |_| {
+            let cb = |f: fn(String) -> Action| {
+                let d = d.clone();
+                Callback::from(move |x: String| d.dispatch(f(x)))
+            };
+            Stable {
+                select_file: cb(Action::SelectFile),
+                render_image: cb(Action::SetRenderImage),
+                select_overlay: cb(Action::SelectOverlay),
+                select_compare: cb(Action::SelectCompare),
+                jump: {
+                    let d = d.clone();
+                    Callback::from(move |diag: planton_core::diag::Diagnostic| {
+                        d.dispatch(Action::Jump {
+                            file: diag.file,
+                            line: diag.line,
+                            column: diag.column,
+                        })
+                    })
+                },
+                set_tab: {
+                    let d = d.clone();
+                    Callback::from(move |t| d.dispatch(Action::SetTab(t)))
+                },
+                new_file: {
+                    let d = d.clone();
+                    Callback::from(move |dir: String| {
+                        if let Some(p) =
+                            dom::prompt("New file (path in the service):", &format!("{dir}/"))
+                        {
+                            d.dispatch(Action::CreateFile(p));
+                        }
+                    })
+                },
+                new_overlay: {
+                    let d = d.clone();
+                    Callback::from(move |_| {
+                        if let Some(n) = dom::prompt(
+                            "New overlay name (a directory under _kustomize/overlays/):",
+                            "",
+                        ) {
+                            d.dispatch(Action::CreateOverlay(n));
+                        }
+                    })
+                },
+                rename: {
+                    let d = d.clone();
+                    Callback::from(move |from: String| {
+                        if let Some(to) = dom::prompt(&format!("Rename {from} to:"), &from)
+                            && to != from
+                        {
+                            d.dispatch(Action::Rename { from, to });
+                        }
+                    })
+                },
+                delete: {
+                    let d = d.clone();
+                    Callback::from(move |path: String| {
+                        if dom::confirm(&format!("Delete {path}?")) {
+                            d.dispatch(Action::Delete(path));
+                        }
+                    })
+                },
+            }
+        })
     };
+    let d = state.dispatcher();
     let handlers = Handlers {
         pick: {
             let d = d.clone();
@@ -221,62 +302,16 @@ pub fn app() -> Html {
                 }
             })
         },
-        select_file: cb(Action::SelectFile),
-        render_image: cb(Action::SetRenderImage),
-        select_overlay: cb(Action::SelectOverlay),
-        select_compare: cb(Action::SelectCompare),
-        set_tab: {
-            let d = d.clone();
-            Callback::from(move |t| d.dispatch(Action::SetTab(t)))
-        },
-        jump: {
-            let d = d.clone();
-            Callback::from(move |diag: planton_core::diag::Diagnostic| {
-                d.dispatch(Action::Jump {
-                    file: diag.file,
-                    line: diag.line,
-                    column: diag.column,
-                })
-            })
-        },
-        new_file: {
-            let d = d.clone();
-            Callback::from(move |dir: String| {
-                if let Some(p) = dom::prompt("New file (path in the service):", &format!("{dir}/"))
-                {
-                    d.dispatch(Action::CreateFile(p));
-                }
-            })
-        },
-        new_overlay: {
-            let d = d.clone();
-            Callback::from(move |_| {
-                if let Some(n) = dom::prompt(
-                    "New overlay name (a directory under _kustomize/overlays/):",
-                    "",
-                ) {
-                    d.dispatch(Action::CreateOverlay(n));
-                }
-            })
-        },
-        rename: {
-            let d = d.clone();
-            Callback::from(move |from: String| {
-                if let Some(to) = dom::prompt(&format!("Rename {from} to:"), &from)
-                    && to != from
-                {
-                    d.dispatch(Action::Rename { from, to });
-                }
-            })
-        },
-        delete: {
-            let d = d.clone();
-            Callback::from(move |path: String| {
-                if dom::confirm(&format!("Delete {path}?")) {
-                    d.dispatch(Action::Delete(path));
-                }
-            })
-        },
+        select_file: stable.select_file.clone(),
+        render_image: stable.render_image.clone(),
+        select_overlay: stable.select_overlay.clone(),
+        select_compare: stable.select_compare.clone(),
+        set_tab: stable.set_tab.clone(),
+        jump: stable.jump.clone(),
+        new_file: stable.new_file.clone(),
+        new_overlay: stable.new_overlay.clone(),
+        rename: stable.rename.clone(),
+        delete: stable.delete.clone(),
     };
 
     let ondragover = Callback::from(|e: DragEvent| e.prevent_default());

@@ -282,7 +282,9 @@ impl State {
             &svc.load_errors,
             &clock::now,
         );
-        self.analysis = Rc::new(analysis);
+        // The previous analysis (and the builds only it still holds) is freed after the
+        // page shows this one.
+        clock::drop_later(std::mem::replace(&mut self.analysis, Rc::new(analysis)));
         self.stale = false;
         self.runs += 1;
         self.refresh_views();

@@ -46,6 +46,7 @@ pub(super) fn apply(
             let Ok(re) = regex_lite::Regex::new(&pattern) else {
                 continue;
             };
+            let re = Matcher::new(re, &image.name);
             for r in ra.iter_mut() {
                 if r.kind_str() == "CustomResourceDefinition" {
                     continue;
@@ -79,13 +80,42 @@ fn parse_image(item: &Node, field: &str) -> Result<Image> {
     Ok(image)
 }
 
+/// An image entry's pattern, with a quick test that rejects most images without running the
+/// regex: when the entry's name has only characters that each match exactly one character
+/// (letters, digits, `/`, `_`, `-`) or any one (`.`), a matching image starts with one
+/// character per name character, equal except under a `.`.
+struct Matcher {
+    re: regex_lite::Regex,
+    /// The name, when it is that simple.
+    simple: Option<Vec<char>>,
+}
+
+impl Matcher {
+    fn new(re: regex_lite::Regex, name: &str) -> Matcher {
+        let simple = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.'))
+            .then(|| name.chars().collect());
+        Matcher { re, simple }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        if let Some(name) = &self.simple {
+            let mut chars = text.chars();
+            let prefix = name
+                .iter()
+                .all(|n| chars.next().is_some_and(|c| *n == '.' || c == *n));
+            if !prefix {
+                return false;
+            }
+        }
+        self.re.is_match(text)
+    }
+}
+
 /// Walks the whole object: for every `containers`/`initContainers` list, updates each item's
 /// `image` (children are visited before their parent key, as kustomize does).
-fn legacy_walk(
-    node: &mut Node,
-    image: &Image,
-    re: &regex_lite::Regex,
-) -> std::result::Result<(), String> {
+fn legacy_walk(node: &mut Node, image: &Image, re: &Matcher) -> std::result::Result<(), String> {
     match &mut node.value {
         Value::Map(m) => {
             for (key, value) in m.entries.iter_mut() {
@@ -118,7 +148,7 @@ fn legacy_walk(
 fn extra_specs(
     node: &mut Node,
     image: &Image,
-    re: &regex_lite::Regex,
+    re: &Matcher,
     extra: &[super::transformers::FieldSpec],
 ) -> std::result::Result<(), String> {
     use super::transformers::{Create, split_path, walk};
@@ -150,11 +180,7 @@ fn extra_specs(
 }
 
 /// The default image field specs, applied after the legacy walk.
-fn field_specs(
-    node: &mut Node,
-    image: &Image,
-    re: &regex_lite::Regex,
-) -> std::result::Result<(), String> {
+fn field_specs(node: &mut Node, image: &Image, re: &Matcher) -> std::result::Result<(), String> {
     for prefix in [&["spec"][..], &["spec", "template", "spec"][..]] {
         for list in ["containers", "initContainers"] {
             let mut path = prefix.to_vec();
@@ -173,11 +199,7 @@ fn field_specs(
 }
 
 /// kustomize's `imageTagUpdater`: rewrites one `image` value if its name matches.
-fn update(
-    node: &mut Node,
-    image: &Image,
-    re: &regex_lite::Regex,
-) -> std::result::Result<(), String> {
+fn update(node: &mut Node, image: &Image, re: &Matcher) -> std::result::Result<(), String> {
     let Value::Scalar(s) = &mut node.value else {
         return Err(wrong_kind("ScalarNode", node));
     };

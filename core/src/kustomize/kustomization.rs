@@ -7,6 +7,7 @@
 use super::error::{BuildError, ErrorKind, Message, Result};
 use super::fs::{Files, join};
 use crate::yaml::{Node, parse_stream};
+use std::rc::Rc;
 
 /// The file names kustomize accepts, in the order it looks for them.
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -85,8 +86,8 @@ pub struct Kustomization {
     pub path: String,
     /// Directory containing it (the kustomization root).
     pub dir: String,
-    /// The parsed document.
-    pub node: Node,
+    /// The parsed document (shared by the builds that read the same text).
+    pub node: Rc<Node>,
 }
 
 impl Kustomization {
@@ -130,16 +131,15 @@ impl Kustomization {
             ));
         };
         let text = tree.read(&path).unwrap_or_else(|| "".into());
-        let mut docs = match memo.and_then(|m| m.parsed(&path, &text)) {
-            Some(docs) => docs,
-            None => {
-                let docs = parse_stream(&text, &path)?;
-                if let Some(m) = memo {
-                    m.keep_parsed(&path, &text, &docs);
-                }
-                docs
-            }
-        };
+        // The memo keeps only kustomizations that loaded (its checks passed).
+        if let Some(node) = memo.and_then(|m| m.kustomization(&path, &text)) {
+            return Ok(Kustomization {
+                path,
+                dir: dir.to_string(),
+                node,
+            });
+        }
+        let mut docs = parse_stream(&text, &path)?;
         if docs.len() > 1 {
             return Err(BuildError::in_file(
                 &path,
@@ -166,6 +166,10 @@ impl Kustomization {
                     ),
                 ));
             }
+        }
+        let node = Rc::new(node);
+        if let Some(m) = memo {
+            m.keep_kustomization(&path, &text, node.clone());
         }
         Ok(Kustomization {
             path,

@@ -189,8 +189,14 @@ pub(super) struct Kept {
     pub(super) depth: usize,
 }
 
+/// A parsed file's documents, shared by every build that reads the same text.
+pub type Docs = Rc<[Node]>;
+
 /// A parsed file: the text parsed and its documents.
-type Parsed = (Arc<str>, Vec<Node>);
+type Parsed = (Arc<str>, Docs);
+
+/// A kustomization file: the text read and its document.
+type KeptKustomization = (Arc<str>, Rc<Node>);
 
 /// Sub-builds kept across builds ([`super::build_with_memo`]), by directory: the last
 /// successful build of each kustomization directory that was built as a resource of
@@ -200,6 +206,8 @@ pub struct BuildMemo {
     kept: RefCell<HashMap<String, Rc<Kept>>>,
     /// Files parsed by earlier builds: path → (the text parsed, its documents).
     parsed: RefCell<HashMap<String, Parsed>>,
+    /// Kustomization files read by earlier builds: path → (the text, its one document).
+    kustomizations: RefCell<HashMap<String, KeptKustomization>>,
     hits: std::cell::Cell<u64>,
 }
 
@@ -232,28 +240,43 @@ impl BuildMemo {
             .insert(dir.to_string(), Rc::new(kept));
     }
 
-    /// The documents of file `path` when `text` is what was parsed last time.
-    pub(super) fn parsed(&self, path: &str, text: &Arc<str>) -> Option<Vec<Node>> {
+    /// The documents of file `path` when `text` is what was parsed last time (shared, not
+    /// copied: a build reads them and copies only what it keeps).
+    pub(super) fn parsed(&self, path: &str, text: &Arc<str>) -> Option<Docs> {
         let parsed = self.parsed.borrow();
         let (t, docs) = parsed.get(path)?;
         (Arc::ptr_eq(t, text) || **t == **text).then(|| docs.clone())
     }
 
     /// Keeps the documents parsed from `text` at `path`.
-    pub(super) fn keep_parsed(&self, path: &str, text: &Arc<str>, docs: &[Node]) {
+    pub(super) fn keep_parsed(&self, path: &str, text: &Arc<str>, docs: Docs) {
         self.parsed
             .borrow_mut()
-            .insert(path.to_string(), (text.clone(), docs.to_vec()));
+            .insert(path.to_string(), (text.clone(), docs));
+    }
+
+    /// The document of kustomization file `path` when `text` is what was read last time.
+    pub(super) fn kustomization(&self, path: &str, text: &Arc<str>) -> Option<Rc<Node>> {
+        let kept = self.kustomizations.borrow();
+        let (t, node) = kept.get(path)?;
+        (Arc::ptr_eq(t, text) || **t == **text).then(|| node.clone())
+    }
+
+    /// Keeps the document of kustomization file `path`, read from `text`.
+    pub(super) fn keep_kustomization(&self, path: &str, text: &Arc<str>, node: Rc<Node>) {
+        self.kustomizations
+            .borrow_mut()
+            .insert(path.to_string(), (text.clone(), node));
     }
 
     /// The documents of `text`, the file at `path`: kept from an earlier parse of the same
     /// text, else parsed (and kept). `None` when it is not valid YAML.
-    pub fn parse(&self, path: &str, text: &Arc<str>) -> Option<Vec<Node>> {
+    pub fn parse(&self, path: &str, text: &Arc<str>) -> Option<Docs> {
         if let Some(docs) = self.parsed(path, text) {
             return Some(docs);
         }
-        let docs = crate::yaml::parse_stream(text, path).ok()?;
-        self.keep_parsed(path, text, &docs);
+        let docs: Docs = crate::yaml::parse_stream(text, path).ok()?.into();
+        self.keep_parsed(path, text, docs.clone());
         Some(docs)
     }
 
@@ -261,5 +284,6 @@ impl BuildMemo {
     pub fn clear(&self) {
         self.kept.borrow_mut().clear();
         self.parsed.borrow_mut().clear();
+        self.kustomizations.borrow_mut().clear();
     }
 }

@@ -256,15 +256,16 @@ impl Loader<'_> {
         }
     }
 
-    /// Reads and parses a YAML file into its documents.
-    pub fn read_yaml(&self, rel: &str) -> Result<(String, Vec<Node>)> {
+    /// Reads and parses a YAML file into its documents (shared with the memo, when the
+    /// build has one, so an unchanged file is neither parsed nor copied again).
+    pub fn read_yaml(&self, rel: &str) -> Result<(String, memo::Docs)> {
         let (path, text) = self.read(rel)?;
         if let Some(docs) = self.memo.and_then(|m| m.parsed(&path, &text)) {
             return Ok((path, docs));
         }
-        let docs = parse_stream(&text, &path)?;
+        let docs: memo::Docs = parse_stream(&text, &path)?.into();
         if let Some(m) = self.memo {
-            m.keep_parsed(&path, &text, &docs);
+            m.keep_parsed(&path, &text, docs.clone());
         }
         Ok((path, docs))
     }
@@ -533,7 +534,7 @@ impl Builder<'_> {
                 memo: self.memo.map(|(m, _)| m),
             };
             let (path, docs) = loader.read_yaml(entry)?;
-            seen.append_all(ra, resources_from_docs(docs, &path)?, |e| e)
+            seen.append_all(ra, resources_from_docs(docs.to_vec(), &path)?, |e| e)
         } else if self.tree.is_dir(&path) {
             // A directory may be anywhere (it is a root of its own), at its real path.
             let path = self.tree.real_path(&path).unwrap_or(path);

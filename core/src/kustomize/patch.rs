@@ -3,6 +3,7 @@
 //! applying through [`super::smp`] and [`super::json6902`].
 
 use super::error::{BuildError, Result};
+use super::memo::Docs;
 use super::resource::{ResId, Resource, is_cluster_scoped};
 use super::{CopyBudget, Kustomization, Loader, json6902, smp};
 use crate::yaml::{Node, Value, parse_stream};
@@ -15,8 +16,8 @@ pub(super) fn patches_strategic_merge(
 ) -> Result<()> {
     for (entry, node) in k.string_list("patchesStrategicMerge")? {
         let docs = load_patch_text(loader, &entry, node)?;
-        for doc in docs {
-            apply_smp_by_id(ra, &doc)?;
+        for doc in docs.iter() {
+            apply_smp_by_id(ra, doc)?;
         }
     }
     Ok(())
@@ -66,7 +67,7 @@ pub(super) fn patches(
                 ));
             }
             (Some(path), None) => loader.read_yaml(path).map(|(_, d)| d)?,
-            (None, Some(inline)) => parse_inline(inline, item)?,
+            (None, Some(inline)) => parse_inline(loader, inline, item)?,
             (None, None) => {
                 return Err(BuildError::at(
                     &item.pos,
@@ -105,13 +106,13 @@ pub(super) fn patches(
         }
         match target {
             None => {
-                for doc in &docs {
+                for doc in docs.iter() {
                     apply_smp_by_id_opts(ra, doc, allow_name, allow_kind)?;
                 }
             }
             Some(target) => {
                 let selector = Selector::from_node(target)?;
-                for doc in &docs {
+                for doc in docs.iter() {
                     let mut i = 0;
                     while i < ra.len() {
                         if !selector.matches(&ra[i]) {
@@ -158,7 +159,7 @@ pub(super) fn patches_json6902(
             item.get("patch").and_then(Node::scalar_text),
         ) {
             (Some(path), None) => loader.read_yaml(path).map(|(_, d)| d)?,
-            (None, Some(inline)) => parse_inline(inline, item)?,
+            (None, Some(inline)) => parse_inline(loader, inline, item)?,
             _ => {
                 return Err(BuildError::at(
                     &item.pos,
@@ -166,13 +167,17 @@ pub(super) fn patches_json6902(
                 ));
             }
         };
-        let ops = docs
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Node::seq(Vec::new()));
+        let empty;
+        let ops = match docs.first() {
+            Some(d) => d,
+            None => {
+                empty = Node::seq(Vec::new());
+                &empty
+            }
+        };
         let selector = Selector::from_node(target)?;
         for r in ra.iter_mut().filter(|r| selector.matches(r)) {
-            apply_json6902(r, &ops, loader.budget)?;
+            apply_json6902(r, ops, loader.budget)?;
         }
     }
     Ok(())
@@ -188,20 +193,36 @@ fn apply_json6902(r: &mut Resource, ops: &Node, budget: &CopyBudget) -> Result<(
     Ok(())
 }
 
-fn parse_inline(text: &str, item: &Node) -> Result<Vec<Node>> {
+fn parse_inline(loader: &Loader<'_>, text: &str, item: &Node) -> Result<Docs> {
     // Inline patches are positioned at the entry that holds them.
     let file = item.pos.file.to_string();
-    parse_stream(text, &file).map_err(|e| BuildError {
-        line: item.pos.line + e.line,
-        col: e.col,
-        ..BuildError::from(e)
-    })
+    // Kept in the memo under the place of the entry (the same text there parses the same).
+    let kept = loader.memo.map(|m| {
+        let key = format!("{file}\0{}:{}", item.pos.line, item.pos.col);
+        (m, key, std::sync::Arc::<str>::from(text))
+    });
+    if let Some((m, key, text)) = &kept
+        && let Some(docs) = m.parsed(key, text)
+    {
+        return Ok(docs);
+    }
+    let docs: Docs = parse_stream(text, &file)
+        .map_err(|e| BuildError {
+            line: item.pos.line + e.line,
+            col: e.col,
+            ..BuildError::from(e)
+        })?
+        .into();
+    if let Some((m, key, text)) = &kept {
+        m.keep_parsed(key, text, docs.clone());
+    }
+    Ok(docs)
 }
 
 /// A `patchesStrategicMerge` entry: a file if one exists at that path, else inline YAML.
-fn load_patch_text(loader: &Loader<'_>, entry: &str, node: &Node) -> Result<Vec<Node>> {
+fn load_patch_text(loader: &Loader<'_>, entry: &str, node: &Node) -> Result<Docs> {
     if entry.contains('\n') || !looks_like_path(entry) {
-        return parse_inline(entry, node);
+        return parse_inline(loader, entry, node);
     }
     loader.read_yaml(entry).map(|(_, docs)| docs)
 }
@@ -229,15 +250,17 @@ fn apply_smp_by_id_opts(
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            let av = r.api_version_str();
-            let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
-            g == id.group
-                && v == id.version
-                && r.kind_str() == id.kind
-                && ((r.name_str() == id.name && ResId::ns_equal(r.namespace_str(), &id.namespace))
-                    || r.previous
-                        .iter()
-                        .any(|(n, ns)| *n == id.name && ResId::ns_equal(ns, &id.namespace)))
+            // The name first: it rules out almost every resource at once.
+            let named = (r.name_str() == id.name
+                && ResId::ns_equal(r.namespace_str(), &id.namespace))
+                || r.previous
+                    .iter()
+                    .any(|(n, ns)| *n == id.name && ResId::ns_equal(ns, &id.namespace));
+            named && r.kind_str() == id.kind && {
+                let av = r.api_version_str();
+                let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+                g == id.group && v == id.version
+            }
         })
         .map(|(i, _)| i)
         .collect();

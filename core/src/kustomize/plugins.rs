@@ -103,7 +103,7 @@ fn with_field(k: &Kustomization, field: &str, value: Node) -> Kustomization {
     Kustomization {
         path: k.path.clone(),
         dir: k.dir.clone(),
-        node: Node::new(crate::yaml::Value::Map(m), k.node.pos.clone()),
+        node: std::rc::Rc::new(Node::new(crate::yaml::Value::Map(m), k.node.pos.clone())),
     }
 }
 

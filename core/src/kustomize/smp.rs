@@ -117,7 +117,7 @@ fn lookup_gvk(api_version: &str, kind: &str) -> Schema {
 
 /// kyaml's `GetSchema`: without a schema, a map that names its own apiVersion and kind gets
 /// that kind's schema.
-fn schema_for(schema: Schema, dest: &Option<Node>, origin: &Option<Node>) -> Schema {
+fn schema_for(schema: Schema, dest: Option<&Node>, origin: Option<&Node>) -> Schema {
     if !matches!(schema, Schema::None) {
         return schema;
     }
@@ -204,7 +204,7 @@ fn walk(
     if depth > MAX_DEPTH {
         return Err("strategic merge patch: documents are nested too deeply".into());
     }
-    let schema = schema_for(schema, &dest, &origin);
+    let schema = schema_for(schema, dest.as_ref(), origin.as_ref());
     let kind = [&dest, &origin]
         .into_iter()
         .flatten()
@@ -389,6 +389,19 @@ fn walk_map(
     }
     names.sort();
     for name in names {
+        let in_origin = origin
+            .as_ref()
+            .and_then(Node::as_map)
+            .is_some_and(|m| m.contains_key(&name));
+        // A field only the destination has, whose walk would return it as it is, is left
+        // in place (no walk, so no copy or rebuild of the subtree).
+        if !in_origin
+            && new_dest
+                .get(&name)
+                .is_some_and(|d| unchanged_alone(d, schema.field(&name), depth + 1))
+        {
+            continue;
+        }
         // Each field is moved out of both sides for its walk (and its result put back or
         // removed below), so no subtree is copied on the way down.
         let dv = new_dest.get_mut(&name).map(take);
@@ -410,6 +423,26 @@ fn walk_map(
         }
     }
     Ok(Out::of(Some(new_dest), from_dest))
+}
+
+/// Whether [`walk`] of destination `n` with no patch (at `depth`, under `schema`) returns `n`
+/// unchanged, so the walk can be left out. Conservative: `false` wherever the walk could
+/// change something or fail — a null (dropped, or re-printed plain), an associative list
+/// (its elements are merged by key, empty and duplicate ones dropped), a subtree that would
+/// pass the depth limit. Everything else the walk returns as it was: scalars and other lists
+/// as they are, maps field by field.
+fn unchanged_alone(n: &Node, schema: Schema, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    let schema = schema_for(schema, Some(n), None);
+    match &n.value {
+        Value::Scalar(_) => !n.is_null(),
+        Value::Seq(_) => !schema.is_associative(),
+        Value::Map(m) => m
+            .iter()
+            .all(|(k, v)| unchanged_alone(v, schema.field(k), depth + 1)),
+    }
 }
 
 /// Moves a field's value out for its walk, leaving a null that the walk's result replaces.
@@ -635,12 +668,14 @@ fn is_empty_map(n: &Node) -> bool {
 /// matches; appends `element` when nothing matched. Null and empty-map elements are dropped.
 fn element_setter(
     list: &mut Vec<Node>,
-    element: Option<&Node>,
+    element: Option<Node>,
     keys: &[&str],
     values: &[String],
 ) -> Result<(), String> {
     let mut out = Vec::with_capacity(list.len() + 1);
-    let mut found = false;
+    // Where `element` goes (every match): filled in after the loop, so that it is copied
+    // only when more than one element matched.
+    let mut slots = Vec::new();
     let primitive = keys.first().is_none_or(|k| k.is_empty());
     for elem in list.drain(..) {
         if elem.is_null() || is_empty_map(&elem) {
@@ -667,17 +702,28 @@ fn element_setter(
             }
             continue;
         }
-        found = true;
-        if let Some(e) = element {
-            out.push(e.clone());
+        if element.is_some() {
+            slots.push(out.len());
+            out.push(Node::null());
         }
     }
     *list = out;
-    if let Some(e) = element
-        && !e.is_null()
-        && !found
-    {
-        list.push(e.clone());
+    let Some(e) = element else {
+        return Ok(());
+    };
+    match slots.split_last() {
+        Some((last, rest)) => {
+            for i in rest {
+                if let Some(slot) = list.get_mut(*i) {
+                    *slot = e.clone();
+                }
+            }
+            if let Some(slot) = list.get_mut(*last) {
+                *slot = e;
+            }
+        }
+        None if !e.is_null() => list.push(e),
+        None => {}
     }
     Ok(())
 }
@@ -766,19 +812,19 @@ fn set_elements(
         {
             *slot = v.clone();
         }
-        if let Some(v) = &val {
+        if let Some(v) = val {
             element_setter(&mut items, Some(v), &vk, &vv)?;
         }
     }
     if values_list.is_empty() {
         return Ok(std::mem::take(&mut lists.dest));
     }
-    append_list(&mut items, &lists.dest, &valid_keys)?;
+    append_list(&mut items, std::mem::take(&mut lists.dest), &valid_keys)?;
     Ok(items)
 }
 
 /// kyaml's `appendListNode(dst, src, keys)`.
-fn append_list(dst: &mut Vec<Node>, src: &[Node], keys: &[&str]) -> Result<(), String> {
+fn append_list(dst: &mut Vec<Node>, src: Vec<Node>, keys: &[&str]) -> Result<(), String> {
     let Some(first) = keys.first() else {
         return Ok(());
     };
@@ -795,16 +841,20 @@ fn append_list(dst: &mut Vec<Node>, src: &[Node], keys: &[&str]) -> Result<(), S
         let Some(m) = elem.as_map() else {
             return Err(format!(
                 "wrong node kind: expected MappingNode but got {} (at {})",
-                kind_name(kind_of(elem)),
+                kind_name(kind_of(&elem)),
                 elem.pos
             ));
         };
         let mut v = Vec::new();
+        let mut missing = 0;
         for key in keys {
             match m.get(key) {
-                None => dst.push(elem.clone()),
+                None => missing += 1,
                 Some(f) => v.push(raw_text(f)),
             }
+        }
+        for _ in 0..missing {
+            dst.push(elem.clone());
         }
         if keys.len() > 1 {
             element_setter(dst, None, keys, &v)?;

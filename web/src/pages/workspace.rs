@@ -42,16 +42,16 @@ pub fn workspace(props: &WorkspaceProps) -> Html {
         return html! {};
     };
     let a = &s.analysis;
-    let diags = Rc::new(a.diagnostics.clone());
+    let diags = a.diagnostics.clone();
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for d in a.diagnostics.iter().filter(|d| !d.file.is_empty()) {
         if seen.insert((
-            d.file.clone(),
+            d.file.as_str(),
             d.line,
             d.column,
-            d.code.clone(),
-            d.message.clone(),
+            d.code.as_str(),
+            d.message.as_str(),
         )) {
             let c = counts.entry(d.file.clone()).or_default();
             if d.severity == Severity::Error {
@@ -68,7 +68,7 @@ pub fn workspace(props: &WorkspaceProps) -> Html {
             a.diagnostics
                 .iter()
                 .filter(|d| d.file == *f && d.line > 0)
-                .filter(|d| seen.insert((d.line, d.column, d.code.clone(), d.message.clone())))
+                .filter(|d| seen.insert((d.line, d.column, d.code.as_str(), d.message.as_str())))
                 .map(|d| Mark {
                     line: d.line,
                     column: d.column.max(1),
