@@ -38,6 +38,7 @@
 //! ```
 
 pub mod abi;
+mod pattern;
 pub mod pointer;
 pub mod protojson;
 pub mod refs;

@@ -113,7 +113,7 @@ struct Keywords {
     enumeration: Option<Vec<Value>>,
     min_length: Option<u64>,
     max_length: Option<u64>,
-    pattern: Option<(String, Result<regex_lite::Regex, String>)>,
+    pattern: Option<(String, Result<crate::pattern::Pattern, String>)>,
     minimum: Option<f64>,
     maximum: Option<f64>,
     exclusive_minimum_bool: bool,
@@ -1010,27 +1010,22 @@ mod tests {
 }
 
 thread_local! {
-    /// Compiled `pattern`s: compiling a regex costs far more than matching one, and the
+    /// Compiled `pattern`s: compiling a pattern costs far more than matching one, and the
     /// same few patterns are checked many times per manifest.
-    static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, regex_lite::Regex>> =
+    static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, crate::pattern::Pattern>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// The JSON Schema `pattern` `p`, compiled (once per thread: [`Schema::new`] takes a copy).
-///
-/// The copy has matched once, so its matching cache exists before the first check (and is
-/// in a snapshot taken after `planton_init`).
-fn compile_pattern(p: &str) -> Result<regex_lite::Regex, String> {
-    let re: regex_lite::Regex = PATTERNS.with(|cache| -> Result<regex_lite::Regex, String> {
+fn compile_pattern(p: &str) -> Result<crate::pattern::Pattern, String> {
+    PATTERNS.with(|cache| {
         if let Some(re) = cache.borrow().get(p) {
             return Ok(re.clone());
         }
-        let re = regex_lite::Regex::new(p).map_err(|e| e.to_string())?;
+        let re = crate::pattern::Pattern::new(p)?;
         cache.borrow_mut().insert(p.to_string(), re.clone());
         Ok(re)
-    })?;
-    let _ = re.is_match("");
-    Ok(re)
+    })
 }
 
 /// Compiles every `pattern` of `schema` into this thread's cache, ahead of the first check.

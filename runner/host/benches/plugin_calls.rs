@@ -74,6 +74,11 @@ fn benches(c: &mut Criterion) {
     c.bench_function("warm_render/kubernetes_seed", |b| {
         b.iter(|| black_box(plugin.render(&req).expect("render")))
     });
+    // The sandbox alone: a fresh store and instance from the same snapshot, one export call
+    // (`planton_contract_version`) and the slot's reset; the floor under any warm call.
+    c.bench_function("warm_call/sandbox_only", |b| {
+        b.iter(|| black_box(plugin.probe().expect("contract version")))
+    });
     #[cfg(target_os = "linux")]
     c.bench_function("warm_render_cpu/kubernetes_seed", |b| {
         b.iter_custom(|iters| {
