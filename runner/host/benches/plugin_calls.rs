@@ -13,11 +13,21 @@
 //!   contract version, describe), render once. Goal: < 20 ms.
 //! - `first_call/uncached`: the same, compiling the module with Cranelift.
 //!
+//! - `warm_call/sandbox_only`: a call with none of the plugin's work (`Plugin::probe`: fresh
+//!   store, instantiation from the snapshot, `planton_contract_version`, the slot's reset):
+//!   the floor under every warm call.
+//!
+//! The benchmark links mimalloc as its global allocator, as the `planton` binary does.
 //! Run with `cargo bench -p planton-host --bench plugin_calls`. With
 //! `PLANTON_BENCH_PLUGIN=path/to/plugin.wasm` the warm cases call that module instead of the
 //! built-in Kubernetes plugin (to compare builds of a plugin with one host binary).
 
 use std::hint::black_box;
+
+/// The global allocator of the `planton` binary (runner/src/main.rs), so the host's share of
+/// a call (encoding the request, decoding the result) costs what it costs there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
