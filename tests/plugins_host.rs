@@ -694,6 +694,9 @@ fn builtin_plugins_load_and_the_wasm_render_equals_the_native_one() {
         .unwrap();
     let rendered = plugin.render(&RenderRequest { manifest, context }).unwrap();
     assert_eq!(Value::Array(rendered.into_items()), golden);
+    // A call with none of the plugin's work (the benchmark's sandbox floor) still runs the
+    // snapshot in a fresh store.
+    assert_eq!(plugin.probe().unwrap(), plugin.contract_version());
 
     // KubernetesDeployment: the same plugin, the same sandboxed render as natively.
     let plugin = host

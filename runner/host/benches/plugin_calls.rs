@@ -13,11 +13,21 @@
 //!   contract version, describe), render once. Goal: < 20 ms.
 //! - `first_call/uncached`: the same, compiling the module with Cranelift.
 //!
+//! - `warm_call/sandbox_only`: a call with none of the plugin's work (`Plugin::probe`: fresh
+//!   store, instantiation from the snapshot, `planton_contract_version`, the slot's reset):
+//!   the floor under every warm call.
+//!
+//! The benchmark links mimalloc as its global allocator, as the `planton` binary does.
 //! Run with `cargo bench -p planton-host --bench plugin_calls`. With
 //! `PLANTON_BENCH_PLUGIN=path/to/plugin.wasm` the warm cases call that module instead of the
 //! built-in Kubernetes plugin (to compare builds of a plugin with one host binary).
 
 use std::hint::black_box;
+
+/// The global allocator of the `planton` binary (runner/src/main.rs), so the host's share of
+/// a call (encoding the request, decoding the result) costs what it costs there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -73,6 +83,11 @@ fn benches(c: &mut Criterion) {
         .clone();
     c.bench_function("warm_render/kubernetes_seed", |b| {
         b.iter(|| black_box(plugin.render(&req).expect("render")))
+    });
+    // The sandbox alone: a fresh store and instance from the same snapshot, one export call
+    // (`planton_contract_version`) and the slot's reset; the floor under any warm call.
+    c.bench_function("warm_call/sandbox_only", |b| {
+        b.iter(|| black_box(plugin.probe().expect("contract version")))
     });
     #[cfg(target_os = "linux")]
     c.bench_function("warm_render_cpu/kubernetes_seed", |b| {

@@ -63,6 +63,11 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.cranelift_opt_level(OptLevel::Speed);
+        // `PLANTON_WASM_PERFMAP=1` writes `/tmp/perf-<pid>.map`, so `perf report` names the
+        // plugins' functions (for profiling a call; off by default).
+        if std::env::var_os("PLANTON_WASM_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let slots = pool_slots();
         let pool = |keep_resident: bool| {
             let mut pool = PoolingAllocationConfig::new();

@@ -435,6 +435,17 @@ impl Plugin {
         self.call_json(Op::Render, manifest_kind(&req.manifest), Some(req))
     }
 
+    /// Calls `planton_contract_version` in a fresh sandbox: a call with none of the plugin's
+    /// work (a fresh store, instantiation from the snapshot, one export call, the reset), so
+    /// it measures what the sandbox alone costs per call.
+    pub fn probe(&self) -> Result<u32> {
+        if let Some(first) = self.tripped.get().and_then(Error::limit_copy) {
+            return Err(first);
+        }
+        self.sandbox
+            .contract_version(&self.site(Op::ContractVersion, None))
+    }
+
     fn site(&self, op: Op, kind: Option<String>) -> CallSite {
         // Until `describe` has run, the name is the plugin's source.
         CallSite {
