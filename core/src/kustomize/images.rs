@@ -38,12 +38,8 @@ pub(super) fn apply(
         let Some(list) = k.field(field) else { continue };
         for item in entries(list, field, "[]types.Image")? {
             let image = parse_image(item, field)?;
-            let pattern = format!(
-                "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
-                image.name
-            );
             // Go ignores the compile error and then never matches; so do we.
-            let Ok(re) = regex_lite::Regex::new(&pattern) else {
+            let Some(re) = ImagePattern::new(&image.name) else {
                 continue;
             };
             for r in ra.iter_mut() {
@@ -79,12 +75,65 @@ fn parse_image(item: &Node, field: &str) -> Result<Image> {
     Ok(image)
 }
 
+/// What kustomize matches an image value with:
+/// `^NAME(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$`, where NAME (the entry's
+/// `name`) is itself read as a regular expression.
+enum ImagePattern {
+    /// A name of plain characters, `.` matching any character but a line break: matched
+    /// by hand (a fixed number of characters, then the optional tag and digest), which is
+    /// what the expression matches.
+    Plain(Vec<char>),
+    Regex(regex_lite::Regex),
+}
+
+impl ImagePattern {
+    /// `None` when the expression does not compile.
+    fn new(name: &str) -> Option<ImagePattern> {
+        let plain = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '_' | '-' | ':' | '@'));
+        if plain {
+            return Some(ImagePattern::Plain(name.chars().collect()));
+        }
+        let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
+        regex_lite::Regex::new(&pattern)
+            .ok()
+            .map(ImagePattern::Regex)
+    }
+
+    fn is_match(&self, value: &str) -> bool {
+        let name = match self {
+            ImagePattern::Regex(re) => return re.is_match(value),
+            ImagePattern::Plain(name) => name,
+        };
+        let mut chars = value.chars();
+        for &n in name {
+            match chars.next() {
+                Some(c) if c == n || (n == '.' && c != '\n') => {}
+                _ => return false,
+            }
+        }
+        let tag_char =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '{' | '}' | '-');
+        let rest = chars.as_str();
+        let rest = match rest.strip_prefix(':') {
+            Some(tag) => tag.trim_start_matches(tag_char),
+            None => rest,
+        };
+        let rest = match rest.strip_prefix("@sha256:") {
+            Some(digest) => digest.trim_start_matches(tag_char),
+            None => rest,
+        };
+        rest.is_empty()
+    }
+}
+
 /// Walks the whole object: for every `containers`/`initContainers` list, updates each item's
 /// `image` (children are visited before their parent key, as kustomize does).
 fn legacy_walk(
     node: &mut Node,
     image: &Image,
-    re: &regex_lite::Regex,
+    re: &ImagePattern,
 ) -> std::result::Result<(), String> {
     match &mut node.value {
         Value::Map(m) => {
@@ -118,7 +167,7 @@ fn legacy_walk(
 fn extra_specs(
     node: &mut Node,
     image: &Image,
-    re: &regex_lite::Regex,
+    re: &ImagePattern,
     extra: &[super::transformers::FieldSpec],
 ) -> std::result::Result<(), String> {
     use super::transformers::{Create, split_path, walk};
@@ -153,7 +202,7 @@ fn extra_specs(
 fn field_specs(
     node: &mut Node,
     image: &Image,
-    re: &regex_lite::Regex,
+    re: &ImagePattern,
 ) -> std::result::Result<(), String> {
     for prefix in [&["spec"][..], &["spec", "template", "spec"][..]] {
         for list in ["containers", "initContainers"] {
@@ -173,11 +222,7 @@ fn field_specs(
 }
 
 /// kustomize's `imageTagUpdater`: rewrites one `image` value if its name matches.
-fn update(
-    node: &mut Node,
-    image: &Image,
-    re: &regex_lite::Regex,
-) -> std::result::Result<(), String> {
+fn update(node: &mut Node, image: &Image, re: &ImagePattern) -> std::result::Result<(), String> {
     let Value::Scalar(s) = &mut node.value else {
         return Err(wrong_kind("ScalarNode", node));
     };
@@ -366,8 +411,28 @@ pub(super) fn json_type(node: &Node) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{ImagePattern, split};
     use crate::kustomize::{FileTree, build};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// The hand matcher of plain names answers as the expression does.
+        #[test]
+        fn plain_image_names_match_as_the_expression_does(
+            name in "[a.:/@-]{0,5}",
+            value in "[a.b:/@\n{-]{0,6}|(@sha256|:)?[a.:{]{0,4}",
+            suffix in "(:[a1.{}_-]{0,3})?(@sha256:[a1.]{0,3}|@sha25)?[:@]?",
+        ) {
+            let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
+            let re = regex_lite::Regex::new(&pattern).unwrap();
+            let plain = ImagePattern::new(&name).unwrap();
+            proptest::prop_assert!(matches!(plain, ImagePattern::Plain(_)));
+            for v in [value.clone(), format!("{name}{suffix}"), format!("{value}{suffix}")] {
+                proptest::prop_assert_eq!(plain.is_match(&v), re.is_match(&v), "{:?} on {:?}", name, v);
+            }
+        }
+    }
 
     #[test]
     fn split_like_kustomize() {

@@ -23,6 +23,7 @@ mod resolve;
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) use emit::emit_node_into;
 pub use emit::{emit, emit_documents};
 pub use parse::{YamlError, parse_stream};
 pub use resolve::{Out, OutputError, Resolved, resolve_plain, to_output};
