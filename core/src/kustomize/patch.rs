@@ -450,8 +450,8 @@ enum Pattern {
 }
 
 /// The text every match of the anchored pattern `^(?:re)$` starts with: its leading plain
-/// characters, less the last one when a quantifier that allows zero follows it; nothing
-/// when the pattern has groups or alternatives.
+/// characters, less the last one when a quantifier follows it (quantifiers stack: `a+?`,
+/// `a+{0,2}`); nothing when the pattern has groups or alternatives.
 fn literal_prefix(re: &str) -> String {
     if re.contains(['|', '(', ')']) {
         return String::new();
@@ -461,7 +461,7 @@ fn literal_prefix(re: &str) -> String {
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/'))
         .collect();
     let keep = match re.chars().nth(plain.len()) {
-        Some('?' | '*' | '{') => plain.len().saturating_sub(1),
+        Some('?' | '*' | '+' | '{') => plain.len().saturating_sub(1),
         _ => plain.len(),
     };
     plain[..keep].iter().collect()
@@ -612,7 +612,8 @@ mod tests {
         assert_eq!(literal_prefix("app-04[0-9]"), "app-04");
         assert_eq!(literal_prefix("abc?"), "ab");
         assert_eq!(literal_prefix("abc{0,1}"), "ab");
-        assert_eq!(literal_prefix("abc+"), "abc");
+        assert_eq!(literal_prefix("abc+"), "ab");
+        assert_eq!(literal_prefix("ab/+{0,2}"), "ab");
         assert_eq!(literal_prefix("a|b"), "");
         assert_eq!(literal_prefix("(?i)abc"), "");
     }

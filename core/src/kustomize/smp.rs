@@ -614,16 +614,21 @@ fn element_list(list: &[Node], keys: &[&str], values: &[String]) -> Option<usize
         e.as_map().is_some_and(|m| {
             keys.iter()
                 .zip(&values)
-                .all(|(k, v)| m.get(k).is_some_and(|f| raw_text(f) == *v))
+                .all(|(k, v)| m.get(k).is_some_and(|f| raw_str(f) == v))
         })
     })
 }
 
 /// A node's raw scalar text as kyaml compares it (`Value` of the yaml node).
 fn raw_text(n: &Node) -> String {
+    raw_str(n).to_string()
+}
+
+/// [`raw_text`], borrowed.
+fn raw_str(n: &Node) -> &str {
     match &n.value {
-        Value::Scalar(s) => s.value.clone(),
-        _ => String::new(),
+        Value::Scalar(s) => &s.value,
+        _ => "",
     }
 }
 
@@ -635,12 +640,15 @@ fn is_empty_map(n: &Node) -> bool {
 /// matches; appends `element` when nothing matched. Null and empty-map elements are dropped.
 fn element_setter(
     list: &mut Vec<Node>,
-    element: Option<&Node>,
+    element: Option<Node>,
     keys: &[&str],
     values: &[String],
 ) -> Result<(), String> {
     let mut out = Vec::with_capacity(list.len() + 1);
     let mut found = false;
+    // `element` moves into the first place it goes; a later match gets a copy of it.
+    let mut element = element;
+    let mut placed: Option<usize> = None;
     let primitive = keys.first().is_none_or(|k| k.is_empty());
     for elem in list.drain(..) {
         if elem.is_null() || is_empty_map(&elem) {
@@ -668,7 +676,10 @@ fn element_setter(
             continue;
         }
         found = true;
-        if let Some(e) = element {
+        if let Some(e) = element.take() {
+            placed = Some(out.len());
+            out.push(e);
+        } else if let Some(e) = placed.and_then(|i| out.get(i)) {
             out.push(e.clone());
         }
     }
@@ -677,7 +688,7 @@ fn element_setter(
         && !e.is_null()
         && !found
     {
-        list.push(e.clone());
+        list.push(e);
     }
     Ok(())
 }
@@ -703,7 +714,7 @@ fn field_matches(elem: &Node, key: &str, value: &str) -> Result<bool, String> {
         ));
     };
     Ok(m.get(key)
-        .is_some_and(|f| value.is_empty() || raw_text(f) == value))
+        .is_some_and(|f| value.is_empty() || raw_str(f) == value))
 }
 
 fn set_elements(
@@ -766,7 +777,7 @@ fn set_elements(
         {
             *slot = v.clone();
         }
-        if let Some(v) = &val {
+        if let Some(v) = val {
             element_setter(&mut items, Some(v), &vk, &vv)?;
         }
     }
@@ -789,7 +800,7 @@ fn append_list(dst: &mut Vec<Node>, src: &[Node], keys: &[&str]) -> Result<(), S
                     .map(|s| s.value.clone())
                     .unwrap_or_default(),
             ];
-            element_setter(dst, Some(elem), &[""], &v)?;
+            element_setter(dst, Some(elem.clone()), &[""], &v)?;
             continue;
         }
         let Some(m) = elem.as_map() else {
@@ -809,7 +820,7 @@ fn append_list(dst: &mut Vec<Node>, src: &[Node], keys: &[&str]) -> Result<(), S
         if keys.len() > 1 {
             element_setter(dst, None, keys, &v)?;
         }
-        element_setter(dst, Some(elem), keys, &v)?;
+        element_setter(dst, Some(elem.clone()), keys, &v)?;
     }
     Ok(())
 }

@@ -173,6 +173,11 @@ impl Scalar {
 
     /// Whether this scalar decodes to null (`~`, `null`, empty plain, `!!null`).
     pub fn is_null(&self) -> bool {
+        if self.tag.is_none() {
+            // What `resolve` answers for an untagged scalar, without typing other text.
+            return self.style.is_plain()
+                && matches!(self.value.as_str(), "" | "~" | "null" | "Null" | "NULL");
+        }
         matches!(self.resolve(), Resolved::Null)
     }
 

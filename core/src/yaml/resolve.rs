@@ -120,7 +120,11 @@ fn resolve_v3(s: &str, try_timestamp: bool) -> Resolved {
 /// The numeric part shared by v2 and v3: underscores dropped, Go `ParseInt(s, 0, 64)`, then
 /// `ParseUint`, then the YAML float pattern, then `0b`/`0o` forms.
 fn numeric(s: &str, v3: bool) -> Option<Resolved> {
-    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    let plain: std::borrow::Cow<'_, str> = if s.contains('_') {
+        s.chars().filter(|&c| c != '_').collect::<String>().into()
+    } else {
+        s.into()
+    };
     if let Some(i) = go_parse_int(&plain) {
         return Some(Resolved::Int(i));
     }
