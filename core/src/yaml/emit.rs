@@ -192,7 +192,7 @@ impl Emitter<'_> {
     fn node<T: Tree>(&mut self, v: &T, ctx: Ctx) -> Result<(), T::Error> {
         match v.shape()? {
             Shape::Map(entries) if entries.is_empty() => self.empty_flow("{}"),
-            Shape::Seq(items) if items.is_empty() => self.empty_flow("[]"),
+            Shape::Seq([]) => self.empty_flow("[]"),
             Shape::Map(entries) => self.block_mapping(entries)?,
             Shape::Seq(items) => self.block_sequence(items, ctx)?,
             Shape::Scalar(s) => self.out_scalar(&s, ctx),
