@@ -16,6 +16,21 @@ use std::sync::Arc;
 pub struct DiskFiles {
     cache: RefCell<HashMap<String, Option<Arc<str>>>>,
     real: RefCell<HashMap<String, Option<String>>>,
+    stats: RefCell<HashMap<String, Stat>>,
+}
+
+/// What one `lstat` (and, for a link, one `stat`) said about a path: a build asks
+/// `is_file`, then the real path, then reads, so one system call answers the first two and
+/// sizes the read.
+#[derive(Clone, Copy, Default)]
+struct Stat {
+    /// The path itself is a symbolic link.
+    link: bool,
+    /// What it is, links followed (both false when missing).
+    file: bool,
+    dir: bool,
+    /// The file's length, links followed.
+    len: u64,
 }
 
 impl DiskFiles {
@@ -65,6 +80,78 @@ impl DiskFiles {
     pub fn local_path(path: &str) -> PathBuf {
         Path::new("/").join(path)
     }
+
+    /// The cached [`Stat`] of a core path.
+    fn stat(&self, path: &str) -> Stat {
+        if let Some(hit) = self.stats.borrow().get(path) {
+            return *hit;
+        }
+        let local = DiskFiles::local_path(path);
+        let of = |m: &std::fs::Metadata| (m.is_file(), m.is_dir(), m.len());
+        let stat = match std::fs::symlink_metadata(&local) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let (file, dir, len) = std::fs::metadata(&local)
+                    .map(|m| of(&m))
+                    .unwrap_or_default();
+                Stat {
+                    link: true,
+                    file,
+                    dir,
+                    len,
+                }
+            }
+            Ok(m) => {
+                let (file, dir, len) = of(&m);
+                Stat {
+                    link: false,
+                    file,
+                    dir,
+                    len,
+                }
+            }
+            Err(_) => Stat::default(),
+        };
+        self.stats.borrow_mut().insert(path.to_string(), stat);
+        stat
+    }
+
+    /// Reads a whole file: `read` calls into a buffer sized from the cached stat (no `fstat`,
+    /// as `std::fs::read` makes).
+    fn read_file(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        let len = self.stat(path).len;
+        let mut f = std::fs::File::open(DiskFiles::local_path(path))?;
+        let mut buf = Vec::new();
+        // One more byte than the file had, so the read that finds the end is the second.
+        buf.try_reserve_exact(usize::try_from(len).unwrap_or(0).saturating_add(1))
+            .map_err(std::io::Error::other)?;
+        read_to_end_unsized(&mut f, &mut buf)?;
+        Ok(buf)
+    }
+}
+
+/// `read_to_end` without the size probe `File`'s own implementation makes (`fstat` and
+/// `lseek`): plain reads into the spare capacity until the end.
+fn read_to_end_unsized(f: &mut std::fs::File, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut filled = buf.len();
+    loop {
+        if filled == buf.capacity() {
+            buf.reserve(buf.capacity().max(4096));
+        }
+        buf.resize(buf.capacity(), 0);
+        match f.read(&mut buf[filled..]) {
+            Ok(0) => {
+                buf.truncate(filled);
+                return Ok(());
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(filled);
+                return Err(e);
+            }
+        }
+    }
 }
 
 /// How the CLI names a core path in a message: relative to the working directory when
@@ -92,7 +179,7 @@ impl Files for DiskFiles {
         if let Some(hit) = self.cache.borrow().get(path) {
             return hit.clone();
         }
-        let bytes = std::fs::read(DiskFiles::local_path(path)).ok();
+        let bytes = self.read_file(path).ok();
         let text: Option<Arc<str>> = bytes.map(|b| match String::from_utf8(b) {
             Ok(s) => Arc::from(s),
             Err(e) => Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
@@ -119,13 +206,13 @@ impl Files for DiskFiles {
                 } else {
                     format!("{parent}/{name}")
                 };
-                let local = DiskFiles::local_path(&joined);
-                match std::fs::symlink_metadata(&local) {
-                    Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&local)
+                if self.stat(&joined).link {
+                    std::fs::canonicalize(DiskFiles::local_path(&joined))
                         .ok()
-                        .and_then(|p| DiskFiles::core_path(&p).ok()),
+                        .and_then(|p| DiskFiles::core_path(&p).ok())
+                } else {
                     // Not a link, or missing (the caller reports a missing file).
-                    _ => Some(joined),
+                    Some(joined)
                 }
             }
         };
@@ -143,11 +230,11 @@ impl Files for DiskFiles {
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        DiskFiles::local_path(path).is_dir()
+        self.stat(path).dir
     }
 
     fn is_file(&self, path: &str) -> bool {
-        DiskFiles::local_path(path).is_file()
+        self.stat(path).file
     }
 
     fn list_dir(&self, dir: &str) -> Vec<String> {

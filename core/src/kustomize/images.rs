@@ -38,15 +38,10 @@ pub(super) fn apply(
         let Some(list) = k.field(field) else { continue };
         for item in entries(list, field, "[]types.Image")? {
             let image = parse_image(item, field)?;
-            let pattern = format!(
-                "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
-                image.name
-            );
             // Go ignores the compile error and then never matches; so do we.
-            let Ok(re) = regex_lite::Regex::new(&pattern) else {
+            let Some(re) = ImagePattern::new(&image.name) else {
                 continue;
             };
-            let re = Matcher::new(re, &image.name);
             for r in ra.iter_mut() {
                 if r.kind_str() == "CustomResourceDefinition" {
                     continue;
@@ -80,42 +75,66 @@ fn parse_image(item: &Node, field: &str) -> Result<Image> {
     Ok(image)
 }
 
-/// An image entry's pattern, with a quick test that rejects most images without running the
-/// regex: when the entry's name has only characters that each match exactly one character
-/// (letters, digits, `/`, `_`, `-`) or any one (`.`), a matching image starts with one
-/// character per name character, equal except under a `.`.
-struct Matcher {
-    re: regex_lite::Regex,
-    /// The name, when it is that simple.
-    simple: Option<Vec<char>>,
+/// What kustomize matches an image value with:
+/// `^NAME(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$`, where NAME (the entry's
+/// `name`) is itself read as a regular expression.
+enum ImagePattern {
+    /// A name of plain characters, `.` matching any character but a line break: matched
+    /// by hand (a fixed number of characters, then the optional tag and digest), which is
+    /// what the expression matches.
+    Plain(Vec<char>),
+    Regex(regex_lite::Regex),
 }
 
-impl Matcher {
-    fn new(re: regex_lite::Regex, name: &str) -> Matcher {
-        let simple = name
+impl ImagePattern {
+    /// `None` when the expression does not compile.
+    fn new(name: &str) -> Option<ImagePattern> {
+        let plain = name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.'))
-            .then(|| name.chars().collect());
-        Matcher { re, simple }
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '_' | '-' | ':' | '@'));
+        if plain {
+            return Some(ImagePattern::Plain(name.chars().collect()));
+        }
+        let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
+        regex_lite::Regex::new(&pattern)
+            .ok()
+            .map(ImagePattern::Regex)
     }
 
-    fn is_match(&self, text: &str) -> bool {
-        if let Some(name) = &self.simple {
-            let mut chars = text.chars();
-            let prefix = name
-                .iter()
-                .all(|n| chars.next().is_some_and(|c| *n == '.' || c == *n));
-            if !prefix {
-                return false;
+    fn is_match(&self, value: &str) -> bool {
+        let name = match self {
+            ImagePattern::Regex(re) => return re.is_match(value),
+            ImagePattern::Plain(name) => name,
+        };
+        let mut chars = value.chars();
+        for &n in name {
+            match chars.next() {
+                Some(c) if c == n || (n == '.' && c != '\n') => {}
+                _ => return false,
             }
         }
-        self.re.is_match(text)
+        let tag_char =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '{' | '}' | '-');
+        let rest = chars.as_str();
+        let rest = match rest.strip_prefix(':') {
+            Some(tag) => tag.trim_start_matches(tag_char),
+            None => rest,
+        };
+        let rest = match rest.strip_prefix("@sha256:") {
+            Some(digest) => digest.trim_start_matches(tag_char),
+            None => rest,
+        };
+        rest.is_empty()
     }
 }
 
 /// Walks the whole object: for every `containers`/`initContainers` list, updates each item's
 /// `image` (children are visited before their parent key, as kustomize does).
-fn legacy_walk(node: &mut Node, image: &Image, re: &Matcher) -> std::result::Result<(), String> {
+fn legacy_walk(
+    node: &mut Node,
+    image: &Image,
+    re: &ImagePattern,
+) -> std::result::Result<(), String> {
     match &mut node.value {
         Value::Map(m) => {
             for (key, value) in m.entries.iter_mut() {
@@ -148,7 +167,7 @@ fn legacy_walk(node: &mut Node, image: &Image, re: &Matcher) -> std::result::Res
 fn extra_specs(
     node: &mut Node,
     image: &Image,
-    re: &Matcher,
+    re: &ImagePattern,
     extra: &[super::transformers::FieldSpec],
 ) -> std::result::Result<(), String> {
     use super::transformers::{Create, split_path, walk};
@@ -180,7 +199,11 @@ fn extra_specs(
 }
 
 /// The default image field specs, applied after the legacy walk.
-fn field_specs(node: &mut Node, image: &Image, re: &Matcher) -> std::result::Result<(), String> {
+fn field_specs(
+    node: &mut Node,
+    image: &Image,
+    re: &ImagePattern,
+) -> std::result::Result<(), String> {
     for prefix in [&["spec"][..], &["spec", "template", "spec"][..]] {
         for list in ["containers", "initContainers"] {
             let mut path = prefix.to_vec();
@@ -199,7 +222,7 @@ fn field_specs(node: &mut Node, image: &Image, re: &Matcher) -> std::result::Res
 }
 
 /// kustomize's `imageTagUpdater`: rewrites one `image` value if its name matches.
-fn update(node: &mut Node, image: &Image, re: &Matcher) -> std::result::Result<(), String> {
+fn update(node: &mut Node, image: &Image, re: &ImagePattern) -> std::result::Result<(), String> {
     let Value::Scalar(s) = &mut node.value else {
         return Err(wrong_kind("ScalarNode", node));
     };
@@ -388,8 +411,28 @@ pub(super) fn json_type(node: &Node) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{ImagePattern, split};
     use crate::kustomize::{FileTree, build};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// The hand matcher of plain names answers as the expression does.
+        #[test]
+        fn plain_image_names_match_as_the_expression_does(
+            name in "[a.:/@-]{0,5}",
+            value in "[a.b:/@\n{-]{0,6}|(@sha256|:)?[a.:{]{0,4}",
+            suffix in "(:[a1.{}_-]{0,3})?(@sha256:[a1.]{0,3}|@sha25)?[:@]?",
+        ) {
+            let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
+            let re = regex_lite::Regex::new(&pattern).unwrap();
+            let plain = ImagePattern::new(&name).unwrap();
+            proptest::prop_assert!(matches!(plain, ImagePattern::Plain(_)));
+            for v in [value.clone(), format!("{name}{suffix}"), format!("{value}{suffix}")] {
+                proptest::prop_assert_eq!(plain.is_match(&v), re.is_match(&v), "{:?} on {:?}", name, v);
+            }
+        }
+    }
 
     #[test]
     fn split_like_kustomize() {

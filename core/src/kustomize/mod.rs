@@ -37,7 +37,7 @@ pub use fs::{FileTree, Files};
 pub use kustomization::Kustomization;
 pub use resource::{ResId, Resource};
 
-use crate::yaml::{Node, Out, emit_documents, parse_stream, to_output};
+use crate::yaml::{Node, emit_node_into, parse_stream, to_output};
 use error::ErrorKind as K;
 use fs::{is_within, join, normalize};
 use std::collections::HashMap;
@@ -54,13 +54,23 @@ pub struct Build {
 
 impl Build {
     /// The YAML stream `kubectl kustomize` prints for this build.
+    ///
+    /// Each resource is written straight from its tree (as `emit_documents` writes what
+    /// `to_output` makes of it, without that copy).
     pub fn to_yaml(&self) -> Result<String> {
-        let outs: Vec<Out> = self
-            .resources
-            .iter()
-            .map(|r| to_output(&r.node).map_err(|e| BuildError::at(&e.pos, e.message)))
-            .collect::<Result<_>>()?;
-        Ok(emit_documents(&outs))
+        let mut out = String::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            if i > 0 {
+                out.push_str("---\n");
+            }
+            if let Err(e) = emit_node_into(&mut out, &r.node) {
+                // The error `to_output` reports (its walk is in source order, the
+                // emitter's in output order): the first unprintable value as written.
+                let e = to_output(&r.node).err().unwrap_or(e);
+                return Err(BuildError::at(&e.pos, e.message));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -384,7 +384,7 @@ impl Selector {
                     Ok(Some(Pattern::Literal(s.to_string())))
                 }
                 Some(s) => regex_lite::Regex::new(&format!("^(?:{s})$"))
-                    .map(|r| Some(Pattern::Regex(r)))
+                    .map(|r| Some(Pattern::Regex(literal_prefix(s), r)))
                     .map_err(|e| {
                         BuildError::at(
                             &node.pos,
@@ -465,17 +465,36 @@ impl Selector {
     }
 }
 
-/// An anchored selector pattern; plain names skip the regex engine.
+/// An anchored selector pattern; plain names skip the regex engine, and a regex runs only
+/// on values that start with the literal text every match starts with.
 enum Pattern {
     Literal(String),
-    Regex(regex_lite::Regex),
+    Regex(String, regex_lite::Regex),
+}
+
+/// The text every match of the anchored pattern `^(?:re)$` starts with: its leading plain
+/// characters, less the last one when a quantifier follows it (quantifiers stack: `a+?`,
+/// `a+{0,2}`); nothing when the pattern has groups or alternatives.
+fn literal_prefix(re: &str) -> String {
+    if re.contains(['|', '(', ')']) {
+        return String::new();
+    }
+    let plain: Vec<char> = re
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/'))
+        .collect();
+    let keep = match re.chars().nth(plain.len()) {
+        Some('?' | '*' | '+' | '{') => plain.len().saturating_sub(1),
+        _ => plain.len(),
+    };
+    plain[..keep].iter().collect()
 }
 
 impl Pattern {
     fn is_match(&self, s: &str) -> bool {
         match self {
             Pattern::Literal(l) => l == s,
-            Pattern::Regex(r) => r.is_match(s),
+            Pattern::Regex(prefix, r) => s.starts_with(prefix.as_str()) && r.is_match(s),
         }
     }
 }
@@ -588,7 +607,39 @@ fn is_map(n: &Node) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::LabelSelector;
+    use super::{LabelSelector, literal_prefix};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// Every string a selector pattern matches starts with the pattern's literal prefix.
+        #[test]
+        fn matches_start_with_the_literal_prefix(
+            re in "[ab/_-]{0,4}[?*+.]?[ab]{0,2}(\\[0-9\\]|\\{0,2\\}|\\||\\(a\\))?[ab.*]{0,2}",
+            s in "[ab/_-]{0,6}",
+        ) {
+            if let Ok(r) = regex_lite::Regex::new(&format!("^(?:{re})$")) {
+                let prefix = literal_prefix(&re);
+                for v in [s.clone(), format!("{prefix}{s}"), re.clone()] {
+                    if r.is_match(&v) {
+                        proptest::prop_assert!(v.starts_with(&prefix), "{:?} matches {:?}, prefix {:?}", v, re, prefix);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn literal_prefixes() {
+        assert_eq!(literal_prefix("svc-04.*"), "svc-04");
+        assert_eq!(literal_prefix("app-04[0-9]"), "app-04");
+        assert_eq!(literal_prefix("abc?"), "ab");
+        assert_eq!(literal_prefix("abc{0,1}"), "ab");
+        assert_eq!(literal_prefix("abc+"), "ab");
+        assert_eq!(literal_prefix("ab/+{0,2}"), "ab");
+        assert_eq!(literal_prefix("a|b"), "");
+        assert_eq!(literal_prefix("(?i)abc"), "");
+    }
 
     #[test]
     fn label_selectors() {

@@ -647,16 +647,21 @@ fn element_list(list: &[Node], keys: &[&str], values: &[String]) -> Option<usize
         e.as_map().is_some_and(|m| {
             keys.iter()
                 .zip(&values)
-                .all(|(k, v)| m.get(k).is_some_and(|f| raw_text(f) == *v))
+                .all(|(k, v)| m.get(k).is_some_and(|f| raw_str(f) == v))
         })
     })
 }
 
 /// A node's raw scalar text as kyaml compares it (`Value` of the yaml node).
 fn raw_text(n: &Node) -> String {
+    raw_str(n).to_string()
+}
+
+/// [`raw_text`], borrowed.
+fn raw_str(n: &Node) -> &str {
     match &n.value {
-        Value::Scalar(s) => s.value.clone(),
-        _ => String::new(),
+        Value::Scalar(s) => &s.value,
+        _ => "",
     }
 }
 
@@ -749,7 +754,7 @@ fn field_matches(elem: &Node, key: &str, value: &str) -> Result<bool, String> {
         ));
     };
     Ok(m.get(key)
-        .is_some_and(|f| value.is_empty() || raw_text(f) == value))
+        .is_some_and(|f| value.is_empty() || raw_str(f) == value))
 }
 
 fn set_elements(
@@ -835,7 +840,7 @@ fn append_list(dst: &mut Vec<Node>, src: Vec<Node>, keys: &[&str]) -> Result<(),
                     .map(|s| s.value.clone())
                     .unwrap_or_default(),
             ];
-            element_setter(dst, Some(elem), &[""], &v)?;
+            element_setter(dst, Some(elem.clone()), &[""], &v)?;
             continue;
         }
         let Some(m) = elem.as_map() else {
@@ -859,7 +864,7 @@ fn append_list(dst: &mut Vec<Node>, src: Vec<Node>, keys: &[&str]) -> Result<(),
         if keys.len() > 1 {
             element_setter(dst, None, keys, &v)?;
         }
-        element_setter(dst, Some(elem), keys, &v)?;
+        element_setter(dst, Some(elem.clone()), keys, &v)?;
     }
     Ok(())
 }

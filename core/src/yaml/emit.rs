@@ -8,17 +8,47 @@
 //! writes follow the C/Go emitter so that wrapping and indentation decisions fall on the
 //! same characters.
 
-use super::Out;
-use super::resolve::{go_format_float, v2_plain_is_str};
+use super::resolve::{OutScalar, go_format_float, scalar_output, v2_plain_is_str};
+use super::{Node, Out, OutputError, Value};
 use std::cmp::Ordering;
+use std::convert::Infallible;
 
 const BEST_INDENT: i32 = 2;
 const BEST_WIDTH: i32 = 80;
 
 /// Serialises one document exactly as go-yaml v2's `yaml.Marshal` does.
 pub fn emit(value: &Out) -> String {
+    let mut out = String::new();
+    match emit_into(&mut out, value) {
+        Ok(()) => out,
+        Err(never) => match never {},
+    }
+}
+
+/// Serialises documents joined by `---` lines, as kustomize prints a build.
+pub fn emit_documents<'a>(docs: impl IntoIterator<Item = &'a Out>) -> String {
+    let mut out = String::new();
+    for (i, d) in docs.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        match emit_into(&mut out, d) {
+            Ok(()) => {}
+            Err(never) => match never {},
+        }
+    }
+    out
+}
+
+/// Appends one node tree to `out` as [`emit`] prints `to_output(node)`, straight from the
+/// tree (no [`Out`] copy is made). On an error, `out` holds a partial document.
+pub(crate) fn emit_node_into(out: &mut String, node: &Node) -> Result<(), OutputError> {
+    emit_into(out, node)
+}
+
+fn emit_into<T: Tree>(out: &mut String, value: &T) -> Result<(), T::Error> {
     let mut e = Emitter {
-        out: String::new(),
+        out,
         column: 0,
         indent: -1,
         whitespace: true,
@@ -30,22 +60,56 @@ pub fn emit(value: &Out) -> String {
             mapping: false,
             simple_key: false,
         },
-    );
+    )?;
     // Document end: a final line break.
     e.write_indent();
-    e.out
+    Ok(())
 }
 
-/// Serialises documents joined by `---` lines, as kustomize prints a build.
-pub fn emit_documents<'a>(docs: impl IntoIterator<Item = &'a Out>) -> String {
-    let mut out = String::new();
-    for (i, d) in docs.into_iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        out.push_str(&emit(d));
+/// A tree the emitter can print: an [`Out`], or a [`Node`] read as `to_output` reads it.
+trait Tree: Sized {
+    type Error;
+    fn shape(&self) -> Result<Shape<'_, Self>, Self::Error>;
+}
+
+enum Shape<'a, T> {
+    Scalar(OutScalar<'a>),
+    Seq(&'a [T]),
+    /// Entries in their stored order (the emitter sorts them).
+    Map(Vec<(&'a str, &'a T)>),
+}
+
+impl Tree for Out {
+    type Error = Infallible;
+    fn shape(&self) -> Result<Shape<'_, Out>, Infallible> {
+        use std::borrow::Cow;
+        Ok(match self {
+            Out::Null => Shape::Scalar(OutScalar::Null),
+            Out::Bool(b) => Shape::Scalar(OutScalar::Bool(*b)),
+            Out::Int(i) => Shape::Scalar(OutScalar::Int(*i)),
+            Out::Uint(u) => Shape::Scalar(OutScalar::Uint(*u)),
+            Out::Float(f) => Shape::Scalar(OutScalar::Float(*f)),
+            Out::Str(s) => Shape::Scalar(OutScalar::Str(Cow::Borrowed(s))),
+            Out::Seq(items) => Shape::Seq(items),
+            Out::Map(entries) => Shape::Map(entries.iter().map(|(k, v)| (k.as_str(), v)).collect()),
+        })
     }
-    out
+}
+
+impl Tree for Node {
+    type Error = OutputError;
+    fn shape(&self) -> Result<Shape<'_, Node>, OutputError> {
+        Ok(match &self.value {
+            Value::Scalar(s) => Shape::Scalar(scalar_output(s, &self.pos)?),
+            Value::Seq(items) => Shape::Seq(items),
+            Value::Map(m) => Shape::Map(
+                m.entries
+                    .iter()
+                    .map(|(k, v)| (k.value.as_str(), v))
+                    .collect(),
+            ),
+        })
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -54,8 +118,8 @@ struct Ctx {
     simple_key: bool,
 }
 
-struct Emitter {
-    out: String,
+struct Emitter<'o> {
+    out: &'o mut String,
     column: i32,
     indent: i32,
     whitespace: bool,
@@ -77,7 +141,7 @@ struct Analysis {
     block_allowed: bool,
 }
 
-impl Emitter {
+impl Emitter<'_> {
     fn put(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;
@@ -125,28 +189,40 @@ impl Emitter {
         }
     }
 
-    fn node(&mut self, v: &Out, ctx: Ctx) {
-        match v {
-            Out::Map(entries) if entries.is_empty() => self.empty_flow("{}"),
-            Out::Seq(items) if items.is_empty() => self.empty_flow("[]"),
-            Out::Map(entries) => self.block_mapping(entries),
-            Out::Seq(items) => self.block_sequence(items, ctx),
-            Out::Null => self.scalar("null", ScalarStyle::Plain, ctx),
-            Out::Bool(b) => self.scalar(if *b { "true" } else { "false" }, ScalarStyle::Plain, ctx),
-            Out::Int(i) => self.scalar(&i.to_string(), ScalarStyle::Plain, ctx),
-            Out::Uint(u) => self.scalar(&u.to_string(), ScalarStyle::Plain, ctx),
-            Out::Float(f) => self.scalar(&go_format_float(*f), ScalarStyle::Plain, ctx),
-            Out::Str(s) => {
-                let style = if s.contains('\n') {
-                    ScalarStyle::Literal
-                } else if v2_plain_is_str(s) {
-                    ScalarStyle::Plain
-                } else {
-                    ScalarStyle::Double
-                };
-                self.scalar(s, style, ctx)
-            }
+    fn node<T: Tree>(&mut self, v: &T, ctx: Ctx) -> Result<(), T::Error> {
+        match v.shape()? {
+            Shape::Map(entries) if entries.is_empty() => self.empty_flow("{}"),
+            Shape::Seq([]) => self.empty_flow("[]"),
+            Shape::Map(entries) => self.block_mapping(entries)?,
+            Shape::Seq(items) => self.block_sequence(items, ctx)?,
+            Shape::Scalar(s) => self.out_scalar(&s, ctx),
         }
+        Ok(())
+    }
+
+    fn out_scalar(&mut self, s: &OutScalar<'_>, ctx: Ctx) {
+        match s {
+            OutScalar::Null => self.scalar("null", ScalarStyle::Plain, ctx),
+            OutScalar::Bool(b) => {
+                self.scalar(if *b { "true" } else { "false" }, ScalarStyle::Plain, ctx)
+            }
+            OutScalar::Int(i) => self.scalar(&i.to_string(), ScalarStyle::Plain, ctx),
+            OutScalar::Uint(u) => self.scalar(&u.to_string(), ScalarStyle::Plain, ctx),
+            OutScalar::Float(f) => self.scalar(&go_format_float(*f), ScalarStyle::Plain, ctx),
+            OutScalar::Str(s) => self.str_scalar(s, ctx),
+        }
+    }
+
+    /// A string scalar in the style v2 picks for it.
+    fn str_scalar(&mut self, s: &str, ctx: Ctx) {
+        let style = if s.contains('\n') {
+            ScalarStyle::Literal
+        } else if v2_plain_is_str(s) {
+            ScalarStyle::Plain
+        } else {
+            ScalarStyle::Double
+        };
+        self.scalar(s, style, ctx)
     }
 
     fn empty_flow(&mut self, text: &str) {
@@ -157,17 +233,15 @@ impl Emitter {
         self.indent = saved;
     }
 
-    fn block_mapping(&mut self, entries: &[(String, Out)]) {
+    fn block_mapping<T: Tree>(&mut self, mut entries: Vec<(&str, &T)>) -> Result<(), T::Error> {
         let saved = self.indent;
         self.increase_indent(false, false);
-        let mut sorted: Vec<&(String, Out)> = entries.iter().collect();
-        sort_keys(&mut sorted, |e| e.0.as_str());
-        for (k, v) in sorted {
+        sort_keys(&mut entries, |e| e.0);
+        for (k, v) in entries {
             self.write_indent();
-            let key = Out::Str(k.clone());
             if is_simple_key(k) {
-                self.node(
-                    &key,
+                self.str_scalar(
+                    k,
                     Ctx {
                         mapping: true,
                         simple_key: true,
@@ -176,8 +250,8 @@ impl Emitter {
                 self.write_indicator(":", false, false, false);
             } else {
                 self.write_indicator("?", true, false, true);
-                self.node(
-                    &key,
+                self.str_scalar(
+                    k,
                     Ctx {
                         mapping: true,
                         simple_key: false,
@@ -192,12 +266,13 @@ impl Emitter {
                     mapping: true,
                     simple_key: false,
                 },
-            );
+            )?;
         }
         self.indent = saved;
+        Ok(())
     }
 
-    fn block_sequence(&mut self, items: &[Out], ctx: Ctx) {
+    fn block_sequence<T: Tree>(&mut self, items: &[T], ctx: Ctx) -> Result<(), T::Error> {
         let saved = self.indent;
         self.increase_indent(false, ctx.mapping && !self.indention);
         for item in items {
@@ -209,9 +284,10 @@ impl Emitter {
                     mapping: false,
                     simple_key: false,
                 },
-            );
+            )?;
         }
         self.indent = saved;
+        Ok(())
     }
 
     fn scalar(&mut self, value: &str, requested: ScalarStyle, ctx: Ctx) {
@@ -760,15 +836,16 @@ mod tests {
                     simple_key: false,
                 },
             ] {
+                let (mut fast_out, mut slow_out) = (String::new(), String::new());
                 let mut fast = Emitter {
-                    out: String::new(),
+                    out: &mut fast_out,
                     column: 3,
                     indent: 2,
                     whitespace: false,
                     indention: false,
                 };
                 let mut slow = Emitter {
-                    out: String::new(),
+                    out: &mut slow_out,
                     column: 3,
                     indent: 2,
                     whitespace: false,
@@ -776,7 +853,8 @@ mod tests {
                 };
                 fast.scalar(&v, ScalarStyle::Plain, ctx);
                 slow.scalar_analyzed(&v, ScalarStyle::Plain, ctx);
-                assert_eq!((fast.out, fast.column), (slow.out, slow.column), "{v:?}");
+                let (fast_column, slow_column) = (fast.column, slow.column);
+                assert_eq!((&fast_out, fast_column), (&slow_out, slow_column), "{v:?}");
             }
         }
     }

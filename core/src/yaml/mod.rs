@@ -23,6 +23,7 @@ mod resolve;
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) use emit::emit_node_into;
 pub use emit::{emit, emit_documents};
 pub use parse::{YamlError, parse_stream};
 pub use resolve::{Out, OutputError, Resolved, resolve_plain, to_output};
@@ -172,6 +173,11 @@ impl Scalar {
 
     /// Whether this scalar decodes to null (`~`, `null`, empty plain, `!!null`).
     pub fn is_null(&self) -> bool {
+        if self.tag.is_none() {
+            // What `resolve` answers for an untagged scalar, without typing other text.
+            return self.style.is_plain()
+                && matches!(self.value.as_str(), "" | "~" | "null" | "Null" | "NULL");
+        }
         matches!(self.resolve(), Resolved::Null)
     }
 

@@ -61,6 +61,8 @@ pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
         file: file.clone(),
         anchors: HashMap::new(),
         stack: Vec::new(),
+        items: Vec::new(),
+        entries: Vec::new(),
         docs: Vec::new(),
         decoded: 0,
         aliased: 0,
@@ -204,9 +206,13 @@ impl Input for GoYamlInput<'_> {
     }
 }
 
+/// A collection being read. Its children are not kept in the frame: they wait on the
+/// builder's shared `items`/`entries` stacks from index `start` on, and move into a vector of
+/// exactly their number when the collection ends (one allocation per collection, no
+/// regrowth; a build's trees are mostly small mappings).
 enum Frame {
     Seq {
-        items: Vec<Node>,
+        start: usize,
         pos: Pos,
         anchor: usize,
         size: Size,
@@ -214,7 +220,7 @@ enum Frame {
         flow: bool,
     },
     Map {
-        map: Map,
+        start: usize,
         pending_key: Option<Node>,
         merges: Vec<Node>,
         pos: Pos,
@@ -266,6 +272,10 @@ struct Builder {
     /// Anchored nodes with their sizes (aliases copy them).
     anchors: HashMap<usize, (Node, Size)>,
     stack: Vec<Frame>,
+    /// The items of every open sequence, innermost last (see [`Frame`]).
+    items: Vec<Node>,
+    /// The entries of every open mapping, innermost last (see [`Frame`]).
+    entries: Vec<(Key, Node)>,
     docs: Vec<Node>,
     /// Nodes of the current document, counting every copy an alias makes (go-yaml v3's
     /// `decodeCount`).
@@ -382,8 +392,9 @@ impl Builder {
                 let pos = self.pos(&span);
                 self.decoded = self.decoded.saturating_add(1);
                 let flow = self.starts_flow(&span);
+                let start = self.items.len();
                 self.push(Frame::Seq {
-                    items: Vec::new(),
+                    start,
                     pos,
                     anchor,
                     size: Size::default(),
@@ -394,8 +405,9 @@ impl Builder {
                 let pos = self.pos(&span);
                 self.decoded = self.decoded.saturating_add(1);
                 let flow = self.starts_flow(&span);
+                let start = self.entries.len();
                 self.push(Frame::Map {
-                    map: Map::new(),
+                    start,
                     pending_key: None,
                     merges: Vec::new(),
                     pos,
@@ -406,30 +418,36 @@ impl Builder {
             }
             Event::SequenceEnd => match self.stack.pop() {
                 Some(Frame::Seq {
-                    items,
+                    start,
                     pos,
                     anchor,
                     size,
                     ..
-                }) => self.finish(
-                    Node {
-                        value: Value::Seq(items),
-                        pos,
-                    },
-                    anchor,
-                    size.collection(),
-                ),
+                }) => {
+                    let items = take_from(&mut self.items, start);
+                    self.finish(
+                        Node {
+                            value: Value::Seq(items),
+                            pos,
+                        },
+                        anchor,
+                        size.collection(),
+                    )
+                }
                 _ => Ok(()),
             },
             Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Map {
-                    mut map,
+                    start,
                     merges,
                     pos,
                     anchor,
                     size,
                     ..
                 }) => {
+                    let mut map = Map {
+                        entries: take_from(&mut self.entries, start),
+                    };
                     apply_merges(&mut map, merges);
                     self.finish(
                         Node {
@@ -467,13 +485,13 @@ impl Builder {
                 }
                 Ok(())
             }
-            Some(Frame::Seq { items, size: s, .. }) => {
+            Some(Frame::Seq { size: s, .. }) => {
                 s.add(size);
-                items.push(node);
+                self.items.push(node);
                 Ok(())
             }
             Some(Frame::Map {
-                map,
+                start,
                 pending_key,
                 merges,
                 size: s,
@@ -485,12 +503,11 @@ impl Builder {
                 }
                 Some(key) => {
                     s.add(size);
-                    let key_scalar = match &key.value {
-                        Value::Scalar(s) => s.clone(),
+                    let key_scalar = match key.value {
+                        Value::Scalar(s) => s,
                         _ => {
-                            let pos = key.pos.clone();
                             return Err(self.error(
-                                &pos,
+                                &key.pos,
                                 "complex (non-scalar) mapping keys are not supported".into(),
                             ));
                         }
@@ -515,15 +532,16 @@ impl Builder {
                         }
                         return Ok(());
                     }
-                    if let Some(prev) = map.get_key(&key_scalar.value) {
+                    let open = self.entries.get(*start..).unwrap_or_default();
+                    if let Some((prev, _)) = open.iter().find(|(k, _)| k.value == key_scalar.value)
+                    {
                         let msg = format!(
                             "mapping key {:?} already defined at line {}",
                             key_scalar.value, prev.pos.line
                         );
-                        let pos = key.pos.clone();
-                        return Err(self.error(&pos, msg));
+                        return Err(self.error(&key.pos, msg));
                     }
-                    map.entries.push((
+                    self.entries.push((
                         Key {
                             value: key_scalar.value,
                             pos: key.pos,
@@ -535,6 +553,15 @@ impl Builder {
             },
         }
     }
+}
+
+/// Moves `v[start..]` into a vector of exactly that length (`split_off` would hand over the
+/// whole scratch buffer when `start` is 0).
+fn take_from<T>(v: &mut Vec<T>, start: usize) -> Vec<T> {
+    let start = start.min(v.len());
+    let mut out = Vec::with_capacity(v.len() - start);
+    out.extend(v.drain(start..));
+    out
 }
 
 /// go-yaml's words for a document nested deeper than [`MAX_DEPTH`].

@@ -120,7 +120,11 @@ fn resolve_v3(s: &str, try_timestamp: bool) -> Resolved {
 /// The numeric part shared by v2 and v3: underscores dropped, Go `ParseInt(s, 0, 64)`, then
 /// `ParseUint`, then the YAML float pattern, then `0b`/`0o` forms.
 fn numeric(s: &str, v3: bool) -> Option<Resolved> {
-    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    let plain: std::borrow::Cow<'_, str> = if s.contains('_') {
+        s.chars().filter(|&c| c != '_').collect::<String>().into()
+    } else {
+        s.into()
+    };
     if let Some(i) = go_parse_int(&plain) {
         return Some(Resolved::Int(i));
     }
@@ -472,31 +476,65 @@ pub struct OutputError {
     pub pos: super::Pos,
 }
 
+/// One scalar after kustomize's output round trip, borrowing the scalar's text where the
+/// value is a string (the emitter writes straight from the node tree with it).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum OutScalar<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(std::borrow::Cow<'a, str>),
+}
+
+impl OutScalar<'_> {
+    fn into_out(self) -> Out {
+        match self {
+            OutScalar::Null => Out::Null,
+            OutScalar::Bool(b) => Out::Bool(b),
+            OutScalar::Int(i) => Out::Int(i),
+            OutScalar::Uint(u) => Out::Uint(u),
+            OutScalar::Float(f) => Out::Float(f),
+            OutScalar::Str(s) => Out::Str(s.into_owned()),
+        }
+    }
+}
+
+/// What a scalar (written at `pos`) becomes on output.
+pub(crate) fn scalar_output<'a>(
+    s: &'a Scalar,
+    pos: &super::Pos,
+) -> Result<OutScalar<'a>, OutputError> {
+    use std::borrow::Cow;
+    Ok(match s.resolve() {
+        Resolved::Null if s.flow_empty => OutScalar::Str(Cow::Borrowed("")),
+        Resolved::Null => OutScalar::Null,
+        Resolved::Bool(b) => OutScalar::Bool(b),
+        Resolved::Int(i) => OutScalar::Int(i),
+        Resolved::Uint(u) => OutScalar::Uint(u),
+        Resolved::Float(f) => float_through_json(f).ok_or_else(|| OutputError {
+            message: format!(
+                "json: unsupported value: {}",
+                if f.is_nan() {
+                    "NaN"
+                } else if f > 0.0 {
+                    "+Inf"
+                } else {
+                    "-Inf"
+                }
+            ),
+            pos: pos.clone(),
+        })?,
+        Resolved::Str => OutScalar::Str(Cow::Borrowed(&s.value)),
+        Resolved::Timestamp(t) | Resolved::Binary(t) => OutScalar::Str(Cow::Owned(t)),
+    })
+}
+
 /// Converts a node into the value kustomize's output round trip produces.
 pub fn to_output(node: &Node) -> Result<Out, OutputError> {
     Ok(match &node.value {
-        Value::Scalar(s) => match s.resolve() {
-            Resolved::Null if s.flow_empty => Out::Str(String::new()),
-            Resolved::Null => Out::Null,
-            Resolved::Bool(b) => Out::Bool(b),
-            Resolved::Int(i) => Out::Int(i),
-            Resolved::Uint(u) => Out::Uint(u),
-            Resolved::Float(f) => float_through_json(f).ok_or_else(|| OutputError {
-                message: format!(
-                    "json: unsupported value: {}",
-                    if f.is_nan() {
-                        "NaN"
-                    } else if f > 0.0 {
-                        "+Inf"
-                    } else {
-                        "-Inf"
-                    }
-                ),
-                pos: node.pos.clone(),
-            })?,
-            Resolved::Str => Out::Str(s.value.clone()),
-            Resolved::Timestamp(t) | Resolved::Binary(t) => Out::Str(t),
-        },
+        Value::Scalar(s) => scalar_output(s, &node.pos)?.into_out(),
         Value::Seq(items) => {
             // A plain loop: one stack frame per level, even in debug builds.
             let mut out = Vec::with_capacity(items.len());
@@ -516,7 +554,7 @@ pub fn to_output(node: &Node) -> Result<Out, OutputError> {
 }
 
 /// Go's `json.Marshal(float64)` followed by go-yaml v2 reading the number back.
-fn float_through_json(f: f64) -> Option<Out> {
+fn float_through_json(f: f64) -> Option<OutScalar<'static>> {
     if !f.is_finite() {
         return None;
     }
@@ -525,13 +563,13 @@ fn float_through_json(f: f64) -> Option<Out> {
     if !exp_form && f.fract() == 0.0 {
         // 'f' formatting of an integral value: v2 reads it as an int when it fits.
         if f >= i64::MIN as f64 && f < 9.223_372_036_854_776e18 {
-            return Some(Out::Int(f as i64));
+            return Some(OutScalar::Int(f as i64));
         }
         if (0.0..1.8446744073709552e19).contains(&f) {
-            return Some(Out::Uint(f as u64));
+            return Some(OutScalar::Uint(f as u64));
         }
     }
-    Some(Out::Float(if f == 0.0 { 0.0 } else { f }))
+    Some(OutScalar::Float(if f == 0.0 { 0.0 } else { f }))
 }
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)` with go-yaml's `.inf`/`.nan` spellings.
