@@ -2,7 +2,8 @@
 # Benchmark of the web editor (not a timed test): edit → updated diagnostics in headless
 # Chromium for the bundled example and the `wide` workload of ../shared/bench/kustomize, and
 # the gzipped size of what the page loads. Builds with `trunk build --release` unless
-# PLANTON_WEB_NO_BUILD=1 (then it reuses dist/). Honours CARGO_TARGET_DIR.
+# PLANTON_WEB_NO_BUILD=1 (then it reuses dist/). Honours CARGO_TARGET_DIR. PLANTON_BENCH_N edits are
+# measured (100) after PLANTON_BENCH_WARMUP unmeasured ones (20: V8 tiers WebAssembly up as it runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
