@@ -487,32 +487,33 @@ async fn lock_contention_waits_then_fails_and_stale_locks_are_taken_over() {
     );
 }
 
-#[tokio::test]
-async fn kill_9_mid_deploy_then_rerun_converges() {
-    let ns = cluster().namespace("kill").await;
-    let svc = service("kill", CANARY);
+/// `planton deploy` of staging started in the background (stdout and stderr piped).
+fn deploy_in_background(svc: &Path, ns: &str, extra: &[&str]) -> std::process::Child {
     let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
     let s = svc.to_string_lossy().into_owned();
-    let mut child = Command::new(planton())
+    Command::new(planton())
         .args([
             "deploy",
             &s,
             "--env",
             "staging",
-            "--image",
-            IMAGE_A,
             "--kubeconfig",
             &kubeconfig,
             "--namespace",
-            ns.name(),
+            ns,
         ])
+        .args(extra)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn");
-    // Kill it once the pending revision is recorded (objects are being applied).
-    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns.name());
+        .expect("spawn")
+}
+
+/// Waits until staging's state records a pending revision: the deploy holds its lock and
+/// is applying objects.
+async fn wait_for_pending_revision(ns: &str) {
+    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns);
     wait_until(
         &cms,
         "planton.state.order-api",
@@ -525,6 +526,15 @@ async fn kill_9_mid_deploy_then_rerun_converges() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn kill_9_mid_deploy_then_rerun_converges() {
+    let ns = cluster().namespace("kill").await;
+    let svc = service("kill", CANARY);
+    let mut child = deploy_in_background(&svc, ns.name(), &["--image", IMAGE_A]);
+    // Kill it once the pending revision is recorded (objects are being applied).
+    wait_for_pending_revision(ns.name()).await;
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let out = deploy(&svc, ns.name(), &["--image", IMAGE_A]);
@@ -564,43 +574,16 @@ async fn kill_9_mid_deploy_then_rerun_converges() {
 async fn ctrl_c_mid_deploy_releases_the_lock_and_exits_130() {
     let ns = cluster().namespace("sigint").await;
     let svc = service("sigint", CANARY);
-    let kubeconfig = cluster().kubeconfig().to_string_lossy().into_owned();
-    let s = svc.to_string_lossy().into_owned();
-    let child = Command::new(planton())
-        .args([
-            "deploy",
-            &s,
-            "--env",
-            "staging",
-            "--image",
-            "planton.test/image-pull-error:1",
-            "--timeout",
-            "300s",
-            "--kubeconfig",
-            &kubeconfig,
-            "--namespace",
-            ns.name(),
-            "--output",
-            "json",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let cms: Api<ConfigMap> = Api::namespaced(cluster().client().await, ns.name());
-    wait_until(
-        &cms,
-        "planton.state.order-api",
-        "holding a pending revision",
-        |cm| {
-            cm.data
-                .as_ref()
-                .and_then(|d| d.get("staging"))
-                .is_some_and(|e| e.contains("\"pending\""))
-        },
-    )
-    .await;
+    let args = [
+        "--image",
+        "planton.test/image-pull-error:1",
+        "--timeout",
+        "300s",
+        "--output",
+        "json",
+    ];
+    let child = deploy_in_background(&svc, ns.name(), &args);
+    wait_for_pending_revision(ns.name()).await;
     let leases: Api<Lease> = Api::namespaced(cluster().client().await, ns.name());
     let lease = "planton.lock.order-api.staging";
     assert!(
