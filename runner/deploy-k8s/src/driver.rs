@@ -394,11 +394,7 @@ async fn plan(
             });
             continue;
         }
-        let live = cluster
-            .call(
-                || resources::action("get", &res, &r),
-                || api.get_opt(&r.name),
-            )
+        let live = resources::get(cluster, &res, &r)
             .await?
             .map(|o| serde_json::to_value(o).unwrap_or(Value::Null));
         if r.kind == "Namespace" && r.name == target.namespace && live.is_none() {
@@ -492,13 +488,7 @@ async fn stale_live(
     let mut out = Vec::new();
     for r in stale(&prev, next) {
         let res = resources::resolve(cluster, &r).await?;
-        let api = resources::api(cluster, &res, r.namespace.as_deref());
-        let live = cluster
-            .call(
-                || resources::action("get", &res, &r),
-                || api.get_opt(&r.name),
-            )
-            .await?;
+        let live = resources::get(cluster, &res, &r).await?;
         let owned = live
             .and_then(|o| serde_json::to_value(o).ok())
             .is_some_and(|v| prepare::owned_by(&v, &target.service, &target.task));
@@ -884,12 +874,7 @@ async fn wait(
     loop {
         let mut healths = Vec::with_capacity(items.len());
         for (i, it) in items.iter().enumerate() {
-            let api = resources::api(cluster, &it.res, it.r.namespace.as_deref());
-            let live = cluster
-                .call(
-                    || resources::action("get", &it.res, &it.r),
-                    || api.get_opt(&it.r.name),
-                )
+            let live = resources::get(cluster, &it.res, &it.r)
                 .await?
                 .and_then(|o| serde_json::to_value(o).ok());
             let h = compute(live.as_ref());

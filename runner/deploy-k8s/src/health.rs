@@ -75,12 +75,7 @@ pub async fn service_health(
         sort_for_apply(&mut refs, |r| r.kind.as_str());
         for r in refs {
             let res = resources::resolve(cluster, &r).await?;
-            let api = resources::api(cluster, &res, r.namespace.as_deref());
-            let live = cluster
-                .call(
-                    || resources::action("get", &res, &r),
-                    || api.get_opt(&r.name),
-                )
+            let live = resources::get(cluster, &res, &r)
                 .await?
                 .and_then(|o| serde_json::to_value(o).ok());
             objects.push(LiveObject {

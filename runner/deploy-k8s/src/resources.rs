@@ -141,6 +141,18 @@ pub fn api(cluster: &Cluster, res: &Resolved, namespace: Option<&str>) -> Api<Dy
     }
 }
 
+/// The live object `r` (None when it does not exist), read through the cluster's retries.
+pub async fn get(
+    cluster: &Cluster,
+    res: &Resolved,
+    r: &ObjectRef,
+) -> Result<Option<DynamicObject>> {
+    let api = api(cluster, res, r.namespace.as_deref());
+    cluster
+        .call(|| action("get", res, r), || api.get_opt(&r.name))
+        .await
+}
+
 /// The [`Action`] of a call on an object.
 pub fn action(verb: &'static str, res: &Resolved, r: &ObjectRef) -> Action {
     Action {
