@@ -5,10 +5,13 @@
 //! (`tests/browser/pipeline.test.mjs`) and the load test (`scripts/load-serve.mjs`).
 //! Every error answer is checked to be the JSON error shape with a message.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
+use common::{Resp, send};
 use futures::StreamExt as _;
 use planton_core::pipeline::{GateDecision, Run, RunState, Task, TaskEvent, TaskResult, TaskState};
 use planton_pipeline::StateStore;
@@ -109,36 +112,6 @@ async fn env_with(config: ServeConfig, token: String, peer: &str) -> Env {
 async fn env() -> Env {
     let (c, t) = config();
     env_with(c, t, "127.0.0.1:50000").await
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    json: Value,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Resp {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "{status}: body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        })
-    };
-    Resp {
-        status,
-        headers,
-        json,
-    }
 }
 
 fn req(method: &str, uri: &str) -> axum::http::request::Builder {

@@ -7,19 +7,21 @@
 //! `MockConnectInfo`, over a real SQLite state store and session database in a temporary
 //! folder.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
+use common::{Resp, send};
 use planton_pipeline::sqlite::SqliteStore;
 use planton_serve::auth::Sessions;
 use planton_serve::config::{Role, ServeConfig, TrustedProxy};
 use planton_serve::{Options, app};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tower::ServiceExt as _;
 
 const PW: &str = "correct horse battery";
 const HOST: &str = "planton.test:8080";
@@ -73,31 +75,6 @@ fn start(service: &Path, sessions: &Path, config: ServeConfig, peer: &str) -> Ro
     opts.login_failures_per_user_all = 12;
     let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
     app(store, opts).layer(MockConnectInfo(peer))
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    json: Value,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Resp {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    Resp {
-        status,
-        headers,
-        json,
-    }
 }
 
 fn req(method: &str, uri: &str) -> axum::http::request::Builder {

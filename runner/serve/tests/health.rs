@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use planton_core::api::{EnvironmentHealth, ServiceHealth};
-use planton_core::pipeline::{Run, RunState, Task};
+use planton_core::pipeline::{Run, Task};
 use planton_pipeline::StateStore;
 use planton_pipeline::sqlite::SqliteStore;
 use planton_serve::config::{Role, ServeConfig};
@@ -69,27 +69,12 @@ async fn env(source: Option<Arc<Counting>>, ttl: Duration) -> Env {
     let token = c.add_token("bot").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::for_service(dir.path()).unwrap());
-    store
-        .create_run(Run {
-            id: String::new(),
-            service: "order-api".into(),
-            service_dir: "/srv/order-api".into(),
-            image: "ghcr.io/acme/order-api:2".into(),
-            created_by: "ci".into(),
-            created_at: 2_000,
-            ended_at: None,
-            state: RunState::Queued,
-            result: None,
-            error: None,
-            dry_run: false,
-            executor: "local".into(),
-            tasks: vec![
-                Task::new("staging", "stage", "MicroserviceKubernetes", "sha256:aa"),
-                Task::new("prod", "production", "MicroserviceKubernetes", "sha256:bb"),
-            ],
-        })
-        .await
-        .unwrap();
+    // The shared sample run, with environments named unlike their tasks (so lookups by
+    // environment and by task name are both exercised).
+    let mut run = planton_pipeline::testing::sample_run("order-api");
+    run.tasks[0].env = "stage".into();
+    run.tasks[1].env = "production".into();
+    store.create_run(run).await.unwrap();
     let mut opts = Options::new(c);
     opts.health_ttl = ttl;
     opts.health = source.map(|s| s as Arc<dyn HealthSource>);
